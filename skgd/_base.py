@@ -1,0 +1,297 @@
+"""What every skgd estimator shares: parameters, validation, fit and predict.
+
+A concrete estimator says how to build its network (``_build_layers``), how to
+move fitted weights in and out of it (``_load_weights`` / ``_store_weights``)
+and what ``learning_rate="auto"`` means for it (``_auto_learning_rate``).
+Everything else -- checking the input, splitting off validation data,
+training, keeping the history -- happens here and in the shared engine.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._data import Batches, split_rows
+from ._engine import Objective, Trainer, TrainingState
+from ._history import Plateau, curve, print_record
+from ._losses import LOSSES, weighted_loss
+from ._network import Network
+from ._optimizers import OPTIMIZERS
+from ._schedules import make_schedule
+
+
+def make_rng(random_state):
+    """One numpy Generator from a scikit-learn ``random_state``."""
+    if random_state is None or isinstance(random_state, Integral):
+        return np.random.default_rng(random_state)
+    return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+
+
+class BaseGD(RegressorMixin, BaseEstimator):
+    """Base class of the estimators trained by mini-batch gradient descent."""
+
+    _rate_constraint = Interval(Real, 0, 1, closed="left")
+
+    _parameter_constraints = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither"),
+                          StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    # -- public API ---------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None):
+        """Train by mini-batch gradient descent for up to ``epochs`` epochs.
+
+        With ``warm_start=True`` and a fitted estimator, training starts from
+        the current weights (with a fresh optimizer and schedule) and the
+        history grows; otherwise it starts from scratch.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32, sparse CSR/CSC stays sparse.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; each batch's loss is their weighted mean.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight, partial=False)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``(X, y)``, continuing from the current state.
+
+        Weights, optimizer state, schedule and random generator carry over
+        from the previous ``fit`` or ``partial_fit``; ``epochs``,
+        ``early_stopping`` and ``warm_start`` do not apply, and no data is
+        held out.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "history_"):
+            self._validate_params()
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def predict(self, X):
+        """Predict with the trained model (dropout is off).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, float32 when both ``X`` and the model are float32.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"),
+                          dtype=(np.float64, np.float32), reset=False)
+        weights = self._get_weights()
+        dtype = np.result_type(X.dtype, weights[0][0].dtype)
+        net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
+        pred = net.predict(X.astype(dtype, copy=False))
+        return pred.ravel() if self._predicts_1d() else pred
+
+    # -- hooks of the concrete estimators -------------------------------------
+
+    def _build_layers(self, n_features, n_outputs):
+        """The layers of the network, before weights are set."""
+        raise NotImplementedError
+
+    def _get_weights(self):
+        """Fitted ``[(W, b), ...]`` of the dense layers, ``W`` (n_in, n_out)."""
+        raise NotImplementedError
+
+    def _set_weights(self, weights, y_ndim):
+        """Store ``[(W, b), ...]`` as the public fitted attributes."""
+        raise NotImplementedError
+
+    def _predicts_1d(self):
+        raise NotImplementedError
+
+    def _auto_learning_rate(self, X, sample_weight, rows):
+        """The step used for ``learning_rate="auto"``."""
+        raise NotImplementedError
+
+    # -- fitting ----------------------------------------------------------------
+
+    def _network(self, n_features, n_outputs, dtype, weights=None):
+        net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
+        if weights is not None:
+            dense = [layer for layer in net.layers if hasattr(layer, "W")]
+            for layer, (W, b) in zip(dense, weights):
+                layer.W[...] = W
+                if layer.bias:
+                    layer.b[...] = b
+        return net
+
+    def _fit(self, X, y, sample_weight, partial):
+        fitted = hasattr(self, "history_")
+        warm = fitted and (partial or self.warm_start)
+        X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
+        net = self._network(X.shape[1], Y.shape[1], X.dtype,
+                            self._get_weights() if warm else None)
+        state = self._state if partial and fitted else None
+        rng = make_rng(self.random_state) if state is None else state.rng
+        if not warm:
+            net.initialize(rng)
+        train, val = self._split(X, Y, sw, rng, partial)
+        if state is None:
+            state = self._new_state(net, train, rng, warm)
+        trainer = Trainer(
+            net, Objective(self._loss(), self.alpha), state,
+            batch_size=self.batch_size, shuffle=self.shuffle,
+            baseline=_baseline_loss(self._loss(), Y, sw),
+            callbacks=[print_record] if self.verbose else [],
+        )
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            records, stopped = trainer.fit_loop(
+                train, 1 if partial else self.epochs, val=val,
+                plateau=None if partial else Plateau(self.tol or 0.0,
+                                                     self.n_iter_no_change),
+                stop=self.tol is not None,
+                restore_best=self.early_stopping and not partial,
+            )
+        if not (partial or stopped or self.tol is None):
+            warnings.warn(
+                f"{type(self).__name__} ran all epochs={self.epochs} without the "
+                f"monitored loss settling (tol={self.tol}); increase epochs or "
+                "tol, or set tol=None to run exactly `epochs` epochs.",
+                ConvergenceWarning,
+            )
+        self._commit(net, state, records, y_ndim, keep_history=warm)
+        return self
+
+    def _validate_training_data(self, X, y, sample_weight, warm):
+        X, y = validate_data(
+            self, X, y, reset=not warm, accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32), multi_output=True, y_numeric=True,
+        )
+        if warm:  # keep the fitted model's dtype and number of outputs
+            weights = self._get_weights()
+            X = X.astype(weights[0][0].dtype, copy=False)
+            n_outputs = weights[-1][0].shape[1]
+            if (1 if y.ndim == 1 else y.shape[1]) != n_outputs:
+                raise ValueError(
+                    f"y has {y.shape[1]} outputs but {type(self).__name__} was "
+                    f"fitted with {n_outputs}; pass y with {n_outputs} outputs, or "
+                    "fit a new estimator with warm_start=False."
+                )
+        X = X.tocsr() if sp.issparse(X) else X
+        Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                      ensure_non_negative=True)
+            if not sw.sum() > 0:
+                raise ValueError(
+                    "sample_weight sums to zero: give at least one sample a "
+                    "positive weight."
+                )
+        return X, Y, sw, y.ndim
+
+    def _split(self, X, Y, sw, rng, partial):
+        """Training batches and, when one is asked for, the held-out split."""
+        fraction = self.validation_fraction
+        if partial or not (self.early_stopping or fraction is not None):
+            return Batches(X, Y, sw), None
+        train_rows, val_rows = split_rows(X.shape[0], fraction or 0.1, rng)
+        return Batches(X, Y, sw, train_rows), Batches(X, Y, sw, val_rows)
+
+    def _loss(self):
+        loss = LOSSES[self.loss]
+        return loss(self.huber_delta) if self.loss == "huber" else loss()
+
+    def _new_state(self, net, train, rng, warm):
+        if self.optimizer == "adam":
+            optimizer = OPTIMIZERS["adam"](self.beta_1, self.beta_2, self.epsilon)
+        else:
+            optimizer = OPTIMIZERS["sgd"](self.momentum, self.nesterov)
+        optimizer.init(net.params)
+        lr0 = self.learning_rate
+        if lr0 == "auto":
+            lr0 = self._auto_learning_rate(train.X, train.sample_weight, train.rows)
+        schedule = make_schedule(self.lr_schedule, float(lr0),
+                                 power_t=self.power_t, epochs=self.epochs)
+        counters = (self.n_iter_, self.t_) if warm else (0, 0)
+        return TrainingState(optimizer, schedule, rng, *counters)
+
+    def _commit(self, net, state, records, y_ndim, keep_history):
+        """Store the result of a successful training call (all or nothing)."""
+        dense = [layer for layer in net.layers if hasattr(layer, "W")]
+        self._set_weights(
+            [(layer.W.copy(), layer.b.copy() if layer.bias else None)
+             for layer in dense],
+            y_ndim,
+        )
+        self._state = state
+        self.learning_rate_ = state.schedule.lr0
+        self.history_ = (self.history_ if keep_history else []) + records
+        self.n_iter_, self.t_ = state.n_iter, state.t
+        self.loss_curve_ = curve(self.history_, "train_loss")
+        self.best_loss_ = min(self.loss_curve_)
+        scores = curve(self.history_, "val_r2")
+        self.validation_scores_ = scores or None
+        val_losses = curve(self.history_, "val_loss")
+        self.best_validation_score_ = (
+            scores[int(np.argmin(val_losses))] if scores else None
+        )
+
+
+def _baseline_loss(loss, Y, sw):
+    """Loss of the best constant prediction, the scale of the problem."""
+    mean = np.average(Y, axis=0, weights=sw)
+    return weighted_loss(loss, np.broadcast_to(mean, Y.shape), Y, sw)

@@ -1,0 +1,184 @@
+"""The training engine shared by every skgd estimator.
+
+An estimator only builds a :class:`~skgd._network.Network`; the engine trains
+it. The loop is made of short steps: ``fit_loop`` runs epochs and does the
+bookkeeping between them, ``run_epoch`` iterates over mini-batches,
+``train_step`` takes one gradient step, ``validate`` scores the held-out split.
+"""
+
+import math
+import time
+
+import numpy as np
+from sklearn.metrics import r2_score
+
+from ._blas import AXPY
+from ._exceptions import DivergenceError
+from ._losses import weighted_loss
+
+# The objective may grow this many times over its starting value before the
+# run counts as diverged: far beyond any noisy but healthy descent.
+DIVERGENCE_FACTOR = 1e6
+
+
+class Objective:
+    """``J = sum_i c_i * loss(y_i, f(x_i)) + (alpha / 2) * ||W||**2``.
+
+    ``c`` are the batch's sample weights divided by their sum; ``W`` are all
+    the weight matrices of the network (intercepts are not penalized). The
+    penalty lives here only, so the reported value and the gradient agree.
+    """
+
+    def __init__(self, loss, alpha):
+        self.loss, self.alpha = loss, alpha
+
+    def __call__(self, net, X, y, c, rng=None):
+        """Return J on a batch and leave its gradient in ``net.grads``."""
+        pred = net.forward(X, rng)
+        grad = net.output_grad_buffer(X.shape[0])
+        value = self.loss.value_and_grad(pred, y, c, grad)
+        net.backward(grad)
+        if self.alpha:
+            w = net.penalized
+            AXPY[w.dtype](w, net.penalized_grads, a=self.alpha)
+            value += 0.5 * self.alpha * float(np.dot(w, w))
+        return value
+
+
+class TrainingState:
+    """What training carries from one call to the next.
+
+    ``partial_fit`` keeps it between calls; ``fit`` starts a new one (keeping
+    only the counters of a warm start).
+
+    Parameters
+    ----------
+    optimizer : optimizer object, already ``init``-ed
+    schedule : schedule object
+    rng : numpy.random.Generator
+        The one source of randomness for shuffling and dropout.
+    n_iter, t : int
+        Epochs run and updates made so far; the schedule counts from here.
+    """
+
+    def __init__(self, optimizer, schedule, rng, n_iter=0, t=0):
+        self.optimizer, self.schedule, self.rng = optimizer, schedule, rng
+        self.n_iter, self.t = n_iter, t
+        self.origin = (n_iter, t)
+
+    def learning_rate(self):
+        """The step size for the next update."""
+        return self.schedule(self.t - self.origin[1], self.n_iter - self.origin[0])
+
+
+class Trainer:
+    """Trains a network on mini-batches.
+
+    Parameters
+    ----------
+    net : Network
+    objective : Objective
+    state : TrainingState
+    batch_size : int or None
+        ``None`` for full-batch gradient descent.
+    shuffle : bool
+    baseline : float
+        The loss of a constant prediction; with the first batch's objective it
+        sets the scale above which the run counts as diverged.
+    callbacks : list of callables
+        Each is called with every epoch's record.
+    """
+
+    def __init__(
+        self, net, objective, state, *, batch_size, shuffle, baseline, callbacks=()
+    ):
+        self.net, self.objective, self.state = net, objective, state
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.baseline, self.callbacks = baseline, list(callbacks)
+        self.limit, self.lr = -math.inf, math.nan
+
+    def train_step(self, X, y, c):
+        """One gradient step on a batch; returns the batch objective."""
+        state, net = self.state, self.net
+        self.lr = lr = state.learning_rate()
+        value = self.objective(net, X, y, c, state.rng)
+        if not value <= self.limit:  # also true for NaN
+            self._check_divergence(value, lr)
+        state.optimizer.step(net.params, net.grads, lr)
+        state.t += 1
+        return value
+
+    def _check_divergence(self, value, lr):
+        if self.limit == -math.inf and math.isfinite(value):  # the first batch
+            self.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
+            return
+        raise DivergenceError(
+            f"Training diverged in epoch {self.state.n_iter + 1}: the training "
+            f"loss reached {value:.3g} with learning_rate={lr:.3g}. Try a learning "
+            "rate 10 times smaller, learning_rate='auto' with optimizer='sgd', or "
+            "standardize the features (sklearn.preprocessing.StandardScaler)."
+        )
+
+    def run_epoch(self, batches):
+        """One pass over ``batches``; returns the weighted mean objective."""
+        rng = self.state.rng if self.shuffle else None
+        total = weight = 0.0
+        for X, y, c, w in batches(self.batch_size, rng):
+            total += w * self.train_step(X, y, c)
+            weight += w
+        if not np.isfinite(self.net.params).all():
+            raise DivergenceError(
+                f"Training diverged in epoch {self.state.n_iter + 1}: the "
+                f"parameters are no longer finite with learning_rate={self.lr:.3g}."
+                " Try a smaller learning_rate or standardize the features."
+            )
+        return total / weight if weight > 0 else 0.0
+
+    def validate(self, split):
+        """Loss and R² of the network on the held-out ``split`` (a Batches)."""
+        pred = self.net.predict(split.X, rows=split.rows)
+        y = split.Y[split.rows]
+        sw = None if split.sample_weight is None else split.sample_weight[split.rows]
+        loss = weighted_loss(self.objective.loss, pred, y, sw)
+        return loss, float(r2_score(y, pred, sample_weight=sw))
+
+    def fit_loop(self, train, epochs, *, val=None, plateau=None, stop=True,
+                 restore_best=False):
+        """Run up to ``epochs`` epochs; return ``(records, stopped_early)``.
+
+        The monitored loss is the validation loss when ``restore_best`` (early
+        stopping) and the training loss otherwise. When it plateaus the
+        schedule may lower the rate; if it cannot and ``stop``, training ends.
+        With ``restore_best`` the parameters of the epoch with the lowest
+        validation loss are put back at the end.
+        """
+        records, best, best_params, stopped = [], math.inf, None, False
+        while len(records) < epochs and not stopped:
+            record = self._epoch(train, val)
+            records.append(record)
+            for callback in self.callbacks:
+                callback(record)
+            monitored = record["val_loss"] if restore_best else record["train_loss"]
+            if restore_best and monitored < best:
+                best, best_params = monitored, self.net.params.copy()
+            stopped = (
+                plateau is not None
+                and plateau.update(monitored)
+                and not self.state.schedule.reduce()
+                and stop
+            )
+        if best_params is not None:
+            self.net.params[...] = best_params
+        return records, stopped
+
+    def _epoch(self, train, val):
+        start = time.perf_counter()
+        train_loss = self.run_epoch(train)
+        self.state.n_iter += 1
+        record = {"epoch": self.state.n_iter, "t": self.state.t,
+                  "train_loss": train_loss}
+        if val is not None:
+            record["val_loss"], record["val_r2"] = self.validate(val)
+        record["learning_rate"] = self.lr
+        record["seconds"] = time.perf_counter() - start
+        return record

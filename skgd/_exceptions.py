@@ -1,0 +1,24 @@
+"""Exceptions raised by skgd."""
+
+
+class DivergenceError(ValueError):
+    """Training diverged: the loss or the parameters stopped being finite.
+
+    Raised as soon as the training objective of a mini-batch is not finite,
+    the parameters are not finite at the end of an epoch, or the objective
+    climbs a million times above its starting value. The estimator keeps the
+    state it had before the call, so no model with NaN parameters is ever
+    returned. It subclasses :class:`ValueError`, so a grid search over
+    learning rates records the candidate with its ``error_score`` and goes on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgd import DivergenceError, GDRegressor
+    >>> X = np.arange(20.0).reshape(-1, 1)
+    >>> try:
+    ...     GDRegressor(learning_rate=10.0, random_state=0).fit(X, X.ravel())
+    ... except DivergenceError as exc:
+    ...     print("diverged")
+    diverged
+    """

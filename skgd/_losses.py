@@ -1,0 +1,62 @@
+"""Regression losses: each supplies its value and its gradient together.
+
+A loss sees a mini-batch of predictions ``pred`` and targets ``y`` (both of
+shape ``(m, n_outputs)``) and per-sample weights ``c`` that sum to one (a
+column of shape ``(m, 1)``, or the scalar ``1 / m`` when all samples weigh
+the same). It returns ``sum_i c_i * loss(y_i - pred_i)`` and writes the
+gradient of that value with respect to ``pred`` into ``grad``. Per-sample
+losses sum over the outputs, so each output column is its own problem.
+
+The hot path works in place: ``pred`` is overwritten with the residual.
+"""
+
+import numpy as np
+
+from ._blas import AXPY
+
+
+class SquaredError:
+    """Half the squared error, ``0.5 * ||pred - y||**2`` per sample."""
+
+    name = "squared_error"
+
+    def value_and_grad(self, pred, y, c, grad):
+        """Return the weighted loss and write its gradient into ``grad``."""
+        np.subtract(pred, y, pred)
+        np.multiply(pred, c, grad)
+        return 0.5 * float(np.vdot(grad, pred))
+
+
+class Huber:
+    """Huber loss with threshold ``delta``.
+
+    Quadratic, ``0.5 * r**2``, for residuals ``|r| <= delta`` and linear,
+    ``delta * (|r| - delta / 2)``, beyond; both equal ``g * (r - g / 2)``
+    with ``g = clip(r, -delta, delta)``, which is also the gradient.
+    """
+
+    name = "huber"
+
+    def __init__(self, delta=1.0):
+        self.delta = delta
+
+    def value_and_grad(self, pred, y, c, grad):
+        """Return the weighted loss and write its gradient into ``grad``."""
+        np.subtract(pred, y, pred)
+        np.clip(pred, -self.delta, self.delta, grad)
+        AXPY[grad.dtype](grad.ravel(), pred.ravel(), a=-0.5)  # pred = r - g / 2
+        np.multiply(grad, c, grad)
+        return float(np.vdot(grad, pred))
+
+
+def weighted_loss(loss, pred, y, sample_weight=None):
+    """Weighted mean loss of whole arrays, without touching the inputs."""
+    pred = np.array(pred, copy=True)
+    if sample_weight is None:
+        c = 1.0 / len(pred)
+    else:
+        c = (sample_weight / np.sum(sample_weight))[:, None]
+    return loss.value_and_grad(pred, y, c, np.empty_like(pred))
+
+
+LOSSES = {"squared_error": SquaredError, "huber": Huber}

@@ -1,0 +1,83 @@
+"""Learning-rate schedules: the step size as a function of training progress.
+
+A schedule is called as ``schedule(t, epoch)`` with ``t`` the number of
+parameter updates and ``epoch`` the number of completed epochs since the
+schedule started (a call to ``fit`` starts it, ``partial_fit`` continues it).
+``reduce()`` is asked when the monitored loss stops improving; only the
+adaptive schedule acts on it.
+"""
+
+import math
+
+
+class Constant:
+    """``lr(t) = lr0``."""
+
+    def __init__(self, lr0):
+        self.lr0 = lr0
+
+    def __call__(self, t, epoch):
+        return self.lr0
+
+    def reduce(self):
+        """Return whether the schedule lowered its rate (never, here)."""
+        return False
+
+
+class InvScaling(Constant):
+    """``lr(t) = lr0 / (t + 1) ** power_t``, decaying with every update."""
+
+    def __init__(self, lr0, power_t=0.5):
+        super().__init__(lr0)
+        self.power_t = power_t
+
+    def __call__(self, t, epoch):
+        return self.lr0 / (t + 1) ** self.power_t
+
+
+class Cosine(Constant):
+    """``lr = lr0 * (1 + cos(pi * e / epochs)) / 2`` in epoch ``e``.
+
+    The rate decays from ``lr0`` in the first epoch towards zero over
+    ``epochs`` epochs; past them the cycle starts again (a warm restart).
+    """
+
+    def __init__(self, lr0, epochs):
+        super().__init__(lr0)
+        self.epochs = epochs
+
+    def __call__(self, t, epoch):
+        phase = (epoch % self.epochs) / self.epochs
+        return self.lr0 * 0.5 * (1.0 + math.cos(math.pi * phase))
+
+
+class Adaptive(Constant):
+    """``lr0`` until the monitored loss stops improving, then divided by 5.
+
+    Each ``reduce()`` divides the rate by 5, until it would fall below
+    ``min_ratio * lr0``; then ``reduce()`` returns False and training may stop.
+    """
+
+    def __init__(self, lr0, min_ratio=1e-6):
+        super().__init__(lr0)
+        self.lr, self.min_ratio = lr0, min_ratio
+
+    def __call__(self, t, epoch):
+        return self.lr
+
+    def reduce(self):
+        if self.lr / 5.0 < self.min_ratio * self.lr0:
+            return False
+        self.lr /= 5.0
+        return True
+
+
+def make_schedule(name, lr0, *, power_t, epochs):
+    """The schedule called ``name``, starting from learning rate ``lr0``."""
+    if name == "invscaling":
+        return InvScaling(lr0, power_t)
+    if name == "cosine":
+        return Cosine(lr0, epochs)
+    if name == "adaptive":
+        return Adaptive(lr0)
+    return Constant(lr0)
