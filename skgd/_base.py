@@ -171,8 +171,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
     def _network(self, n_features, n_outputs, dtype, weights=None):
         net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
         if weights is not None:
-            dense = [layer for layer in net.layers if hasattr(layer, "W")]
-            for layer, (W, b) in zip(dense, weights):
+            for layer, (W, b) in zip(_dense_layers(net), weights):
                 layer.W[...] = W
                 if layer.bias:
                     layer.b[...] = b
@@ -271,10 +270,9 @@ class BaseGD(RegressorMixin, BaseEstimator):
 
     def _commit(self, net, state, records, y_ndim, keep_history):
         """Store the result of a successful training call (all or nothing)."""
-        dense = [layer for layer in net.layers if hasattr(layer, "W")]
         self._set_weights(
-            [(layer.W.copy(), layer.b.copy() if layer.bias else None)
-             for layer in dense],
+            [(layer.W.copy(), layer.b[0].copy() if layer.bias else None)
+             for layer in _dense_layers(net)],
             y_ndim,
         )
         self._state = state
@@ -295,3 +293,7 @@ def _baseline_loss(loss, Y, sw):
     """Loss of the best constant prediction, the scale of the problem."""
     mean = np.average(Y, axis=0, weights=sw)
     return weighted_loss(loss, np.broadcast_to(mean, Y.shape), Y, sw)
+
+
+def _dense_layers(net):
+    return [layer for layer in net.layers if hasattr(layer, "Wb")]

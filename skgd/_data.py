@@ -1,8 +1,8 @@
-"""Mini-batches drawn from the training data without copying it.
+"""Mini-batches drawn from the training data without copying all of it.
 
-Rows are gathered batch by batch into one reusable buffer (``ndarray.take``
-with ``out=``); a sparse matrix is densified one batch at a time. With
-``shuffle=False`` and no held-out split, dense batches are plain views.
+Rows are gathered a chunk of several batches at a time into one reusable
+buffer (``ndarray.take`` with ``out=``); each batch is a view into it. A
+sparse matrix is densified one batch at a time.
 """
 
 import math
@@ -11,13 +11,15 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def _dense_block(X, rows, out):
-    """Rows ``rows`` (a slice or an index array) of ``X`` as a dense array."""
+def _copy_rows(X, rows, out):
+    """Copy rows ``rows`` (a slice or an index array) of ``X`` into ``out``."""
     if sp.issparse(X):
-        return X[rows].toarray(out=out)
-    if isinstance(rows, slice):
-        return X[rows]
-    return X.take(rows, 0, out, "clip")
+        out[...] = X[rows].toarray()
+    elif isinstance(rows, slice):
+        np.copyto(out, X[rows])
+    else:
+        X.take(rows, 0, out, "clip")
+    return out
 
 
 def iter_rows(X, batch_size, dtype, rows=None):
@@ -26,11 +28,15 @@ def iter_rows(X, batch_size, dtype, rows=None):
     The slice locates the block among the chosen rows (all rows by default).
     """
     n = X.shape[0] if rows is None else len(rows)
-    buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=dtype)
+    views = rows is None and not sp.issparse(X)
+    buffer = None if views else np.empty((min(batch_size, n), X.shape[1]), dtype)
     for start in range(0, n, batch_size):
         part = slice(start, min(start + batch_size, n))
-        block = part if rows is None else rows[part]
-        yield part, _dense_block(X, block, buffer[: part.stop - start])
+        if views:
+            yield part, X[part]
+        else:
+            block = part if rows is None else rows[part]
+            yield part, _copy_rows(X, block, buffer[: part.stop - start])
 
 
 def split_rows(n_samples, fraction, rng):
@@ -53,6 +59,10 @@ class Batches:
     scalar ``1 / m`` when there are no sample weights) and ``weight`` is that
     sum, used to average batch losses over an epoch.
 
+    Rows are gathered a chunk of whole batches at a time, about
+    ``chunk_bytes`` of memory (one batch for sparse ``X``; all rows for
+    full-batch training, gathered once).
+
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
@@ -62,45 +72,79 @@ class Batches:
         Rows to draw from (all when ``None``).
     """
 
+    chunk_bytes = 1 << 18
+
     def __init__(self, X, Y, sample_weight=None, rows=None):
         self.X, self.Y, self.sample_weight, self.rows = X, Y, sample_weight, rows
         self.n = X.shape[0] if rows is None else len(rows)
-        self._buffers = {}
+        self._buffers = self._static = None
 
-    def _buffers_for(self, size):
-        bufs = self._buffers.get(size)
-        if bufs is None:
-            bufs = self._buffers[size] = (
-                np.empty((size, self.X.shape[1]), dtype=self.Y.dtype),
-                np.empty((size, self.Y.shape[1]), dtype=self.Y.dtype),
-                np.empty((size, 1), dtype=self.Y.dtype),
+    def _chunk_buffers(self, size):
+        """Buffers ``(X, Y, weights)`` for a chunk of batches of ``size`` rows."""
+        width = self.X.shape[1] + self.Y.shape[1] + 1
+        per_chunk = max(1, self.chunk_bytes // (size * width * self.Y.itemsize))
+        if sp.issparse(self.X):
+            per_chunk = 1
+        rows = min(size * per_chunk, self.n)
+        if self._buffers is None or self._buffers[0].shape[0] != rows:
+            self._buffers = tuple(
+                np.empty((rows, w), dtype=self.Y.dtype)
+                for w in (self.X.shape[1], self.Y.shape[1], 1)
             )
-        return bufs
+        return self._buffers
 
     def __call__(self, batch_size, rng=None):
         """Iterate over one epoch; shuffled when ``rng`` is given."""
-        n = self.n
-        size = n if batch_size is None else min(batch_size, n)
+        size = self.n if batch_size is None else min(batch_size, self.n)
+        if size == self.n:  # a single batch: order does not matter
+            rng = None
         order = self.rows
         if rng is not None:
-            order = rng.permutation(n) if order is None else rng.permutation(order)
+            order = rng.permutation(self.n) if order is None else rng.permutation(order)
+        plain = not (sp.issparse(self.X) or self.sample_weight is not None)
+        if order is None and plain:
+            return self._batches(self.X, self.Y, None, size)
+        return self._gathered(order, size)
+
+    def _gathered(self, order, size):
+        """Batches of rows ``order``, gathered chunk by chunk into buffers."""
         X, Y, sw = self.X, self.Y, self.sample_weight
-        xbuf, ybuf, cbuf = self._buffers_for(size)
-        dense_views = order is None and not sp.issparse(X)
+        xbuf, ybuf, wbuf = self._chunk_buffers(size)
+        chunk = xbuf.shape[0]
+        for start in range(0, self.n, chunk):
+            rows = slice(start, min(start + chunk, self.n))
+            if order is not None:
+                rows = order[rows]
+            k = _count(rows)
+            static = order is None and chunk == self.n  # same rows every epoch
+            if not (static and self._static):
+                _copy_rows(X, rows, xbuf[:k])
+                _copy_rows(Y, rows, ybuf[:k])
+                self._static = static
+            if sw is not None:  # normalized in place below, so always copied
+                _copy_rows(sw[:, None], rows, wbuf[:k])
+            yield from self._batches(
+                xbuf[:k], ybuf[:k], None if sw is None else wbuf[:k], size
+            )
+
+    @staticmethod
+    def _batches(X, Y, sw, size):
+        """Consecutive batches of in-memory arrays (views, no copies).
+
+        ``sw`` (shape (n, 1)) must be a scratch copy: it is normalized in place.
+        """
+        n = X.shape[0]
         for start in range(0, n, size):
             stop = min(start + size, n)
             m = stop - start
-            rows = slice(start, stop) if order is None else order[start:stop]
-            if dense_views:
-                Xb, yb = X[rows], Y[rows]
-            else:
-                Xb = _dense_block(X, rows, xbuf[:m])
-                yb = _dense_block(Y, rows, ybuf[:m])
             if sw is None:
-                yield Xb, yb, 1.0 / m, m
-            else:
-                swb = sw[rows]
-                total = float(swb.sum())
-                c = cbuf[:m]
-                np.multiply(swb[:, None], 1.0 / total if total > 0 else 0.0, c)
-                yield Xb, yb, c, total
+                yield X[start:stop], Y[start:stop], 1.0 / m, m
+                continue
+            c = sw[start:stop]
+            total = float(c.sum())
+            np.multiply(c, 1.0 / total if total > 0 else 0.0, c)
+            yield X[start:stop], Y[start:stop], c, total
+
+
+def _count(rows):
+    return rows.stop - rows.start if isinstance(rows, slice) else len(rows)

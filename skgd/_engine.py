@@ -35,12 +35,11 @@ class Objective:
     def __call__(self, net, X, y, c, rng=None):
         """Return J on a batch and leave its gradient in ``net.grads``."""
         pred = net.forward(X, rng)
-        grad = net.output_grad_buffer(X.shape[0])
+        grad = net.output_grad
         value = self.loss.value_and_grad(pred, y, c, grad)
         net.backward(grad)
-        if self.alpha:
-            w = net.penalized
-            AXPY[w.dtype](w, net.penalized_grads, a=self.alpha)
+        for w, grad_w in net.penalized if self.alpha else ():
+            AXPY[w.dtype](w, grad_w, a=self.alpha)
             value += 0.5 * self.alpha * float(np.dot(w, w))
         return value
 
@@ -96,6 +95,7 @@ class Trainer:
         self.batch_size, self.shuffle = batch_size, shuffle
         self.baseline, self.callbacks = baseline, list(callbacks)
         self.limit, self.lr = -math.inf, math.nan
+        self._step = state.optimizer.step
 
     def train_step(self, X, y, c):
         """One gradient step on a batch; returns the batch objective."""
@@ -104,7 +104,7 @@ class Trainer:
         value = self.objective(net, X, y, c, state.rng)
         if not value <= self.limit:  # also true for NaN
             self._check_divergence(value, lr)
-        state.optimizer.step(net.params, net.grads, lr)
+        self._step(net.params, net.grads, lr)
         state.t += 1
         return value
 

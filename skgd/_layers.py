@@ -4,14 +4,22 @@ The protocol every layer follows:
 
 ``n_out(n_in)``
     Width of the layer's output for an input of width ``n_in``.
+``takes_ones_column``
+    True if the layer can read its input with one extra, constant column of
+    ones (the "bias trick": the intercept is the last row of the weight
+    matrix, so a dense layer is one matrix product forwards and one
+    backwards). The network then sets ``input_has_ones`` on the layer: True
+    for inputs it computes itself, False for the raw data, which it never
+    copies just to add a column.
 ``param_shapes()``
-    ``(name, shape, penalized)`` for each parameter; the network allocates them
-    as views into its flat parameter vector and hands them to ``bind``.
+    ``(name, shape, n_penalized)`` for each parameter: the network allocates
+    it as a view into its flat parameter vector, of which the first
+    ``n_penalized`` entries take the L2 penalty, and hands it to ``bind``.
 ``make_cache(m, n_in, dtype)``
     Scratch memory for a mini-batch of ``m`` rows, made once per batch size.
 ``forward(x, out, cache, rng)``
-    Writes the output into ``out`` and returns it (or returns ``x`` itself when
-    the layer does nothing). ``rng`` is ``None`` outside training.
+    Writes the output for input ``x`` into ``out``. ``rng`` (a numpy
+    Generator) is given in training and ``None`` in evaluation.
 ``backward(x, y, grad_out, grad_in, cache)``
     Given the input ``x``, the output ``y`` and the gradient of the objective
     with respect to ``y``, writes the parameter gradients and, unless
@@ -22,7 +30,10 @@ import numpy as np
 
 
 class Dense:
-    """Fully connected layer ``y = x @ W + b`` with ``W`` of shape (n_in, n_out).
+    """Fully connected layer ``y = x @ W + b``, with ``W`` of shape (n_in, n_out).
+
+    With a bias, the parameter is the stacked matrix ``[W; b]`` of shape
+    ``(n_in + 1, n_out)`` and the input carries a last column of ones.
 
     Parameters
     ----------
@@ -36,46 +47,48 @@ class Dense:
 
     def __init__(self, n_in, n_out, *, bias=True, init="zeros"):
         self.n_in, self.n_outputs, self.bias, self.init = n_in, n_out, bias, init
+        self.takes_ones_column = self.input_has_ones = bias
 
     def n_out(self, n_in):
         return self.n_outputs
 
     def param_shapes(self):
-        shapes = [("W", (self.n_in, self.n_outputs), True)]
-        if self.bias:
-            shapes.append(("b", (self.n_outputs,), False))
-        return shapes
+        rows = self.n_in + self.bias
+        return [("Wb", (rows, self.n_outputs), self.n_in * self.n_outputs)]
 
     def bind(self, params, grads):
-        self.W, self.dW = params["W"], grads["W"]
-        if self.bias:
-            self.b, self.db = params["b"], grads["b"][None, :]
+        self.Wb, self.dWb = params["Wb"], grads["Wb"]
+        self.W, self.dW = self.Wb[: self.n_in], self.dWb[: self.n_in]
+        self.b = self.Wb[self.n_in :] if self.bias else None  # shape (1, n_out)
+        self.db = self.dWb[self.n_in :] if self.bias else None
 
     def initialize(self, rng):
+        self.Wb[...] = 0.0
         if self.init == "zeros":
-            self.W[...] = 0.0
             return
-        # Glorot & Bengio (2010) as in scikit-learn's MLP; He et al. (2015).
-        factor = 6.0 if self.init == "glorot_uniform" else 12.0
-        fan = self.n_in + self.n_outputs if factor == 6.0 else 2 * self.n_in
-        bound = np.sqrt(factor / fan)
+        # Glorot & Bengio (2010), as in scikit-learn's MLP; He et al. (2015).
+        if self.init == "glorot_uniform":
+            bound = np.sqrt(6.0 / (self.n_in + self.n_outputs))
+        else:
+            bound = np.sqrt(6.0 / self.n_in)
         self.W[...] = rng.uniform(-bound, bound, self.W.shape)
-        if self.bias:
-            self.b[...] = 0.0
 
     def make_cache(self, m, n_in, dtype):
-        return np.ones((1, m), dtype=dtype) if self.bias else None
+        return np.ones((1, m), dtype=dtype)  # sums columns with one product
 
     def forward(self, x, out, cache, rng):
-        np.dot(x, self.W, out)
-        if self.bias:
+        if self.input_has_ones or not self.bias:
+            np.dot(x, self.Wb, out)
+        else:
+            np.dot(x, self.W, out)
             np.add(out, self.b, out)
-        return out
 
     def backward(self, x, y, grad_out, grad_in, ones):
-        np.dot(x.T, grad_out, self.dW)
-        if self.bias:
-            np.dot(ones, grad_out, self.db)  # column sums, cheaper than sum()
+        if self.input_has_ones or not self.bias:
+            np.dot(x.T, grad_out, self.dWb)
+        else:
+            np.dot(x.T, grad_out, self.dW)
+            np.dot(ones, grad_out, self.db)
         if grad_in is not None:
             np.dot(grad_out, self.W.T, grad_in)
 
@@ -84,13 +97,15 @@ class Dropout:
     """Inverted dropout: zero each input with probability ``rate`` in training.
 
     Kept inputs are scaled by ``1 / (1 - rate)`` so that their expected value
-    is unchanged, and the layer is the identity outside training.
+    is unchanged; outside training the layer passes its input through.
 
     Parameters
     ----------
     rate : float in [0, 1)
         Probability of zeroing each entry.
     """
+
+    takes_ones_column = False
 
     def __init__(self, rate):
         self.rate = rate
@@ -112,11 +127,12 @@ class Dropout:
 
     def forward(self, x, out, mask, rng):
         if rng is None:
-            return x
+            np.copyto(out, x)
+            return
         rng.random(dtype=mask.dtype, out=mask)
         np.greater_equal(mask, self.rate, mask)  # 1.0 where kept, 0.0 where dropped
         np.multiply(mask, 1.0 / (1.0 - self.rate), mask)
-        return np.multiply(x, mask, out)
+        np.multiply(x, mask, out)
 
     def backward(self, x, y, grad_out, grad_in, mask):
         if grad_in is not None:

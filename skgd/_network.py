@@ -1,10 +1,14 @@
 """A feed-forward network over one flat parameter vector.
 
 All parameters live in ``params`` and all gradients in ``grads``; each layer
-gets views into them, penalized parameters (weight matrices) first, so that
-an optimizer step or the L2 penalty is a handful of vectorized calls on
-contiguous memory. Buffers for the activations of a mini-batch are allocated
+gets views into them, so an optimizer step is a handful of vectorized calls
+on contiguous memory. Activations of a mini-batch go to buffers allocated
 once per batch size and reused, so training allocates nothing per batch.
+
+A layer that ``takes_ones_column`` (a dense layer with intercept) reads the
+activations of the layer before it with one extra constant column of ones:
+that buffer is one column wider. The raw data never get such a column
+(copying rows into a wider buffer costs more than it saves).
 """
 
 import numpy as np
@@ -20,9 +24,16 @@ class Network:
     layers : list of layer objects
         Applied in order; see :mod:`skgd._layers` for the protocol.
     n_features : int
-        Width of the input.
+        Width of the input, without the column of ones.
     dtype : numpy dtype
         Floating-point type of parameters, activations and gradients.
+
+    Attributes
+    ----------
+    params, grads : ndarray of shape (n_params,)
+        All parameters, and the gradient of the last backward pass.
+    penalized : list of (ndarray, ndarray)
+        ``(params view, grads view)`` of each block the L2 penalty applies to.
     """
 
     def __init__(self, layers, n_features, dtype):
@@ -30,39 +41,31 @@ class Network:
         self.widths = [n_features]
         for layer in layers:
             self.widths.append(layer.n_out(self.widths[-1]))
-        slots = [
-            (i, name, shape, penalized)
-            for i, layer in enumerate(layers)
-            for name, shape, penalized in layer.param_shapes()
-        ]
-        slots.sort(key=lambda slot: not slot[3])  # stable: penalized first
-        sizes = [int(np.prod(shape)) for _, _, shape, _ in slots]
-        self.params = np.zeros(sum(sizes), dtype=self.dtype)
+        layers[0].input_has_ones = False
+        # Output i is one column wider when layer i + 1 reads a column of ones.
+        self._extra = [int(nxt.takes_ones_column) for nxt in layers[1:]] + [0]
+        shapes = [layer.param_shapes() for layer in layers]
+        size = sum(int(np.prod(shape)) for s in shapes for _, shape, _ in s)
+        self.params = np.zeros(size, dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
-        self.n_penalized = sum(s for s, slot in zip(sizes, slots) if slot[3])
-        views = [({}, {}) for _ in layers]
-        offset = 0
-        for (i, name, shape, _), size in zip(slots, sizes):
-            part = slice(offset, offset + size)
-            views[i][0][name] = self.params[part].reshape(shape)
-            views[i][1][name] = self.grads[part].reshape(shape)
-            offset += size
-        for layer, (params, grads) in zip(layers, views):
+        self.penalized, offset = [], 0
+        for layer, layer_shapes in zip(layers, shapes):
+            params, grads = {}, {}
+            for name, shape, n_penalized in layer_shapes:
+                n = int(np.prod(shape))
+                params[name] = self.params[offset : offset + n].reshape(shape)
+                grads[name] = self.grads[offset : offset + n].reshape(shape)
+                if n_penalized:
+                    stop = offset + n_penalized
+                    self.penalized.append(
+                        (self.params[offset:stop], self.grads[offset:stop])
+                    )
+                offset += n
             layer.bind(params, grads)
-        # The first layer that has parameters needs no gradient for its input.
-        has_params = [bool(layer.param_shapes()) for layer in layers]
+        # The first layer with parameters needs no gradient for its input.
+        has_params = [bool(s) for s in shapes]
         self._needs_grad_in = [any(has_params[:i]) for i in range(len(layers))]
         self._workspaces = {}
-
-    @property
-    def penalized(self):
-        """View of the penalized parameters (all weight matrices, flattened)."""
-        return self.params[: self.n_penalized]
-
-    @property
-    def penalized_grads(self):
-        """View of the gradients of the penalized parameters."""
-        return self.grads[: self.n_penalized]
 
     def initialize(self, rng):
         """Draw initial parameters from ``rng``."""
@@ -70,49 +73,48 @@ class Network:
             layer.initialize(rng)
 
     def _workspace(self, m):
+        """Buffers for a batch of ``m`` rows, made on first use."""
         ws = self._workspaces.get(m)
         if ws is None:
-            outs = [np.empty((m, w), dtype=self.dtype) for w in self.widths[1:]]
+            full = [
+                np.ones((m, w + extra), dtype=self.dtype)
+                for w, extra in zip(self.widths[1:], self._extra)
+            ]
+            outs = [f[:, :w] for f, w in zip(full, self.widths[1:])]
+            grads = [np.empty((m, w), dtype=self.dtype) for w in self.widths[1:]]
             caches = [
                 layer.make_cache(m, w, self.dtype)
                 for layer, w in zip(self.layers, self.widths)
             ]
-            ws = self._workspaces[m] = (outs, caches, [None] * len(self.layers))
+            grad_ins = [g if need else None for g, need in
+                        zip([None, *grads[:-1]], self._needs_grad_in)]
+            forward = list(zip(self.layers, outs, caches, full))
+            backward = list(zip(self.layers, outs, grad_ins, caches))[::-1]
+            ws = self._workspaces[m] = (forward, backward, grads[-1])
         return ws
 
     def forward(self, X, rng=None):
-        """Output of the network for a batch ``X``; training mode if ``rng``.
+        """Output for a batch ``X``; training mode when ``rng`` is given.
 
-        The returned array is a workspace buffer, overwritten by the next call
-        with the same number of rows.
+        The result is a buffer that the next call with as many rows overwrites,
+        and the gradient w.r.t. it goes to ``self.output_grad`` for ``backward``.
         """
-        outs, caches, inputs = self._workspace(X.shape[0])
+        forward, self._backward, self.output_grad = self._workspace(X.shape[0])
+        self._inputs = inputs = []
         x = X
-        for i, layer in enumerate(self.layers):
-            inputs[i] = x
-            x = layer.forward(x, outs[i], caches[i], rng)
+        for layer, out, cache, full in forward:
+            inputs.append(x)
+            layer.forward(x, out, cache, rng)
+            x = full
         return x
 
-    def output_grad_buffer(self, m):
-        """Buffer for the gradient of the objective w.r.t. the output."""
-        return self._grad_buffers(m)[-1]
-
-    def _grad_buffers(self, m):
-        key = ("grad", m)
-        bufs = self._workspaces.get(key)
-        if bufs is None:
-            bufs = [np.empty((m, w), dtype=self.dtype) for w in self.widths[1:]]
-            self._workspaces[key] = bufs
-        return bufs
-
     def backward(self, grad_out):
-        """Fill ``grads`` from the gradient w.r.t. the last forward's output."""
-        m = grad_out.shape[0]
-        outs, caches, inputs = self._workspace(m)
-        grad_bufs = self._grad_buffers(m)
-        for i in range(len(self.layers) - 1, -1, -1):
-            grad_in = grad_bufs[i - 1] if self._needs_grad_in[i] else None
-            self.layers[i].backward(inputs[i], outs[i], grad_out, grad_in, caches[i])
+        """Fill ``grads``, given the gradient w.r.t. the last forward's output."""
+        inputs = self._inputs
+        i = len(inputs)
+        for layer, out, grad_in, cache in self._backward:
+            i -= 1
+            layer.backward(inputs[i], out, grad_out, grad_in, cache)
             grad_out = grad_in
 
     def predict(self, X, rows=None, batch_size=4096):
