@@ -16,7 +16,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._data import Batches, split_rows
 from ._engine import Objective, Trainer, TrainingState
@@ -40,8 +44,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
     _rate_constraint = Interval(Real, 0, 1, closed="left")
 
     _parameter_constraints = {
-        "learning_rate": [Interval(Real, 0, None, closed="neither"),
-                          StrOptions({"auto"})],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -119,8 +125,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         self : object
             The updated estimator.
         """
-        if not hasattr(self, "history_"):
-            self._validate_params()
+        self._validate_params()
         return self._fit(X, y, sample_weight, partial=True)
 
     def predict(self, X):
@@ -137,8 +142,13 @@ class BaseGD(RegressorMixin, BaseEstimator):
             Predictions, float32 when both ``X`` and the model are float32.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=("csr", "csc"),
-                          dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
         weights = self._get_weights()
         dtype = np.result_type(X.dtype, weights[0][0].dtype)
         net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
@@ -181,8 +191,9 @@ class BaseGD(RegressorMixin, BaseEstimator):
         fitted = hasattr(self, "history_")
         warm = fitted and (partial or self.warm_start)
         X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
-        net = self._network(X.shape[1], Y.shape[1], X.dtype,
-                            self._get_weights() if warm else None)
+        net = self._network(
+            X.shape[1], Y.shape[1], X.dtype, self._get_weights() if warm else None
+        )
         state = self._state if partial and fitted else None
         rng = make_rng(self.random_state) if state is None else state.rng
         if not warm:
@@ -191,16 +202,22 @@ class BaseGD(RegressorMixin, BaseEstimator):
         if state is None:
             state = self._new_state(net, train, rng, warm)
         trainer = Trainer(
-            net, Objective(self._loss(), self.alpha), state,
-            batch_size=self.batch_size, shuffle=self.shuffle,
+            net,
+            Objective(self._loss(), self.alpha),
+            state,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
             baseline=_baseline_loss(self._loss(), Y, sw),
             callbacks=[print_record] if self.verbose else [],
         )
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             records, stopped = trainer.fit_loop(
-                train, 1 if partial else self.epochs, val=val,
-                plateau=None if partial else Plateau(self.tol or 0.0,
-                                                     self.n_iter_no_change),
+                train,
+                1 if partial else self.epochs,
+                val=val,
+                plateau=None
+                if partial
+                else Plateau(self.tol or 0.0, self.n_iter_no_change),
                 stop=self.tol is not None,
                 restore_best=self.early_stopping and not partial,
             )
@@ -210,14 +227,21 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 f"monitored loss settling (tol={self.tol}); increase epochs or "
                 "tol, or set tol=None to run exactly `epochs` epochs.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         self._commit(net, state, records, y_ndim, keep_history=warm)
         return self
 
     def _validate_training_data(self, X, y, sample_weight, warm):
         X, y = validate_data(
-            self, X, y, reset=not warm, accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32), multi_output=True, y_numeric=True,
+            self,
+            X,
+            y,
+            reset=not warm,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=True,
         )
         if warm:  # keep the fitted model's dtype and number of outputs
             weights = self._get_weights()
@@ -233,13 +257,9 @@ class BaseGD(RegressorMixin, BaseEstimator):
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         sw = None
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=X.dtype,
-                                      ensure_non_negative=True)
-            if not sw.sum() > 0:
-                raise ValueError(
-                    "sample_weight sums to zero: give at least one sample a "
-                    "positive weight."
-                )
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
         return X, Y, sw, y.ndim
 
     def _split(self, X, Y, sw, rng, partial):
@@ -263,16 +283,19 @@ class BaseGD(RegressorMixin, BaseEstimator):
         lr0 = self.learning_rate
         if lr0 == "auto":
             lr0 = self._auto_learning_rate(train.X, train.sample_weight, train.rows)
-        schedule = make_schedule(self.lr_schedule, float(lr0),
-                                 power_t=self.power_t, epochs=self.epochs)
+        schedule = make_schedule(
+            self.lr_schedule, float(lr0), power_t=self.power_t, epochs=self.epochs
+        )
         counters = (self.n_iter_, self.t_) if warm else (0, 0)
         return TrainingState(optimizer, schedule, rng, *counters)
 
     def _commit(self, net, state, records, y_ndim, keep_history):
         """Store the result of a successful training call (all or nothing)."""
         self._set_weights(
-            [(layer.W.copy(), layer.b[0].copy() if layer.bias else None)
-             for layer in _dense_layers(net)],
+            [
+                (layer.W.copy(), layer.b[0].copy() if layer.bias else None)
+                for layer in _dense_layers(net)
+            ],
             y_ndim,
         )
         self._state = state

@@ -104,9 +104,9 @@ class Batches:
         plain = not (sp.issparse(self.X) or self.sample_weight is not None)
         if order is None and plain:
             return self._batches(self.X, self.Y, None, size)
-        return self._gathered(order, size)
+        return self._gathered(order, size, shuffled=rng is not None)
 
-    def _gathered(self, order, size):
+    def _gathered(self, order, size, shuffled):
         """Batches of rows ``order``, gathered chunk by chunk into buffers."""
         X, Y, sw = self.X, self.Y, self.sample_weight
         xbuf, ybuf, wbuf = self._chunk_buffers(size)
@@ -116,7 +116,7 @@ class Batches:
             if order is not None:
                 rows = order[rows]
             k = _count(rows)
-            static = order is None and chunk == self.n  # same rows every epoch
+            static = not shuffled and chunk == self.n  # same rows every epoch
             if not (static and self._static):
                 _copy_rows(X, rows, xbuf[:k])
                 _copy_rows(Y, rows, ybuf[:k])

@@ -142,8 +142,9 @@ class Trainer:
         loss = weighted_loss(self.objective.loss, pred, y, sw)
         return loss, float(r2_score(y, pred, sample_weight=sw))
 
-    def fit_loop(self, train, epochs, *, val=None, plateau=None, stop=True,
-                 restore_best=False):
+    def fit_loop(
+        self, train, epochs, *, val=None, plateau=None, stop=True, restore_best=False
+    ):
         """Run up to ``epochs`` epochs; return ``(records, stopped_early)``.
 
         The monitored loss is the validation loss when ``restore_best`` (early
@@ -175,8 +176,11 @@ class Trainer:
         start = time.perf_counter()
         train_loss = self.run_epoch(train)
         self.state.n_iter += 1
-        record = {"epoch": self.state.n_iter, "t": self.state.t,
-                  "train_loss": train_loss}
+        record = {
+            "epoch": self.state.n_iter,
+            "t": self.state.t,
+            "train_loss": train_loss,
+        }
         if val is not None:
             record["val_loss"], record["val_r2"] = self.validate(val)
         record["learning_rate"] = self.lr

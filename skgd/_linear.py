@@ -40,8 +40,9 @@ class GDRegressor(BaseGD):
         ``"auto"`` takes, with ``optimizer="sgd"``, the step
         :math:`1 / L` with :math:`L = \max_i \lVert x_i \rVert^2 / (1 - p)^2
         + 1 + \alpha` (the maximum over training samples of positive weight,
-        the ``+ 1`` only with an intercept, :math:`p` the dropout rate), a bound on the curvature of every mini-batch objective,
-        so the descent cannot diverge, as in scikit-learn's SAG solver; with
+        the ``+ 1`` only with an intercept, :math:`p` the dropout rate). This
+        bounds the curvature of every mini-batch objective, so the descent
+        cannot diverge, as in scikit-learn's SAG solver; with
         ``optimizer="adam"`` it takes Adam's customary ``1e-3``. The step used
         is stored in ``learning_rate_``.
     batch_size : int or None, default=32

@@ -86,8 +86,10 @@ class Network:
                 layer.make_cache(m, w, self.dtype)
                 for layer, w in zip(self.layers, self.widths)
             ]
-            grad_ins = [g if need else None for g, need in
-                        zip([None, *grads[:-1]], self._needs_grad_in)]
+            grad_ins = [
+                g if need else None
+                for g, need in zip([None, *grads[:-1]], self._needs_grad_in)
+            ]
             forward = list(zip(self.layers, outs, caches, full))
             backward = list(zip(self.layers, outs, grad_ins, caches))[::-1]
             ws = self._workspaces[m] = (forward, backward, grads[-1])

@@ -1,0 +1,405 @@
+"""Benchmark skgd.GDRegressor against scikit-learn, in one run, as ratios.
+
+Two figures, each a ratio of skgd's time to scikit-learn's on the same data
+in the same process:
+
+1. Mini-batch epochs. The cost of one epoch (fit time / epochs) of
+   ``GDRegressor`` at ``batch_size=32`` and ``256``, against one epoch of
+   ``SGDRegressor``, both unpenalized with the same constant step.
+   Targets: ratio <= 2.0 at batch 32 and <= 0.6 at batch 256.
+2. Full-batch gradient descent to the Ridge solution. The time of a
+   ``GDRegressor(batch_size=None)`` fit that runs just enough epochs to match
+   ``Ridge(solver="cholesky")`` within a relative error of 1e-6, against the
+   Ridge fit itself. Target: ratio <= 5.
+
+The machine this was written for has 2 noisy cores, so every timing is
+repeated (``--repeats``), the contenders are interleaved (A, B, A, B, ...)
+rather than run in blocks, the garbage collector is off inside each timed
+call, and the minimum is reported (the median is shown as a noise gauge).
+Timing targets print PASS/FAIL but never change the exit status.
+
+Usage::
+
+    python benchmarks/bench_gd.py            # full run
+    python benchmarks/bench_gd.py --quick    # smoke run on fewer samples
+"""
+
+import argparse
+import gc
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.linear_model import Ridge, SGDRegressor
+
+import skgd
+from skgd import GDRegressor
+
+EPOCHS = 20  # epochs of both fits in the mini-batch benchmark
+ETA0 = 1e-3  # the constant step of both fits in the mini-batch benchmark
+BATCH_TARGETS = {32: 2.0, 256: 0.6}  # batch size -> max GD/SGD epoch ratio
+ALPHA = 1e-3  # L2 penalty in skgd's units: Ridge(alpha=n_samples * ALPHA)
+RTOL = 1e-6  # relative error to the Ridge solution that counts as converged
+RIDGE_TARGET = 5.0  # max GD/Ridge time ratio
+
+
+# -- data and timing ------------------------------------------------------------
+
+
+def make_data(n_samples, n_features, noise=1.0, seed=0):
+    """Standard-normal ``X`` and ``y = X @ w + noise``, w standard normal.
+
+    Everything is drawn from ``numpy.random.default_rng(seed)``; float64.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    w = rng.standard_normal(n_features)
+    y = X @ w + noise * rng.standard_normal(n_samples)
+    return X, y
+
+
+def time_interleaved(contenders, repeats):
+    """Time each callable ``repeats`` times, interleaved; return their times.
+
+    ``contenders`` maps a name to a callable without arguments. After one
+    untimed warm-up call of each, round ``r`` calls every contender once, in
+    order, so that slow phases of a noisy machine hit all of them alike.
+    Returns a dict of name -> list of seconds.
+    """
+    for fn in contenders.values():
+        fn()
+    times = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            gc.collect()
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+            finally:
+                gc.enable()
+    return times
+
+
+def verdict(ratio, target):
+    """``"PASS"`` if ``ratio <= target``, else ``"FAIL"``."""
+    return "PASS" if ratio <= target else "FAIL"
+
+
+# -- header ---------------------------------------------------------------------
+
+
+def blas_description():
+    """A short description of the BLAS numpy uses and its thread count."""
+    try:
+        from threadpoolctl import threadpool_info  # a scikit-learn dependency
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return (
+        ", ".join(
+            f"{p.get('internal_api')} {p.get('version')} "
+            f"({p.get('num_threads')} threads)"
+            for p in pools
+        )
+        or "unknown"
+    )
+
+
+def print_header(args, n_samples, n_features, repeats):
+    """Versions, machine, settings and the command that reproduces the run."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    command = " ".join(["python benchmarks/bench_gd.py", *map(shlex.quote, args)])
+    print("skgd benchmark: GDRegressor vs scikit-learn")
+    print(f"  reproduce : {command}")
+    print(
+        f"  versions  : python {platform.python_version()}, numpy "
+        f"{np.__version__}, scipy {scipy.__version__}, scikit-learn "
+        f"{sklearn.__version__}, skgd {skgd.__version__}"
+    )
+    print(
+        f"  machine   : {platform.machine()}, os.cpu_count()={os.cpu_count()}, "
+        f"{usable} usable by this process"
+    )
+    print(f"  BLAS      : {blas_description()}")
+    print(
+        f"  data      : n_samples={n_samples}, n_features={n_features}, float64, "
+        "X ~ N(0, 1), y = X @ w + N(0, 1), default_rng(0)"
+    )
+    print(
+        f"  timing    : time.perf_counter, {repeats} interleaved repeats after a "
+        "warm-up, min reported (median in brackets), gc off while timed"
+    )
+    print()
+
+
+# -- 1. mini-batch epochs versus SGDRegressor --------------------------------------
+
+
+def bench_minibatch(X, y, repeats, batch_sizes=tuple(BATCH_TARGETS)):
+    """Time one epoch of SGDRegressor and of GDRegressor at ``batch_sizes``.
+
+    Both fit ``EPOCHS`` epochs without penalty, with the constant step
+    ``ETA0``, shuffling, no early stopping; the epoch cost is fit time /
+    ``EPOCHS`` (fixed per-fit costs, such as input validation, included).
+    Prints a table and returns ``{batch_size: ratio to SGDRegressor}``.
+    """
+
+    def sgd():
+        SGDRegressor(
+            penalty=None,
+            alpha=0,
+            learning_rate="constant",
+            eta0=ETA0,
+            max_iter=EPOCHS,
+            tol=None,
+            shuffle=True,
+            random_state=0,
+        ).fit(X, y)
+
+    def gd(batch_size):
+        return lambda: GDRegressor(
+            learning_rate=ETA0,
+            batch_size=batch_size,
+            epochs=EPOCHS,
+            tol=None,
+            alpha=0.0,
+            random_state=0,
+        ).fit(X, y)
+
+    contenders = {"SGDRegressor": sgd}
+    for b in batch_sizes:
+        contenders[f"GDRegressor(batch_size={b})"] = gd(b)
+    times = time_interleaved(contenders, repeats)
+    per_epoch = {name: np.array(t) / EPOCHS for name, t in times.items()}
+    base = per_epoch["SGDRegressor"].min()
+
+    print(
+        f"1. One epoch, no penalty, constant step {ETA0:g}, {EPOCHS} epochs per "
+        "fit (epoch = fit time / epochs)"
+    )
+    print(f"   {'contender':<28} {'ms/epoch':>18} {'ratio':>7}  target")
+    ratios = {}
+    for b, name in zip([None, *batch_sizes], contenders):
+        t = per_epoch[name]
+        ratio = t.min() / base
+        line = (
+            f"   {name:<28} {1e3 * t.min():8.3f} [{1e3 * np.median(t):7.3f}] "
+            f"{ratio:7.2f}"
+        )
+        if b is not None:
+            ratios[b] = ratio
+            line += f"  <= {BATCH_TARGETS[b]:.1f} {verdict(ratio, BATCH_TARGETS[b])}"
+        print(line)
+    n = X.shape[0]
+    print(
+        f"   (per epoch SGDRegressor makes {n} updates, GDRegressor "
+        + ", ".join(f"{math.ceil(n / b)} at batch {b}" for b in batch_sizes)
+        + ")"
+    )
+    print()
+    return ratios
+
+
+# -- 2. full-batch GD versus Ridge ------------------------------------------------
+
+
+def hessian_extremes(X, alpha):
+    """Largest and smallest eigenvalue ``(L, mu)`` of the full-batch Hessian.
+
+    The objective of ``GDRegressor(batch_size=None)`` is
+    ``J(w, b) = ||X w + b - y||**2 / (2 n) + alpha / 2 ||w||**2``, a quadratic
+    whose Hessian with respect to ``(w, b)`` is the constant matrix
+    ``[[X.T X / n + alpha I, X.T 1 / n], [1.T X / n, 1]]``. Gradient descent
+    with step ``1 / L`` contracts the error by at least ``1 - mu / L`` per
+    epoch; ``kappa = L / mu`` is the condition number.
+    """
+    n, d = X.shape
+    Xb = np.hstack([X, np.ones((n, 1))])
+    H = Xb.T @ Xb / n
+    H[np.arange(d), np.arange(d)] += alpha
+    eigenvalues = np.linalg.eigvalsh(H)
+    return float(eigenvalues[-1]), float(eigenvalues[0])
+
+
+def relative_errors(model, reference):
+    """Relative errors of ``(coef_, intercept_)`` against the reference model.
+
+    Returns ``(elementwise, normwise)``: ``max_i |t_i - r_i| / |r_i|`` over the
+    stacked coefficients and intercept (the convergence criterion, strict even
+    for small entries such as the intercept, whose true value is 0 here), and
+    ``max_i |t_i - r_i| / max_i |r_i|`` for information.
+    """
+    t = np.append(model.coef_, model.intercept_)
+    r = np.append(reference.coef_, reference.intercept_)
+    diff = np.abs(t - r)
+    return float(np.max(diff / np.abs(r))), float(diff.max() / np.abs(r).max())
+
+
+def min_epochs(params, X, y, reference, rtol, max_epochs):
+    """Smallest ``epochs`` for which ``GDRegressor(**params)`` is within ``rtol``.
+
+    Untimed. Full-batch descent is deterministic, so ``partial_fit`` after
+    ``fit(epochs=1)`` follows the same trajectory one epoch per call (it keeps
+    the weights and the optimizer's velocity); the error is checked after each
+    epoch, which finds the smallest K even where momentum makes the error
+    non-monotone. K is then checked with fresh fits: ``fit(epochs=K)`` must be
+    within ``rtol`` and ``fit(epochs=K - 1)`` not (K is moved if, unexpectedly,
+    they disagree with the scan). Returns ``(K, elementwise, normwise error)``.
+    """
+
+    def fresh(k):
+        model = GDRegressor(**params, epochs=k).fit(X, y)
+        return relative_errors(model, reference)
+
+    model = GDRegressor(**params, epochs=1).fit(X, y)
+    k = 1
+    while relative_errors(model, reference)[0] > rtol and k < max_epochs:
+        model.partial_fit(X, y)
+        k += 1
+    while (errors := fresh(k))[0] > rtol:
+        if k >= max_epochs:
+            raise RuntimeError(f"{params}: not within {rtol} in {max_epochs} epochs")
+        k += 1
+    while k > 1 and (previous := fresh(k - 1))[0] <= rtol:
+        k, errors = k - 1, previous
+    return (k, *errors)
+
+
+def bench_full_batch(X, y, repeats, alpha=ALPHA, rtol=RTOL, max_epochs=100_000):
+    """Time full-batch GD to within ``rtol`` of Ridge against Ridge's fit.
+
+    Prints a table and returns ``{configuration: ratio to Ridge}``.
+    """
+    n = X.shape[0]
+
+    def ridge():
+        return Ridge(alpha=n * alpha, solver="cholesky").fit(X, y)
+
+    reference = ridge()
+
+    # The step is derived from the data, outside the timed region: lr = 1 / L
+    # with L the largest eigenvalue of the (constant) Hessian of the full-batch
+    # objective, the classic safe step of gradient descent on an L-smooth
+    # function. Nesterov's momentum takes the classic setting for a mu-strongly
+    # convex quadratic, (sqrt(kappa) - 1) / (sqrt(kappa) + 1), kappa = L / mu.
+    # Forming that Hessian costs about as much as a Ridge fit (it is X.T X), so
+    # its time is shown as a separate line, and skgd's own learning_rate="auto"
+    # (which needs only the row norms) is shown for reference.
+    L, mu = hessian_extremes(X, alpha)
+    kappa = L / mu
+    momentum = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    common = {"batch_size": None, "alpha": alpha, "tol": None, "optimizer": "sgd"}
+    configs = {
+        "GD, lr=1/L": {**common, "learning_rate": 1 / L},
+        "GD+Nesterov, lr=1/L": {
+            **common,
+            "learning_rate": 1 / L,
+            "momentum": momentum,
+            "nesterov": True,
+        },
+        "GD, lr='auto' (reference)": {**common, "learning_rate": "auto"},
+    }
+    epochs, errors = {}, {}
+    for name, params in configs.items():
+        k, elementwise, normwise = min_epochs(params, X, y, reference, rtol, max_epochs)
+        epochs[name], errors[name] = k, (elementwise, normwise)
+    auto_lr = GDRegressor(**configs["GD, lr='auto' (reference)"], epochs=1)
+    auto_lr = auto_lr.fit(X, y).learning_rate_
+
+    def gd(name):
+        return lambda: GDRegressor(**configs[name], epochs=epochs[name]).fit(X, y)
+
+    contenders = {"Ridge(solver='cholesky')": ridge}
+    contenders.update({name: gd(name) for name in configs})
+    contenders["(lr derivation: Hessian eigs)"] = lambda: hessian_extremes(X, alpha)
+    times = time_interleaved(contenders, repeats)
+    base = min(times["Ridge(solver='cholesky')"])
+
+    print(
+        f"2. Full-batch GD to within {rtol:g} of Ridge: GDRegressor(batch_size=None,"
+        f" alpha={alpha:g}) vs Ridge(alpha=n_samples*{alpha:g}={n * alpha:g}, "
+        "solver='cholesky')"
+    )
+    print(
+        f"   Hessian of J = ||Xw + b - y||^2/(2n) + alpha/2 ||w||^2 w.r.t. (w, b): "
+        f"L = {L:.6g}, mu = {mu:.6g}, kappa = {kappa:.6g}"
+    )
+    print(
+        f"   step lr = 1/L = {1 / L:.6g}; Nesterov momentum = "
+        f"(sqrt(kappa)-1)/(sqrt(kappa)+1) = {momentum:.6g}; skgd's "
+        f"lr='auto' = {auto_lr:.6g}"
+    )
+    print(
+        "   K = fewest epochs with max_i |theta_i - ridge_i| / |ridge_i| <= "
+        f"{rtol:g} over theta = (coef_, intercept_), found untimed"
+    )
+    print(
+        f"   {'contender':<30} {'K':>5} {'rel.err':>9} {'norm.err':>9} "
+        f"{'ms':>18} {'ratio':>7}  target"
+    )
+    ratios = {}
+    for name, t in times.items():
+        t = np.array(t)
+        ratio = t.min() / base
+        k, err, nerr = (
+            (f"{epochs[name]:5d}", *(f"{e:9.2e}" for e in errors[name]))
+            if name in configs
+            else ("", "", "")
+        )
+        line = (
+            f"   {name:<30} {k:>5} {err:>9} {nerr:>9} {1e3 * t.min():8.3f} "
+            f"[{1e3 * np.median(t):7.3f}] {ratio:7.2f}"
+        )
+        if name in configs and "reference" not in name:
+            ratios[name] = ratio
+            line += f"  <= {RIDGE_TARGET:g} {verdict(ratio, RIDGE_TARGET)}"
+        print(line)
+    print()
+    return ratios
+
+
+# -- main -------------------------------------------------------------------------
+
+
+def main(argv=None):
+    """Parse the command line and run both benchmarks; always returns 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed repetitions of each contender (default 7, 3 with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fast smoke run: 2,000 samples instead of 20,000",
+    )
+    args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    repeats = args.repeats or (3 if args.quick else 7)
+    n_samples, n_features = (2_000 if args.quick else 20_000), 32
+    X, y = make_data(n_samples, n_features)
+
+    print_header(sys.argv[1:] if argv is None else argv, n_samples, n_features, repeats)
+    bench_minibatch(X, y, repeats)
+    bench_full_batch(X, y, repeats)
+    if args.quick:
+        print("(--quick: too few samples for the ratios to mean much)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

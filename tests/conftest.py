@@ -1,0 +1,30 @@
+"""Seeded data shared by the tests."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+@pytest.fixture
+def linear_data(rng):
+    """A well-conditioned linear problem with noise: X (200, 5), y (200,)."""
+    X = rng.normal(size=(200, 5))
+    coef = np.array([1.5, -2.0, 0.0, 0.7, 3.0])
+    y = X @ coef + 0.5 + 0.1 * rng.normal(size=200)
+    return X, y
+
+
+@pytest.fixture
+def multi_output_data(rng):
+    """X (150, 4) and y (150, 3)."""
+    X = rng.normal(size=(150, 4))
+    y = (
+        X @ rng.normal(size=(4, 3))
+        + rng.normal(size=3)
+        + 0.1 * rng.normal(size=(150, 3))
+    )
+    return X, y

@@ -1,0 +1,127 @@
+"""The objective's gradient against finite differences, and the trainer."""
+
+import numpy as np
+import pytest
+
+from skgd import DivergenceError
+from skgd._data import Batches
+from skgd._engine import Objective, Trainer, TrainingState
+from skgd._layers import Dense, Dropout
+from skgd._losses import LOSSES
+from skgd._network import Network
+from skgd._optimizers import SGD
+from skgd._schedules import Constant
+
+
+def _network(layers, n_features, rng):
+    net = Network(layers, n_features, np.float64)
+    net.params[:] = rng.normal(size=net.params.shape)
+    return net
+
+
+def _check_gradient(net, objective, X, Y, c, seed):
+    """Compare net.grads with central differences of the objective."""
+
+    def value():
+        return objective(net, X, Y, c, np.random.default_rng(seed))
+
+    value()
+    analytic = net.grads.copy()
+    h = 1e-6
+    for i in range(net.params.size):
+        saved = net.params[i]
+        net.params[i] = saved + h
+        up = value()
+        net.params[i] = saved - h
+        down = value()
+        net.params[i] = saved
+        assert (up - down) / (2 * h) == pytest.approx(analytic[i], rel=1e-5, abs=1e-7)
+
+
+LAYOUTS = {
+    "linear": lambda: [Dense(4, 2)],
+    "linear, no intercept": lambda: [Dense(4, 2, bias=False)],
+    "input dropout": lambda: [Dropout(0.3), Dense(4, 2)],
+    "two dense layers": lambda: [Dense(4, 3), Dropout(0.5), Dense(3, 2)],
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_objective_gradient_matches_finite_differences(
+    layout, loss, alpha, weighted, rng
+):
+    X, Y = rng.normal(size=(9, 4)), 3 * rng.normal(size=(9, 2))
+    c = rng.uniform(0, 2, size=(9, 1)) if weighted else 1.0 / 9
+    if weighted:
+        c /= c.sum()
+    net = _network(LAYOUTS[layout](), 4, rng)
+    # Training mode with the same seed at every evaluation: a fixed dropout mask.
+    _check_gradient(net, Objective(LOSSES[loss](), alpha), X, Y, c, seed=7)
+
+
+def test_objective_value_is_the_documented_formula(rng):
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
+    net = _network([Dense(3, 1)], 3, rng)
+    W, b = net.layers[0].W.copy(), net.layers[0].b.copy()
+    s = rng.uniform(0.5, 2, size=6)
+    value = Objective(LOSSES["squared_error"](), 0.25)(
+        net, X, Y, (s / s.sum())[:, None]
+    )
+    residual = (X @ W + b - Y).ravel()
+    expected = 0.5 * np.sum(s * residual**2) / s.sum() + 0.125 * np.sum(W**2)
+    assert value == pytest.approx(expected, rel=1e-12)
+
+
+def test_penalty_covers_every_weight_matrix_and_no_intercept(rng):
+    net = _network([Dense(3, 4), Dense(4, 1)], 3, rng)
+    assert sum(w.size for w, _ in net.penalized) == 3 * 4 + 4 * 1
+    for w, _ in net.penalized:
+        assert any(np.shares_memory(w, layer.W) for layer in net.layers)
+        assert not any(np.shares_memory(w, layer.b) for layer in net.layers)
+
+
+def _trainer(net, lr, baseline=1.0):
+    optimizer = SGD()
+    optimizer.init(net.params)
+    state = TrainingState(optimizer, Constant(lr), np.random.default_rng(0))
+    objective = Objective(LOSSES["squared_error"](), 0.0)
+    return Trainer(
+        net, objective, state, batch_size=10, shuffle=False, baseline=baseline
+    )
+
+
+def test_epoch_loss_is_the_weighted_mean_of_batch_objectives(rng):
+    X, Y = rng.normal(size=(25, 3)), rng.normal(size=(25, 1))
+    net = Network([Dense(3, 1)], 3, np.float64)
+    trainer = _trainer(net, lr=0.0)  # parameters stay at zero
+    loss = trainer.run_epoch(Batches(X, Y))
+    assert loss == pytest.approx(0.5 * np.mean(Y**2))
+    assert trainer.state.t == 3
+
+
+def test_divergence_raises_with_the_learning_rate_in_the_message(rng):
+    X = 100 * rng.normal(size=(50, 3))
+    Y = X @ [[1.0], [2.0], [3.0]]
+    net = Network([Dense(3, 1)], 3, np.float64)
+    trainer = _trainer(net, lr=1.0, baseline=float(np.var(Y)))
+    with pytest.raises(DivergenceError, match=r"epoch 1.*learning_rate=1\."):
+        trainer.fit_loop(Batches(X, Y), epochs=5)
+
+
+def test_fit_loop_stops_on_a_plateau_and_restores_the_best(rng):
+    from skgd._history import Plateau
+
+    X, Y = rng.normal(size=(40, 2)), rng.normal(size=(40, 1))
+    net = Network([Dense(2, 1)], 2, np.float64)
+    trainer = _trainer(net, lr=0.1)
+    rows = np.arange(40)
+    train, val = Batches(X, Y, rows=rows[:30]), Batches(X, Y, rows=rows[30:])
+    records, stopped = trainer.fit_loop(
+        train, 500, val=val, plateau=Plateau(1e-3, 3), restore_best=True
+    )
+    assert stopped and len(records) < 500
+    best = min(r["val_loss"] for r in records)
+    assert trainer.validate(val)[0] == pytest.approx(best, rel=1e-12)
