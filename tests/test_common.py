@@ -1,8 +1,13 @@
 """scikit-learn's estimator checks, on the default and non-default settings."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgd import GDRegressor
+
+# Default settings stop on a plateau and warn when epochs run out first: a
+# legitimate warning on some check data, not a failure.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # The only expected failures: checks that scikit-learn itself marks as failing
 # for its own stochastic-gradient estimators (SGDRegressor, SGDClassifier, in

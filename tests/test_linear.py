@@ -1,5 +1,6 @@
 """GDRegressor against independent references and its documented behaviour."""
 
+import itertools
 import math
 import pickle
 import warnings
@@ -297,7 +298,7 @@ def test_adaptive_schedule_divides_by_five_on_a_plateau(linear_data):
         random_state=0,
     )
     lrs = [r["learning_rate"] for r in gd.fit(X, y).history_]
-    ratios = {round(a / b, 6) for a, b in zip(lrs, lrs[1:]) if a != b}
+    ratios = {round(a / b, 6) for a, b in itertools.pairwise(lrs) if a != b}
     assert ratios == {5.0}
     assert lrs[0] == 0.1 and lrs[-1] < 0.1
 
@@ -365,7 +366,7 @@ def test_warm_start_uses_coefficients_assigned_by_hand(linear_data):
 def test_partial_fit_refuses_another_number_of_outputs(linear_data):
     X, y = linear_data
     gd = GDRegressor(**EXACT).partial_fit(X, y)
-    with pytest.raises(ValueError, match="y has 2 outputs .* fitted with 1"):
+    with pytest.raises(ValueError, match=r"y has 2 outputs .* fitted with 1"):
         gd.partial_fit(X, np.c_[y, y])
 
 

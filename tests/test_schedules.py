@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import pytest
@@ -25,7 +26,7 @@ def test_cosine_decays_over_epochs_and_restarts():
     assert values[:4] == pytest.approx(expected)
     assert values[2] == pytest.approx(0.1)
     assert values[4] == pytest.approx(0.2)  # a new cycle
-    assert all(a > b for a, b in zip(values[:3], values[1:4]))
+    assert all(a > b for a, b in itertools.pairwise(values[:4]))
 
 
 def test_adaptive_divides_by_five_until_the_floor():
