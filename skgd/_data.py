@@ -78,6 +78,7 @@ class Batches:
         self.X, self.Y, self.sample_weight, self.rows = X, Y, sample_weight, rows
         self.n = X.shape[0] if rows is None else len(rows)
         self._buffers = self._static = None
+        self._uniform_weights = {}
 
     def _chunk_buffers(self, size):
         """Buffers ``(X, Y, weights)`` for a chunk of batches of ``size`` rows."""
@@ -121,29 +122,35 @@ class Batches:
                 _copy_rows(X, rows, xbuf[:k])
                 _copy_rows(Y, rows, ybuf[:k])
                 self._static = static
-            if sw is not None:  # normalized in place below, so always copied
-                _copy_rows(sw[:, None], rows, wbuf[:k])
-            yield from self._batches(
-                xbuf[:k], ybuf[:k], None if sw is None else wbuf[:k], size
-            )
+            if sw is None:
+                yield from self._batches(xbuf[:k], ybuf[:k], None, size)
+            else:  # copied, since the batches normalize it in place
+                weights = _copy_rows(sw[:, None], rows, wbuf[:k])
+                yield from self._batches(xbuf[:k], ybuf[:k], weights, size)
 
-    @staticmethod
-    def _batches(X, Y, sw, size):
+    def _batches(self, X, Y, sw, size):
         """Consecutive batches of in-memory arrays (views, no copies).
 
         ``sw`` (shape (n, 1)) must be a scratch copy: it is normalized in place.
+        Without it, ``c`` is a 0-d array (cheaper in a ufunc than a float).
         """
         n = X.shape[0]
         for start in range(0, n, size):
             stop = min(start + size, n)
             m = stop - start
             if sw is None:
-                yield X[start:stop], Y[start:stop], 1.0 / m, m
+                yield X[start:stop], Y[start:stop], self._uniform(m), m
                 continue
             c = sw[start:stop]
             total = float(c.sum())
             np.multiply(c, 1.0 / total if total > 0 else 0.0, c)
             yield X[start:stop], Y[start:stop], c, total
+
+    def _uniform(self, m):
+        c = self._uniform_weights.get(m)
+        if c is None:
+            c = self._uniform_weights[m] = np.array(1.0 / m, dtype=self.Y.dtype)
+        return c
 
 
 def _count(rows):

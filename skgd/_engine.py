@@ -38,9 +38,10 @@ class Objective:
         grad = net.output_grad
         value = self.loss.value_and_grad(pred, y, c, grad)
         net.backward(grad)
-        for w, grad_w in net.penalized if self.alpha else ():
-            AXPY[w.dtype](w, grad_w, a=self.alpha)
-            value += 0.5 * self.alpha * float(np.dot(w, w))
+        if self.alpha:
+            for w, grad_w in net.penalized:
+                AXPY[w.dtype](w, grad_w, a=self.alpha)
+                value += 0.5 * self.alpha * float(np.dot(w, w))
         return value
 
 

@@ -77,14 +77,14 @@ class Dense:
         return np.ones((1, m), dtype=dtype)  # sums columns with one product
 
     def forward(self, x, out, cache, rng):
-        if self.input_has_ones or not self.bias:
+        if self.input_has_ones or self.b is None:
             np.dot(x, self.Wb, out)
         else:
             np.dot(x, self.W, out)
             np.add(out, self.b, out)
 
     def backward(self, x, y, grad_out, grad_in, ones):
-        if self.input_has_ones or not self.bias:
+        if self.input_has_ones or self.b is None:
             np.dot(x.T, grad_out, self.dWb)
         else:
             np.dot(x.T, grad_out, self.dW)

@@ -65,7 +65,7 @@ class Network:
         # The first layer with parameters needs no gradient for its input.
         has_params = [bool(s) for s in shapes]
         self._needs_grad_in = [any(has_params[:i]) for i in range(len(layers))]
-        self._workspaces = {}
+        self._workspaces, self._rows = {}, None
 
     def initialize(self, rng):
         """Draw initial parameters from ``rng``."""
