@@ -2,7 +2,8 @@
 
 from ._exceptions import DivergenceError
 from ._linear import GDRegressor
+from ._mlp import MLPRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DivergenceError", "GDRegressor", "__version__"]
+__all__ = ["DivergenceError", "GDRegressor", "MLPRegressor", "__version__"]

@@ -8,8 +8,10 @@ bookkeeping between them, ``run_epoch`` iterates over mini-batches,
 
 import math
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import r2_score
 
 from ._blas import AXPY
@@ -141,7 +143,9 @@ class Trainer:
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
         loss = weighted_loss(self.objective.loss, pred, y, sw)
-        return loss, float(r2_score(y, pred, sample_weight=sw))
+        with warnings.catch_warnings():  # R² of one sample is NaN: no warning
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            return loss, float(r2_score(y, pred, sample_weight=sw))
 
     def fit_loop(
         self, train, epochs, *, val=None, plateau=None, stop=True, restore_best=False

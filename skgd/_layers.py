@@ -41,11 +41,12 @@ class Dense:
         Input and output widths.
     bias : bool, default=True
         Whether the layer has an intercept ``b`` (never penalized).
-    init : {"zeros", "glorot_uniform", "he_uniform"}, default="zeros"
-        How ``initialize`` draws ``W``; the intercept always starts at zero.
+    init : callable or None, default=None
+        ``init(rng, n_in, n_out)`` returns the initial ``(W, b)``; ``None``
+        starts from zeros. See :func:`glorot_uniform` and :func:`he_uniform`.
     """
 
-    def __init__(self, n_in, n_out, *, bias=True, init="zeros"):
+    def __init__(self, n_in, n_out, *, bias=True, init=None):
         self.n_in, self.n_outputs, self.bias, self.init = n_in, n_out, bias, init
         self.takes_ones_column = self.input_has_ones = bias
 
@@ -64,14 +65,11 @@ class Dense:
 
     def initialize(self, rng):
         self.Wb[...] = 0.0
-        if self.init == "zeros":
-            return
-        # Glorot & Bengio (2010), as in scikit-learn's MLP; He et al. (2015).
-        if self.init == "glorot_uniform":
-            bound = np.sqrt(6.0 / (self.n_in + self.n_outputs))
-        else:
-            bound = np.sqrt(6.0 / self.n_in)
-        self.W[...] = rng.uniform(-bound, bound, self.W.shape)
+        if self.init is not None:
+            W, b = self.init(rng, self.n_in, self.n_outputs)
+            self.W[...] = W
+            if self.bias:
+                self.b[...] = b
 
     def make_cache(self, m, n_in, dtype):
         return np.ones((1, m), dtype=dtype)  # sums columns with one product
@@ -91,6 +89,26 @@ class Dense:
             np.dot(ones, grad_out, self.db)
         if grad_in is not None:
             np.dot(grad_out, self.W.T, grad_in)
+
+
+def glorot_uniform(rng, n_in, n_out, factor=6.0):
+    """Glorot & Bengio (2010) uniform initialization, as scikit-learn's MLP.
+
+    ``W`` and ``b`` are drawn uniformly from ``[-r, r]`` with
+    ``r = sqrt(factor / (n_in + n_out))``; scikit-learn uses ``factor=2`` for
+    the logistic activation and 6 otherwise.
+    """
+    bound = np.sqrt(factor / (n_in + n_out))
+    return rng.uniform(-bound, bound, (n_in, n_out)), rng.uniform(-bound, bound, n_out)
+
+
+def he_uniform(rng, n_in, n_out):
+    """He et al. (2015) uniform initialization for relu: ``r = sqrt(6 / n_in)``.
+
+    Intercepts start at zero.
+    """
+    bound = np.sqrt(6.0 / n_in)
+    return rng.uniform(-bound, bound, (n_in, n_out)), np.zeros(n_out)
 
 
 class Dropout:

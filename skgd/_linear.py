@@ -247,7 +247,7 @@ default="constant"
     }
 
     def _build_layers(self, n_features, n_outputs):
-        dense = Dense(n_features, n_outputs, bias=self.fit_intercept, init="zeros")
+        dense = Dense(n_features, n_outputs, bias=self.fit_intercept)
         return [Dropout(self.dropout), dense] if self.dropout else [dense]
 
     def _get_weights(self):

@@ -1,9 +1,10 @@
 """scikit-learn's estimator checks, on the default and non-default settings."""
 
+import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgd import GDRegressor
+from skgd import GDRegressor, MLPRegressor
 
 # Default settings stop on a plateau and warn when epochs run out first: a
 # legitimate warning on some check data, not a failure.
@@ -34,11 +35,19 @@ ESTIMATORS = [
     GDRegressor(early_stopping=True),
     GDRegressor(optimizer="sgd", momentum=0.9, nesterov=True, lr_schedule="cosine"),
     GDRegressor(loss="huber", lr_schedule="adaptive"),
+    MLPRegressor(),
+    MLPRegressor(
+        hidden_layer_sizes=(32, 16), dropout=0.2, input_dropout=0.1, batch_size=32
+    ),
+    MLPRegressor(optimizer="sgd", learning_rate=1e-3, momentum=0.9, nesterov=True),
+    MLPRegressor(batch_size=None, activation="tanh", learning_rate=0.01),
+    MLPRegressor(early_stopping=True, activation="logistic"),
 ]
 
 
 def expected_failed_checks(estimator):
-    random_per_sample = estimator.dropout > 0 or estimator.early_stopping
+    dropout = np.max(estimator.dropout) + getattr(estimator, "input_dropout", 0.0)
+    random_per_sample = dropout > 0 or estimator.early_stopping
     return EXPECTED_FAILED_CHECKS if random_per_sample else {}
 
 

@@ -1,0 +1,90 @@
+"""Activation functions, each with its derivative, and the layer applying them.
+
+Every derivative is written in terms of the activation's *output* ``y``, so the
+backward pass needs no copy of the layer's input.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+def _relu(x, out):
+    np.maximum(x, 0, out=out)
+
+
+def _relu_grad(y, grad_out, grad_in, scratch):
+    np.greater(y, 0, scratch)  # 1.0 where the unit is active
+    np.multiply(grad_out, scratch, grad_in)
+
+
+def _tanh(x, out):
+    np.tanh(x, out)
+
+
+def _tanh_grad(y, grad_out, grad_in, scratch):
+    np.multiply(y, y, scratch)
+    np.subtract(1.0, scratch, scratch)  # 1 - y**2
+    np.multiply(grad_out, scratch, grad_in)
+
+
+def _logistic(x, out):
+    expit(x, out=out)
+
+
+def _logistic_grad(y, grad_out, grad_in, scratch):
+    np.subtract(1.0, y, scratch)
+    np.multiply(scratch, y, scratch)  # y * (1 - y)
+    np.multiply(grad_out, scratch, grad_in)
+
+
+def _identity(x, out):
+    np.copyto(out, x)
+
+
+def _identity_grad(y, grad_out, grad_in, scratch):
+    np.copyto(grad_in, grad_out)
+
+
+ACTIVATIONS = {
+    "relu": (_relu, _relu_grad),
+    "tanh": (_tanh, _tanh_grad),
+    "logistic": (_logistic, _logistic_grad),
+    "identity": (_identity, _identity_grad),
+}
+
+
+class Activation:
+    """Layer applying an activation function elementwise.
+
+    Parameters
+    ----------
+    name : {"relu", "tanh", "logistic", "identity"}
+    """
+
+    takes_ones_column = False
+
+    def __init__(self, name):
+        self.name = name
+        self._function, self._gradient = ACTIVATIONS[name]
+
+    def n_out(self, n_in):
+        return n_in
+
+    def param_shapes(self):
+        return []
+
+    def bind(self, params, grads):
+        pass
+
+    def initialize(self, rng):
+        pass
+
+    def make_cache(self, m, n_in, dtype):
+        return np.empty((m, n_in), dtype=dtype)
+
+    def forward(self, x, out, cache, rng):
+        self._function(x, out)
+
+    def backward(self, x, y, grad_out, grad_in, scratch):
+        if grad_in is not None:
+            self._gradient(y, grad_out, grad_in, scratch)
