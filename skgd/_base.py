@@ -7,7 +7,9 @@ Everything else -- checking the input, splitting off validation data,
 training, keeping the history -- happens here and in the shared engine.
 """
 
+import copy
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -188,36 +190,43 @@ class BaseGD(RegressorMixin, BaseEstimator):
         return net
 
     def _fit(self, X, y, sample_weight, partial):
+        """Train on new state and commit it only once training succeeded."""
         fitted = hasattr(self, "history_")
         warm = fitted and (partial or self.warm_start)
-        X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
-        net = self._network(
-            X.shape[1], Y.shape[1], X.dtype, self._get_weights() if warm else None
-        )
-        state = self._state if partial and fitted else None
-        rng = make_rng(self.random_state) if state is None else state.rng
-        if not warm:
-            net.initialize(rng)
-        train, val = self._split(X, Y, sw, rng, partial)
-        if state is None:
-            state = self._new_state(net, train, rng, warm)
-        trainer = Trainer(
-            net,
-            Objective(self._loss(), self.alpha),
-            state,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            baseline=_baseline_loss(self._loss(), Y, sw),
-            callbacks=[print_record] if self.verbose else [],
-        )
+        with _input_attributes_kept_on_error(self):
+            X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
+            weights = self._get_weights() if warm else None
+            net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
+            # partial_fit continues from a copy, so that a failure changes nothing.
+            state = copy.deepcopy(self._state) if partial and fitted else None
+            rng = make_rng(self.random_state) if state is None else state.rng
+            if not warm:
+                net.initialize(rng)
+            train, val = self._split(X, Y, sw, rng, partial)
+            if state is None:
+                state = self._new_state(net, train, rng, warm)
+            trainer = Trainer(
+                net,
+                Objective(self._loss(), self.alpha),
+                state,
+                batch_size=self.batch_size,
+                shuffle=self.shuffle,
+                baseline=_baseline_loss(self._loss(), Y, sw),
+                callbacks=[print_record] if self.verbose else [],
+            )
+            records = self._run(trainer, train, val, partial)
+        self._commit(net, state, records, y_ndim, keep_history=warm)
+        return self
+
+    def _run(self, trainer, train, val, partial):
+        """Run the training loop: one epoch for ``partial_fit``, else ``epochs``."""
+        plateau = None if partial else Plateau(self.tol or 0.0, self.n_iter_no_change)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             records, stopped = trainer.fit_loop(
                 train,
                 1 if partial else self.epochs,
                 val=val,
-                plateau=None
-                if partial
-                else Plateau(self.tol or 0.0, self.n_iter_no_change),
+                plateau=plateau,
                 stop=self.tol is not None,
                 restore_best=self.early_stopping and not partial,
             )
@@ -227,10 +236,9 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 f"monitored loss settling (tol={self.tol}); increase epochs or "
                 "tol, or set tol=None to run exactly `epochs` epochs.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self._commit(net, state, records, y_ndim, keep_history=warm)
-        return self
+        return records
 
     def _validate_training_data(self, X, y, sample_weight, warm):
         X, y = validate_data(
@@ -310,6 +318,20 @@ class BaseGD(RegressorMixin, BaseEstimator):
         self.best_validation_score_ = (
             scores[int(np.argmin(val_losses))] if scores else None
         )
+
+
+@contextmanager
+def _input_attributes_kept_on_error(estimator):
+    """Undo what input validation wrote to ``estimator`` if the call fails."""
+    names = ("n_features_in_", "feature_names_in_")
+    saved = {name: vars(estimator)[name] for name in names if name in vars(estimator)}
+    try:
+        yield
+    except BaseException:
+        for name in names:
+            vars(estimator).pop(name, None)
+        vars(estimator).update(saved)
+        raise
 
 
 def _baseline_loss(loss, Y, sw):

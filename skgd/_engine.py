@@ -14,7 +14,6 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import r2_score
 
-from ._blas import AXPY
 from ._exceptions import DivergenceError
 from ._losses import weighted_loss
 
@@ -41,8 +40,9 @@ class Objective:
         value = self.loss.value_and_grad(pred, y, c, grad)
         net.backward(grad)
         if self.alpha:
-            for w, grad_w in net.penalized:
-                AXPY[w.dtype](w, grad_w, a=self.alpha)
+            for w, grad_w, scratch in net.penalized:
+                np.multiply(w, self.alpha, scratch)
+                np.add(grad_w, scratch, grad_w)
                 value += 0.5 * self.alpha * float(np.dot(w, w))
         return value
 

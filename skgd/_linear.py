@@ -81,16 +81,16 @@ class GDRegressor(BaseGD):
         Decay of Adam's second-moment estimate.
     epsilon : float, default=1e-8
         Adam's numerical-stability term.
-    lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, \
-default="constant"
+    lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
         How the step changes during training. ``"constant"``: always
         ``learning_rate``. ``"invscaling"``: ``learning_rate / (t + 1) **
         power_t`` at update ``t``. ``"cosine"``: ``learning_rate * (1 +
         cos(pi * e / epochs)) / 2`` in epoch ``e`` (restarting after
         ``epochs`` epochs). ``"adaptive"``: ``learning_rate`` divided by 5 each
-        time the monitored loss fails to improve by ``tol`` for
-        ``n_iter_no_change`` epochs; training then stops only once the rate
-        has fallen by a factor of a million. The schedule starts with each
+        time the monitored loss fails to improve by ``tol`` (0 if ``tol`` is
+        None) for ``n_iter_no_change`` epochs; training then stops only once
+        the rate has fallen by a factor of a million (never if ``tol`` is
+        None). The schedule starts with each
         ``fit`` and continues across ``partial_fit`` calls.
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.
@@ -134,12 +134,12 @@ default="constant"
         The initial step size actually used (``"auto"`` resolved).
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
     n_iter_ : int
-        Epochs run, counting all calls since the model was created (a warm
-        start or ``partial_fit`` adds to it).
+        Epochs run since the last ``fit`` from scratch (a warm start or
+        ``partial_fit`` adds to it).
     t_ : int
         Parameter updates (mini-batch steps) made, counted likewise.
     loss_curve_ : list of float
@@ -151,8 +151,9 @@ default="constant"
         R² on the held-out split after each epoch; None if nothing is held
         out.
     best_validation_score_ : float or None
-        R² of the epoch with the lowest validation loss (the one kept with
-        early stopping); None if nothing is held out.
+        R² of the epoch with the lowest validation loss in ``history_`` (after
+        a fit from scratch with early stopping, the epoch whose coefficients
+        are kept); None if nothing is held out.
     history_ : list of dict
         One record per epoch with keys ``epoch``, ``t`` (updates so far),
         ``train_loss``, ``val_loss`` and ``val_r2`` (only with a held-out

@@ -12,8 +12,6 @@ The hot path works in place: ``pred`` is overwritten with the residual.
 
 import numpy as np
 
-from ._blas import AXPY
-
 
 class SquaredError:
     """Half the squared error, ``0.5 * ||pred - y||**2`` per sample."""
@@ -44,9 +42,10 @@ class Huber:
         """Return the weighted loss and write its gradient into ``grad``."""
         np.subtract(pred, y, pred)
         np.clip(pred, -self.delta, self.delta, grad)
-        AXPY[grad.dtype](grad.ravel(), pred.ravel(), a=-0.5)  # pred = r - g / 2
         np.multiply(grad, c, grad)
-        return float(np.vdot(grad, pred))
+        value = float(np.vdot(grad, pred))  # sum c g r
+        np.clip(pred, -self.delta, self.delta, pred)
+        return value - 0.5 * float(np.vdot(grad, pred))  # minus sum c g**2 / 2
 
 
 def weighted_loss(loss, pred, y, sample_weight=None):

@@ -80,8 +80,7 @@ class MLPRegressor(BaseGD):
         Decay of Adam's second-moment estimate.
     epsilon : float, default=1e-8
         Adam's numerical-stability term.
-    lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, \
-default="constant"
+    lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
         How the step changes during training; see :class:`~skgd.GDRegressor`.
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.
@@ -125,11 +124,12 @@ default="constant"
         The initial step size actually used.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
     n_iter_ : int
-        Epochs run, counting all calls since the model was created.
+        Epochs run since the last ``fit`` from scratch (a warm start or
+        ``partial_fit`` adds to it).
     t_ : int
         Parameter updates made, counted likewise.
     loss_curve_ : list of float
@@ -141,8 +141,8 @@ default="constant"
         R² on the held-out split after each epoch; None if nothing is held
         out.
     best_validation_score_ : float or None
-        R² of the epoch with the lowest validation loss; None if nothing is
-        held out.
+        R² of the epoch with the lowest validation loss in ``history_``; None
+        if nothing is held out.
     history_ : list of dict
         One record per epoch, as in :class:`~skgd.GDRegressor`.
 

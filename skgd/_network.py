@@ -32,8 +32,9 @@ class Network:
     ----------
     params, grads : ndarray of shape (n_params,)
         All parameters, and the gradient of the last backward pass.
-    penalized : list of (ndarray, ndarray)
-        ``(params view, grads view)`` of each block the L2 penalty applies to.
+    penalized : list of (ndarray, ndarray, ndarray)
+        ``(params view, grads view, scratch)`` of each block the L2 penalty
+        applies to, with scratch space of the same size.
     """
 
     def __init__(self, layers, n_features, dtype):
@@ -58,7 +59,11 @@ class Network:
                 if n_penalized:
                     stop = offset + n_penalized
                     self.penalized.append(
-                        (self.params[offset:stop], self.grads[offset:stop])
+                        (
+                            self.params[offset:stop],
+                            self.grads[offset:stop],
+                            np.empty(n_penalized, dtype=self.dtype),
+                        )
                     )
                 offset += n
             layer.bind(params, grads)

@@ -5,11 +5,12 @@ a parameter vector, and ``step(params, grads, lr)`` updates ``params`` in
 place with learning rate ``lr``; it may use ``grads`` as scratch space, since
 the next backward pass overwrites them anyway. Every parameter of a network is
 a view into one vector, so a step is a few vectorized calls, whatever the depth.
+
+Only numpy ufuncs are used: calling a second BLAS library (scipy's) between
+numpy's matrix products makes the two libraries' thread pools fight.
 """
 
 import numpy as np
-
-from ._blas import AXPY
 
 
 class SGD:
@@ -33,18 +34,17 @@ class SGD:
         self.velocity = np.zeros_like(params) if self.momentum else None
 
     def step(self, params, grads, lr):
-        axpy = AXPY[params.dtype]
         v = self.velocity
         if v is None:
-            axpy(grads, params, a=-lr)
+            _descend(params, grads, lr, scratch=grads)
             return
         np.multiply(v, self.momentum, v)
-        axpy(grads, v, a=1.0)
+        np.add(v, grads, v)
         if self.nesterov:
-            axpy(grads, params, a=-lr)
-            axpy(v, params, a=-lr * self.momentum)
+            _descend(params, grads, lr, scratch=grads)
+            _descend(params, v, lr * self.momentum, scratch=grads)
         else:
-            axpy(v, params, a=-lr)
+            _descend(params, v, lr, scratch=grads)
 
 
 class Adam:
@@ -69,18 +69,27 @@ class Adam:
         self.m, self.v = np.zeros_like(params), np.zeros_like(params)
 
     def step(self, params, grads, lr):
-        axpy, m, v, g = AXPY[params.dtype], self.m, self.v, grads
+        m, v, g = self.m, self.v, grads
+        b1, b2 = self.beta_1, self.beta_2
         self.t += 1
-        np.multiply(m, self.beta_1, m)
-        axpy(g, m, a=1.0 - self.beta_1)
-        np.multiply(v, self.beta_2, v)
-        np.multiply(g, g, g)  # the gradient buffer doubles as scratch space
-        axpy(g, v, a=1.0 - self.beta_2)
+        np.multiply(m, b1, m)
+        np.multiply(v, b2, v)
+        np.multiply(g, 1.0 - b1, g)
+        np.add(m, g, m)
+        np.multiply(g, g, g)  # now (1 - b1)**2 g**2
+        np.multiply(g, (1.0 - b2) / (1.0 - b1) ** 2, g)
+        np.add(v, g, v)
         np.sqrt(v, g)
         np.add(g, self.epsilon, g)
         np.divide(m, g, g)
-        correction = np.sqrt(1.0 - self.beta_2**self.t) / (1.0 - self.beta_1**self.t)
-        axpy(g, params, a=-lr * correction)
+        correction = np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        _descend(params, g, lr * correction, scratch=g)
+
+
+def _descend(params, direction, lr, scratch):
+    """``params -= lr * direction``, through ``scratch`` (may be ``direction``)."""
+    np.multiply(direction, lr, scratch)
+    np.subtract(params, scratch, params)
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

@@ -77,8 +77,8 @@ def test_objective_value_is_the_documented_formula(rng):
 
 def test_penalty_covers_every_weight_matrix_and_no_intercept(rng):
     net = _network([Dense(3, 4), Dense(4, 1)], 3, rng)
-    assert sum(w.size for w, _ in net.penalized) == 3 * 4 + 4 * 1
-    for w, _ in net.penalized:
+    assert sum(w.size for w, _, _ in net.penalized) == 3 * 4 + 4 * 1
+    for w, _, _ in net.penalized:
         assert any(np.shares_memory(w, layer.W) for layer in net.layers)
         assert not any(np.shares_memory(w, layer.b) for layer in net.layers)
 

@@ -133,6 +133,37 @@ def test_divergence_raises_and_keeps_the_previous_model(linear_data):
 
 
 @pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_partial_fit_after_a_divergence_continues_from_the_last_good_state(
+    linear_data,
+):
+    X, y = linear_data
+    kw = dict(learning_rate=0.01, momentum=0.9, shuffle=True, random_state=0)
+    reference = GDRegressor(**kw).partial_fit(X, y).partial_fit(X, y)
+    gd = GDRegressor(**kw).partial_fit(X, y)
+    with pytest.raises(DivergenceError):
+        gd.partial_fit(X * 1e6, y)
+    gd.partial_fit(X, y)  # optimizer state, counters and generator untouched
+    np.testing.assert_array_equal(gd.coef_, reference.coef_)
+    assert gd.t_ == reference.t_
+
+
+def test_a_failed_first_fit_leaves_the_estimator_unfitted(linear_data):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = linear_data
+    gd = GDRegressor(learning_rate=1e3, random_state=0)
+    with pytest.raises(DivergenceError):
+        gd.fit(X, y)
+    assert not hasattr(gd, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        gd.predict(X)
+    gd.set_params(learning_rate="auto").fit(X[:, :3], y)
+    with pytest.raises(DivergenceError):
+        gd.set_params(learning_rate=1e3).fit(X, y)
+    assert gd.n_features_in_ == 3
+    gd.predict(X[:, :3])
+
+
 def test_divergence_in_a_grid_search_gets_the_error_score(linear_data):
     X, y = linear_data
     search = GridSearchCV(
