@@ -132,7 +132,6 @@ def test_divergence_raises_and_keeps_the_previous_model(linear_data):
     assert pickle.loads(before).predict(X) == pytest.approx(gd.fit(X, y).predict(X))
 
 
-@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
 def test_partial_fit_after_a_divergence_continues_from_the_last_good_state(
     linear_data,
 ):
@@ -164,6 +163,7 @@ def test_a_failed_first_fit_leaves_the_estimator_unfitted(linear_data):
     gd.predict(X[:, :3])
 
 
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
 def test_divergence_in_a_grid_search_gets_the_error_score(linear_data):
     X, y = linear_data
     search = GridSearchCV(
