@@ -7,6 +7,8 @@ backward pass needs no copy of the layer's input.
 import numpy as np
 from scipy.special import expit
 
+from ._layers import Elementwise
+
 
 def _relu(x, out):
     np.maximum(x, 0, out=out)
@@ -53,7 +55,7 @@ ACTIVATIONS = {
 }
 
 
-class Activation:
+class Activation(Elementwise):
     """Layer applying an activation function elementwise.
 
     Parameters
@@ -61,26 +63,9 @@ class Activation:
     name : {"relu", "tanh", "logistic", "identity"}
     """
 
-    takes_ones_column = False
-
     def __init__(self, name):
         self.name = name
         self._function, self._gradient = ACTIVATIONS[name]
-
-    def n_out(self, n_in):
-        return n_in
-
-    def param_shapes(self):
-        return []
-
-    def bind(self, params, grads):
-        pass
-
-    def initialize(self, rng):
-        pass
-
-    def make_cache(self, m, n_in, dtype):
-        return np.empty((m, n_in), dtype=dtype)
 
     def forward(self, x, out, cache, rng):
         self._function(x, out)

@@ -111,22 +111,13 @@ def he_uniform(rng, n_in, n_out):
     return rng.uniform(-bound, bound, (n_in, n_out)), np.zeros(n_out)
 
 
-class Dropout:
-    """Inverted dropout: zero each input with probability ``rate`` in training.
+class Elementwise:
+    """Base of the layers without parameters that keep the input's shape.
 
-    Kept inputs are scaled by ``1 / (1 - rate)`` so that their expected value
-    is unchanged; outside training the layer passes its input through.
-
-    Parameters
-    ----------
-    rate : float in [0, 1)
-        Probability of zeroing each entry.
+    Their cache is one scratch array of the input's shape.
     """
 
     takes_ones_column = False
-
-    def __init__(self, rate):
-        self.rate = rate
 
     def n_out(self, n_in):
         return n_in
@@ -142,6 +133,22 @@ class Dropout:
 
     def make_cache(self, m, n_in, dtype):
         return np.empty((m, n_in), dtype=dtype)
+
+
+class Dropout(Elementwise):
+    """Inverted dropout: zero each input with probability ``rate`` in training.
+
+    Kept inputs are scaled by ``1 / (1 - rate)`` so that their expected value
+    is unchanged; outside training the layer passes its input through.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Probability of zeroing each entry.
+    """
+
+    def __init__(self, rate):
+        self.rate = rate
 
     def forward(self, x, out, mask, rng):
         if rng is None:

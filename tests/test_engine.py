@@ -19,25 +19,6 @@ def _network(layers, n_features, rng):
     return net
 
 
-def _check_gradient(net, objective, X, Y, c, seed):
-    """Compare net.grads with central differences of the objective."""
-
-    def value():
-        return objective(net, X, Y, c, np.random.default_rng(seed))
-
-    value()
-    analytic = net.grads.copy()
-    h = 1e-6
-    for i in range(net.params.size):
-        saved = net.params[i]
-        net.params[i] = saved + h
-        up = value()
-        net.params[i] = saved - h
-        down = value()
-        net.params[i] = saved
-        assert (up - down) / (2 * h) == pytest.approx(analytic[i], rel=1e-5, abs=1e-7)
-
-
 LAYOUTS = {
     "linear": lambda: [Dense(4, 2)],
     "linear, no intercept": lambda: [Dense(4, 2, bias=False)],
@@ -51,7 +32,7 @@ LAYOUTS = {
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_objective_gradient_matches_finite_differences(
-    layout, loss, alpha, weighted, rng
+    layout, loss, alpha, weighted, rng, check_gradient
 ):
     X, Y = rng.normal(size=(9, 4)), 3 * rng.normal(size=(9, 2))
     c = rng.uniform(0, 2, size=(9, 1)) if weighted else 1.0 / 9
@@ -59,7 +40,7 @@ def test_objective_gradient_matches_finite_differences(
         c /= c.sum()
     net = _network(LAYOUTS[layout](), 4, rng)
     # Training mode with the same seed at every evaluation: a fixed dropout mask.
-    _check_gradient(net, Objective(LOSSES[loss](), alpha), X, Y, c, seed=7)
+    check_gradient(net, Objective(LOSSES[loss](), alpha), X, Y, c, seed=7)
 
 
 def test_objective_value_is_the_documented_formula(rng):

@@ -28,7 +28,7 @@ def small_data(rng):
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_gradient_matches_finite_differences(activation, loss, rng):
+def test_gradient_matches_finite_differences(activation, loss, rng, check_gradient):
     """The network MLPRegressor builds, with alpha, weights and dropout masks."""
     mlp = MLPRegressor(
         (5, 4),
@@ -45,20 +45,7 @@ def test_gradient_matches_finite_differences(activation, loss, rng):
     loss_function = LOSSES[loss](0.5) if loss == "huber" else LOSSES[loss]()
     objective = Objective(loss_function, alpha=0.1)
 
-    def value():  # the same seed every time: a fixed dropout mask
-        return objective(net, X, Y, c, np.random.default_rng(3))
-
-    value()
-    analytic = net.grads.copy()
-    h = 1e-6
-    for i in range(net.params.size):
-        saved = net.params[i]
-        net.params[i] = saved + h
-        up = value()
-        net.params[i] = saved - h
-        down = value()
-        net.params[i] = saved
-        assert (up - down) / (2 * h) == pytest.approx(analytic[i], rel=1e-4, abs=1e-7)
+    check_gradient(net, objective, X, Y, c, seed=3)
 
 
 def _backprop_step(X, y, coefs, intercepts, lr):
