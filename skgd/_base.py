@@ -1,8 +1,9 @@
 """What every skgd estimator shares: parameters, validation, fit and predict.
 
 A concrete estimator says how to build its network (``_build_layers``), how to
-move fitted weights in and out of it (``_load_weights`` / ``_store_weights``)
-and what ``learning_rate="auto"`` means for it (``_auto_learning_rate``).
+read and store its fitted weights (``_get_weights`` / ``_set_weights``), the
+shape of its predictions (``_predicts_1d``) and what ``learning_rate="auto"``
+means for it (``_auto_learning_rate``).
 Everything else -- checking the input, splitting off validation data,
 training, keeping the history -- happens here and in the shared engine.
 """
@@ -183,7 +184,17 @@ class BaseGD(RegressorMixin, BaseEstimator):
     def _network(self, n_features, n_outputs, dtype, weights=None):
         net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
         if weights is not None:
-            for layer, (W, b) in zip(_dense_layers(net), weights):
+            dense = _dense_layers(net)
+            expected = [layer.W.shape for layer in dense]
+            fitted = [np.shape(W) for W, _ in weights]
+            if fitted != expected:
+                raise ValueError(
+                    f"The fitted weights have shapes {fitted} but the current "
+                    f"parameters build layers of shapes {expected}; "
+                    "restore the parameters the model was fitted with, or fit a new "
+                    "model with warm_start=False."
+                )
+            for layer, (W, b) in zip(dense, weights):
                 layer.W[...] = W
                 if layer.bias:
                     layer.b[...] = b
@@ -200,9 +211,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
             # partial_fit continues from a copy, so that a failure changes nothing.
             state = copy.deepcopy(self._state) if partial and fitted else None
             rng = make_rng(self.random_state) if state is None else state.rng
+            # The split comes first, so that a warm start holds out the same data.
+            train, val = self._split(X, Y, sw, rng, partial)
             if not warm:
                 net.initialize(rng)
-            train, val = self._split(X, Y, sw, rng, partial)
             if state is None:
                 state = self._new_state(net, train, rng, warm)
             trainer = Trainer(
@@ -255,9 +267,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
             weights = self._get_weights()
             X = X.astype(weights[0][0].dtype, copy=False)
             n_outputs = weights[-1][0].shape[1]
-            if (1 if y.ndim == 1 else y.shape[1]) != n_outputs:
+            n_y = 1 if y.ndim == 1 else y.shape[1]
+            if n_y != n_outputs:
                 raise ValueError(
-                    f"y has {y.shape[1]} outputs but {type(self).__name__} was "
+                    f"y has {n_y} outputs but {type(self).__name__} was "
                     f"fitted with {n_outputs}; pass y with {n_outputs} outputs, or "
                     "fit a new estimator with warm_start=False."
                 )

@@ -121,8 +121,8 @@ class Trainer:
         raise DivergenceError(
             f"Training diverged in epoch {self.state.n_iter + 1}: the training "
             f"loss reached {value:.3g} with learning_rate={lr:.3g}. Try a learning "
-            "rate 10 times smaller, learning_rate='auto' with optimizer='sgd', or "
-            "standardize the features (sklearn.preprocessing.StandardScaler)."
+            "rate 10 times smaller, or standardize the features "
+            "(sklearn.preprocessing.StandardScaler)."
         )
 
     def run_epoch(self, batches):

@@ -102,9 +102,10 @@ class GDRegressor(BaseGD):
         Seeds the one random generator used for shuffling, the validation
         split and dropout. Pass an int for reproducible results.
     warm_start : bool, default=False
-        If True, ``fit`` continues from the fitted coefficients (including
-        ones assigned by hand) instead of starting from zero; the optimizer
-        state and the schedule start afresh, and the history grows.
+        If True and the estimator is fitted, ``fit`` continues from the
+        fitted coefficients (including ones assigned by hand after the fit)
+        instead of starting from zero; the optimizer state and the schedule
+        start afresh, and the history grows.
     verbose : int, default=0
         If positive, print a line per epoch.
     early_stopping : bool, default=False
@@ -119,7 +120,8 @@ class GDRegressor(BaseGD):
         even without early stopping, to watch the generalization gap.
     n_iter_no_change : int, default=10
         Epochs without improvement of the monitored loss (validation loss with
-        early stopping, training objective otherwise) that end training.
+        early stopping, training objective otherwise) that end training (or,
+        with ``lr_schedule="adaptive"``, lower the learning rate).
     tol : float or None, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement.
         ``None`` never stops early: exactly ``epochs`` epochs run.

@@ -34,8 +34,9 @@ class MLPRegressor(BaseGD):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(100,)
-        Width of each hidden layer; ``()`` gives a linear model.
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Width of each hidden layer; ``()`` gives a linear model (on which
+        ``dropout`` has no layer to act).
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of the hidden layers. The output layer is the identity.
     learning_rate : float or "auto", default=1e-3
@@ -90,9 +91,10 @@ class MLPRegressor(BaseGD):
         Seeds the one random generator used for initialization, shuffling,
         the validation split and dropout.
     warm_start : bool, default=False
-        If True, ``fit`` continues from ``coefs_`` and ``intercepts_``
-        (including ones assigned by hand), with a fresh optimizer and
-        schedule; the history grows.
+        If True and the estimator is fitted, ``fit`` continues from
+        ``coefs_`` and ``intercepts_`` (including ones assigned by hand after
+        the fit), with a fresh optimizer and schedule; the history grows. The
+        architecture must stay the one the weights were fitted with.
     verbose : int, default=0
         If positive, print a line per epoch.
     early_stopping : bool, default=False
@@ -103,7 +105,8 @@ class MLPRegressor(BaseGD):
         Fraction held out and scored after every epoch; ``None`` holds out
         0.1 with early stopping and nothing otherwise.
     n_iter_no_change : int, default=10
-        Epochs without improvement of the monitored loss that end training.
+        Epochs without improvement of the monitored loss that end training
+        (or, with ``lr_schedule="adaptive"``, lower the learning rate).
     tol : float or None, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement;
         ``None`` runs exactly ``epochs`` epochs.

@@ -41,7 +41,7 @@ ESTIMATORS = [
     ),
     MLPRegressor(optimizer="sgd", learning_rate=1e-3, momentum=0.9, nesterov=True),
     MLPRegressor(batch_size=None, activation="tanh", learning_rate=0.01),
-    MLPRegressor(early_stopping=True, activation="logistic"),
+    MLPRegressor(early_stopping=True, activation="logistic", batch_size=32),
 ]
 
 

@@ -278,3 +278,34 @@ def test_pickle_holds_weights_and_history_only(small_data):
     # The weights and Adam's two moments, plus a few kB; no data, no buffers.
     assert len(blob) < 3 * 8 * params + 8000
     np.testing.assert_array_equal(pickle.loads(blob).predict(X), mlp.predict(X))
+
+
+def test_a_changed_architecture_is_refused_not_misread(small_data):
+    X, y = small_data
+    mlp = MLPRegressor((4,), epochs=1, warm_start=True, **EXACT).fit(X, y)
+    mlp.set_params(hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match=r"shapes \[\(3, 4\), \(4, 1\)\] but .*"):
+        mlp.fit(X, y)
+    with pytest.raises(ValueError, match="restore the parameters"):
+        mlp.predict(X)
+    mlp.set_params(hidden_layer_sizes=(4,)).fit(X, y)
+    assert mlp.n_iter_ == 2
+
+
+def test_a_one_column_target_on_a_multi_output_model_is_a_value_error(small_data):
+    X, y = small_data
+    mlp = MLPRegressor((4,), epochs=1, **EXACT).fit(X, np.c_[y, y])
+    with pytest.raises(ValueError, match=r"y has 1 outputs but .* fitted with 2"):
+        mlp.partial_fit(X, y)
+
+
+def test_a_warm_start_holds_out_the_same_samples(small_data):
+    X, y = small_data
+    kw = dict(hidden_layer_sizes=(4,), epochs=1, validation_fraction=0.2, **EXACT)
+    mlp = MLPRegressor(**kw).fit(X, y)
+    # The warm call draws no initial weights, yet must split as the cold one did:
+    # with (almost) unchanged weights, its validation loss is then unchanged.
+    mlp.set_params(warm_start=True, learning_rate=1e-12).fit(X, y)
+    assert mlp.history_[1]["val_loss"] == pytest.approx(
+        mlp.history_[0]["val_loss"], rel=1e-6
+    )
