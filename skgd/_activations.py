@@ -10,8 +10,8 @@ from scipy.special import expit
 from ._layers import Elementwise
 
 
-def _relu(x, out):
-    np.maximum(x, 0, out=out)
+def _relu(x, out, zeros):
+    np.maximum(x, zeros, out=out)  # an array of zeros beats the scalar 0
 
 
 def _relu_grad(y, grad_out, grad_in, scratch):
@@ -19,7 +19,7 @@ def _relu_grad(y, grad_out, grad_in, scratch):
     np.multiply(grad_out, scratch, grad_in)
 
 
-def _tanh(x, out):
+def _tanh(x, out, zeros):
     np.tanh(x, out)
 
 
@@ -29,7 +29,7 @@ def _tanh_grad(y, grad_out, grad_in, scratch):
     np.multiply(grad_out, scratch, grad_in)
 
 
-def _logistic(x, out):
+def _logistic(x, out, zeros):
     expit(x, out=out)
 
 
@@ -39,7 +39,7 @@ def _logistic_grad(y, grad_out, grad_in, scratch):
     np.multiply(grad_out, scratch, grad_in)
 
 
-def _identity(x, out):
+def _identity(x, out, zeros):
     np.copyto(out, x)
 
 
@@ -67,9 +67,13 @@ class Activation(Elementwise):
         self.name = name
         self._function, self._gradient = ACTIVATIONS[name]
 
-    def forward(self, x, out, cache, rng):
-        self._function(x, out)
+    def make_cache(self, m, n_in, dtype):
+        """Scratch space for the backward pass, and an array of zeros."""
+        return np.empty((m, n_in), dtype=dtype), np.zeros((m, n_in), dtype=dtype)
 
-    def backward(self, x, y, grad_out, grad_in, scratch):
+    def forward(self, x, out, cache, rng):
+        self._function(x, out, cache[1])
+
+    def backward(self, x, y, grad_out, grad_in, cache):
         if grad_in is not None:
-            self._gradient(y, grad_out, grad_in, scratch)
+            self._gradient(y, grad_out, grad_in, cache[0])

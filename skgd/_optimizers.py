@@ -55,6 +55,11 @@ class Adam:
     ``lr_t = lr * sqrt(1 - b2**t) / (1 - b1**t)`` at step ``t`` (counted from
     1), the form of section 2 of the paper, also used by scikit-learn's MLP.
 
+    To save two passes over the parameters, the state holds the moments
+    divided by ``1 - b1`` and ``1 - b2``: ``m_ = m / (1 - b1)`` follows
+    ``m_ <- b1 m_ + g`` and ``v_ = v / (1 - b2)`` follows ``v_ <- b2 v_ + g**2``,
+    and the constant factors move into the step and epsilon.
+
     Parameters
     ----------
     beta_1, beta_2 : float in [0, 1)
@@ -66,24 +71,25 @@ class Adam:
 
     def init(self, params):
         self.t = 0
-        self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+        self.m_, self.v_ = np.zeros_like(params), np.zeros_like(params)
 
     def step(self, params, grads, lr):
-        m, v, g = self.m, self.v, grads
+        m_, v_, g = self.m_, self.v_, grads
         b1, b2 = self.beta_1, self.beta_2
         self.t += 1
-        np.multiply(m, b1, m)
-        np.multiply(v, b2, v)
-        np.multiply(g, 1.0 - b1, g)
-        np.add(m, g, m)
-        np.multiply(g, g, g)  # now (1 - b1)**2 g**2
-        np.multiply(g, (1.0 - b2) / (1.0 - b1) ** 2, g)
-        np.add(v, g, v)
-        np.sqrt(v, g)
-        np.add(g, self.epsilon, g)
-        np.divide(m, g, g)
+        np.multiply(m_, b1, m_)
+        np.add(m_, g, m_)
+        np.multiply(v_, b2, v_)
+        np.multiply(g, g, g)
+        np.add(v_, g, v_)
+        # m / (sqrt(v) + eps) = k * m_ / (sqrt(v_) + eps / sqrt(1 - b2)),
+        # with k = (1 - b1) / sqrt(1 - b2).
+        np.sqrt(v_, g)
+        np.add(g, self.epsilon / np.sqrt(1.0 - b2), g)
+        np.divide(m_, g, g)
         correction = np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        _descend(params, g, lr * correction, scratch=g)
+        k = (1.0 - b1) / np.sqrt(1.0 - b2)
+        _descend(params, g, lr * correction * k, scratch=g)
 
 
 def _descend(params, direction, lr, scratch):
