@@ -142,7 +142,7 @@ class Trainer:
 
     def validate(self, split):
         """Loss and R² of the network on the held-out ``split`` (a Batches)."""
-        pred = self.net.predict(split.X, rows=split.rows)
+        pred = self.net.predict(split.X, split.rows, self.batch_size)
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
         loss = weighted_loss(self.objective.loss, pred, y, sw)

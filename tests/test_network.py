@@ -1,0 +1,51 @@
+import numpy as np
+import scipy.sparse as sp
+
+from skgd._activations import Activation
+from skgd._layers import Dense, Dropout
+from skgd._network import Network
+
+
+def _net(rng):
+    layers = [Dense(3, 4), Activation("tanh"), Dropout(0.5), Dense(4, 2)]
+    net = Network(layers, 3, np.float64)
+    net.params[:] = rng.normal(size=net.params.size)
+    return net
+
+
+def test_parameters_are_views_into_one_vector(rng):
+    net = _net(rng)
+    first, last = net.layers[0], net.layers[3]
+    assert net.params.size == (3 + 1) * 4 + (4 + 1) * 2
+    for layer in (first, last):
+        assert np.shares_memory(layer.W, net.params)
+        assert np.shares_memory(layer.b, net.params)
+    net.params[:] = 0.0
+    assert not first.W.any() and not last.b.any()
+
+
+def test_forward_is_the_plain_formula_with_the_bias_trick(rng):
+    net = _net(rng)
+    X = rng.normal(size=(5, 3))
+    first, last = net.layers[0], net.layers[3]
+    expected = np.tanh(X @ first.W + first.b) @ last.W + last.b
+    np.testing.assert_allclose(net.forward(X), expected, rtol=1e-14)
+    # The hidden activations sit in a buffer with a last column of ones.
+    assert last.input_has_ones and not first.input_has_ones
+
+
+def test_predict_in_blocks_equals_one_forward(rng):
+    net = _net(rng)
+    X = rng.normal(size=(10, 3))
+    whole = net.forward(X).copy()
+    np.testing.assert_allclose(net.predict(X), whole, rtol=1e-14)
+    rows = np.array([9, 0, 4])
+    np.testing.assert_allclose(net.predict(X, rows), whole[rows], rtol=1e-14)
+
+
+def test_sparse_input_is_densified_one_batch_at_a_time(rng):
+    X = sp.random(50, 3, density=0.5, format="csr", random_state=0)
+    net = _net(rng)
+    pred = net.predict(X, batch_size=8)
+    assert set(net._workspaces) == {8, 2}  # blocks of 8 rows, then the rest
+    np.testing.assert_allclose(pred, net.predict(X.toarray()), rtol=1e-14)
