@@ -24,21 +24,19 @@ Usage::
     python benchmarks/bench_gd.py --quick    # smoke run on fewer samples
 """
 
-import argparse
-import gc
 import math
-import os
-import platform
-import shlex
 import sys
-import time
 
 import numpy as np
-import scipy
-import sklearn
+from _timing import (
+    benchmark_parser,
+    check_repeats,
+    print_run_header,
+    time_interleaved,
+    verdict,
+)
 from sklearn.linear_model import Ridge, SGDRegressor
 
-import skgd
 from skgd import GDRegressor
 
 EPOCHS = 20  # epochs of both fits in the mini-batch benchmark
@@ -49,7 +47,7 @@ RTOL = 1e-6  # relative error to the Ridge solution that counts as converged
 RIDGE_TARGET = 5.0  # max GD/Ridge time ratio
 
 
-# -- data and timing ------------------------------------------------------------
+# -- data and header ------------------------------------------------------------
 
 
 def make_data(n_samples, n_features, noise=1.0, seed=0):
@@ -64,83 +62,25 @@ def make_data(n_samples, n_features, noise=1.0, seed=0):
     return X, y
 
 
-def time_interleaved(contenders, repeats):
-    """Time each callable ``repeats`` times, interleaved; return their times.
-
-    ``contenders`` maps a name to a callable without arguments. After one
-    untimed warm-up call of each, round ``r`` calls every contender once, in
-    order, so that slow phases of a noisy machine hit all of them alike.
-    Returns a dict of name -> list of seconds.
-    """
-    for fn in contenders.values():
-        fn()
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            gc.collect()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
-            finally:
-                gc.enable()
-    return times
-
-
-def verdict(ratio, target):
-    """``"PASS"`` if ``ratio <= target``, else ``"FAIL"``."""
-    return "PASS" if ratio <= target else "FAIL"
-
-
-# -- header ---------------------------------------------------------------------
-
-
-def blas_description():
-    """A short description of the BLAS numpy uses and its thread count."""
-    try:
-        from threadpoolctl import threadpool_info  # a scikit-learn dependency
-    except ImportError:  # pragma: no cover
-        return "unknown"
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return (
-        ", ".join(
-            f"{p.get('internal_api')} {p.get('version')} "
-            f"({p.get('num_threads')} threads)"
-            for p in pools
-        )
-        or "unknown"
-    )
-
-
 def print_header(args, n_samples, n_features, repeats):
     """Versions, machine, settings and the command that reproduces the run."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count()
-    command = " ".join(["python benchmarks/bench_gd.py", *map(shlex.quote, args)])
-    print("skgd benchmark: GDRegressor vs scikit-learn")
-    print(f"  reproduce : {command}")
-    print(
-        f"  versions  : python {platform.python_version()}, numpy "
-        f"{np.__version__}, scipy {scipy.__version__}, scikit-learn "
-        f"{sklearn.__version__}, skgd {skgd.__version__}"
+    print_run_header(
+        "skgd benchmark: GDRegressor vs scikit-learn",
+        "benchmarks/bench_gd.py",
+        args,
+        [
+            (
+                "data",
+                f"n_samples={n_samples}, n_features={n_features}, float64, "
+                "X ~ N(0, 1), y = X @ w + N(0, 1), default_rng(0)",
+            ),
+            (
+                "timing",
+                f"time.perf_counter, {repeats} interleaved repeats after a "
+                "warm-up, min reported (median in brackets), gc off while timed",
+            ),
+        ],
     )
-    print(
-        f"  machine   : {platform.machine()}, os.cpu_count()={os.cpu_count()}, "
-        f"{usable} usable by this process"
-    )
-    print(f"  BLAS      : {blas_description()}")
-    print(
-        f"  data      : n_samples={n_samples}, n_features={n_features}, float64, "
-        "X ~ N(0, 1), y = X @ w + N(0, 1), default_rng(0)"
-    )
-    print(
-        f"  timing    : time.perf_counter, {repeats} interleaved repeats after a "
-        "warm-up, min reported (median in brackets), gc off while timed"
-    )
-    print()
 
 
 # -- 1. mini-batch epochs versus SGDRegressor --------------------------------------
@@ -180,7 +120,7 @@ def bench_minibatch(X, y, repeats, batch_sizes=tuple(BATCH_TARGETS)):
     contenders = {"SGDRegressor": sgd}
     for b in batch_sizes:
         contenders[f"GDRegressor(batch_size={b})"] = gd(b)
-    times = time_interleaved(contenders, repeats)
+    times, _ = time_interleaved(contenders, repeats)
     per_epoch = {name: np.array(t) / EPOCHS for name, t in times.items()}
     base = per_epoch["SGDRegressor"].min()
 
@@ -323,7 +263,7 @@ def bench_full_batch(X, y, repeats, alpha=ALPHA, rtol=RTOL, max_epochs=100_000):
     contenders = {"Ridge(solver='cholesky')": ridge}
     contenders.update({name: gd(name) for name in configs})
     contenders["(lr derivation: Hessian eigs)"] = lambda: hessian_extremes(X, alpha)
-    times = time_interleaved(contenders, repeats)
+    times, _ = time_interleaved(contenders, repeats)
     base = min(times["Ridge(solver='cholesky')"])
 
     print(
@@ -374,21 +314,13 @@ def bench_full_batch(X, y, repeats, alpha=ALPHA, rtol=RTOL, max_epochs=100_000):
 
 def main(argv=None):
     """Parse the command line and run both benchmarks; always returns 0."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="timed repetitions of each contender (default 7, 3 with --quick)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="fast smoke run: 2,000 samples instead of 20,000",
+    parser = benchmark_parser(
+        __doc__.split("\n\n")[0],
+        repeats_help="timed repetitions of each contender (default 7, 3 with --quick)",
+        quick_help="fast smoke run: 2,000 samples instead of 20,000",
     )
     args = parser.parse_args(argv)
-    if args.repeats is not None and args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    check_repeats(parser, args)
     repeats = args.repeats or (3 if args.quick else 7)
     n_samples, n_features = (2_000 if args.quick else 20_000), 32
     X, y = make_data(n_samples, n_features)

@@ -39,28 +39,28 @@ Usage::
     python benchmarks/bench_mlp.py --profile        # where skgd's time goes
 """
 
-import argparse
 import contextlib
 import cProfile
-import gc
 import math
 import os
-import platform
 import pstats
-import shlex
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy
-import sklearn
+from _timing import (
+    benchmark_parser,
+    check_repeats,
+    load_average,
+    print_run_header,
+    time_interleaved,
+    verdict,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor as SklearnMLP
 
-import skgd
 from skgd import MLPRegressor
 
 LEARNING_RATE = 1e-3  # Adam's step for both libraries
@@ -158,38 +158,6 @@ def fit_all_epochs(model, X, y, epochs):
             f"{model.n_iter_} epochs instead of {epochs}"
         )
     return model
-
-
-# -- timing -----------------------------------------------------------------------
-
-
-def time_interleaved(contenders, repeats):
-    """Time each callable ``repeats`` times, interleaved; return times and results.
-
-    ``contenders`` maps a name to a callable without arguments. After one
-    untimed warm-up call of each, round ``r`` calls every contender once, in
-    order, so that slow phases of a noisy machine hit all of them alike.
-    Returns ``(times, results)``: name -> list of seconds, and name -> what
-    the last call returned.
-    """
-    results = {name: fn() for name, fn in contenders.items()}
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            gc.collect()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                results[name] = fn()
-                times[name].append(time.perf_counter() - start)
-            finally:
-                gc.enable()
-    return times, results
-
-
-def verdict(ratio, target):
-    """``"PASS"`` if ``ratio <= target``, else ``"FAIL"``."""
-    return "PASS" if ratio <= target else "FAIL"
 
 
 # -- cases ------------------------------------------------------------------------
@@ -432,76 +400,33 @@ def profile_case(case, repeats=3, top=14):
 # -- header ---------------------------------------------------------------------
 
 
-def blas_description():
-    """A short description of the BLAS libraries loaded and their threads."""
-    try:
-        from threadpoolctl import threadpool_info  # a scikit-learn dependency
-    except ImportError:  # pragma: no cover
-        return "unknown"
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return (
-        ", ".join(
-            f"{p.get('internal_api')} {p.get('version')} "
-            f"({p.get('num_threads')} threads, "
-            f"{os.path.basename(os.path.dirname(p.get('filepath', '')))})"
-            for p in pools
-        )
-        or "unknown"
-    )
-
-
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo, else ``platform.processor()``."""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def load_average():
-    """The 1-minute load average as text, or ``"n/a"``."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except (AttributeError, OSError):  # not on Unix
-        return "n/a"
-
-
 def print_header(args, repeats):
     """Versions, machine, settings and the command that reproduces the run."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count()
-    command = " ".join(["python benchmarks/bench_mlp.py", *map(shlex.quote, args)])
-    print("skgd benchmark: MLPRegressor vs scikit-learn's MLPRegressor")
-    print(f"  reproduce : {command}")
-    print(
-        f"  versions  : python {platform.python_version()}, numpy "
-        f"{np.__version__}, scipy {scipy.__version__}, scikit-learn "
-        f"{sklearn.__version__}, skgd {skgd.__version__}"
+    print_run_header(
+        "skgd benchmark: MLPRegressor vs scikit-learn's MLPRegressor",
+        "benchmarks/bench_mlp.py",
+        args,
+        [
+            (
+                "data",
+                "X ~ N(0, 1), y = sin(X @ a) + 0.5 (X @ b)^2 / d + "
+                f"N(0, {NOISE:g}^2), a ~ N(0, 1/d), b ~ N(0, 1), default_rng(0); "
+                f"first {TRAIN_FRACTION:.0%} of rows train, y standardized",
+            ),
+            (
+                "networks",
+                f"relu hidden layers, Adam lr={LEARNING_RATE:g}, betas "
+                "0.9/0.999, eps 1e-8, alpha=0, shuffle, random_state=0, all "
+                "epochs run",
+            ),
+            (
+                "timing",
+                f"time.perf_counter, {repeats} interleaved repeats (at most "
+                f"{WIDE_MAX_REPEATS} in the wide case) after a warm-up, min "
+                "reported (median in brackets), gc off while timed",
+            ),
+        ],
     )
-    print(
-        f"  machine   : {platform.machine()}, {cpu_model()}, os.cpu_count()="
-        f"{os.cpu_count()}, {usable} usable by this process, load average "
-        f"{load_average()} at start"
-    )
-    print(f"  BLAS      : {blas_description()}")
-    print(
-        "  data      : X ~ N(0, 1), y = sin(X @ a) + 0.5 (X @ b)^2 / d + "
-        f"N(0, {NOISE:g}^2), a ~ N(0, 1/d), b ~ N(0, 1), default_rng(0); "
-        f"first {TRAIN_FRACTION:.0%} of rows train, y standardized"
-    )
-    print(
-        f"  networks  : relu hidden layers, Adam lr={LEARNING_RATE:g}, betas "
-        "0.9/0.999, eps 1e-8, alpha=0, shuffle, random_state=0, all epochs run"
-    )
-    print(
-        f"  timing    : time.perf_counter, {repeats} interleaved repeats (at most "
-        f"{WIDE_MAX_REPEATS} in the wide case) after a warm-up, min reported "
-        "(median in brackets), gc off while timed"
-    )
-    print()
 
 
 # -- main -------------------------------------------------------------------------
@@ -512,18 +437,11 @@ def main(argv=None):
 
     Returns 0, or 1 when the R² check of the main case fails in a full run.
     """
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="timed repetitions of each contender (default 5, 3 with --quick; "
-        f"at most {WIDE_MAX_REPEATS} in the wide case)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="fast smoke run: fewer samples and epochs",
+    parser = benchmark_parser(
+        __doc__.split("\n\n")[0],
+        repeats_help="timed repetitions of each contender (default 5, 3 with "
+        f"--quick; at most {WIDE_MAX_REPEATS} in the wide case)",
+        quick_help="fast smoke run: fewer samples and epochs",
     )
     parser.add_argument(
         "--blas-threads",
@@ -537,8 +455,7 @@ def main(argv=None):
         help="after the timings, profile one skgd fit of the main and wide cases",
     )
     args = parser.parse_args(argv)
-    if args.repeats is not None and args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    check_repeats(parser, args)
     if args.blas_threads is not None and args.blas_threads < 1:
         parser.error("--blas-threads must be at least 1")
     repeats = args.repeats or (3 if args.quick else 5)

@@ -155,7 +155,9 @@ class BaseGD(RegressorMixin, BaseEstimator):
         weights = self._get_weights()
         dtype = np.result_type(X.dtype, weights[0][0].dtype)
         net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
-        pred = net.predict(X.astype(dtype, copy=False), batch_size=self.batch_size)
+        # Sparse rows are densified one training-sized batch at a time.
+        block = self.batch_size if sp.issparse(X) and self.batch_size else 4096
+        pred = net.predict(X.astype(dtype, copy=False), block=block)
         return pred.ravel() if self._predicts_1d() else pred
 
     # -- hooks of the concrete estimators -------------------------------------

@@ -141,8 +141,11 @@ class Trainer:
         return total / weight if weight > 0 else 0.0
 
     def validate(self, split):
-        """Loss and R² of the network on the held-out ``split`` (a Batches)."""
-        pred = self.net.predict(split.X, split.rows, self.batch_size)
+        """Loss and R² of the network on the held-out ``split`` (a Batches).
+
+        It goes through in training-sized batches, reusing their buffers.
+        """
+        pred = self.net.predict(split.X, split.rows, self.batch_size or split.n)
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
         loss = weighted_loss(self.objective.loss, pred, y, sw)

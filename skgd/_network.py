@@ -12,7 +12,6 @@ that buffer is one column wider. The raw data never get such a column
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._data import iter_rows
 
@@ -125,16 +124,14 @@ class Network:
             layer.backward(inputs[i], out, grad_out, grad_in, cache)
             grad_out = grad_in
 
-    def predict(self, X, rows=None, batch_size=None):
+    def predict(self, X, rows=None, block=4096):
         """Evaluation-mode output for the chosen rows of ``X`` (all by default).
 
-        Rows go through in blocks of 4096, or of ``batch_size`` for a sparse
-        ``X``, which is densified one block at a time.
+        Rows go through ``block`` at a time (a sparse ``X`` is densified one
+        block at a time).
         """
-        if batch_size is None or not sp.issparse(X):
-            batch_size = 4096
         n = X.shape[0] if rows is None else len(rows)
         out = np.empty((n, self.widths[-1]), dtype=self.dtype)
-        for part, Xb in iter_rows(X, batch_size, self.dtype, rows):
+        for part, Xb in iter_rows(X, block, self.dtype, rows):
             out[part] = self.forward(Xb)
         return out

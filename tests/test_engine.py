@@ -1,9 +1,12 @@
 """The objective's gradient against finite differences, and the trainer."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 
-from skgd import DivergenceError
+from skgd import DivergenceError, GDRegressor, MLPRegressor
 from skgd._data import Batches
 from skgd._engine import Objective, Trainer, TrainingState
 from skgd._layers import Dense, Dropout
@@ -106,3 +109,30 @@ def test_fit_loop_stops_on_a_plateau_and_restores_the_best(rng):
     assert stopped and len(records) < 500
     best = min(r["val_loss"] for r in records)
     assert trainer.validate(val)[0] == pytest.approx(best, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        GDRegressor(epochs=2, early_stopping=True, tol=None, random_state=0),
+        MLPRegressor(
+            (16,),
+            dropout=0.1,
+            epochs=1,
+            validation_fraction=0.2,
+            tol=None,
+            random_state=0,
+        ),
+    ],
+    ids=["GDRegressor", "MLPRegressor"],
+)
+def test_fit_holds_no_copy_of_the_data(estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40_000, 50))  # 16 MB
+    y = X[:, 0] + rng.normal(size=40_000)
+    tracemalloc.start()
+    clone(estimator).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # Batch buffers, the network and a few vectors of n_samples, no more.
+    assert peak < X.nbytes / 8

@@ -46,6 +46,6 @@ def test_predict_in_blocks_equals_one_forward(rng):
 def test_sparse_input_is_densified_one_batch_at_a_time(rng):
     X = sp.random(50, 3, density=0.5, format="csr", random_state=0)
     net = _net(rng)
-    pred = net.predict(X, batch_size=8)
+    pred = net.predict(X, block=8)
     assert set(net._workspaces) == {8, 2}  # blocks of 8 rows, then the rest
     np.testing.assert_allclose(pred, net.predict(X.toarray()), rtol=1e-14)
