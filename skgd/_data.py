@@ -122,11 +122,10 @@ class Batches:
                 _copy_rows(X, rows, xbuf[:k])
                 _copy_rows(Y, rows, ybuf[:k])
                 self._static = static
-            if sw is None:
-                yield from self._batches(xbuf[:k], ybuf[:k], None, size)
-            else:  # copied, since the batches normalize it in place
+            weights = None
+            if sw is not None:  # copied, since the batches normalize it in place
                 weights = _copy_rows(sw[:, None], rows, wbuf[:k])
-                yield from self._batches(xbuf[:k], ybuf[:k], weights, size)
+            yield from self._batches(xbuf[:k], ybuf[:k], weights, size)
 
     def _batches(self, X, Y, sw, size):
         """Consecutive batches of in-memory arrays (views, no copies).
@@ -135,11 +134,17 @@ class Batches:
         Without it, ``c`` is a 0-d array (cheaper in a ufunc than a float).
         """
         n = X.shape[0]
+        uniform = self._uniform(size)
         for start in range(0, n, size):
             stop = min(start + size, n)
             m = stop - start
             if sw is None:
-                yield X[start:stop], Y[start:stop], self._uniform(m), m
+                yield (
+                    X[start:stop],
+                    Y[start:stop],
+                    uniform if m == size else (self._uniform(m)),
+                    m,
+                )
                 continue
             c = sw[start:stop]
             total = float(c.sum())

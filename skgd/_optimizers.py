@@ -35,8 +35,9 @@ class SGD:
 
     def step(self, params, grads, lr):
         v = self.velocity
-        if v is None:
-            _descend(params, grads, lr, scratch=grads)
+        if v is None:  # the hot path of plain SGD: two ufunc calls
+            np.multiply(grads, lr, grads)
+            np.subtract(params, grads, params)
             return
         np.multiply(v, self.momentum, v)
         np.add(v, grads, v)
