@@ -139,12 +139,8 @@ class Batches:
             stop = min(start + size, n)
             m = stop - start
             if sw is None:
-                yield (
-                    X[start:stop],
-                    Y[start:stop],
-                    uniform if m == size else (self._uniform(m)),
-                    m,
-                )
+                c = uniform if m == size else self._uniform(m)
+                yield X[start:stop], Y[start:stop], c, m
                 continue
             c = sw[start:stop]
             total = float(c.sum())
