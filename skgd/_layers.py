@@ -141,6 +141,10 @@ class Dropout(Elementwise):
     Kept inputs are scaled by ``1 / (1 - rate)`` so that their expected value
     is unchanged; outside training the layer passes its input through.
 
+    The mask is drawn from 16 random bits per entry (four per 64-bit draw of
+    the generator, about four times cheaper than a uniform float each), so
+    the rate in force is ``rate`` rounded to a multiple of ``1 / 65536``.
+
     Parameters
     ----------
     rate : float in [0, 1)
@@ -149,14 +153,17 @@ class Dropout(Elementwise):
 
     def __init__(self, rate):
         self.rate = rate
+        self._threshold = np.uint16(min(round(rate * 65536), 65535))
+        self._scale = 65536.0 / (65536 - int(self._threshold))  # 1 / (1 - rate)
 
     def forward(self, x, out, mask, rng):
         if rng is None:
             np.copyto(out, x)
             return
-        rng.random(dtype=mask.dtype, out=mask)
-        np.greater_equal(mask, self.rate, mask)  # 1.0 where kept, 0.0 where dropped
-        np.multiply(mask, 1.0 / (1.0 - self.rate), mask)
+        bits = rng.bit_generator.random_raw((mask.size + 3) // 4).view(np.uint16)
+        kept = bits[: mask.size].reshape(mask.shape)
+        np.greater_equal(kept, self._threshold, mask)  # 1.0 kept, 0.0 dropped
+        np.multiply(mask, self._scale, mask)
         np.multiply(x, mask, out)
 
     def backward(self, x, y, grad_out, grad_in, mask):

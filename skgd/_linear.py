@@ -55,8 +55,10 @@ class GDRegressor(BaseGD):
     dropout : float in [0, 1), default=0.0
         Inverted dropout on the input features during training: each feature
         of each sample is zeroed with this probability and the kept ones are
-        scaled by :math:`1 / (1 - p)`. Prediction uses all features and is
-        deterministic. For a linear model with the squared error this acts,
+        scaled by :math:`1 / (1 - p)` (:math:`p` is rounded to a multiple of
+        1/65536, as masks use 16 random bits per entry). Prediction uses all
+        features and is deterministic. For a linear model with the squared
+        error this acts,
         in expectation, as an extra penalty
         :math:`\frac{p}{2(1-p)} \sum_j w_j^2\,\overline{x_j^2}`.
     loss : {"squared_error", "huber"}, default="squared_error"

@@ -54,7 +54,8 @@ class MLPRegressor(BaseGD):
     dropout : float in [0, 1) or array-like of float, default=0.0
         Inverted dropout rate of the hidden activations in training: one rate
         for every hidden layer, or one per hidden layer. Kept activations are
-        scaled by :math:`1 / (1 - p)`.
+        scaled by :math:`1 / (1 - p)`; rates are rounded to a multiple of
+        1/65536 (masks use 16 random bits per entry).
     input_dropout : float in [0, 1), default=0.0
         Inverted dropout rate of the input features in training.
     weight_init : {"glorot_uniform", "he_uniform"}, default="glorot_uniform"

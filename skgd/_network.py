@@ -3,7 +3,8 @@
 All parameters live in ``params`` and all gradients in ``grads``; each layer
 gets views into them, so an optimizer step is a handful of vectorized calls
 on contiguous memory. Activations of a mini-batch go to buffers allocated
-once per batch size and reused, so training allocates nothing per batch.
+once per batch size and reused, so training allocates nothing per batch
+(but the random bits of dropout masks, see :class:`~skgd._layers.Dropout`).
 
 A layer that ``takes_ones_column`` (a dense layer with intercept) reads the
 activations of the layer before it with one extra constant column of ones:
