@@ -31,7 +31,7 @@ class Objective:
     """
 
     def __init__(self, loss, alpha):
-        self.loss, self.alpha = loss, alpha
+        self.loss, self.alpha = loss, float(alpha)
 
     def __call__(self, net, X, y, c, rng=None):
         """Return J on a batch and leave its gradient in ``net.grads``."""

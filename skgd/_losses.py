@@ -36,7 +36,7 @@ class Huber:
     name = "huber"
 
     def __init__(self, delta=1.0):
-        self.delta = delta
+        self.delta = float(delta)
 
     def value_and_grad(self, pred, y, c, grad):
         """Return the weighted loss and write its gradient into ``grad``."""

@@ -10,6 +10,8 @@ Only numpy ufuncs are used: calling a second BLAS library (scipy's) between
 numpy's matrix products makes the two libraries' thread pools fight.
 """
 
+import math
+
 import numpy as np
 
 
@@ -28,7 +30,7 @@ class SGD:
     """
 
     def __init__(self, momentum=0.0, nesterov=False):
-        self.momentum, self.nesterov = momentum, nesterov
+        self.momentum, self.nesterov = float(momentum), nesterov
 
     def init(self, params):
         self.velocity = np.zeros_like(params) if self.momentum else None
@@ -68,7 +70,8 @@ class Adam:
     """
 
     def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = float(epsilon)
 
     def init(self, params):
         self.t = 0
@@ -85,11 +88,12 @@ class Adam:
         np.add(v_, g, v_)
         # m / (sqrt(v) + eps) = k * m_ / (sqrt(v_) + eps / sqrt(1 - b2)),
         # with k = (1 - b1) / sqrt(1 - b2).
+        # Python floats, not numpy scalars, keep float32 arithmetic in float32.
         np.sqrt(v_, g)
-        np.add(g, self.epsilon / np.sqrt(1.0 - b2), g)
+        np.add(g, self.epsilon / math.sqrt(1.0 - b2), g)
         np.divide(m_, g, g)
-        correction = np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        k = (1.0 - b1) / np.sqrt(1.0 - b2)
+        correction = math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        k = (1.0 - b1) / math.sqrt(1.0 - b2)
         _descend(params, g, lr * correction * k, scratch=g)
 
 
