@@ -107,7 +107,10 @@ class Network:
         The result is a buffer that the next call with as many rows overwrites,
         and the gradient w.r.t. it goes to ``self.output_grad`` for ``backward``.
         """
-        forward, self._backward, self.output_grad = self._workspace(X.shape[0])
+        if X.shape[0] != self._rows:  # a new batch size: switch buffers
+            self._rows = X.shape[0]
+            self._plan = self._workspace(self._rows)
+        forward, self._backward, self.output_grad = self._plan
         self._inputs = inputs = []
         x = X
         for layer, out, cache, full in forward:
