@@ -3,7 +3,44 @@
 from ._exceptions import DivergenceError
 from ._linear import GDRegressor
 from ._mlp import MLPRegressor
+from ._version import __version__
 
-__version__ = "0.1.0.dev0"
 
-__all__ = ["DivergenceError", "GDRegressor", "MLPRegressor", "__version__"]
+def trusted_types():
+    """Names of skgd's own types, to pass as ``trusted=`` to ``skops.io.load``.
+
+    A fitted skgd estimator holds only arrays, numbers, lists, dicts, a numpy
+    random generator and its own class, so this list is all that a file saved
+    with ``skops.io.dump`` needs to be loaded without trusting anything else.
+    (Unpickling a file with :mod:`pickle` or :mod:`joblib` runs whatever code
+    the file names: only do it for files you trust.)
+
+    Returns
+    -------
+    names : list of str
+        ``["skgd._linear.GDRegressor", "skgd._mlp.MLPRegressor"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skops.io
+    >>> from skgd import GDRegressor, trusted_types
+    >>> X = np.arange(20.0).reshape(-1, 2)
+    >>> model = GDRegressor(epochs=3, tol=None, random_state=0).fit(X, X[:, 0])
+    >>> data = skops.io.dumps(model)
+    >>> skops.io.get_untrusted_types(data=data)
+    ['skgd._linear.GDRegressor']
+    >>> loaded = skops.io.loads(data, trusted=trusted_types())
+    >>> bool((loaded.predict(X) == model.predict(X)).all())
+    True
+    """
+    return [f"{c.__module__}.{c.__qualname__}" for c in (GDRegressor, MLPRegressor)]
+
+
+__all__ = [
+    "DivergenceError",
+    "GDRegressor",
+    "MLPRegressor",
+    "__version__",
+    "trusted_types",
+]

@@ -8,7 +8,6 @@ Everything else -- checking the input, splitting off validation data,
 training, keeping the history -- happens here and in the shared engine.
 """
 
-import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -32,6 +31,11 @@ from ._losses import LOSSES, weighted_loss
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._schedules import make_schedule
+from ._version import __version__
+
+# The layout of a fitted estimator's attributes. A pickle written with another
+# layout is refused with a clear message instead of being loaded wrongly.
+STATE_FORMAT = 1
 
 
 def make_rng(random_state):
@@ -73,6 +77,24 @@ class BaseGD(RegressorMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
     }
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skgd_state_format"] = STATE_FORMAT
+        state["_skgd_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        found = state.pop("_skgd_state_format", STATE_FORMAT)
+        version = state.pop("_skgd_version", "unknown")
+        if found != STATE_FORMAT:
+            raise ValueError(
+                f"This {type(self).__name__} was saved by skgd {version} in state "
+                f"format {found}, but skgd {__version__} reads format "
+                f"{STATE_FORMAT}; load it with skgd {version}, or fit it again."
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -210,14 +232,15 @@ class BaseGD(RegressorMixin, BaseEstimator):
             X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
             weights = self._get_weights() if warm else None
             net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
-            # partial_fit continues from a copy, so that a failure changes nothing.
-            state = copy.deepcopy(self._state) if partial and fitted else None
-            rng = make_rng(self.random_state) if state is None else state.rng
-            # The split comes first, so that a warm start holds out the same data.
-            train, val = self._split(X, Y, sw, rng, partial)
-            if not warm:
-                net.initialize(rng)
-            if state is None:
+            if partial and fitted:  # continue from a copy: a failure changes nothing
+                state = self._continued_state(net)
+                train, val = self._split(X, Y, sw, state.rng, partial)
+            else:
+                rng = make_rng(self.random_state)
+                # The split comes first, so a warm start holds out the same data.
+                train, val = self._split(X, Y, sw, rng, partial)
+                if not warm:
+                    net.initialize(rng)
                 state = self._new_state(net, train, rng, warm)
             trainer = Trainer(
                 net,
@@ -297,20 +320,34 @@ class BaseGD(RegressorMixin, BaseEstimator):
         loss = LOSSES[self.loss]
         return loss(self.huber_delta) if self.loss == "huber" else loss()
 
-    def _new_state(self, net, train, rng, warm):
+    def _optimizer(self, params):
         if self.optimizer == "adam":
             optimizer = OPTIMIZERS["adam"](self.beta_1, self.beta_2, self.epsilon)
         else:
             optimizer = OPTIMIZERS["sgd"](self.momentum, self.nesterov)
-        optimizer.init(net.params)
+        optimizer.init(params)
+        return optimizer
+
+    def _schedule(self, lr0):
+        return make_schedule(
+            self.lr_schedule, float(lr0), power_t=self.power_t, epochs=self.epochs
+        )
+
+    def _new_state(self, net, train, rng, warm):
         lr0 = self.learning_rate
         if lr0 == "auto":
             lr0 = self._auto_learning_rate(train.X, train.sample_weight, train.rows)
-        schedule = make_schedule(
-            self.lr_schedule, float(lr0), power_t=self.power_t, epochs=self.epochs
-        )
         counters = (self.n_iter_, self.t_) if warm else (0, 0)
-        return TrainingState(optimizer, schedule, rng, *counters)
+        return TrainingState(
+            self._optimizer(net.params), self._schedule(lr0), rng, *counters
+        )
+
+    def _continued_state(self, net):
+        """The stored training state, for the current optimizer and schedule."""
+        stored = self._training_state
+        return TrainingState.from_dict(
+            stored, self._optimizer(net.params), self._schedule(stored["lr0"])
+        )
 
     def _commit(self, net, state, records, y_ndim, keep_history):
         """Store the result of a successful training call (all or nothing)."""
@@ -321,7 +358,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
             ],
             y_ndim,
         )
-        self._state = state
+        self._training_state = state.to_dict()
         self.learning_rate_ = state.schedule.lr0
         self.history_ = (self.history_ if keep_history else []) + records
         self.n_iter_, self.t_ = state.n_iter, state.t

@@ -6,6 +6,7 @@ bookkeeping between them, ``run_epoch`` iterates over mini-batches,
 ``train_step`` takes one gradient step, ``validate`` scores the held-out split.
 """
 
+import copy
 import math
 import time
 import warnings
@@ -54,7 +55,9 @@ class TrainingState:
     """What training carries from one call to the next.
 
     ``partial_fit`` keeps it between calls; ``fit`` starts a new one (keeping
-    only the counters of a warm start).
+    only the counters of a warm start). Between calls the estimator stores it
+    as plain data (``to_dict``): arrays, numbers and the random generator,
+    so that a fitted estimator holds no skgd object but itself.
 
     Parameters
     ----------
@@ -63,13 +66,37 @@ class TrainingState:
     rng : numpy.random.Generator
         The one source of randomness for shuffling and dropout.
     n_iter, t : int
-        Epochs run and updates made so far; the schedule counts from here.
+        Epochs run and updates made so far.
+    origin : tuple of int, default=(n_iter, t)
+        The counters when the schedule started: it counts from there.
     """
 
-    def __init__(self, optimizer, schedule, rng, n_iter=0, t=0):
+    def __init__(self, optimizer, schedule, rng, n_iter=0, t=0, origin=None):
         self.optimizer, self.schedule, self.rng = optimizer, schedule, rng
         self.n_iter, self.t = n_iter, t
-        self.origin = (n_iter, t)
+        self.origin = (n_iter, t) if origin is None else tuple(origin)
+
+    def to_dict(self):
+        """The state as plain data (copies)."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "lr0": self.schedule.lr0,
+            "schedule": self.schedule.state_dict(),
+            "rng": copy.deepcopy(self.rng),
+            "n_iter": self.n_iter,
+            "t": self.t,
+            "origin": list(self.origin),
+        }
+
+    @classmethod
+    def from_dict(cls, state, optimizer, schedule):
+        """Continue from ``to_dict``'s output, with fresh objects (copies)."""
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        rng = copy.deepcopy(state["rng"])
+        return cls(
+            optimizer, schedule, rng, state["n_iter"], state["t"], state["origin"]
+        )
 
     def learning_rate(self):
         """The step size for the next update."""

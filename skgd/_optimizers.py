@@ -3,8 +3,11 @@
 Each optimizer follows a small contract: ``init(params)`` makes its state for
 a parameter vector, and ``step(params, grads, lr)`` updates ``params`` in
 place with learning rate ``lr``; it may use ``grads`` as scratch space, since
-the next backward pass overwrites them anyway. Every parameter of a network is
-a view into one vector, so a step is a few vectorized calls, whatever the depth.
+the next backward pass overwrites them anyway. ``state_dict()`` and
+``load_state_dict(state)`` move the state in and out as plain arrays and
+numbers (copies), which is how a fitted estimator stores it; a state saved by
+another optimizer is ignored. Every parameter of a network is a view into one
+vector, so a step is a few vectorized calls, whatever the depth.
 
 Only numpy ufuncs are used: calling a second BLAS library (scipy's) between
 numpy's matrix products makes the two libraries' thread pools fight.
@@ -34,6 +37,13 @@ class SGD:
 
     def init(self, params):
         self.velocity = np.zeros_like(params) if self.momentum else None
+
+    def state_dict(self):
+        return {"velocity": None if self.velocity is None else self.velocity.copy()}
+
+    def load_state_dict(self, state):
+        if self.velocity is not None and state.get("velocity") is not None:
+            self.velocity[...] = state["velocity"]
 
     def step(self, params, grads, lr):
         v = self.velocity
@@ -76,6 +86,14 @@ class Adam:
     def init(self, params):
         self.t = 0
         self.m_, self.v_ = np.zeros_like(params), np.zeros_like(params)
+
+    def state_dict(self):
+        return {"t": self.t, "m_": self.m_.copy(), "v_": self.v_.copy()}
+
+    def load_state_dict(self, state):
+        if "m_" in state:
+            self.t = int(state["t"])
+            self.m_[...], self.v_[...] = state["m_"], state["v_"]
 
     def step(self, params, grads, lr):
         m_, v_, g = self.m_, self.v_, grads

@@ -4,7 +4,7 @@ A schedule is called as ``schedule(t, epoch)`` with ``t`` the number of
 parameter updates and ``epoch`` the number of completed epochs since the
 schedule started (a call to ``fit`` starts it, ``partial_fit`` continues it).
 ``reduce()`` is asked when the monitored loss stops improving; only the
-adaptive schedule acts on it.
+adaptive schedule acts on it, and only it has a state (``state_dict``).
 """
 
 import math
@@ -22,6 +22,12 @@ class Constant:
     def reduce(self):
         """Return whether the schedule lowered its rate (never, here)."""
         return False
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
 
 
 class InvScaling(Constant):
@@ -70,6 +76,12 @@ class Adaptive(Constant):
             return False
         self.lr /= 5.0
         return True
+
+    def state_dict(self):
+        return {"lr": self.lr}
+
+    def load_state_dict(self, state):
+        self.lr = state.get("lr", self.lr0)
 
 
 def make_schedule(name, lr0, *, power_t, epochs):
