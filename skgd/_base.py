@@ -9,7 +9,7 @@ training, keeping the history -- happens here and in the shared engine.
 """
 
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ._data import Batches, split_rows
-from ._engine import Objective, Trainer, TrainingState
+from ._engine import Objective, Trainer, TrainingState, interrupts_caught
 from ._history import Plateau, curve, print_record
 from ._losses import LOSSES, weighted_loss
 from ._network import Network
@@ -258,7 +258,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
     def _run(self, trainer, train, val, partial):
         """Run the training loop: one epoch for ``partial_fit``, else ``epochs``."""
         plateau = None if partial else Plateau(self.tol or 0.0, self.n_iter_no_change)
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # fit ends cleanly on Ctrl-C; partial_fit lets it through (and keeps
+        # the state of the call before, as on any failure).
+        catching = nullcontext() if partial else interrupts_caught(trainer)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
             records, stopped = trainer.fit_loop(
                 train,
                 1 if partial else self.epochs,
@@ -267,7 +270,15 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 stop=self.tol is not None,
                 restore_best=self.early_stopping and not partial,
             )
-        if not (partial or stopped or self.tol is None):
+        if trainer.interrupted:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted after {len(records)} "
+                f"complete epochs; the model keeps the weights of the last one "
+                f"(or the best one, with early stopping), and history_ ends there.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif not (partial or stopped or self.tol is None):
             warnings.warn(
                 f"{type(self).__name__} ran all epochs={self.epochs} without the "
                 f"monitored loss settling (tol={self.tol}); increase epochs or "
@@ -363,7 +374,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         self.history_ = (self.history_ if keep_history else []) + records
         self.n_iter_, self.t_ = state.n_iter, state.t
         self.loss_curve_ = curve(self.history_, "train_loss")
-        self.best_loss_ = min(self.loss_curve_)
+        self.best_loss_ = min(self.loss_curve_, default=None)
         scores = curve(self.history_, "val_r2")
         self.validation_scores_ = scores or None
         val_losses = curve(self.history_, "val_loss")
@@ -381,8 +392,10 @@ def _input_attributes_kept_on_error(estimator):
         yield
     except BaseException:
         for name in names:
-            vars(estimator).pop(name, None)
-        vars(estimator).update(saved)
+            if name in saved:
+                vars(estimator)[name] = saved[name]
+            else:
+                vars(estimator).pop(name, None)
         raise
 
 

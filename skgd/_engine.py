@@ -8,8 +8,11 @@ bookkeeping between them, ``run_epoch`` iterates over mini-batches,
 
 import copy
 import math
+import signal
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
@@ -103,6 +106,29 @@ class TrainingState:
         return self.schedule(self.t - self.origin[1], self.n_iter - self.origin[0])
 
 
+@contextmanager
+def interrupts_caught(trainer):
+    """Turn Ctrl-C into ``trainer.interrupted = True`` while training.
+
+    A KeyboardInterrupt raised in the loop (from a callback, say) is caught
+    too. Only the main thread receives signals, so elsewhere only that.
+    """
+    trainer.catch_interrupts = True
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        trainer.interrupted = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class Trainer:
     """Trains a network on mini-batches.
 
@@ -129,6 +155,7 @@ class Trainer:
         self.baseline, self.callbacks = baseline, list(callbacks)
         self.limit, self.lr = -math.inf, math.nan
         self._step = state.optimizer.step
+        self.interrupted = self.catch_interrupts = False
 
     def train_step(self, X, y, c):
         """One gradient step on a batch; returns the batch objective."""
@@ -153,12 +180,18 @@ class Trainer:
         )
 
     def run_epoch(self, batches):
-        """One pass over ``batches``; returns the weighted mean objective."""
+        """One pass over ``batches``; returns the weighted mean objective.
+
+        An interrupt (``self.interrupted``, set by the SIGINT handler) ends
+        the pass after the current batch.
+        """
         rng = self.state.rng if self.shuffle else None
         total = weight = 0.0
         for X, y, c, w in batches(self.batch_size, rng):
             total += w * self.train_step(X, y, c)
             weight += w
+            if self.interrupted:
+                return math.nan
         if not np.isfinite(self.net.params).all():
             raise DivergenceError(
                 f"Training diverged in epoch {self.state.n_iter + 1}: the "
@@ -193,10 +226,25 @@ class Trainer:
         """
         records, best, best_params, stopped = [], math.inf, None, False
         while len(records) < epochs and not stopped:
-            record = self._epoch(train, val)
+            last_epoch = self._snapshot()
+            try:
+                record = self._epoch(train, val)
+            except KeyboardInterrupt:
+                if not self.catch_interrupts:
+                    raise
+                self.interrupted = True
+            if self.interrupted:  # keep the last completed epoch
+                self._restore(last_epoch)
+                break
             records.append(record)
-            for callback in self.callbacks:
-                callback(record)
+            try:
+                for callback in self.callbacks:
+                    callback(record)
+            except KeyboardInterrupt:  # after a whole epoch: keep it
+                if not self.catch_interrupts:
+                    raise
+                self.interrupted = True
+                break
             monitored = record["val_loss"] if restore_best else record["train_loss"]
             if restore_best and monitored < best:
                 best, best_params = monitored, self.net.params.copy()
@@ -208,7 +256,20 @@ class Trainer:
             )
         if best_params is not None:
             self.net.params[...] = best_params
-        return records, stopped
+        return records, stopped or self.interrupted
+
+    def _snapshot(self):
+        """What an interrupted epoch rolls back to."""
+        state = self.state
+        return self.net.params.copy(), state.to_dict(), state.n_iter, state.t
+
+    def _restore(self, snapshot):
+        params, saved, n_iter, t = snapshot
+        state = self.state
+        self.net.params[...] = params
+        state.optimizer.load_state_dict(saved["optimizer"])
+        state.schedule.load_state_dict(saved["schedule"])
+        state.rng, state.n_iter, state.t = saved["rng"], n_iter, t
 
     def _epoch(self, train, val):
         start = time.perf_counter()

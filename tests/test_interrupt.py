@@ -1,0 +1,122 @@
+"""Ctrl-C during training ends it cleanly; other failures change nothing."""
+
+import _thread
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+import skgd._base
+import skgd._engine
+from skgd import GDRegressor, MLPRegressor
+
+KW = dict(tol=None, random_state=0)
+
+
+def _params(model):
+    if hasattr(model, "coef_"):
+        return [model.coef_, np.atleast_1d(model.intercept_)]
+    return model.coefs_ + model.intercepts_
+
+
+def _assert_same_model(a, b):
+    for x, y in zip(_params(a), _params(b)):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: GDRegressor(batch_size=8, **kw),
+        lambda **kw: MLPRegressor((8,), batch_size=8, dropout=0.2, **kw),
+    ],
+    ids=["GDRegressor", "MLPRegressor"],
+)
+def test_an_interrupt_after_an_epoch_keeps_that_epoch(make, linear_data, monkeypatch):
+    X, y = linear_data
+
+    def interrupt_in_epoch_3(record):
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(skgd._base, "print_record", interrupt_in_epoch_3)
+    with pytest.warns(UserWarning, match="interrupted after 3 complete epochs"):
+        model = make(epochs=50, verbose=1, **KW).fit(X, y)
+    assert model.n_iter_ == 3 and len(model.history_) == 3
+    _assert_same_model(model, make(epochs=3, **KW).fit(X, y))
+
+
+def test_ctrl_c_mid_epoch_keeps_the_last_complete_epoch(rng):
+    # A real SIGINT from a timer thread, while fit runs for much longer.
+    X = rng.normal(size=(2000, 5))
+    y = X @ rng.normal(size=5)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    with pytest.warns(UserWarning, match="interrupted"):
+        model = GDRegressor(batch_size=1, epochs=100_000, **KW).fit(X, y)
+    timer.join()
+    done = model.n_iter_
+    assert 0 < done < 100_000 and len(model.history_) == done
+    assert model.t_ == done * 2000  # no update of the broken epoch is kept
+    _assert_same_model(model, GDRegressor(batch_size=1, epochs=done, **KW).fit(X, y))
+
+
+def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
+    linear_data, monkeypatch
+):
+    X, y = linear_data
+
+    def interrupt_in_epoch_6(record):
+        if record["epoch"] == 6:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(skgd._base, "print_record", interrupt_in_epoch_6)
+    kw = dict(learning_rate=0.5, early_stopping=True, **KW)  # a noisy, large step
+    with pytest.warns(UserWarning, match="interrupted"):
+        model = GDRegressor(epochs=50, verbose=1, **kw).fit(X, y)
+    losses = [r["val_loss"] for r in model.history_]
+    best = int(np.argmin(losses)) + 1
+    _assert_same_model(model, GDRegressor(epochs=best, **kw).fit(X, y))
+
+
+def _fail_on_update(monkeypatch, n, error):
+    original, calls = skgd._engine.Trainer.train_step, [0]
+
+    def train_step(self, *args):
+        calls[0] += 1
+        if calls[0] == n:
+            raise error
+        return original(self, *args)
+
+    monkeypatch.setattr(skgd._engine.Trainer, "train_step", train_step)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("boom")])
+def test_partial_fit_interrupted_halfway_resumes_from_the_last_commit(
+    linear_data, monkeypatch, error
+):
+    X, y = linear_data
+    kw = dict(batch_size=10, momentum=0.9, **KW)
+    model = GDRegressor(**kw).partial_fit(X, y)
+    reference = GDRegressor(**kw).partial_fit(X, y).partial_fit(X, y)
+    before = pickle.dumps(model)
+    _fail_on_update(monkeypatch, 7, error)
+    with pytest.raises(type(error)):
+        model.partial_fit(X, y)
+    monkeypatch.undo()
+    assert pickle.dumps(model) == before
+    model.partial_fit(X, y)
+    _assert_same_model(model, reference)
+
+
+def test_an_error_in_a_warm_fit_leaves_the_fitted_model_as_it_was(
+    linear_data, monkeypatch
+):
+    X, y = linear_data
+    model = MLPRegressor((6,), epochs=2, warm_start=True, **KW).fit(X, y)
+    before = pickle.dumps(model)
+    _fail_on_update(monkeypatch, 2, RuntimeError("disk full"))  # one batch an epoch
+    with pytest.raises(RuntimeError, match="disk full"):
+        model.fit(X, y)
+    assert pickle.dumps(model) == before
