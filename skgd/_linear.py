@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils.extmath import row_norms
 
 from ._base import BaseGD
+from ._exceptions import DivergenceError
 from ._layers import Dense, Dropout
 
 
@@ -280,4 +281,10 @@ class GDRegressor(BaseGD):
             sq_norms[sample_weight == 0] = 0.0
         largest = float(np.max(sq_norms if rows is None else sq_norms[rows]))
         L = largest / (1.0 - self.dropout) ** 2 + self.fit_intercept + self.alpha
+        if not np.isfinite(L):
+            raise DivergenceError(
+                f"The squared norm of a sample overflows {X.dtype}: no learning "
+                "rate can train on features this large. Standardize them "
+                "(sklearn.preprocessing.StandardScaler)."
+            )
         return 1.0 / L

@@ -526,3 +526,14 @@ def test_pickle_round_trip_holds_no_training_data(linear_data):
     blob = pickle.dumps(gd)
     assert len(blob) < X.nbytes / 4
     np.testing.assert_array_equal(pickle.loads(blob).predict(X), gd.predict(X))
+
+
+@pytest.mark.parametrize("dtype, huge", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_auto_learning_rate_refuses_features_whose_norm_overflows(
+    linear_data, dtype, huge
+):
+    X, y = linear_data
+    X = X.astype(dtype)
+    X[:, 1] = huge
+    with pytest.raises(DivergenceError, match=r"overflows.*Standardize"):
+        GDRegressor(**EXACT).fit(X, y)
