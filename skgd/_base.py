@@ -1,7 +1,7 @@
 """What every skgd estimator shares: parameters, validation, fit and predict.
 
 A concrete estimator says how to build its network (``_build_layers``), how to
-read and store its fitted weights (``_get_weights`` / ``_set_weights``), the
+read and store its fitted weights (``_get_weights`` / ``_weight_attributes``), the
 shape of its predictions (``_predicts_1d``) and what ``learning_rate="auto"``
 means for it (``_auto_learning_rate``).
 Everything else -- checking the input, splitting off validation data,
@@ -192,8 +192,8 @@ class BaseGD(RegressorMixin, BaseEstimator):
         """Fitted ``[(W, b), ...]`` of the dense layers, ``W`` (n_in, n_out)."""
         raise NotImplementedError
 
-    def _set_weights(self, weights, y_ndim):
-        """Store ``[(W, b), ...]`` as the public fitted attributes."""
+    def _weight_attributes(self, weights, y_ndim):
+        """The public fitted attributes holding ``[(W, b), ...]``, as a dict."""
         raise NotImplementedError
 
     def _predicts_1d(self):
@@ -271,10 +271,15 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 restore_best=self.early_stopping and not partial,
             )
         if trainer.interrupted:
+            kept = (
+                "the weights of the last one (or the best one, with early "
+                "stopping), and history_ ends there"
+                if records
+                else "the weights it started this call with"
+            )
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted after {len(records)} "
-                f"complete epochs; the model keeps the weights of the last one "
-                f"(or the best one, with early stopping), and history_ ends there.",
+                f"complete epochs; the model keeps {kept}.",
                 UserWarning,
                 stacklevel=4,
             )
@@ -361,26 +366,33 @@ class BaseGD(RegressorMixin, BaseEstimator):
         )
 
     def _commit(self, net, state, records, y_ndim, keep_history):
-        """Store the result of a successful training call (all or nothing)."""
-        self._set_weights(
-            [
-                (layer.W.copy(), layer.b[0].copy() if layer.bias else None)
-                for layer in _dense_layers(net)
-            ],
-            y_ndim,
-        )
-        self._training_state = state.to_dict()
-        self.learning_rate_ = state.schedule.lr0
-        self.history_ = (self.history_ if keep_history else []) + records
-        self.n_iter_, self.t_ = state.n_iter, state.t
-        self.loss_curve_ = curve(self.history_, "train_loss")
-        self.best_loss_ = min(self.loss_curve_, default=None)
-        scores = curve(self.history_, "val_r2")
-        self.validation_scores_ = scores or None
-        val_losses = curve(self.history_, "val_loss")
-        self.best_validation_score_ = (
-            scores[int(np.argmin(val_losses))] if scores else None
-        )
+        """Store the result of a successful training call, all at once.
+
+        Everything is computed first and written with one ``dict.update``,
+        which an interrupt cannot split.
+        """
+        weights = [
+            (layer.W.copy(), layer.b[0].copy() if layer.bias else None)
+            for layer in _dense_layers(net)
+        ]
+        history = (self.history_ if keep_history else []) + records
+        losses, scores = curve(history, "train_loss"), curve(history, "val_r2")
+        val_losses = curve(history, "val_loss")
+        attributes = {
+            **self._weight_attributes(weights, y_ndim),
+            "_training_state": state.to_dict(),
+            "learning_rate_": state.schedule.lr0,
+            "history_": history,
+            "n_iter_": state.n_iter,
+            "t_": state.t,
+            "loss_curve_": losses,
+            "best_loss_": min(losses, default=None),
+            "validation_scores_": scores or None,
+            "best_validation_score_": (
+                scores[int(np.argmin(val_losses))] if scores else None
+            ),
+        }
+        vars(self).update(attributes)
 
 
 @contextmanager

@@ -11,11 +11,9 @@ import math
 import signal
 import threading
 import time
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
-from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import r2_score
 
 from ._exceptions import DivergenceError
@@ -209,9 +207,9 @@ class Trainer:
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
         loss = weighted_loss(self.objective.loss, pred, y, sw)
-        with warnings.catch_warnings():  # R² of one sample is NaN: no warning
-            warnings.simplefilter("ignore", UndefinedMetricWarning)
-            return loss, float(r2_score(y, pred, sample_weight=sw))
+        if len(y) < 2:  # R² is undefined
+            return loss, math.nan
+        return loss, float(r2_score(y, pred, sample_weight=sw))
 
     def fit_loop(
         self, train, epochs, *, val=None, plateau=None, stop=True, restore_best=False
@@ -274,6 +272,8 @@ class Trainer:
     def _epoch(self, train, val):
         start = time.perf_counter()
         train_loss = self.run_epoch(train)
+        if self.interrupted:  # a broken epoch gets no record
+            return None
         self.state.n_iter += 1
         record = {
             "epoch": self.state.n_iter,

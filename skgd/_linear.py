@@ -261,14 +261,16 @@ class GDRegressor(BaseGD):
         b = np.broadcast_to(self.intercept_, (W.shape[1],))
         return [(W, b)]
 
-    def _set_weights(self, weights, y_ndim):
+    def _weight_attributes(self, weights, y_ndim):
         W, b = weights[0]
         if b is None:
             b = np.zeros(W.shape[1], dtype=W.dtype)
-        self.coef_ = W[:, 0].copy() if y_ndim == 1 else W.T.copy()
-        self.intercept_ = b[0] if y_ndim == 1 else b
-        if not self.fit_intercept and y_ndim == 1:
-            self.intercept_ = 0.0
+        if y_ndim == 1:
+            return {
+                "coef_": W[:, 0].copy(),
+                "intercept_": b[0] if self.fit_intercept else 0.0,
+            }
+        return {"coef_": W.T.copy(), "intercept_": b}
 
     def _predicts_1d(self):
         return np.ndim(self.coef_) == 1

@@ -290,13 +290,15 @@ class MLPRegressor(BaseGD):
     def _get_weights(self):
         return list(zip(self.coefs_, self.intercepts_))
 
-    def _set_weights(self, weights, y_ndim):
-        self.coefs_ = [W for W, _ in weights]
-        self.intercepts_ = [b for _, b in weights]
-        self.n_layers_ = len(weights) + 1
-        self.n_outputs_ = self.coefs_[-1].shape[1]
-        self.out_activation_ = "identity"
-        self._y_ndim = y_ndim
+    def _weight_attributes(self, weights, y_ndim):
+        return {
+            "coefs_": [W for W, _ in weights],
+            "intercepts_": [b for _, b in weights],
+            "n_layers_": len(weights) + 1,
+            "n_outputs_": weights[-1][0].shape[1],
+            "out_activation_": "identity",
+            "_y_ndim": y_ndim,
+        }
 
     def _predicts_1d(self):
         return self._y_ndim == 1
