@@ -120,3 +120,24 @@ def test_an_error_in_a_warm_fit_leaves_the_fitted_model_as_it_was(
     with pytest.raises(RuntimeError, match="disk full"):
         model.fit(X, y)
     assert pickle.dumps(model) == before
+
+
+def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
+    linear_data, monkeypatch
+):
+    X, y = linear_data
+    original = skgd._engine.Trainer.train_step
+    validated = []
+
+    def train_step(self, *args):
+        self.interrupted = True  # what the SIGINT handler does
+        return original(self, *args)
+
+    monkeypatch.setattr(skgd._engine.Trainer, "train_step", train_step)
+    monkeypatch.setattr(
+        skgd._engine.Trainer, "validate", lambda self, split: validated.append(1)
+    )
+    with pytest.warns(UserWarning, match="0 complete epochs.*started this call with"):
+        model = GDRegressor(validation_fraction=0.2, **KW).fit(X, y)
+    assert model.history_ == [] and model.n_iter_ == model.t_ == 0
+    assert not model.coef_.any() and not validated  # no score for a broken epoch
