@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 
 from ._data import Batches, split_rows
 from ._engine import Objective, Trainer, TrainingState, interrupts_caught
+from ._exceptions import DivergenceError
 from ._history import Plateau, curve, print_record
 from ._losses import LOSSES, weighted_loss
 from ._network import Network
@@ -179,7 +180,14 @@ class BaseGD(RegressorMixin, BaseEstimator):
         net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
         # Sparse rows are densified one training-sized batch at a time.
         block = self.batch_size if sp.issparse(X) and self.batch_size else 4096
-        pred = net.predict(X.astype(dtype, copy=False), block=block)
+        with np.errstate(over="ignore", invalid="ignore"):
+            pred = net.predict(X.astype(dtype, copy=False), block=block)
+        if not np.isfinite(pred).all():
+            raise ValueError(
+                f"The predictions overflow {dtype} for some samples (X holds "
+                f"values up to {abs(X).max():.3g}); scale X as the training data "
+                "was scaled."
+            )
         return pred.ravel() if self._predicts_1d() else pred
 
     # -- hooks of the concrete estimators -------------------------------------
@@ -248,7 +256,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 state,
                 batch_size=self.batch_size,
                 shuffle=self.shuffle,
-                baseline=_baseline_loss(self._loss(), Y, sw),
+                baseline=_baseline_loss(self._loss(), Y, sw, X.dtype),
                 callbacks=[print_record] if self.verbose else [],
             )
             records = self._run(trainer, train, val, partial)
@@ -316,12 +324,16 @@ class BaseGD(RegressorMixin, BaseEstimator):
                     "fit a new estimator with warm_start=False."
                 )
         X = X.tocsr() if sp.issparse(X) else X
+        y = y.toarray() if sp.issparse(y) else y
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+            # Only relative weights matter (they are normalized per batch):
+            # scaled to a largest weight of 1, none overflows or underflows.
+            sw = (sw / sw.max()).astype(X.dtype)
         return X, Y, sw, y.ndim
 
     def _split(self, X, Y, sw, rng, partial):
@@ -330,6 +342,12 @@ class BaseGD(RegressorMixin, BaseEstimator):
         if partial or not (self.early_stopping or fraction is not None):
             return Batches(X, Y, sw), None
         train_rows, val_rows = split_rows(X.shape[0], fraction or 0.1, rng)
+        if sw is not None and not (sw[train_rows].any() and sw[val_rows].any()):
+            raise ValueError(
+                f"validation_fraction={fraction or 0.1} leaves a training or "
+                "validation split whose sample weights are all zero; give more "
+                "samples a positive weight, or use another validation_fraction."
+            )
         return Batches(X, Y, sw, train_rows), Batches(X, Y, sw, val_rows)
 
     def _loss(self):
@@ -411,10 +429,17 @@ def _input_attributes_kept_on_error(estimator):
         raise
 
 
-def _baseline_loss(loss, Y, sw):
-    """Loss of the best constant prediction, the scale of the problem."""
-    mean = np.average(Y, axis=0, weights=sw)
-    return weighted_loss(loss, np.broadcast_to(mean, Y.shape), Y, sw)
+def _baseline_loss(loss, Y, sw, dtype):
+    """Loss of the mean prediction, the scale of the problem (it must be finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.average(Y, axis=0, weights=sw)
+        value = weighted_loss(loss, np.broadcast_to(mean, Y.shape), Y, sw)
+    if not np.isfinite(value):
+        raise DivergenceError(
+            f"The loss of y overflows {dtype} (|y| reaches {np.abs(Y).max():.3g}); "
+            "scale y, e.g. with sklearn.compose.TransformedTargetRegressor."
+        )
+    return value
 
 
 def _dense_layers(net):

@@ -72,10 +72,15 @@ class TrainingState:
         The counters when the schedule started: it counts from there.
     """
 
-    def __init__(self, optimizer, schedule, rng, n_iter=0, t=0, origin=None):
+    def __init__(
+        self, optimizer, schedule, rng, n_iter=0, t=0, origin=None, limit=-math.inf
+    ):
         self.optimizer, self.schedule, self.rng = optimizer, schedule, rng
         self.n_iter, self.t = n_iter, t
         self.origin = (n_iter, t) if origin is None else tuple(origin)
+        # Objective values above the limit count as divergence; it is set by
+        # the first batch (-inf until then) and kept across partial_fit calls.
+        self.limit = limit
 
     def to_dict(self):
         """The state as plain data (copies)."""
@@ -87,6 +92,7 @@ class TrainingState:
             "n_iter": self.n_iter,
             "t": self.t,
             "origin": list(self.origin),
+            "limit": self.limit,
         }
 
     @classmethod
@@ -95,9 +101,8 @@ class TrainingState:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         rng = copy.deepcopy(state["rng"])
-        return cls(
-            optimizer, schedule, rng, state["n_iter"], state["t"], state["origin"]
-        )
+        counters = (state["n_iter"], state["t"], state["origin"], state["limit"])
+        return cls(optimizer, schedule, rng, *counters)
 
     def learning_rate(self):
         """The step size for the next update."""
@@ -151,7 +156,7 @@ class Trainer:
         self.net, self.objective, self.state = net, objective, state
         self.batch_size, self.shuffle = batch_size, shuffle
         self.baseline, self.callbacks = baseline, list(callbacks)
-        self.limit, self.lr = -math.inf, math.nan
+        self.lr = math.nan
         self._step = state.optimizer.step
         self.interrupted = self.catch_interrupts = False
 
@@ -160,15 +165,16 @@ class Trainer:
         state, net = self.state, self.net
         self.lr = lr = state.learning_rate()
         value = self.objective(net, X, y, c, state.rng)
-        if not value <= self.limit:  # also true for NaN
+        if not value <= state.limit:  # also true for NaN
             self._check_divergence(value, lr)
         self._step(net.params, net.grads, lr)
         state.t += 1
         return value
 
     def _check_divergence(self, value, lr):
-        if self.limit == -math.inf and math.isfinite(value):  # the first batch
-            self.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
+        state = self.state
+        if state.limit == -math.inf and math.isfinite(value):  # the first batch
+            state.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
             return
         raise DivergenceError(
             f"Training diverged in epoch {self.state.n_iter + 1}: the training "
@@ -190,6 +196,7 @@ class Trainer:
             weight += w
             if self.interrupted:
                 return math.nan
+        self._last_batch = X, y, c
         if not np.isfinite(self.net.params).all():
             raise DivergenceError(
                 f"Training diverged in epoch {self.state.n_iter + 1}: the "
@@ -204,9 +211,22 @@ class Trainer:
         It goes through in training-sized batches, reusing their buffers.
         """
         pred = self.net.predict(split.X, split.rows, self.batch_size or split.n)
+        if not np.isfinite(pred).all():
+            raise DivergenceError(
+                f"Training diverged in epoch {self.state.n_iter}: the predictions "
+                f"on the held-out data are no longer finite with learning_rate="
+                f"{self.lr:.3g}. Try a learning rate 10 times smaller, or "
+                "standardize the features (sklearn.preprocessing.StandardScaler)."
+            )
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
         loss = weighted_loss(self.objective.loss, pred, y, sw)
+        if not math.isfinite(loss):
+            raise DivergenceError(
+                f"Training diverged in epoch {self.state.n_iter}: the loss on the "
+                f"held-out data overflows with learning_rate={self.lr:.3g}. Try a "
+                "learning rate 10 times smaller, or scale the features and y."
+            )
         if len(y) < 2:  # R² is undefined
             return loss, math.nan
         return loss, float(r2_score(y, pred, sample_weight=sw))
@@ -252,9 +272,20 @@ class Trainer:
                 and not self.state.schedule.reduce()
                 and stop
             )
+        if records and not self.interrupted:
+            self._judge_last_step()
         if best_params is not None:
             self.net.params[...] = best_params
         return records, stopped or self.interrupted
+
+    def _judge_last_step(self):
+        """Judge the last update, which no later batch did, on its own batch."""
+        X, y, c = self._last_batch
+        value = self.objective.loss.value_and_grad(
+            self.net.forward(X), y, c, self.net.output_grad
+        )
+        if not value <= self.state.limit:
+            self._check_divergence(value, self.lr)
 
     def _snapshot(self):
         """What an interrupted epoch rolls back to."""

@@ -289,4 +289,4 @@ class GDRegressor(BaseGD):
                 "rate can train on features this large. Standardize them "
                 "(sklearn.preprocessing.StandardScaler)."
             )
-        return 1.0 / L
+        return 1.0 / L if L > 0 else 1.0  # all-zero features: nothing to learn

@@ -256,12 +256,21 @@ class MLPRegressor(BaseGD):
         return sizes.tolist()
 
     def _dropout_rates(self, n_hidden):
-        if np.ndim(self.dropout) == 1 and len(self.dropout) != n_hidden:
+        try:
+            rates = np.asarray(self.dropout, dtype=float)
+        except (TypeError, ValueError):
+            rates = np.array([np.nan])
+        if rates.ndim > 1 or np.isnan(rates).any():
+            raise ValueError(
+                "dropout must be a float or a sequence of floats, one per hidden "
+                f"layer, got {self.dropout!r}; e.g. dropout=0.2."
+            )
+        if rates.ndim == 1 and len(rates) != n_hidden:
             raise ValueError(
                 f"dropout has {len(self.dropout)} rates but there are {n_hidden} "
                 "hidden layers; give one rate per hidden layer, or a single float."
             )
-        rates = np.broadcast_to(np.asarray(self.dropout, dtype=float), (n_hidden,))
+        rates = np.broadcast_to(rates, (n_hidden,))
         if not np.all((rates >= 0) & (rates < 1)):
             raise ValueError(
                 f"dropout rates must be in [0, 1), got {self.dropout!r}; 0 keeps "

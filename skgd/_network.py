@@ -12,9 +12,12 @@ that buffer is one column wider. The raw data never get such a column
 (copying rows into a wider buffer costs more than it saves).
 """
 
+import itertools
+
 import numpy as np
 
 from ._data import iter_rows
+from ._layers import Dense
 
 
 class Network:
@@ -43,9 +46,16 @@ class Network:
         self.widths = [n_features]
         for layer in layers:
             self.widths.append(layer.n_out(self.widths[-1]))
-        layers[0].input_has_ones = False
-        # Output i is one column wider when layer i + 1 reads a column of ones.
-        self._extra = [int(nxt.takes_ones_column) for nxt in layers[1:]] + [0]
+        # Output i is one column wider when layer i + 1 reads a column of ones,
+        # unless layer i writes with a matrix product, which needs contiguous
+        # output: then the next layer adds its intercept itself.
+        self._extra = [
+            int(nxt.takes_ones_column and not isinstance(layer, Dense))
+            for layer, nxt in itertools.pairwise(layers)
+        ] + [0]
+        for i, layer in enumerate(layers):
+            if layer.takes_ones_column:
+                layer.input_has_ones = i > 0 and bool(self._extra[i - 1])
         shapes = [layer.param_shapes() for layer in layers]
         size = sum(int(np.prod(shape)) for s in shapes for _, shape, _ in s)
         self.params = np.zeros(size, dtype=self.dtype)
