@@ -3,6 +3,7 @@
 from ._exceptions import DivergenceError
 from ._linear import GDRegressor
 from ._mlp import MLPRegressor
+from ._plotting import LossLandscapeDisplay, TrainingCurveDisplay
 from ._version import __version__
 
 
@@ -40,7 +41,9 @@ def trusted_types():
 __all__ = [
     "DivergenceError",
     "GDRegressor",
+    "LossLandscapeDisplay",
     "MLPRegressor",
+    "TrainingCurveDisplay",
     "__version__",
     "trusted_types",
 ]

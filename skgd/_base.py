@@ -77,6 +77,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
+        "record_trajectory": ["boolean"],
     }
 
     def __getstate__(self):
@@ -250,6 +251,11 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 if not warm:
                     net.initialize(rng)
                 state = self._new_state(net, train, rng, warm)
+            callbacks = [print_record] if self.verbose else []
+            trajectory = None
+            if self.record_trajectory:
+                trajectory = [net.params.copy()]
+                callbacks.append(lambda record: trajectory.append(net.params.copy()))
             trainer = Trainer(
                 net,
                 Objective(self._loss(), self.alpha),
@@ -257,10 +263,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 batch_size=self.batch_size,
                 shuffle=self.shuffle,
                 baseline=_baseline_loss(self._loss(), Y, sw, X.dtype),
-                callbacks=[print_record] if self.verbose else [],
+                callbacks=callbacks,
             )
             records = self._run(trainer, train, val, partial)
-        self._commit(net, state, records, y_ndim, keep_history=warm)
+        self._commit(net, state, records, y_ndim, warm, trajectory)
         return self
 
     def _run(self, trainer, train, val, partial):
@@ -383,7 +389,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
             stored, self._optimizer(net.params), self._schedule(stored["lr0"])
         )
 
-    def _commit(self, net, state, records, y_ndim, keep_history):
+    def _commit(self, net, state, records, y_ndim, keep_history, trajectory):
         """Store the result of a successful training call, all at once.
 
         Everything is computed first and written with one ``dict.update``,
@@ -409,8 +415,19 @@ class BaseGD(RegressorMixin, BaseEstimator):
             "best_validation_score_": (
                 scores[int(np.argmin(val_losses))] if scores else None
             ),
+            "trajectory_": self._grown_trajectory(trajectory, keep_history),
         }
         vars(self).update(attributes)
+
+    def _grown_trajectory(self, trajectory, keep_history):
+        """The recorded parameters, after those of earlier calls when continuing."""
+        if trajectory is None:
+            return None
+        rows = np.array(trajectory)
+        previous = getattr(self, "trajectory_", None) if keep_history else None
+        if previous is not None and previous.shape[1] == rows.shape[1]:
+            rows = np.concatenate([previous, rows[1:]])  # row 0 repeats their end
+        return rows
 
 
 @contextmanager

@@ -128,6 +128,10 @@ class GDRegressor(BaseGD):
     tol : float or None, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement.
         ``None`` never stops early: exactly ``epochs`` epochs run.
+    record_trajectory : bool, default=False
+        Record the parameters after every epoch in ``trajectory_`` (for
+        :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps
+        a copy of all parameters per epoch.
 
     Attributes
     ----------
@@ -165,6 +169,12 @@ class GDRegressor(BaseGD):
         split; the loss without penalty or dropout), ``learning_rate`` (in
         force at the epoch's last update) and ``seconds``.
         ``pandas.DataFrame(history_)`` makes it a table.
+    trajectory_ : ndarray of shape (n_iter_ + 1, n_params) or None
+        With ``record_trajectory=True``, the parameters before training (row
+        0) and after each epoch, each row the weight matrix of shape
+        (n_features, n_outputs) flattened row by row, then the intercepts:
+        ``[w_1, ..., w_d, b]`` for one output. A warm start or
+        ``partial_fit`` appends its epochs. None otherwise.
 
     See Also
     --------
@@ -220,6 +230,7 @@ class GDRegressor(BaseGD):
         validation_fraction=None,
         n_iter_no_change=10,
         tol=1e-4,
+        record_trajectory=False,
     ):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -245,6 +256,7 @@ class GDRegressor(BaseGD):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.record_trajectory = record_trajectory
 
     _parameter_constraints = {
         **BaseGD._parameter_constraints,

@@ -111,6 +111,10 @@ class MLPRegressor(BaseGD):
     tol : float or None, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement;
         ``None`` runs exactly ``epochs`` epochs.
+    record_trajectory : bool, default=False
+        Record the parameters after every epoch in ``trajectory_`` (for
+        :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps
+        a copy of all parameters per epoch.
 
     Attributes
     ----------
@@ -149,6 +153,11 @@ class MLPRegressor(BaseGD):
         if nothing is held out.
     history_ : list of dict
         One record per epoch, as in :class:`~skgd.GDRegressor`.
+    trajectory_ : ndarray of shape (n_iter_ + 1, n_params) or None
+        With ``record_trajectory=True``, the parameters before training (row
+        0) and after each epoch, each row layer by layer the weight matrix
+        (``coefs_[k]`` flattened row by row) followed by ``intercepts_[k]``.
+        A warm start or ``partial_fit`` appends its epochs. None otherwise.
 
     See Also
     --------
@@ -215,6 +224,7 @@ class MLPRegressor(BaseGD):
         validation_fraction=None,
         n_iter_no_change=10,
         tol=1e-4,
+        record_trajectory=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -243,6 +253,7 @@ class MLPRegressor(BaseGD):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.record_trajectory = record_trajectory
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(self.hidden_layer_sizes)
