@@ -1,0 +1,242 @@
+"""The ``skgd`` command line: ``skgd study`` (also ``python -m skgd study``).
+
+This module parses the arguments, reports progress and prints the tables;
+:mod:`skgd._study` does the work. Bad input ends with one line on stderr,
+``skgd study: error: ...``, and exit status 2.
+"""
+
+import argparse
+import ast
+import sys
+
+_OPEN, _CLOSE = "([{", ")]}"
+_LITERAL_START = _OPEN + "'\"0123456789+-."
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, without the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def split_values(text):
+    """Split ``text`` at the commas outside brackets.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"(64,64),(32,)"``.
+
+    Returns
+    -------
+    items : list of str
+        E.g. ``["(64,64)", "(32,)"]``, stripped.
+
+    Examples
+    --------
+    >>> split_values("1e-3, 1e-2")
+    ['1e-3', '1e-2']
+    >>> split_values("(64,64),(32,)")
+    ['(64,64)', '(32,)']
+    """
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in _OPEN) - (char in _CLOSE)
+        if depth < 0:
+            break
+        if char == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    if depth != 0:
+        raise argparse.ArgumentTypeError(f"unbalanced brackets in {text!r}")
+    return [*items, text[start:].strip()]
+
+
+def parse_value(text):
+    """A Python literal (int, float, None, True/False, tuple...) or the text.
+
+    Parameters
+    ----------
+    text : str
+        One value.
+
+    Returns
+    -------
+    value : object
+        ``ast.literal_eval(text)``; the text itself when it is no literal and
+        does not look like one (a word such as ``relu``).
+
+    Examples
+    --------
+    >>> [parse_value(t) for t in ["1e-2", "32", "None", "(64,64)", "relu"]]
+    [0.01, 32, None, (64, 64), 'relu']
+    """
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        if not text or text[0] in _LITERAL_START:
+            raise argparse.ArgumentTypeError(f"cannot parse value {text!r}") from None
+        return text
+
+
+def parse_param(text):
+    """Parse a ``--param NAME=V1,V2,...`` option.
+
+    Parameters
+    ----------
+    text : str
+        The option's argument.
+
+    Returns
+    -------
+    name : str
+    values : list
+
+    Examples
+    --------
+    >>> parse_param("hidden_layer_sizes=(64,64),(32,)")
+    ('hidden_layer_sizes', [(64, 64), (32,)])
+    """
+    name, sep, values = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=V1,V2,..., got {text!r}")
+    return name, [parse_value(item) for item in split_values(values)]
+
+
+def build_parser():
+    """The ``skgd`` argument parser, with its ``study`` subcommand.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    parser = _Parser(prog="skgd", description="skgd command line tools.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    study = commands.add_parser(
+        "study",
+        help="cross-validated study of the generalization knobs",
+        description=(
+            "Cross-validate GDRegressor and MLPRegressor (after a StandardScaler) "
+            "over a parameter grid; print train and validation R2 and their gap, "
+            "and write results.csv, results.json, figures and report.html."
+        ),
+    )
+    _add_study_arguments(study)
+    return parser
+
+
+def _add_study_arguments(study):
+    add = study.add_argument
+    add("--data", metavar="FILE.csv", help="numeric CSV (default: diabetes data)")
+    add("--target", metavar="COLUMN", help="column of --data to predict")
+    add("--estimator", choices=["gd", "mlp", "both"], default="both")
+    add(
+        "--param",
+        metavar="NAME=V1,V2,...",
+        type=parse_param,
+        action="append",
+        default=[],
+        help="values of a constructor parameter; replaces the default grid "
+        "of the estimators having it (repeatable)",
+    )
+    add("--cv", metavar="K", type=int, default=5, help="folds (default: 5)")
+    add("--n-jobs", metavar="N", type=int, default=None, help="fits at once (1)")
+    add("--random-state", metavar="SEED", type=int, default=0, help="(default: 0)")
+    add("--out", metavar="DIR", default="skgd-study", help="(default: skgd-study)")
+    add("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler")
+    add("--quiet", action="store_true", help="no progress line")
+
+
+def _stderr_is_terminal():
+    return sys.stderr.isatty()
+
+
+def make_progress(enabled):
+    """A progress callback writing ``[gd] 12/25 fits`` lines on stderr.
+
+    Parameters
+    ----------
+    enabled : bool
+        False gives a callback that writes nothing.
+
+    Returns
+    -------
+    progress : callable
+        Called as ``progress(key, done, total)``.
+    """
+
+    def progress(key, done, total):
+        if enabled:
+            end = "\n" if done == total else ""
+            line = f"\r[{key}] {done}/{total} fits"
+            print(line, end=end, file=sys.stderr, flush=True)
+
+    return progress
+
+
+def run(args):
+    """Run ``skgd study`` with parsed arguments; print the tables.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From :func:`build_parser`.
+    """
+    from sklearn.model_selection import KFold
+
+    from . import _report, _study
+
+    keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
+    grids = _study.build_grids(keys, dict(args.param))
+    X, y, description = _study.load_data(args.data, args.target)
+    _study.check_cv(args.cv, len(y))
+    cv = KFold(args.cv, shuffle=True, random_state=args.random_state)
+    n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
+    progress = make_progress(not args.quiet and _stderr_is_terminal())
+    with _study.parallel_backend(args.scheduler):
+        studies = _study.run_study(
+            keys, grids, X, y, cv, random_state=args.random_state,
+            n_jobs=n_jobs, progress=progress,
+        )  # fmt: skip
+    for study in studies:
+        print(_report.format_table(study, args.cv), end="\n\n")
+    paths = _report.write_report(studies, args.out, description, args.cv)
+    print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
+
+
+def main(argv=None):
+    """Entry point of the ``skgd`` command.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 on bad input, 130 when interrupted.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or an argparse error already printed
+        return exc.code
+    try:
+        from ._study import StudyError
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        return _fail(f'{exc}; pip install "skgd[study]"')
+    try:
+        run(args)
+    except StudyError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("\nskgd study: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _fail(message):
+    print(f"skgd study: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2

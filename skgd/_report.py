@@ -1,0 +1,403 @@
+"""The report of ``skgd study``: tables, CSV and JSON, figures and one HTML page.
+
+It reads the :class:`~skgd._study.EstimatorStudy` results that
+:mod:`skgd._study` computes. matplotlib is imported only by the functions
+that draw.
+"""
+
+import base64
+import csv
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._study import _LOG_SCALE, FIXED_PARAMS
+
+# ------------------------------------------------------------------ tables
+
+
+def format_value(value):
+    """Short text of a parameter value or score (``%g`` for floats)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def table_columns(study):
+    """Parameters shown in the table: the varied ones, else the whole grid."""
+    return study.varied or list(study.grid)
+
+
+def _row_cells(row, columns, n_folds, is_best):
+    cells = [format_value(row["params"][name]) for name in columns]
+    if row["failed"]:
+        word = "diverged" if row["diverged"] else "failed"
+        if row["failed_folds"] < n_folds:
+            word += f" {row['failed_folds']}/{n_folds}"
+        return [*cells, word, "", "", "", ""]
+    scores = (row["mean_train_r2"], row["mean_val_r2"], row["gap"])
+    fit = f"{row['mean_fit_time']:.3f}"
+    return [*cells, *(f"{s:.3f}" for s in scores), fit, "<- best" if is_best else ""]
+
+
+def table_rows(study, n_folds):
+    """The table of a study as a header and rows of text cells.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+    n_folds : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    header : list of str
+    rows : list of list of str
+        One per candidate; a failed candidate reads "diverged" (or "failed",
+        with "k/n" when only k of the n folds failed) instead of scores, and
+        the best ends with "<- best".
+    """
+    columns = table_columns(study)
+    header = [*columns, "train R2", "valid R2", "gap", "fit s", ""]
+    rows = [
+        _row_cells(row, columns, n_folds, i == study.best)
+        for i, row in enumerate(study.rows)
+    ]
+    return header, rows
+
+
+def format_table(study, n_folds):
+    """The text table of a study, with a title line.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+    n_folds : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    text : str
+    """
+    header, rows = table_rows(study, n_folds)
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    plural = "s" if len(rows) != 1 else ""
+    title = f"{study.name}: {len(rows)} candidate{plural} x {n_folds} folds, mean R2"
+    lines = [title]
+    for cells in [header, *rows]:
+        text = [c.rjust(w) for c, w in zip(cells[:-1], widths)]
+        lines.append("  ".join([*text, cells[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------- outputs
+
+
+def result_records(studies):
+    """One flat record per estimator and candidate, for CSV and JSON.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+
+    Returns
+    -------
+    records : list of dict
+        ``estimator`` (class name), ``params`` and the scores of
+        :func:`skgd._study.summarize`, plus ``best``.
+    """
+    return [
+        {"estimator": study.name, **row, "best": i == study.best}
+        for study in studies
+        for i, row in enumerate(study.rows)
+    ]
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def write_json(records, path):
+    """Write the records as a JSON list (NaN as null)."""
+    path.write_text(json.dumps(_jsonable(records), indent=2) + "\n", "utf-8")
+
+
+def write_csv(records, path):
+    """Write the records as CSV: ``params`` as JSON, plus a ``param_<name>``
+    column per parameter."""
+    names = sorted({name for record in records for name in record["params"]})
+    fields = ["estimator", "params", *(f"param_{n}" for n in names)]
+    fields += [k for k in records[0] if k not in ("estimator", "params")]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        for record in records:
+            params = record["params"]
+            columns = {f"param_{n}": format_value(params[n]) for n in params}
+            params_json = json.dumps(_jsonable(params))
+            writer.writerow({**record, "params": params_json, **columns})
+
+
+# ----------------------------------------------------------------- figures
+
+
+def _figure():
+    from matplotlib.figure import Figure  # Agg renders it: no pyplot, no GUI
+
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _slice(study, param):
+    """Rows equal to the best candidate in every parameter but ``param``."""
+    best = study.rows[study.best]["params"]
+    rows = [
+        row
+        for row in study.rows
+        if all(row["params"][k] == v for k, v in best.items() if k != param)
+    ]
+    if all(_is_number(row["params"][param]) for row in rows):
+        rows.sort(key=lambda row: row["params"][param])
+    return rows
+
+
+def _set_x(ax, param, values):
+    """x positions of the values: numbers as such, others as categories."""
+    if all(_is_number(v) for v in values):
+        if param in _LOG_SCALE and all(v > 0 for v in values):
+            ax.set_xscale("log")
+        return np.array(values, dtype=float)
+    ax.set_xticks(range(len(values)), [format_value(v) for v in values])
+    return np.arange(len(values))
+
+
+def _limit_r2(ax, values):
+    """Keep a huge negative R² of a near-divergent candidate off the scale."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        ax.set_ylim(max(finite.min(), -1.0) - 0.05, max(finite.max(), 0.0) + 0.05)
+
+
+def validation_curve_figure(study, param):
+    """Mean training and validation R² (±1 std) against one parameter.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+        With a best candidate; the other parameters stay at its values.
+    param : str
+        A varied parameter of the grid.
+
+    Returns
+    -------
+    figure : matplotlib Figure
+    """
+    figure, ax = _figure()
+    rows = _slice(study, param)
+    x = _set_x(ax, param, [row["params"][param] for row in rows])
+    bands = []
+    for split, label in (("train", "training"), ("val", "validation")):
+        mean = np.array([row[f"mean_{split}_r2"] for row in rows])
+        std = np.array([row[f"std_{split}_r2"] for row in rows])
+        ax.plot(x, mean, "o-", label=label)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+        bands += [mean - std, mean + std]
+    _limit_r2(ax, np.concatenate(bands))
+    ax.set(xlabel=param, ylabel="R²", title=f"{study.name}: validation curve")
+    ax.legend(loc="best")
+    return figure
+
+
+def training_curve_figure(study):
+    """Per-epoch training and validation loss of the refitted best model.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+        With ``model`` set.
+
+    Returns
+    -------
+    figure : matplotlib Figure
+    """
+    from ._plotting import TrainingCurveDisplay
+
+    figure, ax = _figure()
+    TrainingCurveDisplay.from_estimator(study.model[-1], ax=ax, logy=True)
+    ax.set_title(f"{study.name}: best candidate, 20% held out")
+    return figure
+
+
+def learning_rate_figure(studies):
+    """Validation R² against the learning rate, one line per estimator.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+        Those with a best candidate and a varied ``learning_rate``.
+
+    Returns
+    -------
+    figure : matplotlib Figure
+    """
+    figure, ax = _figure()
+    values = []
+    for study in studies:
+        rows = _slice(study, "learning_rate")
+        x = [row["params"]["learning_rate"] for row in rows]
+        y = [row["mean_val_r2"] for row in rows]
+        ax.plot(x, y, "o-", label=study.name)
+        values += y
+    ax.set_xscale("log")
+    _limit_r2(ax, values)
+    ax.set(xlabel="learning_rate", ylabel="validation R²", title="Learning rate")
+    ax.legend(loc="best")
+    return figure
+
+
+def _lr_studies(studies):
+    return [
+        study
+        for study in studies
+        if study.best is not None
+        and "learning_rate" in study.varied
+        and all(_is_number(v) and v > 0 for v in study.grid["learning_rate"])
+    ]
+
+
+def figures(studies):
+    """Every figure of the report, by file name.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+
+    Returns
+    -------
+    figures : dict of str to matplotlib Figure
+    """
+    drawn = {}
+    for study in studies:
+        if study.best is None:
+            continue
+        for param in study.varied:
+            name = f"{study.key}_validation_{param}.png"
+            drawn[name] = validation_curve_figure(study, param)
+        if study.model is not None:
+            drawn[f"{study.key}_training_curve.png"] = training_curve_figure(study)
+    if _lr_studies(studies):
+        drawn["learning_rate_sweep.png"] = learning_rate_figure(_lr_studies(studies))
+    return drawn
+
+
+# -------------------------------------------------------------------- HTML
+
+
+def _html_table(study, n_folds):
+    header, rows = table_rows(study, n_folds)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+        for cells in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _html_image(path):
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    alt = html.escape(path.stem)
+    return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"></figure>'
+
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:60em;margin:auto}"
+    "table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}"
+    "tr:nth-child(even){background:#f0f0f0}img{max-width:100%}"
+)
+
+
+def report_html(studies, images, description, n_splits):
+    """A self-contained HTML report: the tables and the PNGs as data URIs.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    images : list of Path
+        PNG files to embed; each estimator's files (named ``<key>_*``) follow
+        its table, the others come last.
+    description : str
+        The data, for the introduction.
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    text : str
+    """
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>skgd study</title><style>{_STYLE}</style></head><body>",
+        "<h1>skgd study</h1>",
+        f"<p>{html.escape(description)}; {n_splits}-fold cross-validation, "
+        "R² of a StandardScaler + estimator pipeline.</p>",
+    ]
+    placed = set()
+    for study in studies:
+        fixed = ", ".join(
+            f"{k}={format_value(v)}"
+            for k, v in FIXED_PARAMS[study.key].items()
+            if k not in study.grid
+        )
+        parts += [f"<h2>{study.name}</h2>", f"<p>Fixed: {html.escape(fixed)}</p>"]
+        parts.append(_html_table(study, n_splits))
+        own = [path for path in images if path.name.startswith(f"{study.key}_")]
+        parts += [_html_image(path) for path in own]
+        placed.update(own)
+    parts += [_html_image(path) for path in images if path not in placed]
+    return "\n".join([*parts, "</body></html>"])
+
+
+def write_report(studies, out, description, n_splits):
+    """Write results.csv, results.json, the PNG figures and report.html.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    out : str or Path
+        Directory, created if needed.
+    description : str
+        The data, for the report.
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    paths : list of Path
+        The files written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = result_records(studies)
+    write_csv(records, out / "results.csv")
+    write_json(records, out / "results.json")
+    images = []
+    for name, figure in figures(studies).items():
+        figure.savefig(out / name, dpi=100)
+        images.append(out / name)
+    report = out / "report.html"
+    report.write_text(report_html(studies, images, description, n_splits), "utf-8")
+    return [out / "results.csv", out / "results.json", *images, report]
