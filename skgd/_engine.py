@@ -171,13 +171,14 @@ class Trainer:
         state.t += 1
         return value
 
-    def _check_divergence(self, value, lr):
+    def _check_divergence(self, value, lr, epoch=None):
         state = self.state
         if state.limit == -math.inf and math.isfinite(value):  # the first batch
             state.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
             return
+        epoch = state.n_iter + 1 if epoch is None else epoch
         raise DivergenceError(
-            f"Training diverged in epoch {self.state.n_iter + 1}: the training "
+            f"Training diverged in epoch {epoch}: the training "
             f"loss reached {value:.3g} with learning_rate={lr:.3g}. Try a learning "
             "rate 10 times smaller, or standardize the features "
             "(sklearn.preprocessing.StandardScaler)."
@@ -284,8 +285,8 @@ class Trainer:
         value = self.objective.loss.value_and_grad(
             self.net.forward(X), y, c, self.net.output_grad
         )
-        if not value <= self.state.limit:
-            self._check_divergence(value, self.lr)
+        if not value <= self.state.limit:  # the step of the last finished epoch
+            self._check_divergence(value, self.lr, epoch=self.state.n_iter)
 
     def _snapshot(self):
         """What an interrupted epoch rolls back to."""

@@ -169,7 +169,7 @@ class GDRegressor(BaseGD):
         split; the loss without penalty or dropout), ``learning_rate`` (in
         force at the epoch's last update) and ``seconds``.
         ``pandas.DataFrame(history_)`` makes it a table.
-    trajectory_ : ndarray of shape (n_iter_ + 1, n_params) or None
+    trajectory_ : ndarray of shape (``n_iter_`` + 1, n_params) or None
         With ``record_trajectory=True``, the parameters before training (row
         0) and after each epoch, each row the weight matrix of shape
         (n_features, n_outputs) flattened row by row, then the intercepts:

@@ -153,7 +153,7 @@ class MLPRegressor(BaseGD):
         if nothing is held out.
     history_ : list of dict
         One record per epoch, as in :class:`~skgd.GDRegressor`.
-    trajectory_ : ndarray of shape (n_iter_ + 1, n_params) or None
+    trajectory_ : ndarray of shape (``n_iter_`` + 1, n_params) or None
         With ``record_trajectory=True``, the parameters before training (row
         0) and after each epoch, each row layer by layer the weight matrix
         (``coefs_[k]`` flattened row by row) followed by ``intercepts_[k]``.
