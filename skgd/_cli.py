@@ -154,7 +154,7 @@ def _stderr_is_terminal():
 
 
 def make_progress(enabled):
-    """A progress callback writing ``[gd] 12/25 fits`` lines on stderr.
+    """A progress callback drawing ``[gd] ######------ 12/25 fits`` on stderr.
 
     Parameters
     ----------
@@ -170,7 +170,9 @@ def make_progress(enabled):
     def progress(key, done, total):
         if enabled:
             end = "\n" if done == total else ""
-            line = f"\r[{key}] {done}/{total} fits"
+            filled = round(30 * done / total) if total else 30
+            bar = "#" * filled + "-" * (30 - filled)
+            line = f"\r[{key}] {bar} {done}/{total} fits"
             print(line, end=end, file=sys.stderr, flush=True)
 
     return progress

@@ -94,7 +94,7 @@ def test_progress_on_a_terminal_unless_quiet(quiet, tmp_path, capsys, monkeypatc
     args += ["--param", "epochs=2", "--out", str(tmp_path)]
     status, _, err = _run(capsys, *args, *(["--quiet"] if quiet else []))
     assert status == 0
-    assert ("[gd] 2/2 fits" in err) is not quiet
+    assert ("2/2 fits" in err and "[gd] ####" in err) is not quiet
     assert ("fits" in err) is not quiet
 
 
