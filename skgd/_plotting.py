@@ -95,12 +95,14 @@ class TrainingCurveDisplay:
             raise ValueError(
                 f"{type(estimator).__name__} has no training history: fit it first."
             )
-        val_loss = curve(history, "val_loss")
+        # Validation curves only when every epoch has one (a warm start may
+        # have added epochs with held-out data to epochs without).
+        held_out = all("val_loss" in record for record in history)
         display = cls(
             np.array(curve(history, "epoch")),
             np.array(curve(history, "train_loss")),
-            np.array(val_loss) if len(val_loss) == len(history) else None,
-            np.array(curve(history, "val_r2")) if val_loss else None,
+            np.array(curve(history, "val_loss")) if held_out else None,
+            np.array(curve(history, "val_r2")) if held_out else None,
             type(estimator).__name__,
         )
         return display.plot(ax=ax, show_r2=show_r2, logy=logy)

@@ -116,3 +116,12 @@ def test_landscape_refuses_what_it_cannot_draw(line_data, linear_data):
     wide = GDRegressor(epochs=2, tol=None, record_trajectory=True).fit(X, y5)
     with pytest.raises(ValueError, match="one feature"):
         LossLandscapeDisplay.from_estimator(wide, X, y5)
+
+
+def test_training_curve_of_a_history_with_and_without_held_out_data(linear_data):
+    X, y = linear_data
+    model = GDRegressor(epochs=2, tol=None, warm_start=True, random_state=0)
+    model.fit(X, y).set_params(validation_fraction=0.2).fit(X, y)
+    display = TrainingCurveDisplay.from_estimator(model)
+    assert set(display.lines_) == {"train_loss"}
+    assert len(display.lines_["train_loss"].get_xdata()) == 4
