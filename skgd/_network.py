@@ -106,9 +106,11 @@ class Network:
                 g if need else None
                 for g, need in zip([None, *grads[:-1]], self._needs_grad_in)
             ]
-            forward = list(zip(self.layers, outs, caches, full))
-            backward = list(zip(self.layers, outs, grad_ins, caches))[::-1]
-            ws = self._workspaces[m] = (forward, backward, grads[-1])
+            # Layer i reads full[i - 1]; None stands for the batch itself.
+            inputs = [None, *full[:-1]]
+            forward = list(zip(self.layers, inputs, outs, caches))
+            backward = list(zip(self.layers, inputs, outs, grad_ins, caches))[::-1]
+            ws = self._workspaces[m] = (forward, backward, grads[-1], full[-1])
         return ws
 
     def forward(self, X, rng=None):
@@ -120,22 +122,16 @@ class Network:
         if X.shape[0] != self._rows:  # a new batch size: switch buffers
             self._rows = X.shape[0]
             self._plan = self._workspace(self._rows)
-        forward, self._backward, self.output_grad = self._plan
-        self._inputs = inputs = []
-        x = X
-        for layer, out, cache, full in forward:
-            inputs.append(x)
-            layer.forward(x, out, cache, rng)
-            x = full
-        return x
+        forward, self._backward, self.output_grad, output = self._plan
+        self._X = X
+        for layer, x, out, cache in forward:
+            layer.forward(X if x is None else x, out, cache, rng)
+        return output
 
     def backward(self, grad_out):
         """Fill ``grads``, given the gradient w.r.t. the last forward's output."""
-        inputs = self._inputs
-        i = len(inputs)
-        for layer, out, grad_in, cache in self._backward:
-            i -= 1
-            layer.backward(inputs[i], out, grad_out, grad_in, cache)
+        for layer, x, out, grad_in, cache in self._backward:
+            layer.backward(self._X if x is None else x, out, grad_out, grad_in, cache)
             grad_out = grad_in
 
     def predict(self, X, rows=None, block=4096):
