@@ -145,7 +145,12 @@ def _add_study_arguments(study):
     add("--n-jobs", metavar="N", type=int, default=None, help="fits at once (1)")
     add("--random-state", metavar="SEED", type=int, default=0, help="(default: 0)")
     add("--out", metavar="DIR", default="skgd-study", help="(default: skgd-study)")
-    add("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler")
+    add(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on this dask.distributed scheduler, or on a local "
+        "cluster of N worker processes started for the run with local:N",
+    )
     add("--quiet", action="store_true", help="no progress line")
 
 

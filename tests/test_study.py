@@ -122,6 +122,9 @@ BAD = [
     (["--cv", "x"], "invalid int value"),
     (["--data", "{csv}", "--target", "y", "--cv", "41"], "more than the 40"),
     (["--estimator", "svm"], "invalid choice"),
+    (["--scheduler", "local:0"], "N of local:N must be a positive integer"),
+    (["--scheduler", "local:-2"], "N of local:N must be a positive integer"),
+    (["--scheduler", "local"], "N of local:N must be a positive integer"),
 ]
 
 
@@ -144,9 +147,21 @@ def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_dask_is_one_line(tmp_path, capsys, monkeypatch):
+def test_malformed_local_scheduler_is_one_line(tmp_path, capsys):
+    args = ["--scheduler", "local:zero", "--estimator", "gd", *FAST]
+    status, _, err = _run(capsys, *args, "--out", str(tmp_path / "out"))
+    assert status == 2
+    assert err == (
+        "skgd study: error: --scheduler local:zero: N of local:N must be a "
+        "positive integer (the number of worker processes), e.g. local:4\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("scheduler", ["tcp://127.0.0.1:8786", "local:2"])
+def test_missing_dask_is_one_line(scheduler, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
-    args = ["--scheduler", "tcp://127.0.0.1:8786", "--estimator", "gd", *FAST]
+    args = ["--scheduler", scheduler, "--estimator", "gd", *FAST]
     status, _, err = _run(capsys, *args, "--out", str(tmp_path))
     assert status == 2
     assert err == (
