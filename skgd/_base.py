@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import Batches, split_rows
+from ._data import Batches, shuffled_range, split_rows
 from ._engine import Objective, Trainer, TrainingState, interrupts_caught
 from ._exceptions import DivergenceError
 from ._history import Plateau, curve, print_record
@@ -32,6 +32,7 @@ from ._losses import LOSSES, weighted_loss
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._schedules import make_schedule
+from ._stream import Stream, check_unchanged
 from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
@@ -78,6 +79,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "record_trajectory": ["boolean"],
+        "epoch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __getstate__(self):
@@ -239,6 +241,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         warm = fitted and (partial or self.warm_start)
         with _input_attributes_kept_on_error(self):
             X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
+            sw, exponent = scaled_weights(sw)
             weights = self._get_weights() if warm else None
             net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
             if partial and fitted:  # continue from a copy: a failure changes nothing
@@ -265,7 +268,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 baseline=_baseline_loss(self._loss(), Y, sw, X.dtype),
                 callbacks=callbacks,
             )
-            records = self._run(trainer, train, val, partial)
+            if partial and self.epoch_size is not None:
+                records = self._stream(trainer, X, Y, sw, exponent)
+            else:
+                records = self._run(trainer, train, val, partial)
         self._commit(net, state, records, y_ndim, warm, trajectory)
         return self
 
@@ -307,6 +313,18 @@ class BaseGD(RegressorMixin, BaseEstimator):
             )
         return records
 
+    def _stream(self, trainer, X, Y, sw, exponent):
+        """``partial_fit`` with ``epoch_size``: the chunk continues the stream."""
+        state = trainer.state
+        stream = Stream(self.epoch_size, self.batch_size, state.stream)
+        order = shuffled_range(X.shape[0], state.rng) if self.shuffle else None
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            records = stream.feed(trainer, X, Y, sw, exponent, order)
+            trainer.check_params()
+            trainer.judge_last_step()
+        state.stream = stream.to_dict()
+        return records
+
     def _validate_training_data(self, X, y, sample_weight, warm):
         X, y = validate_data(
             self,
@@ -337,9 +355,6 @@ class BaseGD(RegressorMixin, BaseEstimator):
             sw = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-            # Only relative weights matter (they are normalized per batch):
-            # scaled to a largest weight of 1, none overflows or underflows.
-            sw = (sw / sw.max()).astype(X.dtype)
         return X, Y, sw, y.ndim
 
     def _split(self, X, Y, sw, rng, partial):
@@ -385,6 +400,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
     def _continued_state(self, net):
         """The stored training state, for the current optimizer and schedule."""
         stored = self._training_state
+        check_unchanged(stored.get("stream"), self.epoch_size, self.batch_size)
         return TrainingState.from_dict(
             stored, self._optimizer(net.params), self._schedule(stored["lr0"])
         )
@@ -446,10 +462,29 @@ def _input_attributes_kept_on_error(estimator):
         raise
 
 
+def scaled_weights(sample_weight):
+    """Sample weights scaled by a power of two, and its exponent.
+
+    Only relative weights matter (they are normalized per batch, in float64).
+    Scaled to a largest weight in [0.5, 1), no sum of them overflows; a power
+    of two changes no normalized weight, not even in its last bit.
+
+    Returns
+    -------
+    weights : ndarray of float64 or None
+        ``sample_weight * 2**-exponent``.
+    exponent : int
+    """
+    if sample_weight is None:
+        return None, 0
+    exponent = int(np.frexp(sample_weight.max())[1])
+    return np.ldexp(sample_weight, -exponent), exponent
+
+
 def _baseline_loss(loss, Y, sw, dtype):
     """Loss of the mean prediction, the scale of the problem (it must be finite)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = np.average(Y, axis=0, weights=sw)
+        mean = Y.mean(axis=0) if sw is None else (sw @ Y) / sw.sum()
         value = weighted_loss(loss, np.broadcast_to(mean, Y.shape), Y, sw)
     if not np.isfinite(value):
         raise DivergenceError(

@@ -39,6 +39,13 @@ def iter_rows(X, batch_size, dtype, rows=None):
             yield part, _copy_rows(X, block, buffer[: part.stop - start])
 
 
+def shuffled_range(n, rng):
+    """``rng.permutation(n)``, the same permutation, in half the memory."""
+    order = np.arange(n, dtype=np.uint32 if n < 2**32 else np.int64)
+    rng.shuffle(order)
+    return order
+
+
 def split_rows(n_samples, fraction, rng):
     """Random ``(train_rows, validation_rows)``, each sorted, both non-empty."""
     n_val = math.ceil(fraction * n_samples)
@@ -68,6 +75,7 @@ class Batches:
     X : ndarray or sparse matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
+        float64; only their ratios matter.
     rows : ndarray of int or None
         Rows to draw from (all when ``None``).
     """
@@ -88,9 +96,10 @@ class Batches:
             per_chunk = 1
         rows = min(size * per_chunk, self.n)
         if self._buffers is None or self._buffers[0].shape[0] != rows:
-            self._buffers = tuple(
-                np.empty((rows, w), dtype=self.Y.dtype)
-                for w in (self.X.shape[1], self.Y.shape[1], 1)
+            self._buffers = (
+                np.empty((rows, self.X.shape[1]), dtype=self.Y.dtype),
+                np.empty((rows, self.Y.shape[1]), dtype=self.Y.dtype),
+                np.empty((rows, 1)),  # weights are normalized in float64
             )
         return self._buffers
 
@@ -101,7 +110,9 @@ class Batches:
             rng = None
         order = self.rows
         if rng is not None:
-            order = rng.permutation(self.n) if order is None else rng.permutation(order)
+            order = (
+                shuffled_range(self.n, rng) if order is None else rng.permutation(order)
+            )
         plain = not (sp.issparse(self.X) or self.sample_weight is not None)
         if order is None and plain:
             return self._batches(self.X, self.Y, None, size)
@@ -130,8 +141,10 @@ class Batches:
     def _batches(self, X, Y, sw, size):
         """Consecutive batches of in-memory arrays (views, no copies).
 
-        ``sw`` (shape (n, 1)) must be a scratch copy: it is normalized in place.
-        Without it, ``c`` is a 0-d array (cheaper in a ufunc than a float).
+        ``sw`` (float64, shape (n, 1)) must be a scratch copy: it is normalized
+        in place, in float64, then cast to the data's type, so that equal
+        weights give exactly the ``c`` of no weights. Without it, ``c`` is a
+        0-d array (cheaper in a ufunc than a float).
         """
         n = X.shape[0]
         uniform = self._uniform(size)
@@ -144,8 +157,8 @@ class Batches:
                 continue
             c = sw[start:stop]
             total = float(c.sum())
-            np.multiply(c, 1.0 / total if total > 0 else 0.0, c)
-            yield X[start:stop], Y[start:stop], c, total
+            np.divide(c, total if total > 0 else np.inf, c)
+            yield X[start:stop], Y[start:stop], c.astype(Y.dtype, copy=False), total
 
     def _uniform(self, m):
         c = self._uniform_weights.get(m)

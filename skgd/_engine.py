@@ -73,7 +73,15 @@ class TrainingState:
     """
 
     def __init__(
-        self, optimizer, schedule, rng, n_iter=0, t=0, origin=None, limit=-math.inf
+        self,
+        optimizer,
+        schedule,
+        rng,
+        n_iter=0,
+        t=0,
+        origin=None,
+        limit=-math.inf,
+        stream=None,
     ):
         self.optimizer, self.schedule, self.rng = optimizer, schedule, rng
         self.n_iter, self.t = n_iter, t
@@ -81,6 +89,9 @@ class TrainingState:
         # Objective values above the limit count as divergence; it is set by
         # the first batch (-inf until then) and kept across partial_fit calls.
         self.limit = limit
+        # The unfinished epoch of a stream of partial_fit calls (a dict, see
+        # skgd._stream.Stream), or None.
+        self.stream = stream
 
     def to_dict(self):
         """The state as plain data (copies)."""
@@ -93,6 +104,7 @@ class TrainingState:
             "t": self.t,
             "origin": list(self.origin),
             "limit": self.limit,
+            "stream": copy.deepcopy(self.stream),
         }
 
     @classmethod
@@ -102,7 +114,8 @@ class TrainingState:
         schedule.load_state_dict(state["schedule"])
         rng = copy.deepcopy(state["rng"])
         counters = (state["n_iter"], state["t"], state["origin"], state["limit"])
-        return cls(optimizer, schedule, rng, *counters)
+        stream = copy.deepcopy(state.get("stream"))
+        return cls(optimizer, schedule, rng, *counters, stream=stream)
 
     def learning_rate(self):
         """The step size for the next update."""
@@ -157,6 +170,7 @@ class Trainer:
         self.batch_size, self.shuffle = batch_size, shuffle
         self.baseline, self.callbacks = baseline, list(callbacks)
         self.lr = math.nan
+        self._last_batch = None
         self._step = state.optimizer.step
         self.interrupted = self.catch_interrupts = False
 
@@ -191,20 +205,33 @@ class Trainer:
         the pass after the current batch.
         """
         rng = self.state.rng if self.shuffle else None
-        total = weight = 0.0
-        for X, y, c, w in batches(self.batch_size, rng):
+        total, weight = self.train_batches(batches(self.batch_size, rng))
+        if self.interrupted:
+            return math.nan
+        self.check_params()
+        return total / weight if weight > 0 else 0.0
+
+    def train_batches(self, batches, total=0.0, weight=0.0):
+        """Take a step on each of ``batches``; add to ``sum w * J`` and ``sum w``.
+
+        Returns the two sums; they start from ``total`` and ``weight``.
+        """
+        for X, y, c, w in batches:
             total += w * self.train_step(X, y, c)
             weight += w
+            self._last_batch = X, y, c
             if self.interrupted:
-                return math.nan
-        self._last_batch = X, y, c
+                break
+        return total, weight
+
+    def check_params(self):
+        """Raise DivergenceError unless every parameter is finite."""
         if not np.isfinite(self.net.params).all():
             raise DivergenceError(
                 f"Training diverged in epoch {self.state.n_iter + 1}: the "
                 f"parameters are no longer finite with learning_rate={self.lr:.3g}."
                 " Try a smaller learning_rate or standardize the features."
             )
-        return total / weight if weight > 0 else 0.0
 
     def validate(self, split):
         """Loss and R² of the network on the held-out ``split`` (a Batches).
@@ -274,13 +301,15 @@ class Trainer:
                 and stop
             )
         if records and not self.interrupted:
-            self._judge_last_step()
+            self.judge_last_step()
         if best_params is not None:
             self.net.params[...] = best_params
         return records, stopped or self.interrupted
 
-    def _judge_last_step(self):
+    def judge_last_step(self):
         """Judge the last update, which no later batch did, on its own batch."""
+        if self._last_batch is None:  # no update yet
+            return
         X, y, c = self._last_batch
         value = self.objective.loss.value_and_grad(
             self.net.forward(X), y, c, self.net.output_grad
@@ -306,6 +335,14 @@ class Trainer:
         train_loss = self.run_epoch(train)
         if self.interrupted:  # a broken epoch gets no record
             return None
+        return self.end_epoch(train_loss, time.perf_counter() - start, val)
+
+    def end_epoch(self, train_loss, seconds, val=None):
+        """Count a finished epoch and return its record.
+
+        ``seconds`` is the epoch's training time; scoring ``val`` adds to it.
+        """
+        start = time.perf_counter()
         self.state.n_iter += 1
         record = {
             "epoch": self.state.n_iter,
@@ -315,5 +352,5 @@ class Trainer:
         if val is not None:
             record["val_loss"], record["val_r2"] = self.validate(val)
         record["learning_rate"] = self.lr
-        record["seconds"] = time.perf_counter() - start
+        record["seconds"] = seconds + time.perf_counter() - start
         return record

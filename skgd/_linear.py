@@ -132,6 +132,17 @@ class GDRegressor(BaseGD):
         Record the parameters after every epoch in ``trajectory_`` (for
         :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps
         a copy of all parameters per epoch.
+    epoch_size : int or None, default=None
+        How ``partial_fit`` counts epochs; ``fit`` ignores it. ``None``: each
+        call is one epoch over the data it is given (scikit-learn's
+        convention). An int: the calls are consecutive chunks of one stream,
+        cut into mini-batches across call boundaries (rows that do not fill a
+        batch wait, copied, for the next call), and an epoch ends after every
+        ``epoch_size`` rows, with its record in ``history_`` and its step of
+        per-epoch schedules. Without shuffling, chunks adding up to
+        ``epoch_size`` rows train exactly like one epoch of ``fit`` over their
+        concatenation; with ``shuffle=True`` each chunk is shuffled on its own.
+        See :doc:`/scaling`.
 
     Attributes
     ----------
@@ -231,6 +242,7 @@ class GDRegressor(BaseGD):
         n_iter_no_change=10,
         tol=1e-4,
         record_trajectory=False,
+        epoch_size=None,
     ):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -257,6 +269,7 @@ class GDRegressor(BaseGD):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.record_trajectory = record_trajectory
+        self.epoch_size = epoch_size
 
     _parameter_constraints = {
         **BaseGD._parameter_constraints,

@@ -48,14 +48,21 @@ class Huber:
         return value - 0.5 * float(np.vdot(grad, pred))  # minus sum c g**2 / 2
 
 
-def weighted_loss(loss, pred, y, sample_weight=None):
-    """Weighted mean loss of whole arrays, without touching the inputs."""
-    pred = np.array(pred, copy=True)
-    if sample_weight is None:
-        c = 1.0 / len(pred)
-    else:
-        c = (sample_weight / np.sum(sample_weight))[:, None]
-    return loss.value_and_grad(pred, y, c, np.empty_like(pred))
+def weighted_loss(loss, pred, y, sample_weight=None, block=8192):
+    """Weighted mean loss of whole arrays, without touching the inputs.
+
+    It goes through ``block`` rows at a time, so its scratch memory stays
+    small whatever the number of rows.
+    """
+    n = len(y)
+    total = n if sample_weight is None else float(np.sum(sample_weight))
+    value = 0.0
+    for start in range(0, n, block):
+        rows = slice(start, start + block)
+        part = np.array(pred[rows], copy=True)
+        c = 1.0 / n if sample_weight is None else sample_weight[rows, None] / total
+        value += loss.value_and_grad(part, y[rows], c, np.empty_like(part))
+    return value
 
 
 LOSSES = {"squared_error": SquaredError, "huber": Huber}

@@ -1,0 +1,216 @@
+"""Streams of partial_fit calls (``epoch_size``): batches and epochs across calls.
+
+The reference is ``fit`` over the concatenated chunks: without shuffling the
+stream must make the same updates in the same order, so results are compared
+bit for bit.
+"""
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skgd import DivergenceError, GDRegressor, MLPRegressor
+from skgd._base import scaled_weights
+
+N = 300
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, 4))
+    y = X @ [1.0, -2.0, 0.5, 0.0] + 0.3 + 0.1 * rng.normal(size=N)
+    sw = rng.uniform(0.1, 3.0, size=N)
+    return X, y, sw
+
+
+def chunk_bounds(n, epochs, seed):
+    """Random cut points over ``epochs`` passes, with chunks of 1 row and
+    chunks longer than an epoch among them."""
+    rng = np.random.default_rng(seed)
+    total = n * epochs
+    cuts = set(rng.integers(1, total, size=12)) | {1, 2, n - 1, n + 1, total - 1}
+    return [0, *sorted(c for c in cuts if 0 < c < total), total]
+
+
+def stream(model, X, y, sw, epochs, seed=0):
+    """Feed ``epochs`` passes over the data to ``model.partial_fit`` in chunks."""
+    n = len(y)
+    rows = np.tile(np.arange(n), epochs)
+    bounds = chunk_bounds(n, epochs, seed)
+    for a, b in itertools.pairwise(bounds):
+        part = rows[a:b]
+        model.partial_fit(X[part], y[part], None if sw is None else sw[part])
+    return model
+
+
+def weights(model):
+    if isinstance(model, GDRegressor):
+        return [model.coef_, np.atleast_1d(model.intercept_)]
+    return [*model.coefs_, *model.intercepts_]
+
+
+def assert_same_training(actual, expected):
+    for a, b in zip(weights(actual), weights(expected)):
+        np.testing.assert_array_equal(a, b)
+    assert actual.loss_curve_ == expected.loss_curve_
+    assert (actual.n_iter_, actual.t_) == (expected.n_iter_, expected.t_)
+    learning_rates = [r["learning_rate"] for r in expected.history_]
+    assert [r["learning_rate"] for r in actual.history_] == learning_rates
+
+
+CASES = {
+    "gd": (GDRegressor, dict(learning_rate=0.02)),
+    "gd-full-batch": (GDRegressor, dict(learning_rate=0.1, batch_size=None)),
+    "gd-dropout-nesterov": (
+        GDRegressor,
+        dict(learning_rate=0.01, dropout=0.3, momentum=0.9, nesterov=True),
+    ),
+    "gd-adam-invscaling": (
+        GDRegressor,
+        dict(learning_rate=0.05, optimizer="adam", lr_schedule="invscaling"),
+    ),
+    "mlp-dropout-cosine": (
+        MLPRegressor,
+        dict(hidden_layer_sizes=(8, 6), dropout=0.2, lr_schedule="cosine"),
+    ),
+    "mlp-sgd-alpha": (
+        MLPRegressor,
+        dict(hidden_layer_sizes=(8,), optimizer="sgd", learning_rate=0.05, alpha=1e-3),
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", CASES)
+def test_chunks_train_exactly_like_fit_over_their_concatenation(
+    data, case, weighted, dtype
+):
+    X, y, sw = data
+    X = X.astype(dtype)
+    sw = sw if weighted else None
+    Est, params = CASES[case]
+    params = dict(dict(batch_size=32), **params)
+    # epochs is the period of the cosine schedule, streamed or not.
+    common = dict(epochs=3, shuffle=False, random_state=0, **params)
+    expected = Est(tol=None, **common).fit(X, y, sw)
+    actual = stream(Est(epoch_size=N, **common), X, y, sw, epochs=3)
+    assert_same_training(actual, expected)
+
+
+def test_a_call_that_ends_no_epoch_adds_no_record_but_its_updates(data):
+    X, y, _ = data
+    model = GDRegressor(learning_rate=0.02, batch_size=32, epoch_size=N)
+    model.partial_fit(X[:100], y[:100])
+    assert model.history_ == [] and model.n_iter_ == 0
+    assert model.t_ == 3  # 100 rows: three batches of 32, four rows wait
+    assert model._training_state["stream"]["pending"][0].shape == (4, 4)
+    model.partial_fit(X[100:], y[100:])
+    assert model.n_iter_ == 1 and len(model.history_) == 1
+    assert model.t_ == 10  # ceil(300 / 32)
+    assert model._training_state["stream"]["pending"] is None
+
+
+def test_weights_of_very_different_scales_across_chunks_are_kept_relative(data):
+    # Each call scales its weights by its own power of two; batches that mix
+    # rows of two calls must still weigh them as the concatenation does.
+    X, y, sw = data
+    sw = sw * np.where(np.arange(N) < 150, 1e-30, 1e30)
+    common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
+    expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
+    actual = GDRegressor(epoch_size=N, **common)
+    for a, b in [(0, 140), (140, 170), (170, N)]:
+        actual.partial_fit(X[a:b], y[a:b], sw[a:b])
+    assert_same_training(actual, expected)
+
+
+def test_unweighted_chunks_weigh_one_among_weighted_ones(data):
+    X, y, sw = data
+    common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
+    sw = sw.copy()
+    sw[100:200] = 1.0
+    expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
+    actual = GDRegressor(epoch_size=N, **common)
+    actual.partial_fit(X[:110], y[:110], sw[:110])
+    actual.partial_fit(X[110:200], y[110:200])
+    actual.partial_fit(X[200:], y[200:], sw[200:])
+    assert_same_training(actual, expected)
+
+
+def test_sparse_chunks_train_like_dense_ones(data):
+    X, y, _ = data
+    X = np.where(np.abs(X) > 0.8, X, 0.0)
+    common = dict(learning_rate=0.02, batch_size=32, shuffle=False, epoch_size=N)
+    dense = stream(GDRegressor(**common), X, y, None, epochs=2)
+    sparse = stream(GDRegressor(**common), sp.csr_matrix(X), y, None, epochs=2)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-12)
+    assert sparse.t_ == dense.t_
+
+
+def test_one_shuffled_call_per_epoch_is_fit_with_shuffling(data):
+    X, y, _ = data
+    common = dict(learning_rate=0.02, batch_size=32, dropout=0.2, random_state=3)
+    expected = GDRegressor(epochs=2, tol=None, **common).fit(X, y)
+    actual = GDRegressor(epoch_size=N, **common)
+    actual.partial_fit(X, y).partial_fit(X, y)
+    assert_same_training(actual, expected)
+
+
+def test_a_stream_pickled_mid_epoch_resumes_exactly(data):
+    X, y, _ = data
+    common = dict(hidden_layer_sizes=(5,), batch_size=32, dropout=0.2, shuffle=False)
+    expected = MLPRegressor(epochs=1, tol=None, random_state=0, **common).fit(X, y)
+    actual = MLPRegressor(epoch_size=N, random_state=0, **common)
+    actual.partial_fit(X[:50], y[:50])
+    actual = pickle.loads(pickle.dumps(actual)).partial_fit(X[50:], y[50:])
+    assert_same_training(actual, expected)
+
+
+@pytest.mark.parametrize(
+    "change", [dict(epoch_size=200), dict(epoch_size=None), dict(batch_size=16)]
+)
+def test_sizes_change_only_between_epochs(data, change):
+    X, y, _ = data
+    model = GDRegressor(learning_rate=0.02, batch_size=32, epoch_size=N)
+    model.partial_fit(X[:100], y[:100])
+    before = pickle.dumps(model)
+    model.set_params(**change)
+    with pytest.raises(ValueError, match="100 rows into a streamed epoch"):
+        model.partial_fit(X[100:], y[100:])
+    assert pickle.dumps(model.set_params(epoch_size=N, batch_size=32)) == before
+    model.partial_fit(X[100:], y[100:]).set_params(**change)
+    model.partial_fit(X, y)  # a new epoch may use other sizes
+
+
+def test_a_diverging_chunk_changes_nothing(data):
+    X, y, _ = data
+    common = dict(learning_rate=0.02, batch_size=32, shuffle=False, epoch_size=N)
+    expected = GDRegressor(**common)
+    stream(expected, X, y, None, epochs=1)
+    actual = GDRegressor(**common).partial_fit(X[:100], y[:100])
+    with pytest.raises(DivergenceError):
+        actual.partial_fit(X[100:200] * 1e8, y[100:200])
+    actual.partial_fit(X[100:], y[100:])
+    assert_same_training(actual, expected)
+
+
+def test_fit_starts_afresh_and_drops_an_unfinished_streamed_epoch(data):
+    X, y, _ = data
+    common = dict(learning_rate=0.02, batch_size=32, epochs=2, tol=None)
+    common["random_state"] = 0
+    model = GDRegressor(epoch_size=N, **common).partial_fit(X[:100], y[:100])
+    model.fit(X, y)
+    assert model._training_state["stream"] is None
+    np.testing.assert_array_equal(model.coef_, GDRegressor(**common).fit(X, y).coef_)
+
+
+def test_scaled_weights_are_a_power_of_two_apart_from_the_given_ones():
+    sw = np.array([0.0, 3.0, 1e-3, 700.0])
+    scaled, exponent = scaled_weights(sw)
+    assert 0.5 <= scaled.max() < 1.0
+    np.testing.assert_array_equal(np.ldexp(scaled, exponent), sw)
+    assert scaled_weights(None) == (None, 0)
