@@ -240,7 +240,10 @@ class BaseGD(RegressorMixin, BaseEstimator):
         fitted = hasattr(self, "history_")
         warm = fitted and (partial or self.warm_start)
         with _input_attributes_kept_on_error(self):
-            X, Y, sw, y_ndim = self._validate_training_data(X, y, sample_weight, warm)
+            streaming = partial and self.epoch_size is not None
+            X, Y, sw, y_ndim = self._validate_training_data(
+                X, y, sample_weight, warm, streaming
+            )
             sw, exponent = scaled_weights(sw)
             weights = self._get_weights() if warm else None
             net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
@@ -268,7 +271,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 baseline=_baseline_loss(self._loss(), Y, sw, X.dtype),
                 callbacks=callbacks,
             )
-            if partial and self.epoch_size is not None:
+            if streaming:
                 records = self._stream(trainer, X, Y, sw, exponent)
             else:
                 records = self._run(trainer, train, val, partial)
@@ -325,7 +328,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         state.stream = stream.to_dict()
         return records
 
-    def _validate_training_data(self, X, y, sample_weight, warm):
+    def _validate_training_data(self, X, y, sample_weight, warm, streaming=False):
         X, y = validate_data(
             self,
             X,
@@ -351,7 +354,13 @@ class BaseGD(RegressorMixin, BaseEstimator):
         y = y.toarray() if sp.issparse(y) else y
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         sw = None
-        if sample_weight is not None:
+        if (
+            streaming
+            and np.shape(sample_weight) == (len(Y),)
+            and not np.any(sample_weight)
+        ):  # a chunk of weightless rows: the stream's other chunks have weight
+            sw = np.zeros(len(Y))
+        elif sample_weight is not None:
             sw = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
@@ -484,8 +493,11 @@ def scaled_weights(sample_weight):
 def _baseline_loss(loss, Y, sw, dtype):
     """Loss of the mean prediction, the scale of the problem (it must be finite)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = Y.mean(axis=0) if sw is None else (sw @ Y) / sw.sum()
-        value = weighted_loss(loss, np.broadcast_to(mean, Y.shape), Y, sw)
+        weighted = sw is not None and sw.any()
+        mean = (sw @ Y) / sw.sum() if weighted else Y.mean(axis=0)
+        value = weighted_loss(
+            loss, np.broadcast_to(mean, Y.shape), Y, sw if weighted else None
+        )
     if not np.isfinite(value):
         raise DivergenceError(
             f"The loss of y overflows {dtype} (|y| reaches {np.abs(Y).max():.3g}); "

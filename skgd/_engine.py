@@ -284,8 +284,7 @@ class Trainer:
                 break
             records.append(record)
             try:
-                for callback in self.callbacks:
-                    callback(record)
+                self.announce(record)
             except KeyboardInterrupt:  # after a whole epoch: keep it
                 if not self.catch_interrupts:
                     raise
@@ -336,6 +335,11 @@ class Trainer:
         if self.interrupted:  # a broken epoch gets no record
             return None
         return self.end_epoch(train_loss, time.perf_counter() - start, val)
+
+    def announce(self, record):
+        """Pass a finished epoch's record to every callback."""
+        for callback in self.callbacks:
+            callback(record)
 
     def end_epoch(self, train_loss, seconds, val=None):
         """Count a finished epoch and return its record.

@@ -132,6 +132,7 @@ class Stream:
         trainer.check_params()
         loss = self.total / self.weight if self.weight > 0 else 0.0
         record = trainer.end_epoch(loss, self.seconds)
+        trainer.announce(record)
         self.seen, self.total, self.weight, self.seconds = 0, 0.0, 0.0, 0.0
         return record
 

@@ -17,6 +17,7 @@ Run with ``pytest tests/test_hypothesis.py --hypothesis-show-statistics`` to
 see how many examples ran and how often each outcome occurred.
 """
 
+import itertools
 import math
 import pickle
 import re
@@ -247,3 +248,38 @@ def test_tiny_positive_sample_weights_with_float32_data(estimator):
         assert re.search("float32|underflow|too small", str(exc)), exc
     else:
         np.testing.assert_allclose(weighted.predict(X), unweighted.predict(X))
+
+
+# -- streams of partial_fit calls ------------------------------------------------
+
+
+@SETTINGS
+@given(
+    est=st.one_of(gd_estimators(), mlp_estimators()),
+    data=data_sets(),
+    draw=st.data(),
+)
+def test_a_stream_of_chunks_trains_or_raises_a_documented_error(est, data, draw):
+    """Any epoch_size and chunking: each call succeeds with a finite model, or
+    raises DivergenceError and leaves the estimator as it was."""
+    X, y, sample_weight = data
+    n = len(y)
+    est.set_params(epoch_size=draw.draw(st.integers(1, 2 * n), label="epoch_size"))
+    cuts = draw.draw(st.sets(st.integers(1, n - 1)), label="cuts")
+    bounds = [0, *sorted(cuts), n]
+    for a, b in itertools.pairwise(bounds):
+        sw = None if sample_weight is None else sample_weight[a:b]
+        before = _snapshot(est)
+        try:
+            est.partial_fit(X[a:b], y[a:b], sample_weight=sw)
+        except DivergenceError as exc:
+            event("stream: DivergenceError")
+            assert re.search(DIVERGED, str(exc)), exc
+            assert _snapshot(est) == before
+            return
+        pred = est.predict(X)
+        assert pred.shape == y.shape and pred.dtype == X.dtype
+        assert np.isfinite(pred).all(), pred
+    event("stream: success")
+    assert est.t_ == est._training_state["t"]
+    assert all(math.isfinite(loss) for loss in est.loss_curve_)

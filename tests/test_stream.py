@@ -115,6 +115,20 @@ def test_a_call_that_ends_no_epoch_adds_no_record_but_its_updates(data):
     assert model._training_state["stream"]["pending"] is None
 
 
+def test_a_stream_reports_and_records_each_epoch_as_fit_does(data, capsys):
+    X, y, _ = data
+    common = dict(learning_rate=0.02, batch_size=32, shuffle=False, verbose=1)
+    common["record_trajectory"] = True
+    expected = GDRegressor(epochs=2, tol=None, **common).fit(X, y)
+    fit_lines = capsys.readouterr().out.splitlines()
+    actual = stream(GDRegressor(epoch_size=N, **common), X, y, None, epochs=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(fit_lines) == 2
+    untimed = [line.rsplit(" - ", 1)[0] for line in lines]  # the seconds differ
+    assert untimed == [line.rsplit(" - ", 1)[0] for line in fit_lines]
+    np.testing.assert_array_equal(actual.trajectory_, expected.trajectory_)
+
+
 def test_weights_of_very_different_scales_across_chunks_are_kept_relative(data):
     # Each call scales its weights by its own power of two; batches that mix
     # rows of two calls must still weigh them as the concatenation does.
@@ -139,6 +153,22 @@ def test_unweighted_chunks_weigh_one_among_weighted_ones(data):
     actual.partial_fit(X[110:200], y[110:200])
     actual.partial_fit(X[200:], y[200:], sw[200:])
     assert_same_training(actual, expected)
+
+
+def test_a_chunk_of_weightless_rows_is_part_of_the_stream(data):
+    # scikit-learn refuses weights that are all zero; a stream's chunk may
+    # have them, as long as the stream is weighted elsewhere.
+    X, y, sw = data
+    sw = sw.copy()
+    sw[:140] = 0.0
+    common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
+    expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
+    actual = GDRegressor(epoch_size=N, **common)
+    for a, b in [(0, 70), (70, 140), (140, N)]:
+        actual.partial_fit(X[a:b], y[a:b], sw[a:b])
+    assert_same_training(actual, expected)
+    with pytest.raises(ValueError, match="non-zero"):  # outside a stream
+        GDRegressor().partial_fit(X[:70], y[:70], sw[:70])
 
 
 def test_sparse_chunks_train_like_dense_ones(data):
