@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import Batches, shuffled_range, split_rows
+from ._data import Batches, scaled_weights, shuffled_range, split_rows
 from ._engine import Objective, Trainer, TrainingState, interrupts_caught
 from ._exceptions import DivergenceError
 from ._history import Plateau, curve, print_record
@@ -469,25 +469,6 @@ def _input_attributes_kept_on_error(estimator):
             else:
                 vars(estimator).pop(name, None)
         raise
-
-
-def scaled_weights(sample_weight):
-    """Sample weights scaled by a power of two, and its exponent.
-
-    Only relative weights matter (they are normalized per batch, in float64).
-    Scaled to a largest weight in [0.5, 1), no sum of them overflows; a power
-    of two changes no normalized weight, not even in its last bit.
-
-    Returns
-    -------
-    weights : ndarray of float64 or None
-        ``sample_weight * 2**-exponent``.
-    exponent : int
-    """
-    if sample_weight is None:
-        return None, 0
-    exponent = int(np.frexp(sample_weight.max())[1])
-    return np.ldexp(sample_weight, -exponent), exponent
 
 
 def _baseline_loss(loss, Y, sw, dtype):

@@ -46,6 +46,25 @@ def shuffled_range(n, rng):
     return order
 
 
+def scaled_weights(sample_weight):
+    """Sample weights scaled by a power of two, and its exponent.
+
+    Only relative weights matter (they are normalized per batch, in float64).
+    Scaled to a largest weight in [0.5, 1), no sum of them overflows; a power
+    of two changes no normalized weight, not even in its last bit.
+
+    Returns
+    -------
+    weights : ndarray of float64 or None
+        ``sample_weight * 2**-exponent``.
+    exponent : int
+    """
+    if sample_weight is None:
+        return None, 0
+    exponent = int(np.frexp(sample_weight.max())[1])
+    return np.ldexp(sample_weight, -exponent), exponent
+
+
 def split_rows(n_samples, fraction, rng):
     """Random ``(train_rows, validation_rows)``, each sorted, both non-empty."""
     n_val = math.ceil(fraction * n_samples)

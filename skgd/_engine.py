@@ -216,12 +216,15 @@ class Trainer:
 
         Returns the two sums; they start from ``total`` and ``weight``.
         """
-        for X, y, c, w in batches:
+        batch = None
+        for batch in batches:
+            X, y, c, w = batch
             total += w * self.train_step(X, y, c)
             weight += w
-            self._last_batch = X, y, c
             if self.interrupted:
                 break
+        if batch is not None:
+            self._last_batch = batch[:3]
         return total, weight
 
     def check_params(self):

@@ -9,7 +9,7 @@ chunks that add up to ``epoch_size`` rows therefore make the same updates, in
 the same order, as one epoch of ``fit`` over their concatenation.
 
 Sample weights are scaled by a power of two per call (see
-``skgd._base.scaled_weights``), which changes no normalized batch weight. The
+``skgd._data.scaled_weights``), which changes no normalized batch weight. The
 epoch's weighted loss sums are kept in the units of its first call.
 """
 
@@ -19,7 +19,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ._data import Batches
+from ._data import Batches, scaled_weights
 
 
 class Stream:
@@ -97,8 +97,7 @@ class Stream:
         if len(self.pending[0]) == self.batch_size or (ends and used == len(rows)):
             Xp, Yp, swp = self.pending
             self.pending = None
-            exponent = 0 if swp is None else int(np.frexp(swp.max())[1])
-            sw = None if swp is None else np.ldexp(swp, -exponent)
+            sw, exponent = scaled_weights(swp)
             self._train(trainer, Batches(Xp, Yp, sw)(self.batch_size), exponent)
         return used
 

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skgd._data import Batches, iter_rows, split_rows
+from skgd._data import (
+    Batches,
+    iter_rows,
+    scaled_weights,
+    shuffled_range,
+    split_rows,
+)
 
 
 def _epoch(batches, batch_size, rng=None):
@@ -98,3 +104,29 @@ def test_split_rows_is_a_partition():
 def test_split_rows_refuses_an_empty_split():
     with pytest.raises(ValueError, match="n_samples=1"):
         split_rows(1, 0.1, np.random.default_rng(0))
+
+
+def test_scaled_weights_are_a_power_of_two_apart_from_the_given_ones():
+    sw = np.array([0.0, 3.0, 1e-3, 700.0])
+    scaled, exponent = scaled_weights(sw)
+    assert 0.5 <= scaled.max() < 1.0
+    np.testing.assert_array_equal(np.ldexp(scaled, exponent), sw)
+    assert scaled_weights(None) == (None, 0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 103, 4097])
+def test_shuffled_range_is_rng_permutation_in_fewer_bytes(n):
+    order = shuffled_range(n, np.random.default_rng(5))
+    np.testing.assert_array_equal(order, np.random.default_rng(5).permutation(n))
+    assert order.itemsize == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_equal_weights_give_exactly_the_batch_weights_of_none(dtype):
+    X = np.ones((50, 2), dtype=dtype)
+    Y = np.ones((50, 1), dtype=dtype)
+    sw, _ = scaled_weights(np.full(50, 1e-67))
+    weighted = Batches(X, Y, sw)(16)
+    for (*_, c, _), (*_, c_none, _) in zip(weighted, Batches(X, Y)(16)):
+        assert c.dtype == dtype
+        np.testing.assert_array_equal(c, np.broadcast_to(c_none, c.shape))

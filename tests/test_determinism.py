@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import joblib
 import numpy as np
 import pytest
+from _helpers import fitted_weights
 from sklearn.model_selection import GridSearchCV
 
 from skgd import GDRegressor, MLPRegressor
@@ -56,13 +57,6 @@ def make(name, **params):
     return ESTIMATORS[name]().set_params(**params)
 
 
-def fitted_arrays(est):
-    """The fitted parameters as a list of arrays."""
-    if isinstance(est, GDRegressor):
-        return [np.asarray(est.coef_), np.asarray(est.intercept_)]
-    return [*est.coefs_, *est.intercepts_]
-
-
 def history(est):
     """``history_`` without the wall time of each epoch."""
     return [{k: v for k, v in r.items() if k != "seconds"} for r in est.history_]
@@ -88,7 +82,7 @@ def assert_same_arrays(actual, expected):
 
 
 def assert_same_model(actual, expected, X):
-    assert_same_arrays(fitted_arrays(actual), fitted_arrays(expected))
+    assert_same_arrays(fitted_weights(actual), fitted_weights(expected))
     assert history(actual) == history(expected)
     assert_bitwise(actual.predict(X), expected.predict(X))
 
@@ -161,7 +155,7 @@ def test_same_fit_in_fresh_process(name, linear_data, tmp_path):
     est = make(name).fit(X, y)
     n_params = int(np.load(tmp_path / "n_params.npy"))
     other = [np.load(tmp_path / f"param_{i}.npy") for i in range(n_params)]
-    assert_same_arrays(other, fitted_arrays(est))
+    assert_same_arrays(other, fitted_weights(est))
     assert_bitwise(np.load(tmp_path / "pred.npy"), est.predict(X))
     keys, table = history_table(history(est))
     assert np.load(tmp_path / "history_keys.npy").tolist() == keys
@@ -202,7 +196,7 @@ def test_round_trips_predict_and_continue_the_same(name, linear_data, tmp_path):
         assert_same_model(restored, est, X)
 
     # Continued training draws from the generator state that was saved.
-    before = fitted_arrays(est)
+    before = fitted_weights(est)
     X2, y2 = X[:150], y[:150]
     for model in (est, by_pickle, by_joblib):
         model.partial_fit(X2, y2).partial_fit(X2, y2)
@@ -211,7 +205,7 @@ def test_round_trips_predict_and_continue_the_same(name, linear_data, tmp_path):
         assert restored.t_ == est.t_
     # Not vacuous: the continuation changed the model.
     assert not np.array_equal(est.predict(X), expected)
-    assert not np.array_equal(fitted_arrays(est)[0], before[0])
+    assert not np.array_equal(fitted_weights(est)[0], before[0])
 
 
 # -- 5. predict from many threads ----------------------------------------------------

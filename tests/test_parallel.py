@@ -18,6 +18,7 @@ import signal
 
 import numpy as np
 import pytest
+from _helpers import fitted_weights
 from joblib import parallel_config
 from scipy.stats import loguniform, uniform
 from sklearn.base import clone
@@ -86,15 +87,9 @@ def _fit_on(backend, fit, client):
     return result
 
 
-def _weights(model):
-    if hasattr(model, "coefs_"):
-        return [*model.coefs_, *model.intercepts_]
-    return [model.coef_, np.asarray(model.intercept_)]
-
-
 def _assert_same_weights(model, expected):
     assert type(model) is type(expected)
-    for got, want in zip(_weights(model), _weights(expected), strict=True):
+    for got, want in zip(fitted_weights(model), fitted_weights(expected), strict=True):
         np.testing.assert_array_equal(got, want, strict=True)
 
 
@@ -206,7 +201,7 @@ def test_a_fitted_estimator_pickles_small(estimator):
     X = rng.normal(size=(20_000, 20))
     y = X @ rng.normal(size=20) + rng.normal(size=20_000)
     model = estimator.fit(X, y)
-    n_params = sum(w.size for w in _weights(model))
+    n_params = sum(w.size for w in fitted_weights(model))
     # The weights, and at most two optimizer arrays of their size (Adam's
     # moments; a velocity for momentum), with room to spare; a record of a few
     # numbers per epoch; the hyperparameters, generator state and pickle

@@ -11,9 +11,9 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import fitted_weights
 
 from skgd import DivergenceError, GDRegressor, MLPRegressor
-from skgd._base import scaled_weights
 
 N = 300
 
@@ -47,14 +47,8 @@ def stream(model, X, y, sw, epochs, seed=0):
     return model
 
 
-def weights(model):
-    if isinstance(model, GDRegressor):
-        return [model.coef_, np.atleast_1d(model.intercept_)]
-    return [*model.coefs_, *model.intercepts_]
-
-
 def assert_same_training(actual, expected):
-    for a, b in zip(weights(actual), weights(expected)):
+    for a, b in zip(fitted_weights(actual), fitted_weights(expected)):
         np.testing.assert_array_equal(a, b)
     assert actual.loss_curve_ == expected.loss_curve_
     assert (actual.n_iter_, actual.t_) == (expected.n_iter_, expected.t_)
@@ -236,11 +230,3 @@ def test_fit_starts_afresh_and_drops_an_unfinished_streamed_epoch(data):
     model.fit(X, y)
     assert model._training_state["stream"] is None
     np.testing.assert_array_equal(model.coef_, GDRegressor(**common).fit(X, y).coef_)
-
-
-def test_scaled_weights_are_a_power_of_two_apart_from_the_given_ones():
-    sw = np.array([0.0, 3.0, 1e-3, 700.0])
-    scaled, exponent = scaled_weights(sw)
-    assert 0.5 <= scaled.max() < 1.0
-    np.testing.assert_array_equal(np.ldexp(scaled, exponent), sw)
-    assert scaled_weights(None) == (None, 0)
