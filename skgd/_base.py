@@ -1,53 +1,76 @@
-"""What every skgd estimator shares: parameters, validation, fit and predict.
+"""The scikit-learn side of every skgd estimator: parameters, data, commit.
 
-A concrete estimator says how to build its network (``_build_layers``), how to
-read and store its fitted weights (``_get_weights`` / ``_weight_attributes``), the
-shape of its predictions (``_predicts_1d``) and what ``learning_rate="auto"``
-means for it (``_auto_learning_rate``).
-Everything else -- checking the input, splitting off validation data,
-training, keeping the history -- happens here and in the shared engine.
+``fit`` and ``partial_fit`` validate the parameters and the data, build the
+network and the epoch source, hand them to the engine
+(:func:`skgd._engine.fit_session`) and commit what it returns, all at once.
+A concrete estimator says how to build its network (``_build_layers``), how
+to read and store its fitted weights (``_get_weights`` /
+``_weight_attributes``), the shape of its predictions (``_predicts_1d``) and
+what ``learning_rate="auto"`` means for it (``_auto_learning_rate``); its
+task (:mod:`skgd._tasks`, regression here) says what the targets are.
 """
 
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import Batches, scaled_weights, shuffled_range, split_rows
-from ._engine import Objective, Trainer, TrainingState, interrupts_caught
-from ._exceptions import DivergenceError
-from ._history import Plateau, curve, print_record
-from ._losses import LOSSES, weighted_loss
+from ._callbacks import FitTask
+from ._compat import (
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    fit_context,
+)
+from ._data import MemoryEpochs, scaled_weights
+from ._engine import TrainingConfig, fit_session
+from ._history import curve
+from ._losses import LOSSES
 from ._network import Network
 from ._optimizers import OPTIMIZERS
-from ._schedules import make_schedule
-from ._stream import Stream, check_unchanged
+from ._registry import build
+from ._schedules import SCHEDULES
+from ._stream import StreamEpochs
+from ._tasks import Regression
 from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
 STATE_FORMAT = 1
 
+# The parameters every estimator passes to the engine (see TrainingConfig).
+TRAINING_PARAMS = (
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "alpha",
+    "optimizer",
+    "momentum",
+    "nesterov",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "lr_schedule",
+    "power_t",
+    "shuffle",
+    "random_state",
+    "early_stopping",
+    "validation_fraction",
+    "n_iter_no_change",
+    "tol",
+    "verbose",
+    "record_trajectory",
+    "epoch_size",
+)
 
-def make_rng(random_state):
-    """One numpy Generator from a scikit-learn ``random_state``."""
-    if random_state is None or isinstance(random_state, Integral):
-        return np.random.default_rng(random_state)
-    return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
-
-class BaseGD(RegressorMixin, BaseEstimator):
+class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Base class of the estimators trained by mini-batch gradient descent."""
 
     _rate_constraint = Interval(Real, 0, 1, closed="left")
@@ -68,7 +91,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -108,6 +131,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
 
     # -- public API ---------------------------------------------------------
 
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Train by mini-batch gradient descent for up to ``epochs`` epochs.
 
@@ -129,16 +153,17 @@ class BaseGD(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
-        return self._fit(X, y, sample_weight, partial=False)
+        warm = self.warm_start and hasattr(self, "history_")
+        return self._train(X, y, sample_weight, "warm" if warm else "fresh")
 
+    @fit_context
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current state.
 
         Weights, optimizer state, schedule and random generator carry over
         from the previous ``fit`` or ``partial_fit``; ``epochs``,
         ``early_stopping`` and ``warm_start`` do not apply, and no data is
-        held out.
+        held out. With ``epoch_size``, the calls are chunks of one stream.
 
         Parameters
         ----------
@@ -154,8 +179,8 @@ class BaseGD(RegressorMixin, BaseEstimator):
         self : object
             The updated estimator.
         """
-        self._validate_params()
-        return self._fit(X, y, sample_weight, partial=True)
+        stream = self.epoch_size is not None
+        return self._train(X, y, sample_weight, "stream" if stream else "continue")
 
     def predict(self, X):
         """Predict with the trained model (dropout is off).
@@ -191,7 +216,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
                 f"values up to {abs(X).max():.3g}); scale X as the training data "
                 "was scaled."
             )
-        return pred.ravel() if self._predicts_1d() else pred
+        return self._task().decode(pred, self._predicts_1d())
 
     # -- hooks of the concrete estimators -------------------------------------
 
@@ -214,119 +239,90 @@ class BaseGD(RegressorMixin, BaseEstimator):
         """The step used for ``learning_rate="auto"``."""
         raise NotImplementedError
 
-    # -- fitting ----------------------------------------------------------------
+    def _task(self):
+        """What the targets are: regression with the estimator's loss."""
+        return Regression(build(LOSSES, self.loss, self.get_params()))
+
+    # -- training -------------------------------------------------------------
 
     def _network(self, n_features, n_outputs, dtype, weights=None):
         net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
         if weights is not None:
-            dense = _dense_layers(net)
-            expected = [layer.W.shape for layer in dense]
-            fitted = [np.shape(W) for W, _ in weights]
-            if fitted != expected:
-                raise ValueError(
-                    f"The fitted weights have shapes {fitted} but the current "
-                    f"parameters build layers of shapes {expected}; "
-                    "restore the parameters the model was fitted with, or fit a new "
-                    "model with warm_start=False."
-                )
-            for layer, (W, b) in zip(dense, weights):
-                layer.W[...] = W
-                if layer.bias:
-                    layer.b[...] = b
+            net.set_weights(weights)
         return net
 
-    def _fit(self, X, y, sample_weight, partial):
-        """Train on new state and commit it only once training succeeded."""
-        fitted = hasattr(self, "history_")
-        warm = fitted and (partial or self.warm_start)
+    def _train(self, X, y, sample_weight, start):
+        """Train from ``start`` and commit the result only once it succeeded."""
+        resumes = start != "fresh" and hasattr(self, "history_")
         with _input_attributes_kept_on_error(self):
-            streaming = partial and self.epoch_size is not None
-            X, Y, sw, y_ndim = self._validate_training_data(
-                X, y, sample_weight, warm, streaming
+            task = self._task()
+            X, y, sw = self._validate_training_data(
+                X, y, sample_weight, resumes, start == "stream"
             )
-            sw, exponent = scaled_weights(sw)
-            weights = self._get_weights() if warm else None
+            Y = task.encode(y, X.dtype)
+            weights = self._get_weights() if resumes else None
             net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
-            if partial and fitted:  # continue from a copy: a failure changes nothing
-                state = self._continued_state(net)
-                train, val = self._split(X, Y, sw, state.rng, partial)
-            else:
-                rng = make_rng(self.random_state)
-                # The split comes first, so a warm start holds out the same data.
-                train, val = self._split(X, Y, sw, rng, partial)
-                if not warm:
-                    net.initialize(rng)
-                state = self._new_state(net, train, rng, warm)
-            callbacks = [print_record] if self.verbose else []
-            trajectory = None
-            if self.record_trajectory:
-                trajectory = [net.params.copy()]
-                callbacks.append(lambda record: trajectory.append(net.params.copy()))
-            trainer = Trainer(
-                net,
-                Objective(self._loss(), self.alpha),
-                state,
-                batch_size=self.batch_size,
-                shuffle=self.shuffle,
-                baseline=_baseline_loss(self._loss(), Y, sw, X.dtype),
-                callbacks=callbacks,
+            source = self._epoch_source(X, Y, sw, start)
+            context = self._callback_context(start, X, y, sw)
+            callbacks = [] if context is None else [context]
+            config = TrainingConfig(
+                task,
+                {name: getattr(self, name) for name in TRAINING_PARAMS},
+                self._auto_learning_rate,
+                callbacks,
             )
-            if streaming:
-                records = self._stream(trainer, X, Y, sw, exponent)
-            else:
-                records = self._run(trainer, train, val, partial)
-        self._commit(net, state, records, y_ndim, warm, trajectory)
+            stored = self._training_state if resumes else None
+            result = fit_session(net, source, config, start, stored)
+            self._warn(result, start)
+        self._commit(net, result, y.ndim, task, resumes)
+        if context is not None:
+            context.end()
         return self
 
-    def _run(self, trainer, train, val, partial):
-        """Run the training loop: one epoch for ``partial_fit``, else ``epochs``."""
-        plateau = None if partial else Plateau(self.tol or 0.0, self.n_iter_no_change)
-        # fit ends cleanly on Ctrl-C; partial_fit lets it through (and keeps
-        # the state of the call before, as on any failure).
-        catching = nullcontext() if partial else interrupts_caught(trainer)
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
-            records, stopped = trainer.fit_loop(
-                train,
-                1 if partial else self.epochs,
-                val=val,
-                plateau=plateau,
-                stop=self.tol is not None,
-                restore_best=self.early_stopping and not partial,
-            )
-        if trainer.interrupted:
+    def _epoch_source(self, X, Y, sw, start):
+        sw, exponent = scaled_weights(sw)
+        if start == "stream":
+            return StreamEpochs(X, Y, sw, exponent, self.epoch_size, self.batch_size)
+        return MemoryEpochs(X, Y, sw)
+
+    def _callback_context(self, start, X, y, sample_weight):
+        """scikit-learn's callbacks of this call, or None when there are none."""
+        if not (
+            getattr(self, "_skl_callbacks", None)
+            or hasattr(self, "_parent_callback_ctx")
+        ):
+            return None
+        partial = start in ("continue", "stream")
+        epochs = None if start == "stream" else 1 if partial else self.epochs
+        name = "partial_fit" if partial else "fit"
+        ndim = y.ndim
+        attributes = lambda weights: self._weight_attributes(weights, ndim)  # noqa: E731
+        data = X, y, sample_weight
+        return FitTask(self, name, epochs, data, attributes, not partial)
+
+    def _warn(self, result, start):
+        name = type(self).__name__
+        if result.interrupted:
             kept = (
                 "the weights of the last one (or the best one, with early "
                 "stopping), and history_ ends there"
-                if records
+                if result.records
                 else "the weights it started this call with"
             )
             warnings.warn(
-                f"{type(self).__name__}.fit was interrupted after {len(records)} "
-                f"complete epochs; the model keeps {kept}.",
+                f"{name}.fit was interrupted after {len(result.records)} complete "
+                f"epochs; the model keeps {kept}.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        elif not (partial or stopped or self.tol is None):
+        elif start in ("fresh", "warm") and not result.stopped and self.tol is not None:
             warnings.warn(
-                f"{type(self).__name__} ran all epochs={self.epochs} without the "
-                f"monitored loss settling (tol={self.tol}); increase epochs or "
-                "tol, or set tol=None to run exactly `epochs` epochs.",
+                f"{name} ran all epochs={self.epochs} without the monitored loss "
+                f"settling (tol={self.tol}); increase epochs or tol, or set "
+                "tol=None to run exactly `epochs` epochs.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        return records
-
-    def _stream(self, trainer, X, Y, sw, exponent):
-        """``partial_fit`` with ``epoch_size``: the chunk continues the stream."""
-        state = trainer.state
-        stream = Stream(self.epoch_size, self.batch_size, state.stream)
-        order = shuffled_range(X.shape[0], state.rng) if self.shuffle else None
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            records = stream.feed(trainer, X, Y, sw, exponent, order)
-            trainer.check_params()
-            trainer.judge_last_step()
-        state.stream = stream.to_dict()
-        return records
 
     def _validate_training_data(self, X, y, sample_weight, warm, streaming=False):
         X, y = validate_data(
@@ -351,84 +347,32 @@ class BaseGD(RegressorMixin, BaseEstimator):
                     "fit a new estimator with warm_start=False."
                 )
         X = X.tocsr() if sp.issparse(X) else X
-        y = y.toarray() if sp.issparse(y) else y
-        Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         sw = None
         if (
             streaming
-            and np.shape(sample_weight) == (len(Y),)
+            and np.shape(sample_weight) == (X.shape[0],)
             and not np.any(sample_weight)
         ):  # a chunk of weightless rows: the stream's other chunks have weight
-            sw = np.zeros(len(Y))
+            sw = np.zeros(X.shape[0])
         elif sample_weight is not None:
             sw = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        return X, Y, sw, y.ndim
+        return X, y, sw
 
-    def _split(self, X, Y, sw, rng, partial):
-        """Training batches and, when one is asked for, the held-out split."""
-        fraction = self.validation_fraction
-        if partial or not (self.early_stopping or fraction is not None):
-            return Batches(X, Y, sw), None
-        train_rows, val_rows = split_rows(X.shape[0], fraction or 0.1, rng)
-        if sw is not None and not (sw[train_rows].any() and sw[val_rows].any()):
-            raise ValueError(
-                f"validation_fraction={fraction or 0.1} leaves a training or "
-                "validation split whose sample weights are all zero; give more "
-                "samples a positive weight, or use another validation_fraction."
-            )
-        return Batches(X, Y, sw, train_rows), Batches(X, Y, sw, val_rows)
-
-    def _loss(self):
-        loss = LOSSES[self.loss]
-        return loss(self.huber_delta) if self.loss == "huber" else loss()
-
-    def _optimizer(self, params):
-        if self.optimizer == "adam":
-            optimizer = OPTIMIZERS["adam"](self.beta_1, self.beta_2, self.epsilon)
-        else:
-            optimizer = OPTIMIZERS["sgd"](self.momentum, self.nesterov)
-        optimizer.init(params)
-        return optimizer
-
-    def _schedule(self, lr0):
-        return make_schedule(
-            self.lr_schedule, float(lr0), power_t=self.power_t, epochs=self.epochs
-        )
-
-    def _new_state(self, net, train, rng, warm):
-        lr0 = self.learning_rate
-        if lr0 == "auto":
-            lr0 = self._auto_learning_rate(train.X, train.sample_weight, train.rows)
-        counters = (self.n_iter_, self.t_) if warm else (0, 0)
-        return TrainingState(
-            self._optimizer(net.params), self._schedule(lr0), rng, *counters
-        )
-
-    def _continued_state(self, net):
-        """The stored training state, for the current optimizer and schedule."""
-        stored = self._training_state
-        check_unchanged(stored.get("stream"), self.epoch_size, self.batch_size)
-        return TrainingState.from_dict(
-            stored, self._optimizer(net.params), self._schedule(stored["lr0"])
-        )
-
-    def _commit(self, net, state, records, y_ndim, keep_history, trajectory):
+    def _commit(self, net, result, y_ndim, task, keep_history):
         """Store the result of a successful training call, all at once.
 
         Everything is computed first and written with one ``dict.update``,
         which an interrupt cannot split.
         """
-        weights = [
-            (layer.W.copy(), layer.b[0].copy() if layer.bias else None)
-            for layer in _dense_layers(net)
-        ]
-        history = (self.history_ if keep_history else []) + records
-        losses, scores = curve(history, "train_loss"), curve(history, "val_r2")
+        state = result.state
+        history = (self.history_ if keep_history else []) + result.records
+        losses = curve(history, "train_loss")
+        scores = curve(history, f"val_{task.score_name}")
         val_losses = curve(history, "val_loss")
         attributes = {
-            **self._weight_attributes(weights, y_ndim),
+            **self._weight_attributes(net.get_weights(), y_ndim),
             "_training_state": state.to_dict(),
             "learning_rate_": state.schedule.lr0,
             "history_": history,
@@ -440,7 +384,7 @@ class BaseGD(RegressorMixin, BaseEstimator):
             "best_validation_score_": (
                 scores[int(np.argmin(val_losses))] if scores else None
             ),
-            "trajectory_": self._grown_trajectory(trajectory, keep_history),
+            "trajectory_": self._grown_trajectory(result.trajectory, keep_history),
         }
         vars(self).update(attributes)
 
@@ -469,23 +413,3 @@ def _input_attributes_kept_on_error(estimator):
             else:
                 vars(estimator).pop(name, None)
         raise
-
-
-def _baseline_loss(loss, Y, sw, dtype):
-    """Loss of the mean prediction, the scale of the problem (it must be finite)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        weighted = sw is not None and sw.any()
-        mean = (sw @ Y) / sw.sum() if weighted else Y.mean(axis=0)
-        value = weighted_loss(
-            loss, np.broadcast_to(mean, Y.shape), Y, sw if weighted else None
-        )
-    if not np.isfinite(value):
-        raise DivergenceError(
-            f"The loss of y overflows {dtype} (|y| reaches {np.abs(Y).max():.3g}); "
-            "scale y, e.g. with sklearn.compose.TransformedTargetRegressor."
-        )
-    return value
-
-
-def _dense_layers(net):
-    return [layer for layer in net.layers if hasattr(layer, "Wb")]

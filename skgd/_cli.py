@@ -1,8 +1,9 @@
 """The ``skgd`` command line: ``skgd study`` (also ``python -m skgd study``).
 
 This module parses the arguments, reports progress and prints the tables;
-:mod:`skgd._study` does the work. Bad input ends with one line on stderr,
-``skgd study: error: ...``, and exit status 2.
+:mod:`skgd._study_data`, :mod:`skgd._cluster` and :mod:`skgd._study` do the
+work. Bad input ends with one line on stderr, ``skgd study: error: ...``, and
+exit status 2.
 """
 
 import argparse
@@ -193,16 +194,16 @@ def run(args):
     """
     from sklearn.model_selection import KFold
 
-    from . import _report, _study
+    from . import _cluster, _report, _study, _study_data
 
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
     grids = _study.build_grids(keys, dict(args.param))
-    X, y, description = _study.load_data(args.data, args.target)
+    X, y, description = _study_data.load_data(args.data, args.target)
     _study.check_cv(args.cv, len(y))
     cv = KFold(args.cv, shuffle=True, random_state=args.random_state)
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     progress = make_progress(not args.quiet and _stderr_is_terminal())
-    with _study.parallel_backend(args.scheduler):
+    with _cluster.parallel_backend(args.scheduler):
         studies = _study.run_study(
             keys, grids, X, y, cv, random_state=args.random_state,
             n_jobs=n_jobs, progress=progress,

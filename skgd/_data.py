@@ -3,6 +3,14 @@
 Rows are gathered a chunk of several batches at a time into one reusable
 buffer (``ndarray.take`` with ``out=``); each batch is a view into it. A
 sparse matrix is densified one batch at a time.
+
+:class:`MemoryEpochs` is the epoch source of data held in memory (or
+memory-mapped): every epoch is one pass over its rows. The training loop
+asks an epoch source for ``parts(trainer, epochs)``; each part says, with
+``begin(trainer)``, which batches to train on and from which running sums,
+whether it ends an epoch (``complete``), and takes the sums back with
+``finish``. The stream of ``partial_fit`` calls is the other epoch source
+(:class:`skgd._stream.StreamEpochs`).
 """
 
 import math
@@ -188,3 +196,51 @@ class Batches:
 
 def _count(rows):
     return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+
+
+class MemoryEpochs:
+    """The epoch source of in-memory data: each epoch one pass over its rows.
+
+    Parameters
+    ----------
+    X : ndarray, memmap or sparse matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+        float64, scaled (only their ratios matter).
+    rows : ndarray of int or None
+        The rows to train on (all when ``None``).
+    """
+
+    complete = True  # every part is a whole epoch
+
+    def __init__(self, X, Y, sample_weight=None, rows=None):
+        self.batches = Batches(X, Y, sample_weight, rows)
+
+    @property
+    def rows(self):
+        return self.batches.rows
+
+    def split(self, fraction, rng):
+        """``(training source, held-out Batches)``: a random ``fraction`` held out."""
+        X, Y, sw = self.batches.X, self.batches.Y, self.batches.sample_weight
+        train_rows, val_rows = split_rows(X.shape[0], fraction, rng)
+        if sw is not None and not (sw[train_rows].any() and sw[val_rows].any()):
+            raise ValueError(
+                f"validation_fraction={fraction} leaves a training or "
+                "validation split whose sample weights are all zero; give more "
+                "samples a positive weight, or use another validation_fraction."
+            )
+        return MemoryEpochs(X, Y, sw, train_rows), Batches(X, Y, sw, val_rows)
+
+    def parts(self, trainer, epochs):
+        """``epochs`` parts, each a whole pass over the rows."""
+        for _ in range(epochs):
+            yield self
+
+    def begin(self, trainer):
+        """This epoch's batches (shuffled by the trainer's generator) and sums."""
+        rng = trainer.state.rng if trainer.shuffle else None
+        return self.batches(trainer.batch_size, rng), 0.0, 0.0, 0.0
+
+    def finish(self, total, weight, seconds):
+        """Nothing carries over to the next epoch."""

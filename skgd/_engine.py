@@ -1,363 +1,270 @@
-"""The training engine shared by every skgd estimator.
+"""The training engine: one fit session, one epoch loop, for every estimator.
 
-An estimator only builds a :class:`~skgd._network.Network`; the engine trains
-it. The loop is made of short steps: ``fit_loop`` runs epochs and does the
-bookkeeping between them, ``run_epoch`` iterates over mini-batches,
-``train_step`` takes one gradient step, ``validate`` scores the held-out split.
+An estimator validates its parameters and data, builds its network and an
+epoch source, and calls :func:`fit_session`, which owns everything between:
+the random generator, the held-out split, the initial weights, the optimizer
+and the schedule, the training state, the callbacks, Ctrl-C, and the loop.
+
+The loop, :func:`run_epochs`, is the one place where an epoch begins and
+ends. It asks the epoch source for its parts (an epoch of in-memory data, or
+a stream chunk's share of an epoch), has the trainer train each one, and
+tells the callbacks (:mod:`skgd._callbacks`) about each finished epoch; a
+callback that answers True ends training after that epoch.
+
+Where training starts is one value, ``start``:
+
+``"fresh"``
+    ``fit`` from new weights.
+``"warm"``
+    ``fit`` from the network's current weights (``warm_start``), with a
+    fresh optimizer and schedule; the counters go on.
+``"continue"``
+    ``partial_fit``: one epoch over the data given, from the stored state.
+``"stream"``
+    ``partial_fit`` with ``epoch_size``: the data given is a chunk of a
+    stream whose epochs span calls.
+
+The two ``partial_fit`` starts begin as ``"fresh"`` does when there is no
+stored state yet, but hold no data out, stop on no plateau and let Ctrl-C
+through.
 """
 
-import copy
 import math
-import signal
-import threading
-import time
-from contextlib import contextmanager
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
-from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
 
+from ._callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from ._exceptions import DivergenceError
-from ._losses import weighted_loss
+from ._optimizers import OPTIMIZERS
+from ._registry import build
+from ._schedules import SCHEDULES
+from ._signals import sigint_handled
+from ._stream import check_unchanged
+from ._trainer import Objective, Trainer, TrainingState
 
-# The objective may grow this many times over its starting value before the
-# run counts as diverged: far beyond any noisy but healthy descent.
-DIVERGENCE_FACTOR = 1e6
-
-
-class Objective:
-    """``J = sum_i c_i * loss(y_i, f(x_i)) + (alpha / 2) * ||W||**2``.
-
-    ``c`` are the batch's sample weights divided by their sum; ``W`` are all
-    the weight matrices of the network (intercepts are not penalized). The
-    penalty lives here only, so the reported value and the gradient agree.
-    """
-
-    def __init__(self, loss, alpha):
-        self.loss, self.alpha = loss, float(alpha)
-
-    def __call__(self, net, X, y, c, rng=None):
-        """Return J on a batch and leave its gradient in ``net.grads``."""
-        pred = net.forward(X, rng)
-        grad = net.output_grad
-        value = self.loss.value_and_grad(pred, y, c, grad)
-        net.backward(grad)
-        if self.alpha:
-            for w, grad_w, scratch in net.penalized:
-                np.multiply(w, self.alpha, scratch)
-                np.add(grad_w, scratch, grad_w)
-                # Not np.dot: a long BLAS dot wakes its thread pool, at a cost
-                # of milliseconds between matrix products.
-                np.multiply(scratch, w, scratch)
-                value += 0.5 * float(scratch.sum())
-        return value
+STARTS = ("fresh", "warm", "continue", "stream")
 
 
-class TrainingState:
-    """What training carries from one call to the next.
-
-    ``partial_fit`` keeps it between calls; ``fit`` starts a new one (keeping
-    only the counters of a warm start). Between calls the estimator stores it
-    as plain data (``to_dict``): arrays, numbers and the random generator,
-    so that a fitted estimator holds no skgd object but itself.
+@dataclass
+class TrainingConfig:
+    """What one training call is told: the task, the knobs and the callbacks.
 
     Parameters
     ----------
-    optimizer : optimizer object, already ``init``-ed
-    schedule : schedule object
-    rng : numpy.random.Generator
-        The one source of randomness for shuffling and dropout.
-    n_iter, t : int
-        Epochs run and updates made so far.
-    origin : tuple of int, default=(n_iter, t)
-        The counters when the schedule started: it counts from there.
+    task : task object
+        See :mod:`skgd._tasks`.
+    params : dict
+        The estimator's training parameters, by their public names
+        (``learning_rate``, ``batch_size``, ``epochs``, ``alpha``,
+        ``optimizer`` and its settings, ``lr_schedule`` and its settings,
+        ``shuffle``, ``random_state``, ``early_stopping``,
+        ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``verbose``,
+        ``record_trajectory``, ``epoch_size``).
+    auto_learning_rate : callable
+        ``auto_learning_rate(X, sample_weight, rows)``: the step of
+        ``learning_rate="auto"`` on the training rows.
+    callbacks : list, default=[]
+        Further callbacks of the loop, notified after the built-in ones.
     """
 
-    def __init__(
-        self,
-        optimizer,
-        schedule,
-        rng,
-        n_iter=0,
-        t=0,
-        origin=None,
-        limit=-math.inf,
-        stream=None,
-    ):
-        self.optimizer, self.schedule, self.rng = optimizer, schedule, rng
-        self.n_iter, self.t = n_iter, t
-        self.origin = (n_iter, t) if origin is None else tuple(origin)
-        # Objective values above the limit count as divergence; it is set by
-        # the first batch (-inf until then) and kept across partial_fit calls.
-        self.limit = limit
-        # The unfinished epoch of a stream of partial_fit calls (a dict, see
-        # skgd._stream.Stream), or None.
-        self.stream = stream
-
-    def to_dict(self):
-        """The state as plain data (copies)."""
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "lr0": self.schedule.lr0,
-            "schedule": self.schedule.state_dict(),
-            "rng": copy.deepcopy(self.rng),
-            "n_iter": self.n_iter,
-            "t": self.t,
-            "origin": list(self.origin),
-            "limit": self.limit,
-            "stream": copy.deepcopy(self.stream),
-        }
-
-    @classmethod
-    def from_dict(cls, state, optimizer, schedule):
-        """Continue from ``to_dict``'s output, with fresh objects (copies)."""
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        rng = copy.deepcopy(state["rng"])
-        counters = (state["n_iter"], state["t"], state["origin"], state["limit"])
-        stream = copy.deepcopy(state.get("stream"))
-        return cls(optimizer, schedule, rng, *counters, stream=stream)
-
-    def learning_rate(self):
-        """The step size for the next update."""
-        return self.schedule(self.t - self.origin[1], self.n_iter - self.origin[0])
+    task: object
+    params: dict
+    auto_learning_rate: object
+    callbacks: list = field(default_factory=list)
 
 
-@contextmanager
-def interrupts_caught(trainer):
-    """Turn Ctrl-C into ``trainer.interrupted = True`` while training.
+@dataclass
+class SessionResult:
+    """What :func:`fit_session` returns.
 
-    A KeyboardInterrupt raised in the loop (from a callback, say) is caught
-    too. Only the main thread receives signals, so elsewhere only that.
+    Attributes
+    ----------
+    records : list of dict
+        One per epoch finished in this call.
+    state : TrainingState
+    interrupted : bool
+        Ctrl-C ended training (the weights are those of the last epoch).
+    stopped : bool
+        A callback (early stopping among them) ended training early.
+    trajectory : list of ndarray or None
+        With ``record_trajectory``, the parameters before and after each epoch.
     """
-    trainer.catch_interrupts = True
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
 
-    def handler(signum, frame):
-        trainer.interrupted = True
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    records: list
+    state: TrainingState
+    interrupted: bool
+    stopped: bool
+    trajectory: list = None
 
 
-class Trainer:
-    """Trains a network on mini-batches.
+def make_rng(random_state):
+    """One numpy Generator from a scikit-learn ``random_state``."""
+    if random_state is None or isinstance(random_state, Integral):
+        return np.random.default_rng(random_state)
+    return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+
+
+def fit_session(net, source, config, start, stored=None):
+    """Train ``net`` on ``source`` from ``start``; return a :class:`SessionResult`.
 
     Parameters
     ----------
     net : Network
-    objective : Objective
-    state : TrainingState
-    batch_size : int or None
-        ``None`` for full-batch gradient descent.
-    shuffle : bool
-    baseline : float
-        The loss of a constant prediction; with the first batch's objective it
-        sets the scale above which the run counts as diverged.
-    callbacks : list of callables
-        Each is called with every epoch's record.
+        With the weights to start from for every start but a fresh one.
+    source : epoch source
+        :class:`~skgd._data.MemoryEpochs` or :class:`~skgd._stream.StreamEpochs`.
+    config : TrainingConfig
+    start : {"fresh", "warm", "continue", "stream"}
+    stored : dict or None, default=None
+        The state a previous call left (``TrainingState.to_dict()``): the
+        counters of a warm start, everything ``partial_fit`` continues from.
     """
+    partial = start in ("continue", "stream")
+    params, task = config.params, config.task
+    baseline = _baseline(task, source)
+    state, train, val = _starting_state(net, source, config, start, stored)
+    trainer = Trainer(
+        net,
+        Objective(task.loss, params["alpha"]),
+        state,
+        task,
+        batch_size=params["batch_size"],
+        shuffle=params["shuffle"],
+        baseline=baseline,
+        val=val,
+    )
+    trainer.train_rows = train.rows
+    callbacks, recorder = _callbacks(trainer, config, partial)
+    catching = nullcontext() if partial else _interrupts_caught(trainer)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
+        parts = train.parts(trainer, 1 if partial else params["epochs"])
+        records, stopped = run_epochs(trainer, parts, callbacks, catch=not partial)
+    if start == "stream":
+        state.stream = source.to_dict()
+    trajectory = None if recorder is None else recorder.rows
+    return SessionResult(records, state, trainer.interrupted, stopped, trajectory)
 
-    def __init__(
-        self, net, objective, state, *, batch_size, shuffle, baseline, callbacks=()
-    ):
-        self.net, self.objective, self.state = net, objective, state
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.baseline, self.callbacks = baseline, list(callbacks)
-        self.lr = math.nan
-        self._last_batch = None
-        self._step = state.optimizer.step
-        self.interrupted = self.catch_interrupts = False
 
-    def train_step(self, X, y, c):
-        """One gradient step on a batch; returns the batch objective."""
-        state, net = self.state, self.net
-        self.lr = lr = state.learning_rate()
-        value = self.objective(net, X, y, c, state.rng)
-        if not value <= state.limit:  # also true for NaN
-            self._check_divergence(value, lr)
-        self._step(net.params, net.grads, lr)
-        state.t += 1
-        return value
+def run_epochs(trainer, parts, callbacks, catch):
+    """The epoch loop; returns ``(records, stopped_by_a_callback)``.
 
-    def _check_divergence(self, value, lr, epoch=None):
-        state = self.state
-        if state.limit == -math.inf and math.isfinite(value):  # the first batch
-            state.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
-            return
-        epoch = state.n_iter + 1 if epoch is None else epoch
-        raise DivergenceError(
-            f"Training diverged in epoch {epoch}: the training "
-            f"loss reached {value:.3g} with learning_rate={lr:.3g}. Try a learning "
-            "rate 10 times smaller, or standardize the features "
-            "(sklearn.preprocessing.StandardScaler)."
-        )
-
-    def run_epoch(self, batches):
-        """One pass over ``batches``; returns the weighted mean objective.
-
-        An interrupt (``self.interrupted``, set by the SIGINT handler) ends
-        the pass after the current batch.
-        """
-        rng = self.state.rng if self.shuffle else None
-        total, weight = self.train_batches(batches(self.batch_size, rng))
-        if self.interrupted:
-            return math.nan
-        self.check_params()
-        return total / weight if weight > 0 else 0.0
-
-    def train_batches(self, batches, total=0.0, weight=0.0):
-        """Take a step on each of ``batches``; add to ``sum w * J`` and ``sum w``.
-
-        Returns the two sums; they start from ``total`` and ``weight``.
-        """
-        batch = None
-        for batch in batches:
-            X, y, c, w = batch
-            total += w * self.train_step(X, y, c)
-            weight += w
-            if self.interrupted:
-                break
-        if batch is not None:
-            self._last_batch = batch[:3]
-        return total, weight
-
-    def check_params(self):
-        """Raise DivergenceError unless every parameter is finite."""
-        if not np.isfinite(self.net.params).all():
-            raise DivergenceError(
-                f"Training diverged in epoch {self.state.n_iter + 1}: the "
-                f"parameters are no longer finite with learning_rate={self.lr:.3g}."
-                " Try a smaller learning_rate or standardize the features."
-            )
-
-    def validate(self, split):
-        """Loss and R² of the network on the held-out ``split`` (a Batches).
-
-        It goes through in training-sized batches, reusing their buffers.
-        """
-        pred = self.net.predict(split.X, split.rows, self.batch_size or split.n)
-        if not np.isfinite(pred).all():
-            raise DivergenceError(
-                f"Training diverged in epoch {self.state.n_iter}: the predictions "
-                f"on the held-out data are no longer finite with learning_rate="
-                f"{self.lr:.3g}. Try a learning rate 10 times smaller, or "
-                "standardize the features (sklearn.preprocessing.StandardScaler)."
-            )
-        y = split.Y[split.rows]
-        sw = None if split.sample_weight is None else split.sample_weight[split.rows]
-        loss = weighted_loss(self.objective.loss, pred, y, sw)
-        if not math.isfinite(loss):
-            raise DivergenceError(
-                f"Training diverged in epoch {self.state.n_iter}: the loss on the "
-                f"held-out data overflows with learning_rate={self.lr:.3g}. Try a "
-                "learning rate 10 times smaller, or scale the features and y."
-            )
-        if len(y) < 2:  # R² is undefined
-            return loss, math.nan
-        return loss, float(r2_score(y, pred, sample_weight=sw))
-
-    def fit_loop(
-        self, train, epochs, *, val=None, plateau=None, stop=True, restore_best=False
-    ):
-        """Run up to ``epochs`` epochs; return ``(records, stopped_early)``.
-
-        The monitored loss is the validation loss when ``restore_best`` (early
-        stopping) and the training loss otherwise. When it plateaus the
-        schedule may lower the rate; if it cannot and ``stop``, training ends.
-        With ``restore_best`` the parameters of the epoch with the lowest
-        validation loss are put back at the end.
-        """
-        records, best, best_params, stopped = [], math.inf, None, False
-        while len(records) < epochs and not stopped:
-            last_epoch = self._snapshot()
-            try:
-                record = self._epoch(train, val)
-            except KeyboardInterrupt:
-                if not self.catch_interrupts:
-                    raise
-                self.interrupted = True
-            if self.interrupted:  # keep the last completed epoch
-                self._restore(last_epoch)
-                break
+    With ``catch``, Ctrl-C (``trainer.interrupted``, or a KeyboardInterrupt
+    raised in the loop) ends training at the last finished epoch: an epoch
+    cut short is rolled back and gets no record.
+    """
+    records, stopped = [], False
+    for callback in callbacks:
+        callback.on_train_begin(trainer)
+    for part in parts:
+        saved = trainer.snapshot() if catch else None
+        record = _interruptible(trainer, catch, _train_part, trainer, part, callbacks)
+        if trainer.interrupted:
+            trainer.restore(saved)
+            break
+        if record is not None:
             records.append(record)
-            try:
-                self.announce(record)
-            except KeyboardInterrupt:  # after a whole epoch: keep it
-                if not self.catch_interrupts:
-                    raise
-                self.interrupted = True
-                break
-            monitored = record["val_loss"] if restore_best else record["train_loss"]
-            if restore_best and monitored < best:
-                best, best_params = monitored, self.net.params.copy()
-            stopped = (
-                plateau is not None
-                and plateau.update(monitored)
-                and not self.state.schedule.reduce()
-                and stop
-            )
-        if records and not self.interrupted:
-            self.judge_last_step()
-        if best_params is not None:
-            self.net.params[...] = best_params
-        return records, stopped or self.interrupted
+        stop = _interruptible(trainer, catch, _epoch_ended, trainer, record, callbacks)
+        if trainer.interrupted:  # after a whole epoch: keep it
+            break
+        if stop:
+            stopped = True
+            break
+    if not trainer.interrupted:
+        trainer.check_last_step()
+    for callback in callbacks:
+        callback.on_train_end(trainer)
+    return records, stopped
 
-    def judge_last_step(self):
-        """Judge the last update, which no later batch did, on its own batch."""
-        if self._last_batch is None:  # no update yet
-            return
-        X, y, c = self._last_batch
-        value = self.objective.loss.value_and_grad(
-            self.net.forward(X), y, c, self.net.output_grad
+
+def _train_part(trainer, part, callbacks):
+    for callback in callbacks:
+        callback.on_epoch_begin(trainer)
+    return trainer.train_part(part)
+
+
+def _epoch_ended(trainer, record, callbacks):
+    # Every callback hears of the epoch, even after one has asked to stop.
+    return any([callback.on_epoch_end(trainer, record) for callback in callbacks])
+
+
+def _interruptible(trainer, catch, function, *args):
+    """``function(*args)``, with a KeyboardInterrupt caught when ``catch``."""
+    try:
+        return function(*args)
+    except KeyboardInterrupt:
+        if not catch:
+            raise
+        trainer.interrupted = True
+        return None
+
+
+def _interrupts_caught(trainer):
+    """Turn Ctrl-C into ``trainer.interrupted = True`` while training."""
+    return sigint_handled(lambda: setattr(trainer, "interrupted", True))
+
+
+def _baseline(task, source):
+    """The loss of a constant prediction on the call's data (it must be finite)."""
+    X, Y, sw = source.batches.X, source.batches.Y, source.batches.sample_weight
+    value = task.baseline(Y, sw)
+    if not math.isfinite(value):
+        raise DivergenceError(
+            f"The loss of y overflows {X.dtype} (|y| reaches {np.abs(Y).max():.3g}); "
+            "scale y, e.g. with sklearn.compose.TransformedTargetRegressor."
         )
-        if not value <= self.state.limit:  # the step of the last finished epoch
-            self._check_divergence(value, self.lr, epoch=self.state.n_iter)
+    return value
 
-    def _snapshot(self):
-        """What an interrupted epoch rolls back to."""
-        state = self.state
-        return self.net.params.copy(), state.to_dict(), state.n_iter, state.t
 
-    def _restore(self, snapshot):
-        params, saved, n_iter, t = snapshot
-        state = self.state
-        self.net.params[...] = params
-        state.optimizer.load_state_dict(saved["optimizer"])
-        state.schedule.load_state_dict(saved["schedule"])
-        state.rng, state.n_iter, state.t = saved["rng"], n_iter, t
+def _starting_state(net, source, config, start, stored):
+    """``(state, training source, held-out Batches or None)`` for ``start``."""
+    params = config.params
+    optimizer = build(OPTIMIZERS, params["optimizer"], params)
+    optimizer.init(net.params)
+    if stored is not None and start in ("continue", "stream"):
+        check_unchanged(
+            stored.get("stream"), params["epoch_size"], params["batch_size"]
+        )
+        schedule = _schedule(params, stored["lr0"])
+        return TrainingState.from_dict(stored, optimizer, schedule), source, None
+    rng = make_rng(params["random_state"])
+    train, val = source, None
+    fraction = params["validation_fraction"]
+    if start in ("fresh", "warm") and (params["early_stopping"] or fraction):
+        # The split comes first, so a warm start holds out the same data.
+        train, val = source.split(fraction or 0.1, rng)
+    if start != "warm":
+        net.initialize(rng)
+    lr0 = params["learning_rate"]
+    if lr0 == "auto":
+        batches = train.batches
+        lr0 = config.auto_learning_rate(batches.X, batches.sample_weight, train.rows)
+    counters = (stored["n_iter"], stored["t"]) if start == "warm" else (0, 0)
+    return TrainingState(optimizer, _schedule(params, lr0), rng, *counters), train, val
 
-    def _epoch(self, train, val):
-        start = time.perf_counter()
-        train_loss = self.run_epoch(train)
-        if self.interrupted:  # a broken epoch gets no record
-            return None
-        return self.end_epoch(train_loss, time.perf_counter() - start, val)
 
-    def announce(self, record):
-        """Pass a finished epoch's record to every callback."""
-        for callback in self.callbacks:
-            callback(record)
+def _schedule(params, lr0):
+    return build(SCHEDULES, params["lr_schedule"], params, float(lr0))
 
-    def end_epoch(self, train_loss, seconds, val=None):
-        """Count a finished epoch and return its record.
 
-        ``seconds`` is the epoch's training time; scoring ``val`` adds to it.
-        """
-        start = time.perf_counter()
-        self.state.n_iter += 1
-        record = {
-            "epoch": self.state.n_iter,
-            "t": self.state.t,
-            "train_loss": train_loss,
-        }
-        if val is not None:
-            record["val_loss"], record["val_r2"] = self.validate(val)
-        record["learning_rate"] = self.lr
-        record["seconds"] = seconds + time.perf_counter() - start
-        return record
+def _callbacks(trainer, config, partial):
+    """The loop's callbacks, and the trajectory recorder (or None)."""
+    params, callbacks, recorder = config.params, [], None
+    if params["verbose"]:
+        callbacks.append(EpochPrinter())
+    if params["record_trajectory"]:
+        recorder = TrajectoryRecorder()
+        callbacks.append(recorder)
+    if not partial:
+        trainer.stopping = EarlyStopping(
+            params["tol"] or 0.0,
+            params["n_iter_no_change"],
+            monitor="val_loss" if params["early_stopping"] else "train_loss",
+            restore_best=params["early_stopping"],
+            stop=params["tol"] is not None,
+        )
+        callbacks.append(trainer.stopping)
+    return callbacks + list(config.callbacks), recorder

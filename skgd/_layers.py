@@ -8,9 +8,17 @@ The protocol every layer follows:
     True if the layer can read its input with one extra, constant column of
     ones (the "bias trick": the intercept is the last row of the weight
     matrix, so a dense layer is one matrix product forwards and one
-    backwards). The network then sets ``input_has_ones`` on the layer: True
-    for inputs it computes itself, False for the raw data, which it never
-    copies just to add a column.
+    backwards). The network plans where such columns go and sets
+    ``input_has_ones`` on the layer: True for inputs it computes itself,
+    False for the raw data, which it never copies just to add a column.
+``contiguous_output``
+    True if the layer must write into contiguous memory (a matrix product
+    does), so that the next layer cannot find a column of ones beside it.
+``get_weights()`` / ``set_weights(W, b)``
+    For a layer with weights (``has_weights``), copies of its weight matrix
+    ``W`` of shape (n_in, n_out) and intercepts ``b`` of shape (n_out,) (None
+    without intercept), and assignment of them. Nothing else reads or writes
+    a layer's parameters but the optimizer, through the flat vector.
 ``param_shapes()``
     ``(name, shape, n_penalized)`` for each parameter: the network allocates
     it as a view into its flat parameter vector, of which the first
@@ -46,6 +54,8 @@ class Dense:
         starts from zeros. See :func:`glorot_uniform` and :func:`he_uniform`.
     """
 
+    has_weights = contiguous_output = True
+
     def __init__(self, n_in, n_out, *, bias=True, init=None):
         self.n_in, self.n_outputs, self.bias, self.init = n_in, n_out, bias, init
         self.takes_ones_column = self.input_has_ones = bias
@@ -69,10 +79,21 @@ class Dense:
     def initialize(self, rng):
         self.Wb[...] = 0.0
         if self.init is not None:
-            W, b = self.init(rng, self.n_in, self.n_outputs)
-            self.W[...] = W
-            if self.bias:
-                self.b[...] = b
+            self.set_weights(*self.init(rng, self.n_in, self.n_outputs))
+
+    def weight_shape(self):
+        """Shape ``(n_in, n_out)`` of the weight matrix."""
+        return self.n_in, self.n_outputs
+
+    def get_weights(self):
+        """Copies ``(W, b)``; ``b`` has shape (n_out,), None without intercept."""
+        return self.W.copy(), self.b[0].copy() if self.bias else None
+
+    def set_weights(self, W, b=None):
+        """Assign ``W`` of shape (n_in, n_out) and, with an intercept, ``b``."""
+        self.W[...] = W
+        if self.bias:
+            self.b[...] = b
 
     def make_cache(self, m, n_in, dtype):
         return np.ones((1, m), dtype=dtype)  # sums columns with one product
@@ -120,7 +141,7 @@ class Elementwise:
     Their cache is one scratch array of the input's shape.
     """
 
-    takes_ones_column = False
+    takes_ones_column = has_weights = contiguous_output = False
 
     def n_out(self, n_in):
         return n_in

@@ -17,6 +17,7 @@ class SquaredError:
     """Half the squared error, ``0.5 * ||pred - y||**2`` per sample."""
 
     name = "squared_error"
+    settings = ()
 
     def value_and_grad(self, pred, y, c, grad):
         """Return the weighted loss and write its gradient into ``grad``."""
@@ -34,9 +35,10 @@ class Huber:
     """
 
     name = "huber"
+    settings = ("huber_delta",)
 
-    def __init__(self, delta=1.0):
-        self.delta = float(delta)
+    def __init__(self, huber_delta=1.0):
+        self.delta = float(huber_delta)
 
     def value_and_grad(self, pred, y, c, grad):
         """Return the weighted loss and write its gradient into ``grad``."""

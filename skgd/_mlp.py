@@ -4,10 +4,10 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import ACTIVATIONS, Activation
 from ._base import BaseGD
+from ._compat import Interval, StrOptions
 from ._layers import Dense, Dropout, glorot_uniform, he_uniform
 
 

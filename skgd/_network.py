@@ -17,7 +17,6 @@ import itertools
 import numpy as np
 
 from ._data import iter_rows
-from ._layers import Dense
 
 
 class Network:
@@ -47,10 +46,10 @@ class Network:
         for layer in layers:
             self.widths.append(layer.n_out(self.widths[-1]))
         # Output i is one column wider when layer i + 1 reads a column of ones,
-        # unless layer i writes with a matrix product, which needs contiguous
-        # output: then the next layer adds its intercept itself.
+        # unless layer i must write contiguous output (a matrix product): then
+        # the next layer adds its intercept itself.
         self._extra = [
-            int(nxt.takes_ones_column and not isinstance(layer, Dense))
+            int(nxt.takes_ones_column and not layer.contiguous_output)
             for layer, nxt in itertools.pairwise(layers)
         ] + [0]
         for i, layer in enumerate(layers):
@@ -87,6 +86,36 @@ class Network:
         """Draw initial parameters from ``rng``."""
         for layer in self.layers:
             layer.initialize(rng)
+
+    @property
+    def weighted_layers(self):
+        """The layers that have weights, in order."""
+        return [layer for layer in self.layers if layer.has_weights]
+
+    def get_weights(self):
+        """Copies ``[(W, b), ...]`` of the layers with weights (see the layers)."""
+        return [layer.get_weights() for layer in self.weighted_layers]
+
+    def set_weights(self, weights):
+        """Assign ``[(W, b), ...]``, one pair per layer with weights.
+
+        Raises
+        ------
+        ValueError
+            If the shapes of the weight matrices are not those of the layers.
+        """
+        layers = self.weighted_layers
+        expected = [layer.weight_shape() for layer in layers]
+        given = [np.shape(W) for W, _ in weights]
+        if given != expected:
+            raise ValueError(
+                f"The fitted weights have shapes {given} but the current "
+                f"parameters build layers of shapes {expected}; restore the "
+                "parameters the model was fitted with, or fit a new model with "
+                "warm_start=False."
+            )
+        for layer, (W, b) in zip(layers, weights):
+            layer.set_weights(W, b)
 
     def _workspace(self, m):
         """Buffers for a batch of ``m`` rows, made on first use."""

@@ -32,6 +32,8 @@ class SGD:
     nesterov : bool, default=False
     """
 
+    settings = ("momentum", "nesterov")
+
     def __init__(self, momentum=0.0, nesterov=False):
         self.momentum, self.nesterov = float(momentum), nesterov
 
@@ -78,6 +80,8 @@ class Adam:
     beta_1, beta_2 : float in [0, 1)
     epsilon : float > 0
     """
+
+    settings = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)

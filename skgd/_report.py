@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._study import _LOG_SCALE, FIXED_PARAMS
+from ._study import FIXED_PARAMS, LOG_SCALE
 
 # ------------------------------------------------------------------ tables
 
@@ -177,7 +177,7 @@ def _slice(study, param):
 def _set_x(ax, param, values):
     """x positions of the values: numbers as such, others as categories."""
     if all(_is_number(v) for v in values):
-        if param in _LOG_SCALE and all(v > 0 for v in values):
+        if param in LOG_SCALE and all(v > 0 for v in values):
             ax.set_xscale("log")
         return np.array(values, dtype=float)
     ax.set_xticks(range(len(values)), [format_value(v) for v in values])

@@ -9,9 +9,13 @@ adaptive schedule acts on it, and only it has a state (``state_dict``).
 
 import math
 
+from ._registry import build
+
 
 class Constant:
     """``lr(t) = lr0``."""
+
+    settings = ()
 
     def __init__(self, lr0):
         self.lr0 = lr0
@@ -33,6 +37,8 @@ class Constant:
 class InvScaling(Constant):
     """``lr(t) = lr0 / (t + 1) ** power_t``, decaying with every update."""
 
+    settings = ("power_t",)
+
     def __init__(self, lr0, power_t=0.5):
         super().__init__(lr0)
         self.power_t = power_t
@@ -47,6 +53,8 @@ class Cosine(Constant):
     The rate decays from ``lr0`` in the first epoch towards zero over
     ``epochs`` epochs; past them the cycle starts again (a warm restart).
     """
+
+    settings = ("epochs",)
 
     def __init__(self, lr0, epochs):
         super().__init__(lr0)
@@ -84,12 +92,18 @@ class Adaptive(Constant):
         self.lr = state.get("lr", self.lr0)
 
 
-def make_schedule(name, lr0, *, power_t, epochs):
-    """The schedule called ``name``, starting from learning rate ``lr0``."""
-    if name == "invscaling":
-        return InvScaling(lr0, power_t)
-    if name == "cosine":
-        return Cosine(lr0, epochs)
-    if name == "adaptive":
-        return Adaptive(lr0)
-    return Constant(lr0)
+SCHEDULES = {
+    "constant": Constant,
+    "invscaling": InvScaling,
+    "cosine": Cosine,
+    "adaptive": Adaptive,
+}
+
+
+def make_schedule(name, lr0, **params):
+    """The schedule called ``name``, starting from learning rate ``lr0``.
+
+    ``params`` holds the settings the schedule takes (``power_t``,
+    ``epochs``); others are ignored.
+    """
+    return build(SCHEDULES, name, params, lr0)

@@ -14,31 +14,45 @@ epoch's weighted loss sums are kept in the units of its first call.
 """
 
 import math
-import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._data import Batches, scaled_weights
+from ._data import Batches, scaled_weights, shuffled_range
 
 
-class Stream:
-    """The unfinished epoch of a stream, and how to feed it a chunk.
+class StreamEpochs:
+    """The epoch source of a stream of chunks, one chunk per ``partial_fit`` call.
+
+    Its parts are the chunk's share of each epoch it touches: all but the
+    last end an epoch; the last may leave it unfinished, with its running
+    sums and the rows that do not fill a batch kept for the next call (in
+    the training state's ``stream``, see ``to_dict``).
 
     Parameters
     ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        The chunk.
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+        Scaled by ``2**-exponent``.
+    exponent : int
     epoch_size : int
         Rows per epoch.
     batch_size : int or None
         Rows per mini-batch (``None``: a whole epoch).
-    stored : dict or None
-        A previous ``to_dict``, to continue from.
     """
 
-    def __init__(self, epoch_size, batch_size, stored=None):
+    def __init__(self, X, Y, sample_weight, exponent, epoch_size, batch_size):
+        self.data, self.chunk_exponent = (X, Y, sample_weight), exponent
         self.sizes = epoch_size, batch_size
         self.epoch_size = epoch_size
         self.batch_size = min(batch_size or epoch_size, epoch_size)
+        self.batches = Batches(X, Y, sample_weight)  # for learning_rate="auto"
+        self.rows = None
+        self._load(None)
+
+    def _load(self, stored):
         stored = stored or {}
         self.seen = stored.get("seen", 0)  # rows of this epoch, pending included
         self.pending = stored.get("pending")  # (X, Y, sw) waiting for a batch
@@ -60,63 +74,60 @@ class Stream:
             "seconds": self.seconds,
         }
 
-    def feed(self, trainer, X, Y, sw, exponent, order=None):
-        """Train on a chunk; return the records of the epochs it finished.
+    def parts(self, trainer, epochs=None):
+        """The chunk's parts, continuing the trainer's ``state.stream``.
 
-        ``sw`` are the chunk's weights scaled by ``2**-exponent`` (or None);
-        ``order`` is the order of its rows (``None``: as given).
+        ``epochs`` is ignored: the chunk decides how many epochs it ends.
         """
-        records, pos, n = [], 0, X.shape[0]
+        self._load(trainer.state.stream)
+        X = self.data[0]
+        n = X.shape[0]
+        order = shuffled_range(n, trainer.state.rng) if trainer.shuffle else None
+        pos = 0
         while pos < n:
-            start = time.perf_counter()
             if self.seen == 0:
-                self.exponent = exponent
+                self.exponent = self.chunk_exponent
             take = min(self.epoch_size - self.seen, n - pos)
             self.seen += take
-            ends = self.seen == self.epoch_size
             rows = np.arange(pos, pos + take) if order is None else order[pos:][:take]
-            used = self._fill(trainer, (X, Y, sw), exponent, rows, ends)
-            rest = len(rows) - used
-            full = rest if ends else rest - rest % self.batch_size
-            if full:
-                data = _batches(X, Y, sw, rows[used : used + full], order is None)
-                self._train(trainer, data(self.batch_size), exponent)
-            self._hold((X, Y, sw), exponent, rows[used + full :])
+            yield _StreamPart(self, rows, self.seen == self.epoch_size, order is None)
             pos += take
-            self.seconds += time.perf_counter() - start
-            if ends:
-                records.append(self._end_epoch(trainer))
-        return records
 
-    def _fill(self, trainer, data, exponent, rows, ends):
-        """Complete the pending batch from ``rows``; return how many it took."""
-        if self.pending is None:
-            return 0
-        used = min(self.batch_size - len(self.pending[0]), len(rows))
-        self._hold(data, exponent, rows[:used])
-        if len(self.pending[0]) == self.batch_size or (ends and used == len(rows)):
-            Xp, Yp, swp = self.pending
-            self.pending = None
-            sw, exponent = scaled_weights(swp)
-            self._train(trainer, Batches(Xp, Yp, sw)(self.batch_size), exponent)
-        return used
+    def batches_of(self, rows, ends, in_order):
+        """The batches of a part: the pending batch completed, then full ones.
 
-    def _train(self, trainer, batches, exponent):
-        """Train on ``batches`` whose weights are in units ``2**exponent``."""
+        Rows left over that do not fill a batch wait for the next call.
+        """
+        X, Y, sw = self.data
+        used = 0
+        if self.pending is not None:
+            used = min(self.batch_size - len(self.pending[0]), len(rows))
+            self._hold(rows[:used])
+            if len(self.pending[0]) == self.batch_size or (ends and used == len(rows)):
+                Xp, Yp, swp = self.pending
+                self.pending = None
+                swp, exponent = scaled_weights(swp)
+                yield from self._scaled(Batches(Xp, Yp, swp), exponent)
+        rest = len(rows) - used
+        full = rest if ends else rest - rest % self.batch_size
+        if full:
+            data = _batches(X, Y, sw, rows[used : used + full], in_order)
+            yield from self._scaled(data, self.chunk_exponent)
+        self._hold(rows[used + full :])
+
+    def _scaled(self, batches, exponent):
+        """Batches whose weights are in units ``2**exponent``, in the epoch's units."""
         scale = math.ldexp(1.0, exponent - self.exponent)
-        if scale != 1.0:
-            batches = ((X, y, c, w * scale) for X, y, c, w in batches)
-        self.total, self.weight = trainer.train_batches(
-            batches, self.total, self.weight
-        )
+        for X, y, c, w in batches(self.batch_size):
+            yield X, y, c, w * scale if scale != 1.0 else w
 
-    def _hold(self, data, exponent, rows):
+    def _hold(self, rows):
         """Append ``rows`` of the chunk to the pending rows (dense copies)."""
         if len(rows) == 0:
             return
-        X, Y, sw = data
+        X, Y, sw = self.data
         Xr = X[rows].toarray() if sp.issparse(X) else X[rows]
-        swr = None if sw is None else np.ldexp(sw[rows], exponent)
+        swr = None if sw is None else np.ldexp(sw[rows], self.chunk_exponent)
         if self.pending is None:
             self.pending = (Xr, Y[rows], swr)
             return
@@ -127,13 +138,26 @@ class Stream:
         swp = None if swp is None else np.concatenate([swp, swr])
         self.pending = (np.concatenate([Xp, Xr]), np.concatenate([Yp, Y[rows]]), swp)
 
-    def _end_epoch(self, trainer):
-        trainer.check_params()
-        loss = self.total / self.weight if self.weight > 0 else 0.0
-        record = trainer.end_epoch(loss, self.seconds)
-        trainer.announce(record)
-        self.seen, self.total, self.weight, self.seconds = 0, 0.0, 0.0, 0.0
-        return record
+
+class _StreamPart:
+    """The rows ``rows`` of a chunk, in one epoch (which they end if ``complete``)."""
+
+    def __init__(self, stream, rows, complete, in_order):
+        self.stream, self.rows = stream, rows
+        self.complete, self.in_order = complete, in_order
+
+    def begin(self, trainer):
+        stream = self.stream
+        batches = stream.batches_of(self.rows, self.complete, self.in_order)
+        return batches, stream.total, stream.weight, stream.seconds
+
+    def finish(self, total, weight, seconds):
+        """Keep the epoch's sums for the next call, or reset them at its end."""
+        stream = self.stream
+        if self.complete:
+            total = weight = seconds = 0.0
+            stream.seen = 0
+        stream.total, stream.weight, stream.seconds = total, weight, seconds
 
 
 def _batches(X, Y, sw, rows, in_order):

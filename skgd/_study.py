@@ -1,4 +1,4 @@
-"""The work behind ``skgd study``: cross-validate a grid, then write a report.
+"""The search of ``skgd study``: cross-validate each estimator over its grid.
 
 Each candidate of a parameter grid is scored by K-fold cross-validation of
 ``Pipeline([("scale", StandardScaler()), ("model", estimator)])``: mean and
@@ -9,18 +9,13 @@ diverged (or failed) instead of stopping the study. The fits run through
 :class:`joblib.Parallel`, so ``n_jobs`` and a dask backend apply, and each
 finished fit is reported to a progress callback.
 
-pandas and matplotlib are imported only by the functions that need them
-(``pip install "skgd[study]"``).
+The data comes from :mod:`skgd._study_data`, the dask cluster from
+:mod:`skgd._cluster`, and :mod:`skgd._report` writes the results.
 """
 
 import math
-import os
-import re
-import signal
-import threading
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +26,7 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._exceptions import DivergenceError
+from ._exceptions import DivergenceError, StudyError
 from ._linear import GDRegressor
 from ._mlp import MLPRegressor
 
@@ -54,12 +49,9 @@ DEFAULT_GRIDS = {
     },
 }
 
-_LOG_SCALE = ("learning_rate", "alpha")
+#: Parameters whose values are spread on a log scale (so plotted by the report).
+LOG_SCALE = ("learning_rate", "alpha")
 _STEP = "model"
-
-
-class StudyError(Exception):
-    """Bad input to the study, to be reported to the user in one line."""
 
 
 @dataclass
@@ -100,81 +92,6 @@ class EstimatorStudy:
     def varied(self):
         """Names of the grid parameters taking more than one value."""
         return [name for name, values in self.grid.items() if len(values) > 1]
-
-
-# --------------------------------------------------------------------- data
-
-
-def load_data(path=None, target=None):
-    """Load the features and target of the study.
-
-    Parameters
-    ----------
-    path : str or None
-        A CSV file of numeric columns; None loads scikit-learn's bundled
-        diabetes data.
-    target : str or None
-        The column of ``path`` to predict; every other column is a feature.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    description : str
-        What the data is, for the report.
-    """
-    if path is None:
-        if target is not None:
-            raise StudyError("--target needs --data FILE.csv")
-        from sklearn.datasets import load_diabetes
-
-        X, y = load_diabetes(return_X_y=True)
-        return X, y, "scikit-learn's diabetes data (442 samples, 10 features)"
-    if target is None:
-        raise StudyError("--data needs --target COLUMN")
-    frame = _read_csv(path)
-    _check_frame(frame, path, target)
-    X = frame.drop(columns=[target]).to_numpy(dtype=float)
-    y = frame[target].to_numpy(dtype=float)
-    description = f"{path} ({X.shape[0]} samples, {X.shape[1]} features)"
-    return X, y, f"{description}, target {target!r}"
-
-
-def _read_csv(path):
-    try:
-        import pandas as pd
-    except ImportError:
-        raise StudyError('--data needs pandas: pip install "skgd[study]"') from None
-    try:
-        return pd.read_csv(path)
-    except FileNotFoundError:
-        raise StudyError(f"no such file: {path}") from None
-    except pd.errors.EmptyDataError:
-        raise StudyError(f"no data in {path}") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise StudyError(f"cannot read {path}: {exc}") from None
-
-
-def _check_frame(frame, path, target):
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    if target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:10]))
-        raise StudyError(f"no column {target!r} in {path} (columns: {columns})")
-    if len(frame) == 0 or frame.shape[1] < 2:
-        raise StudyError(f"{path} needs data rows and at least one feature column")
-    bad = [
-        str(c)
-        for c in frame.columns
-        if not is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c])
-    ]
-    if bad:
-        what = "target" if bad == [target] else "column(s)"
-        raise StudyError(f"non-numeric {what} in {path}: {', '.join(bad)}")
-    missing = [str(c) for c in frame.columns if not np.isfinite(frame[c]).all()]
-    if missing:
-        columns = ", ".join(missing)
-        raise StudyError(f"missing or infinite values in {path}: {columns}")
 
 
 # --------------------------------------------------------------- the grids
@@ -413,169 +330,6 @@ def refit_best(study, X, y):
             return model.fit(X, y)
     except (DivergenceError, ValueError):
         return None
-
-
-#: How ``--scheduler`` names a cluster started for the run: ``local:N``.
-_LOCAL = "local"
-
-
-@contextmanager
-def parallel_backend(scheduler):
-    """Run the fits on a dask cluster when ``scheduler`` names one.
-
-    Inside, joblib's dask backend sends every :class:`joblib.Parallel` call
-    (the cross-validation fits) to the cluster's workers.
-
-    Parameters
-    ----------
-    scheduler : str or None
-        Address of a running ``dask.distributed`` scheduler, such as
-        ``"tcp://10.0.0.5:8786"``; ``"local:N"`` to start a
-        ``distributed.LocalCluster`` of N single-threaded worker processes on
-        this machine (on 127.0.0.1, without dashboard) for the run and shut it
-        down after, also when the run fails or is interrupted (its workers
-        ignore Ctrl-C, which interrupts this process); None runs locally.
-
-    Yields
-    ------
-    None
-    """
-    if scheduler is None:
-        yield
-        return
-    n_workers = local_workers(scheduler)
-    try:
-        import distributed
-    except ImportError:
-        raise StudyError(
-            '--scheduler needs dask.distributed: pip install "dask[distributed]"'
-        ) from None
-    with _client(distributed, scheduler, n_workers), _dask_backend():
-        yield
-
-
-def local_workers(scheduler):
-    """The number of workers of a ``local:N`` scheduler.
-
-    Parameters
-    ----------
-    scheduler : str
-        The ``--scheduler`` option.
-
-    Returns
-    -------
-    n_workers : int or None
-        N, a positive int, for ``"local:N"``; None for any other address.
-
-    Examples
-    --------
-    >>> local_workers("local:4"), local_workers("tcp://127.0.0.1:8786")
-    (4, None)
-    >>> local_workers("local:0")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    skgd._study.StudyError: --scheduler local:0: N of local:N must be a positive...
-    """
-    name, _, count = scheduler.partition(":")
-    if name != _LOCAL:
-        return None
-    if not re.fullmatch("[0-9]+", count) or int(count) < 1:
-        raise StudyError(
-            f"--scheduler {scheduler}: N of local:N must be a positive integer "
-            "(the number of worker processes), e.g. local:4"
-        )
-    return int(count)
-
-
-@contextmanager
-def _client(distributed, scheduler, n_workers):
-    """A client of the scheduler, or of a local cluster of ``n_workers``."""
-    if n_workers is None:
-        try:
-            client = distributed.Client(scheduler)
-        except (OSError, TimeoutError, ValueError) as exc:
-            message = f"cannot connect to scheduler {scheduler}: {exc}"
-            raise StudyError(message) from None
-        with client:
-            yield client
-        return
-    with (
-        _environ_kept(),
-        _local_cluster(distributed, n_workers) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
-def _local_cluster(distributed, n_workers):
-    """A LocalCluster of single-threaded worker processes on the loopback.
-
-    Without a dashboard, the scheduler still serves its HTTP routes (health,
-    metrics), by default on port 8787; a free port instead avoids a warning
-    when another cluster has that one. The workers start with Ctrl-C ignored
-    (see :func:`_sigint_ignored`).
-    """
-    try:
-        with _sigint_ignored():
-            return distributed.LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            )
-    except (OSError, TimeoutError) as exc:
-        raise StudyError(f"cannot start a local dask cluster: {exc}") from None
-
-
-@contextmanager
-def _sigint_ignored():
-    """Ignore SIGINT in the block, when this is the main thread.
-
-    Worker processes started in the block inherit the disposition, so that
-    Ctrl-C on a terminal, which signals every process of the foreground
-    group, interrupts only this process; it then shuts the cluster down.
-    Otherwise each worker would die with a traceback, and the scheduler log
-    errors about the data lost with them.
-    """
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGINT) if main_thread else None
-    if previous is None:  # not the main thread, or a handler not set by Python
-        yield
-        return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def _environ_kept():
-    """Undo what the block writes to ``os.environ``.
-
-    The nannies of a local cluster run in this process and set the variables
-    of ``distributed.nanny.pre-spawn-environ`` (``OMP_NUM_THREADS=1``...) here
-    for their workers to inherit; they should not outlive the cluster.
-    """
-    saved = dict(os.environ)
-    try:
-        yield
-    finally:
-        for name in set(os.environ) - set(saved):
-            del os.environ[name]
-        os.environ.update(saved)
-
-
-def _dask_backend():
-    """joblib's dask backend, for the block of a ``with`` statement."""
-    import joblib
-
-    # parallel_config is joblib's preferred API since 1.3; scikit-learn 1.6
-    # still accepts joblib 1.2, which has only parallel_backend.
-    configure = getattr(joblib, "parallel_config", None) or joblib.parallel_backend
-    return configure(backend="dask")
 
 
 def run_study(keys, grids, X, y, cv, *, random_state=0, n_jobs=1, progress=None):

@@ -7,13 +7,16 @@ import pytest
 from sklearn.base import clone
 
 from skgd import DivergenceError, GDRegressor, MLPRegressor
-from skgd._data import Batches
-from skgd._engine import Objective, Trainer, TrainingState
+from skgd._callbacks import EarlyStopping
+from skgd._data import Batches, MemoryEpochs
+from skgd._engine import run_epochs
 from skgd._layers import Dense, Dropout
 from skgd._losses import LOSSES
 from skgd._network import Network
 from skgd._optimizers import SGD
 from skgd._schedules import Constant
+from skgd._tasks import Regression
+from skgd._trainer import Objective, Trainer, TrainingState
 
 
 def _network(layers, n_features, rng):
@@ -67,13 +70,20 @@ def test_penalty_covers_every_weight_matrix_and_no_intercept(rng):
         assert not any(np.shares_memory(w, layer.b) for layer in net.layers)
 
 
-def _trainer(net, lr, baseline=1.0):
+def _trainer(net, lr, baseline=1.0, val=None):
     optimizer = SGD()
     optimizer.init(net.params)
     state = TrainingState(optimizer, Constant(lr), np.random.default_rng(0))
-    objective = Objective(LOSSES["squared_error"](), 0.0)
+    loss = LOSSES["squared_error"]()
     return Trainer(
-        net, objective, state, batch_size=10, shuffle=False, baseline=baseline
+        net,
+        Objective(loss, 0.0),
+        state,
+        Regression(loss),
+        batch_size=10,
+        shuffle=False,
+        baseline=baseline,
+        val=val,
     )
 
 
@@ -81,9 +91,9 @@ def test_epoch_loss_is_the_weighted_mean_of_batch_objectives(rng):
     X, Y = rng.normal(size=(25, 3)), rng.normal(size=(25, 1))
     net = Network([Dense(3, 1)], 3, np.float64)
     trainer = _trainer(net, lr=0.0)  # parameters stay at zero
-    loss = trainer.run_epoch(Batches(X, Y))
-    assert loss == pytest.approx(0.5 * np.mean(Y**2))
-    assert trainer.state.t == 3
+    record = trainer.train_part(MemoryEpochs(X, Y))
+    assert record["train_loss"] == pytest.approx(0.5 * np.mean(Y**2))
+    assert trainer.state.t == 3 and record["t"] == 3 and record["epoch"] == 1
 
 
 def test_divergence_raises_with_the_learning_rate_in_the_message(rng):
@@ -91,24 +101,25 @@ def test_divergence_raises_with_the_learning_rate_in_the_message(rng):
     Y = X @ [[1.0], [2.0], [3.0]]
     net = Network([Dense(3, 1)], 3, np.float64)
     trainer = _trainer(net, lr=1.0, baseline=float(np.var(Y)))
+    source = MemoryEpochs(X, Y)
     with pytest.raises(DivergenceError, match=r"epoch 1.*learning_rate=1\."):
-        trainer.fit_loop(Batches(X, Y), epochs=5)
+        run_epochs(trainer, source.parts(trainer, 5), [], catch=False)
 
 
-def test_fit_loop_stops_on_a_plateau_and_restores_the_best(rng):
-    from skgd._history import Plateau
-
+def test_the_loop_stops_on_a_plateau_and_restores_the_best(rng):
     X, Y = rng.normal(size=(40, 2)), rng.normal(size=(40, 1))
     net = Network([Dense(2, 1)], 2, np.float64)
-    trainer = _trainer(net, lr=0.1)
     rows = np.arange(40)
-    train, val = Batches(X, Y, rows=rows[:30]), Batches(X, Y, rows=rows[30:])
-    records, stopped = trainer.fit_loop(
-        train, 500, val=val, plateau=Plateau(1e-3, 3), restore_best=True
+    train, val = MemoryEpochs(X, Y, rows=rows[:30]), Batches(X, Y, rows=rows[30:])
+    trainer = _trainer(net, lr=0.1, val=val)
+    stopping = EarlyStopping(1e-3, 3, monitor="val_loss", restore_best=True)
+    records, stopped = run_epochs(
+        trainer, train.parts(trainer, 500), [stopping], catch=False
     )
-    assert stopped and len(records) < 500
+    assert stopped and stopping.stopped and len(records) < 500
     best = min(r["val_loss"] for r in records)
     assert trainer.validate(val)[0] == pytest.approx(best, rel=1e-12)
+    assert best < records[-1]["val_loss"]  # the last epoch was not the best
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-from skgd._history import Plateau, curve
+from skgd._callbacks import Plateau
+from skgd._history import curve
 
 
 def test_plateau_counts_epochs_without_improvement():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import skgd._base
+import skgd._callbacks
 import skgd._engine
 from skgd import GDRegressor, MLPRegressor
 
@@ -40,7 +41,7 @@ def test_an_interrupt_after_an_epoch_keeps_that_epoch(make, linear_data, monkeyp
         if record["epoch"] == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(skgd._base, "print_record", interrupt_in_epoch_3)
+    monkeypatch.setattr(skgd._callbacks, "print_record", interrupt_in_epoch_3)
     with pytest.warns(UserWarning, match="interrupted after 3 complete epochs"):
         model = make(epochs=50, verbose=1, **KW).fit(X, y)
     assert model.n_iter_ == 3 and len(model.history_) == 3
@@ -71,7 +72,7 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
         if record["epoch"] == 6:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(skgd._base, "print_record", interrupt_in_epoch_6)
+    monkeypatch.setattr(skgd._callbacks, "print_record", interrupt_in_epoch_6)
     kw = dict(learning_rate=0.5, early_stopping=True, **KW)  # a noisy, large step
     with pytest.warns(UserWarning, match="interrupted"):
         model = GDRegressor(epochs=50, verbose=1, **kw).fit(X, y)

@@ -40,7 +40,7 @@ def test_squared_error_value_by_hand():
 def test_huber_value_by_hand():
     pred = np.array([[0.5], [4.0], [-3.0]])
     y = np.zeros((3, 1))
-    value, grad = _value_and_grad(Huber(delta=1.0), pred, y, 1.0 / 3)
+    value, grad = _value_and_grad(Huber(huber_delta=1.0), pred, y, 1.0 / 3)
     per_sample = [0.5 * 0.25, 1.0 * (4.0 - 0.5), 1.0 * (3.0 - 0.5)]
     assert value == pytest.approx(np.mean(per_sample))
     np.testing.assert_allclose(grad, [[0.5 / 3], [1 / 3], [-1 / 3]])

@@ -9,9 +9,9 @@ from sklearn.model_selection import KFold, cross_validate
 
 from skgd import DivergenceError, MLPRegressor
 from skgd._activations import ACTIVATIONS
-from skgd._engine import Objective
 from skgd._losses import LOSSES
 from skgd._network import Network
+from skgd._trainer import Objective
 
 EXACT = dict(tol=None, random_state=0)
 

@@ -26,9 +26,9 @@ from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from threadpoolctl import threadpool_limits
 
-from skgd import GDRegressor, MLPRegressor, _study
+from skgd import GDRegressor, MLPRegressor, _cluster, _study
 from skgd._cli import main
-from skgd._study import _environ_kept
+from skgd._cluster import _environ_kept
 
 distributed = pytest.importorskip("distributed")
 
@@ -277,13 +277,13 @@ def test_study_on_a_local_cluster_as_serial(tmp_path, capsys, monkeypatch):
 def _record_clusters(monkeypatch):
     """The LocalClusters that ``skgd study`` starts, as it starts them."""
     clusters = []
-    start = _study._local_cluster
+    start = _cluster._local_cluster
 
     def recorded(*args, **kwargs):
         clusters.append(start(*args, **kwargs))
         return clusters[-1]
 
-    monkeypatch.setattr(_study, "_local_cluster", recorded)
+    monkeypatch.setattr(_cluster, "_local_cluster", recorded)
     return clusters
 
 

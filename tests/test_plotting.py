@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from skgd import GDRegressor, LossLandscapeDisplay, MLPRegressor, TrainingCurveDisplay
-from skgd._engine import Objective
 from skgd._losses import LOSSES
 from skgd._network import Network
+from skgd._trainer import Objective
 
 pytest.importorskip("matplotlib")
 
@@ -94,14 +94,13 @@ def test_landscape_is_the_objective_and_the_path_is_the_trajectory(line_data, lo
     net = Network(model._build_layers(1, 1), 1, np.float64)
     objective = Objective(LOSSES[loss](), 0.1)
     for i, j in [(0, 0), (3, 5), (6, 2)]:
-        net.layers[0].W[...] = display.w_grid[i, j]
-        net.layers[0].b[...] = display.b_grid[i, j]
+        net.set_weights([([[display.w_grid[i, j]]], [display.b_grid[i, j]])])
         expected = objective(net, x, y[:, None], 1.0 / len(y))
         assert display.objective[i, j] == pytest.approx(expected, rel=1e-10)
     # The path goes downhill: the objective at its end is below its start.
     heights = []
     for w, b in display.path[[0, -1]]:
-        net.layers[0].W[...], net.layers[0].b[...] = w, b
+        net.set_weights([([[w]], [b])])
         heights.append(objective(net, x, y[:, None], 1.0 / len(y)))
     assert heights[1] < 0.1 * heights[0]
 

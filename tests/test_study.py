@@ -184,8 +184,9 @@ def test_help_in_a_subprocess():
 def test_importing_skgd_needs_no_matplotlib():
     code = (
         "import sys, skgd; "
-        "print(sorted(m for m in ('matplotlib', 'skgd._cli', 'skgd._study') "
-        "if m in sys.modules))"
+        "modules = ('matplotlib', 'skgd._cli', 'skgd._study', 'skgd._study_data', "
+        "'skgd._cluster'); "
+        "print(sorted(m for m in modules if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

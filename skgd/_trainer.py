@@ -1,0 +1,289 @@
+"""One training step, one epoch's batches, and the checks between them.
+
+:class:`Objective` evaluates ``J`` and its gradient on a batch,
+:class:`TrainingState` is what training carries from call to call, and
+:class:`Trainer` takes the steps: ``train_step`` on one batch,
+``train_part`` over one epoch's batches (or a stream's share of an epoch),
+``validate`` on the held-out split. Every divergence check is here, and
+every divergence message comes from :func:`divergence_error`.
+"""
+
+import copy
+import math
+import time
+
+import numpy as np
+
+from ._exceptions import DivergenceError
+from ._losses import weighted_loss
+
+# The objective may grow this many times over its starting value before the
+# run counts as diverged: far beyond any noisy but healthy descent.
+DIVERGENCE_FACTOR = 1e6
+
+
+def divergence_error(epoch, what, lr, scale="standardize the features"):
+    """The one message of a diverged run: where, what, and what to try."""
+    return DivergenceError(
+        f"Training diverged in epoch {epoch}: {what} with learning_rate={lr:.3g}. "
+        f"Try a learning rate 10 times smaller, or {scale} "
+        "(sklearn.preprocessing.StandardScaler)."
+    )
+
+
+class Objective:
+    """``J = sum_i c_i * loss(y_i, f(x_i)) + (alpha / 2) * ||W||**2``.
+
+    ``c`` are the batch's sample weights divided by their sum; ``W`` are all
+    the weight matrices of the network (intercepts are not penalized). The
+    penalty lives here only, so the reported value and the gradient agree.
+    """
+
+    def __init__(self, loss, alpha):
+        self.loss, self.alpha = loss, float(alpha)
+
+    def __call__(self, net, X, y, c, rng=None):
+        """Return J on a batch and leave its gradient in ``net.grads``."""
+        pred = net.forward(X, rng)
+        grad = net.output_grad
+        value = self.loss.value_and_grad(pred, y, c, grad)
+        net.backward(grad)
+        if self.alpha:
+            for w, grad_w, scratch in net.penalized:
+                np.multiply(w, self.alpha, scratch)
+                np.add(grad_w, scratch, grad_w)
+                # Not np.dot: a long BLAS dot wakes its thread pool, at a cost
+                # of milliseconds between matrix products.
+                np.multiply(scratch, w, scratch)
+                value += 0.5 * float(scratch.sum())
+        return value
+
+
+class TrainingState:
+    """What training carries from one call to the next.
+
+    ``partial_fit`` keeps it between calls; ``fit`` starts a new one (keeping
+    only the counters of a warm start). Between calls the estimator stores it
+    as plain data (``to_dict``): arrays, numbers and the random generator,
+    so that a fitted estimator holds no skgd object but itself.
+
+    Parameters
+    ----------
+    optimizer : optimizer object, already ``init``-ed
+    schedule : schedule object
+    rng : numpy.random.Generator
+        The one source of randomness for shuffling and dropout.
+    n_iter, t : int
+        Epochs run and updates made so far.
+    origin : tuple of int, default=(n_iter, t)
+        The counters when the schedule started: it counts from there.
+    limit : float, default=-inf
+        Objective values above it count as divergence; the first batch sets
+        it (-inf until then) and it is kept across ``partial_fit`` calls.
+    stream : dict or None, default=None
+        The unfinished epoch of a stream of ``partial_fit`` calls (see
+        :class:`skgd._stream.StreamEpochs`).
+    """
+
+    def __init__(self, optimizer, schedule, rng, n_iter=0, t=0, origin=None, **carried):
+        self.optimizer, self.schedule, self.rng = optimizer, schedule, rng
+        self.n_iter, self.t = n_iter, t
+        self.origin = (n_iter, t) if origin is None else tuple(origin)
+        self.limit = carried.get("limit", -math.inf)
+        self.stream = carried.get("stream")
+
+    def to_dict(self):
+        """The state as plain data (copies)."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "lr0": self.schedule.lr0,
+            "schedule": self.schedule.state_dict(),
+            "rng": copy.deepcopy(self.rng),
+            "n_iter": self.n_iter,
+            "t": self.t,
+            "origin": list(self.origin),
+            "limit": self.limit,
+            "stream": copy.deepcopy(self.stream),
+        }
+
+    @classmethod
+    def from_dict(cls, state, optimizer, schedule):
+        """Continue from ``to_dict``'s output, with fresh objects (copies)."""
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        return cls(
+            optimizer,
+            schedule,
+            copy.deepcopy(state["rng"]),
+            state["n_iter"],
+            state["t"],
+            state["origin"],
+            limit=state["limit"],
+            stream=copy.deepcopy(state.get("stream")),
+        )
+
+    def learning_rate(self):
+        """The step size for the next update."""
+        return self.schedule(self.t - self.origin[1], self.n_iter - self.origin[0])
+
+
+class Trainer:
+    """Takes gradient steps on a network and checks that they stay finite.
+
+    Parameters
+    ----------
+    net : Network
+    objective : Objective
+    state : TrainingState
+    task : task object
+        Scores the held-out split (see :mod:`skgd._tasks`).
+    batch_size : int or None
+        ``None`` for full-batch gradient descent.
+    shuffle : bool
+    baseline : float
+        The loss of a constant prediction; with the first batch's objective it
+        sets the scale above which the run counts as diverged.
+    val : Batches or None, default=None
+        The held-out split, scored after every epoch.
+    """
+
+    def __init__(
+        self, net, objective, state, task, *, batch_size, shuffle, baseline, val=None
+    ):
+        self.net, self.objective, self.state, self.task = net, objective, state, task
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.baseline, self.val = baseline, val
+        self.lr = math.nan  # the rate of the last update
+        self.interrupted = False  # set by the SIGINT handler
+        self.stopping = None  # the EarlyStopping callback, if any
+        self.train_rows = None  # the rows trained on (None: all)
+        self._last_batch = None
+        self._step = state.optimizer.step
+
+    def train_step(self, X, y, c):
+        """One gradient step on a batch; returns the batch objective."""
+        state, net = self.state, self.net
+        self.lr = lr = state.learning_rate()
+        value = self.objective(net, X, y, c, state.rng)
+        if not value <= state.limit:  # also true for NaN
+            self._check_objective(value, lr, state.n_iter + 1)
+        self._step(net.params, net.grads, lr)
+        state.t += 1
+        return value
+
+    def _check_objective(self, value, lr, epoch):
+        state = self.state
+        if state.limit == -math.inf and math.isfinite(value):  # the first batch
+            state.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
+            return
+        raise divergence_error(epoch, f"the training loss reached {value:.3g}", lr)
+
+    def train_batches(self, batches, total=0.0, weight=0.0):
+        """Take a step on each of ``batches``; add to ``sum w * J`` and ``sum w``.
+
+        Returns the two sums; they start from ``total`` and ``weight``. An
+        interrupt (``self.interrupted``) ends the pass after the current batch.
+        """
+        batch = None
+        for batch in batches:
+            X, y, c, w = batch
+            total += w * self.train_step(X, y, c)
+            weight += w
+            if self.interrupted:
+                break
+        if batch is not None:
+            self._last_batch = batch[:3]
+        return total, weight
+
+    def train_part(self, part):
+        """Train on one part of an epoch source; the epoch's record, or None.
+
+        None when the part ends no epoch (a stream's epoch goes on in the next
+        call) or an interrupt cut it short.
+        """
+        start = time.perf_counter()
+        batches, total, weight, seconds = part.begin(self)
+        total, weight = self.train_batches(batches, total, weight)
+        if self.interrupted:
+            return None
+        self.check_params()
+        seconds += time.perf_counter() - start
+        part.finish(total, weight, seconds)
+        if not part.complete:
+            return None
+        return self.end_epoch(total / weight if weight > 0 else 0.0, seconds)
+
+    def check_params(self):
+        """Raise DivergenceError unless every parameter is finite."""
+        if not np.isfinite(self.net.params).all():
+            raise divergence_error(
+                self.state.n_iter + 1, "the parameters are no longer finite", self.lr
+            )
+
+    def check_last_step(self):
+        """Judge the last update, which no later batch did, on its own batch."""
+        if self._last_batch is None:  # no update in this call
+            return
+        X, y, c = self._last_batch
+        value = self.objective.loss.value_and_grad(
+            self.net.forward(X), y, c, self.net.output_grad
+        )
+        if not value <= self.state.limit:  # the step of the last finished epoch
+            self._check_objective(value, self.lr, self.state.n_iter)
+
+    def validate(self, split):
+        """Loss and score of the network on the held-out ``split`` (a Batches).
+
+        It goes through in training-sized batches, reusing their buffers.
+        """
+        epoch = self.state.n_iter
+        pred = self.net.predict(split.X, split.rows, self.batch_size or split.n)
+        if not np.isfinite(pred).all():
+            what = "the predictions on the held-out data are no longer finite"
+            raise divergence_error(epoch, what, self.lr)
+        y = split.Y[split.rows]
+        sw = None if split.sample_weight is None else split.sample_weight[split.rows]
+        loss = weighted_loss(self.objective.loss, pred, y, sw)
+        if not math.isfinite(loss):
+            what = "the loss on the held-out data overflows"
+            raise divergence_error(epoch, what, self.lr, "scale the features and y")
+        return loss, self.task.score(y, pred, sw)
+
+    def end_epoch(self, train_loss, seconds):
+        """Count a finished epoch and return its record.
+
+        ``seconds`` is the epoch's training time; scoring the held-out split
+        adds to it.
+        """
+        start = time.perf_counter()
+        self.state.n_iter += 1
+        record = {
+            "epoch": self.state.n_iter,
+            "t": self.state.t,
+            "train_loss": train_loss,
+        }
+        if self.val is not None:
+            score_key = f"val_{self.task.score_name}"
+            record["val_loss"], record[score_key] = self.validate(self.val)
+        record["learning_rate"] = self.lr
+        record["seconds"] = seconds + time.perf_counter() - start
+        return record
+
+    def kept_params(self):
+        """The parameters training would end with if it stopped now."""
+        if self.stopping is None:
+            return self.net.params
+        return self.stopping.kept_params(self)
+
+    def snapshot(self):
+        """What an interrupted epoch rolls back to."""
+        state = self.state
+        return self.net.params.copy(), state.to_dict(), state.n_iter, state.t
+
+    def restore(self, snapshot):
+        params, saved, n_iter, t = snapshot
+        state = self.state
+        self.net.params[...] = params
+        state.optimizer.load_state_dict(saved["optimizer"])
+        state.schedule.load_state_dict(saved["schedule"])
+        state.rng, state.n_iter, state.t = saved["rng"], n_iter, t
