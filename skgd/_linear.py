@@ -4,10 +4,12 @@ import numpy as np
 from sklearn.utils.extmath import row_norms
 
 from ._base import BaseGD
+from ._docs import shared_docs
 from ._exceptions import DivergenceError
 from ._layers import Dense, Dropout
 
 
+@shared_docs
 class GDRegressor(BaseGD):
     r"""Linear regression trained by mini-batch gradient descent.
 
@@ -49,8 +51,7 @@ class GDRegressor(BaseGD):
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
-    epochs : int, default=200
-        Passes over the training set (the maximum when training stops early).
+    {{epochs}}
     alpha : float, default=0.0
         Strength of the L2 penalty :math:`\frac{\alpha}{2}\lVert w\rVert^2`.
     dropout : float in [0, 1), default=0.0
@@ -62,45 +63,14 @@ class GDRegressor(BaseGD):
         error this acts,
         in expectation, as an extra penalty
         :math:`\frac{p}{2(1-p)} \sum_j w_j^2\,\overline{x_j^2}`.
-    loss : {"squared_error", "huber"}, default="squared_error"
-        Per-sample loss :math:`\ell`. ``"huber"`` is quadratic for residuals
-        up to ``huber_delta`` and linear beyond, which makes it robust to
-        outliers.
-    huber_delta : float, default=1.0
-        Threshold of the Huber loss, in the units of ``y``; only used with
-        ``loss="huber"``.
+    {{loss huber_delta}}
     optimizer : {"sgd", "adam"}, default="sgd"
         Update rule. ``"sgd"`` is plain (or momentum) gradient descent;
         ``"adam"`` is Adam.
-    momentum : float in [0, 1), default=0.0
-        Momentum of ``"sgd"``: the velocity ``v <- momentum * v + g`` replaces
-        the gradient in the step.
-    nesterov : bool, default=False
-        Use Nesterov's momentum with ``"sgd"`` (the step is
-        ``g + momentum * v``).
-    beta_1 : float in [0, 1), default=0.9
-        Decay of Adam's first-moment estimate.
-    beta_2 : float in [0, 1), default=0.999
-        Decay of Adam's second-moment estimate.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability term.
-    lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        How the step changes during training. ``"constant"``: always
-        ``learning_rate``. ``"invscaling"``: ``learning_rate / (t + 1) **
-        power_t`` at update ``t``. ``"cosine"``: ``learning_rate * (1 +
-        cos(pi * e / epochs)) / 2`` in epoch ``e`` (restarting after
-        ``epochs`` epochs). ``"adaptive"``: ``learning_rate`` divided by 5 each
-        time the monitored loss fails to improve by ``tol`` (0 if ``tol`` is
-        None) for ``n_iter_no_change`` epochs; training then stops only once
-        the rate has fallen by a factor of a million (never if ``tol`` is
-        None). The schedule starts with each
-        ``fit`` and continues across ``partial_fit`` calls.
-    power_t : float, default=0.5
-        Exponent of ``"invscaling"``.
+    {{momentum nesterov beta_1 beta_2 epsilon lr_schedule power_t}}
     fit_intercept : bool, default=True
         Whether to learn the intercept :math:`b`; if False, :math:`b = 0`.
-    shuffle : bool, default=True
-        Reshuffle the training samples before every epoch.
+    {{shuffle}}
     random_state : int, RandomState instance or None, default=None
         Seeds the one random generator used for shuffling, the validation
         split and dropout. Pass an int for reproducible results.
@@ -109,40 +79,8 @@ class GDRegressor(BaseGD):
         fitted coefficients (including ones assigned by hand after the fit)
         instead of starting from zero; the optimizer state and the schedule
         start afresh, and the history grows.
-    verbose : int, default=0
-        If positive, print a line per epoch.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data, stop when the
-        validation loss has not improved by ``tol`` for ``n_iter_no_change``
-        epochs, and keep the coefficients of the epoch with the lowest
-        validation loss.
-    validation_fraction : float in (0, 1) or None, default=None
-        Fraction of the training data held out, scored after every epoch
-        (``validation_scores_`` and the history). ``None`` holds out 0.1 with
-        ``early_stopping=True`` and nothing otherwise; a float holds data out
-        even without early stopping, to watch the generalization gap.
-    n_iter_no_change : int, default=10
-        Epochs without improvement of the monitored loss (validation loss with
-        early stopping, training objective otherwise) that end training (or,
-        with ``lr_schedule="adaptive"``, lower the learning rate).
-    tol : float or None, default=1e-4
-        Smallest decrease of the monitored loss that counts as an improvement.
-        ``None`` never stops early: exactly ``epochs`` epochs run.
-    record_trajectory : bool, default=False
-        Record the parameters after every epoch in ``trajectory_`` (for
-        :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps
-        a copy of all parameters per epoch.
-    epoch_size : int or None, default=None
-        How ``partial_fit`` counts epochs; ``fit`` ignores it. ``None``: each
-        call is one epoch over the data it is given (scikit-learn's
-        convention). An int: the calls are consecutive chunks of one stream,
-        cut into mini-batches across call boundaries (rows that do not fill a
-        batch wait, copied, for the next call), and an epoch ends after every
-        ``epoch_size`` rows, with its record in ``history_`` and its step of
-        per-epoch schedules. Without shuffling, chunks adding up to
-        ``epoch_size`` rows train exactly like one epoch of ``fit`` over their
-        concatenation; with ``shuffle=True`` each chunk is shuffled on its own.
-        See :doc:`/scaling`.
+    {{verbose early_stopping validation_fraction n_iter_no_change tol}}
+    {{record_trajectory epoch_size}}
 
     Attributes
     ----------
@@ -150,36 +88,8 @@ class GDRegressor(BaseGD):
         Weights :math:`w`, shaped as in :class:`~sklearn.linear_model.Ridge`.
     intercept_ : float or ndarray of shape (n_outputs,)
         Intercept :math:`b`; 0.0 (or zeros) when ``fit_intercept=False``.
-    learning_rate_ : float
-        The initial step size actually used (``"auto"`` resolved).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during ``fit``, when ``X`` has string column
-        names.
-    n_iter_ : int
-        Epochs run since the last ``fit`` from scratch (a warm start or
-        ``partial_fit`` adds to it).
-    t_ : int
-        Parameter updates (mini-batch steps) made, counted likewise.
-    loss_curve_ : list of float
-        Training objective :math:`J` per epoch: the mean of the mini-batch
-        objectives met during the epoch, weighted by batch weight.
-    best_loss_ : float
-        Lowest value in ``loss_curve_``.
-    validation_scores_ : list of float or None
-        R² on the held-out split after each epoch; None if nothing is held
-        out.
-    best_validation_score_ : float or None
-        R² of the epoch with the lowest validation loss in ``history_`` (after
-        a fit from scratch with early stopping, the epoch whose coefficients
-        are kept); None if nothing is held out.
-    history_ : list of dict
-        One record per epoch with keys ``epoch``, ``t`` (updates so far),
-        ``train_loss``, ``val_loss`` and ``val_r2`` (only with a held-out
-        split; the loss without penalty or dropout), ``learning_rate`` (in
-        force at the epoch's last update) and ``seconds``.
-        ``pandas.DataFrame(history_)`` makes it a table.
+    {{learning_rate_ n_features_in_ feature_names_in_ n_iter_ t_ loss_curve_}}
+    {{best_loss_ validation_scores_ best_validation_score_ history_}}
     trajectory_ : ndarray of shape (``n_iter_`` + 1, n_params) or None
         With ``record_trajectory=True``, the parameters before training (row
         0) and after each epoch, each row the weight matrix of shape

@@ -8,9 +8,11 @@ import numpy as np
 from ._activations import ACTIVATIONS, Activation
 from ._base import BaseGD
 from ._compat import Interval, StrOptions
+from ._docs import shared_docs
 from ._layers import Dense, Dropout, glorot_uniform, he_uniform
 
 
+@shared_docs
 class MLPRegressor(BaseGD):
     r"""Multilayer perceptron regressor trained by mini-batch gradient descent.
 
@@ -46,8 +48,7 @@ class MLPRegressor(BaseGD):
     batch_size : int or None, default=200
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
-    epochs : int, default=200
-        Passes over the training set (the maximum when training stops early).
+    {{epochs}}
     alpha : float, default=0.0
         Strength of the L2 penalty :math:`\frac{\alpha}{2}\sum_k\lVert W_k
         \rVert^2`.
@@ -64,30 +65,11 @@ class MLPRegressor(BaseGD):
         n_{out})}`, with 2 instead of 6 for ``"logistic"``);
         ``"he_uniform"`` draws weights in :math:`\pm\sqrt{6 / n_{in}}` and
         starts intercepts at zero.
-    loss : {"squared_error", "huber"}, default="squared_error"
-        Per-sample loss :math:`\ell`: half the squared error, or the Huber
-        loss with threshold ``huber_delta``.
-    huber_delta : float, default=1.0
-        Threshold of the Huber loss, in the units of ``y``.
+    {{loss huber_delta}}
     optimizer : {"sgd", "adam"}, default="adam"
         Update rule.
-    momentum : float in [0, 1), default=0.0
-        Momentum of ``"sgd"``: ``v <- momentum * v + g``, ``w <- w - lr * v``.
-    nesterov : bool, default=False
-        Nesterov's momentum with ``"sgd"``: ``w <- w - lr * (g + momentum *
-        v)``.
-    beta_1 : float in [0, 1), default=0.9
-        Decay of Adam's first-moment estimate.
-    beta_2 : float in [0, 1), default=0.999
-        Decay of Adam's second-moment estimate.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability term.
-    lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        How the step changes during training; see :class:`~skgd.GDRegressor`.
-    power_t : float, default=0.5
-        Exponent of ``"invscaling"``.
-    shuffle : bool, default=True
-        Reshuffle the training samples before every epoch.
+    {{momentum nesterov beta_1 beta_2 epsilon lr_schedule power_t}}
+    {{shuffle}}
     random_state : int, RandomState instance or None, default=None
         Seeds the one random generator used for initialization, shuffling,
         the validation split and dropout.
@@ -96,36 +78,8 @@ class MLPRegressor(BaseGD):
         ``coefs_`` and ``intercepts_`` (including ones assigned by hand after
         the fit), with a fresh optimizer and schedule; the history grows. The
         architecture must stay the one the weights were fitted with.
-    verbose : int, default=0
-        If positive, print a line per epoch.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop when the validation
-        loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
-        restore the weights of the epoch with the lowest validation loss.
-    validation_fraction : float in (0, 1) or None, default=None
-        Fraction held out and scored after every epoch; ``None`` holds out
-        0.1 with early stopping and nothing otherwise.
-    n_iter_no_change : int, default=10
-        Epochs without improvement of the monitored loss that end training
-        (or, with ``lr_schedule="adaptive"``, lower the learning rate).
-    tol : float or None, default=1e-4
-        Smallest decrease of the monitored loss that counts as an improvement;
-        ``None`` runs exactly ``epochs`` epochs.
-    record_trajectory : bool, default=False
-        Record the parameters after every epoch in ``trajectory_`` (for
-        :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps
-        a copy of all parameters per epoch.
-    epoch_size : int or None, default=None
-        How ``partial_fit`` counts epochs; ``fit`` ignores it. ``None``: each
-        call is one epoch over the data it is given (scikit-learn's
-        convention). An int: the calls are consecutive chunks of one stream,
-        cut into mini-batches across call boundaries (rows that do not fill a
-        batch wait, copied, for the next call), and an epoch ends after every
-        ``epoch_size`` rows, with its record in ``history_`` and its step of
-        per-epoch schedules. Without shuffling, chunks adding up to
-        ``epoch_size`` rows train exactly like one epoch of ``fit`` over their
-        concatenation; with ``shuffle=True`` each chunk is shuffled on its own.
-        See :doc:`/scaling`.
+    {{verbose early_stopping validation_fraction n_iter_no_change tol}}
+    {{record_trajectory epoch_size}}
 
     Attributes
     ----------
@@ -139,31 +93,8 @@ class MLPRegressor(BaseGD):
         Number of outputs.
     out_activation_ : str
         Always ``"identity"``.
-    learning_rate_ : float
-        The initial step size actually used.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during ``fit``, when ``X`` has string column
-        names.
-    n_iter_ : int
-        Epochs run since the last ``fit`` from scratch (a warm start or
-        ``partial_fit`` adds to it).
-    t_ : int
-        Parameter updates made, counted likewise.
-    loss_curve_ : list of float
-        Training objective per epoch (mean of the mini-batch objectives, with
-        dropout active).
-    best_loss_ : float
-        Lowest value in ``loss_curve_``.
-    validation_scores_ : list of float or None
-        R² on the held-out split after each epoch; None if nothing is held
-        out.
-    best_validation_score_ : float or None
-        R² of the epoch with the lowest validation loss in ``history_``; None
-        if nothing is held out.
-    history_ : list of dict
-        One record per epoch, as in :class:`~skgd.GDRegressor`.
+    {{learning_rate_ n_features_in_ feature_names_in_ n_iter_ t_ loss_curve_}}
+    {{best_loss_ validation_scores_ best_validation_score_ history_}}
     trajectory_ : ndarray of shape (``n_iter_`` + 1, n_params) or None
         With ``record_trajectory=True``, the parameters before training (row
         0) and after each epoch, each row layer by layer the weight matrix

@@ -158,7 +158,9 @@ def test_progress_bar_alone_in_a_pipeline_and_in_a_search(kind, linear_data):
     X, y = linear_data
     est = clone(ESTIMATORS[kind])
     plain = clone(est).fit(X, y)
-    _assert_same_model(clone(est).set_callbacks(callback.ProgressBar()).fit(X, y), plain)
+    _assert_same_model(
+        clone(est).set_callbacks(callback.ProgressBar()).fit(X, y), plain
+    )
     pipe = make_pipeline(StandardScaler(), clone(est))
     pipe.set_callbacks(callback.ProgressBar(max_propagation_depth=None)).fit(X, y)
     search = GridSearchCV(

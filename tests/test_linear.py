@@ -537,3 +537,21 @@ def test_auto_learning_rate_refuses_features_whose_norm_overflows(
     X[:, 1] = huge
     with pytest.raises(DivergenceError, match=r"overflows.*Standardize"):
         GDRegressor(**EXACT).fit(X, y)
+
+
+def test_parameter_validation_honours_sklearn_skip_parameter_validation(
+    linear_data, monkeypatch
+):
+    from sklearn import config_context
+
+    X, y = linear_data
+    calls = []
+    original = GDRegressor._validate_params
+    monkeypatch.setattr(
+        GDRegressor, "_validate_params", lambda self: calls.append(original(self))
+    )
+    model = GDRegressor(epochs=2, tol=None).fit(X, y).partial_fit(X, y)
+    assert len(calls) == 2  # partial_fit validates on every call
+    with config_context(skip_parameter_validation=True):
+        model.fit(X, y).partial_fit(X, y)
+    assert len(calls) == 2

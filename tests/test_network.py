@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from skgd._activations import Activation
@@ -49,3 +50,24 @@ def test_sparse_input_is_densified_one_batch_at_a_time(rng):
     pred = net.predict(X, block=8)
     assert set(net._workspaces) == {8, 2}  # blocks of 8 rows, then the rest
     np.testing.assert_allclose(pred, net.predict(X.toarray()), rtol=1e-14)
+
+
+def test_weights_go_in_and_out_through_the_layers(rng):
+    net = Network([Dense(3, 4), Activation("tanh"), Dense(4, 2, bias=False)], 3, float)
+    weights = [
+        (rng.normal(size=(3, 4)), rng.normal(size=4)),
+        (rng.normal(size=(4, 2)), None),
+    ]
+    net.set_weights(weights)
+    for (W, b), (W2, b2) in zip(weights, net.get_weights()):
+        np.testing.assert_array_equal(W, W2)
+        assert (b is None and b2 is None) or np.array_equal(b, b2)
+    got = net.get_weights()
+    got[0][0][...] = 0.0  # copies: the network is untouched
+    assert net.get_weights()[0][0].any()
+
+
+def test_weights_of_the_wrong_shape_are_refused_by_name(rng):
+    net = Network([Dense(3, 4), Dense(4, 1)], 3, float)
+    with pytest.raises(ValueError, match=r"shapes \[\(3, 4\), \(5, 1\)\].*warm_start"):
+        net.set_weights([(np.ones((3, 4)), np.ones(4)), (np.ones((5, 1)), np.ones(1))])

@@ -1,0 +1,178 @@
+"""Docstring entries that several estimators share, written once.
+
+:data:`PARAMETERS` and :data:`ATTRIBUTES` hold numpydoc entries by name. A
+docstring pulls entries in with a line of its own such as
+``{{epochs loss huber_delta}}``, and :func:`shared_docs`, applied to the class,
+replaces that line by the entries, in that order, at the line's indentation.
+An unknown name raises at import.
+
+To document a new estimator: decorate it with ``@shared_docs``, use
+placeholders for the entries whose text is true for it word for word, and
+write the others (different defaults or meaning) in its own docstring. Edit
+an entry here only if the new text holds for every estimator using it.
+"""
+
+import re
+
+
+def _entries(text):
+    """Split a numpydoc section body into ``{name: entry}``."""
+    blocks = re.split(r"\n(?=\S)", text.strip("\n"))
+    return {block.split(" : ")[0]: block for block in blocks}
+
+
+PARAMETERS = _entries(r"""
+epochs : int, default=200
+    Passes over the training set (the maximum when training stops early).
+loss : {"squared_error", "huber"}, default="squared_error"
+    Per-sample loss :math:`\ell`: half the squared error, or the Huber loss,
+    quadratic for residuals up to ``huber_delta`` and linear beyond, which
+    makes it robust to outliers.
+huber_delta : float, default=1.0
+    Threshold of the Huber loss, in the units of ``y``; only used with
+    ``loss="huber"``.
+momentum : float in [0, 1), default=0.0
+    Momentum of ``"sgd"``: the velocity ``v <- momentum * v + g`` replaces
+    the gradient ``g`` in the step: ``w <- w - lr * v``.
+nesterov : bool, default=False
+    Use Nesterov's momentum with ``"sgd"``: the step is
+    ``w <- w - lr * (g + momentum * v)``, with ``v`` already updated.
+beta_1 : float in [0, 1), default=0.9
+    Decay of Adam's first-moment estimate.
+beta_2 : float in [0, 1), default=0.999
+    Decay of Adam's second-moment estimate.
+epsilon : float, default=1e-8
+    Adam's numerical-stability term.
+lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+    How the step changes during training. ``"constant"``: always
+    ``learning_rate``. ``"invscaling"``: ``learning_rate / (t + 1) **
+    power_t`` at update ``t``. ``"cosine"``: ``learning_rate * (1 +
+    cos(pi * e / epochs)) / 2`` in epoch ``e`` (restarting after
+    ``epochs`` epochs). ``"adaptive"``: ``learning_rate`` divided by 5 each
+    time the monitored loss fails to improve by ``tol`` (0 if ``tol`` is
+    None) for ``n_iter_no_change`` epochs; training then stops only once
+    the rate has fallen by a factor of a million (never if ``tol`` is
+    None). The schedule starts with each ``fit`` and continues across
+    ``partial_fit`` calls.
+power_t : float, default=0.5
+    Exponent of ``"invscaling"``.
+shuffle : bool, default=True
+    Reshuffle the training samples before every epoch.
+verbose : int, default=0
+    If positive, print a line per epoch.
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the training data, stop when the
+    validation loss has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, and restore the parameters of the epoch with the lowest
+    validation loss.
+validation_fraction : float in (0, 1) or None, default=None
+    Fraction of the training data held out, scored after every epoch
+    (``validation_scores_`` and the history). ``None`` holds out 0.1 with
+    ``early_stopping=True`` and nothing otherwise; a float holds data out
+    even without early stopping, to watch the generalization gap.
+n_iter_no_change : int, default=10
+    Epochs without improvement of the monitored loss (validation loss with
+    early stopping, training objective otherwise) that end training (or,
+    with ``lr_schedule="adaptive"``, lower the learning rate).
+tol : float or None, default=1e-4
+    Smallest decrease of the monitored loss that counts as an improvement.
+    ``None`` never stops early: exactly ``epochs`` epochs run.
+record_trajectory : bool, default=False
+    Record the parameters after every epoch in ``trajectory_`` (for
+    :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps
+    a copy of all parameters per epoch.
+epoch_size : int or None, default=None
+    How ``partial_fit`` counts epochs; ``fit`` ignores it. ``None``: each
+    call is one epoch over the data it is given (scikit-learn's
+    convention). An int: the calls are consecutive chunks of one stream,
+    cut into mini-batches across call boundaries (rows that do not fill a
+    batch wait, copied, for the next call), and an epoch ends after every
+    ``epoch_size`` rows, with its record in ``history_`` and its step of
+    per-epoch schedules. Without shuffling, chunks adding up to
+    ``epoch_size`` rows train exactly like one epoch of ``fit`` over their
+    concatenation; with ``shuffle=True`` each chunk is shuffled on its own.
+    See :doc:`/scaling`.
+""")
+
+ATTRIBUTES = _entries(r"""
+learning_rate_ : float
+    The initial step size actually used (``"auto"`` resolved).
+n_features_in_ : int
+    Number of features seen during ``fit``.
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Names of features seen during ``fit``, when ``X`` has string column
+    names.
+n_iter_ : int
+    Epochs run since the last ``fit`` from scratch (a warm start or
+    ``partial_fit`` adds to it).
+t_ : int
+    Parameter updates (mini-batch steps) made, counted likewise.
+loss_curve_ : list of float
+    Training objective :math:`J` per epoch: the mean of the mini-batch
+    objectives met during the epoch (penalty included, dropout active),
+    weighted by batch weight.
+best_loss_ : float
+    Lowest value in ``loss_curve_``.
+validation_scores_ : list of float or None
+    R² on the held-out split after each epoch; None if nothing is held
+    out.
+best_validation_score_ : float or None
+    R² of the epoch with the lowest validation loss in ``history_`` (after
+    a fit from scratch with early stopping, the epoch whose parameters are
+    kept); None if nothing is held out.
+history_ : list of dict
+    One record per epoch with keys ``epoch``, ``t`` (updates so far),
+    ``train_loss``, ``val_loss`` and ``val_r2`` (only with a held-out
+    split; the loss without penalty or dropout), ``learning_rate`` (in
+    force at the epoch's last update) and ``seconds``.
+    ``pandas.DataFrame(history_)`` makes it a table.
+""")
+
+_SHARED = {**PARAMETERS, **ATTRIBUTES}
+_PLACEHOLDER = re.compile(r"^([ \t]*)\{\{([^{}]*)\}\}[ \t]*$", re.MULTILINE)
+
+
+def fill(doc):
+    """Return ``doc`` with every placeholder line replaced by its entries.
+
+    Parameters
+    ----------
+    doc : str
+        A docstring with placeholder lines such as ``    {{epochs tol}}``.
+
+    Returns
+    -------
+    str
+        The docstring with the named entries, indented like the placeholder.
+
+    Examples
+    --------
+    >>> print(fill("    {{power_t}}"))
+        power_t : float, default=0.5
+            Exponent of ``"invscaling"``.
+    """
+
+    def entries(match):
+        indent, names = match.group(1), match.group(2).split()
+        unknown = [name for name in names if name not in _SHARED]
+        if unknown or not names:
+            raise KeyError(
+                f"No shared docstring entry named {unknown or names!r} in "
+                f"skgd._docs; known are {sorted(_SHARED)}."
+            )
+        text = "\n".join(_SHARED[name] for name in names)
+        return "\n".join(indent + line if line else line for line in text.split("\n"))
+
+    filled = _PLACEHOLDER.sub(entries, doc)
+    if "{{" in filled:
+        raise ValueError(
+            "A '{{' is left in the docstring: a placeholder must be a line of its "
+            "own, '{{name ...}}'."
+        )
+    return filled
+
+
+def shared_docs(cls):
+    """Class decorator: fill the placeholders of ``cls.__doc__`` (see :func:`fill`)."""
+    cls.__doc__ = fill(cls.__doc__)
+    return cls
