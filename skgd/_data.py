@@ -47,9 +47,16 @@ def iter_rows(X, batch_size, dtype, rows=None):
             yield part, _copy_rows(X, block, buffer[: part.stop - start])
 
 
+# Above this many rows the order of a shuffled epoch is kept in 4 bytes a row
+# (memory-mapped data of millions of rows); below it in 8, which numpy
+# shuffles about 2.5 times faster (measured at 20,000 rows).
+SMALL_ORDER = 2**20
+
+
 def shuffled_range(n, rng):
-    """``rng.permutation(n)``, the same permutation, in half the memory."""
-    order = np.arange(n, dtype=np.uint32 if n < 2**32 else np.int64)
+    """``rng.permutation(n)``: the same permutation, in 4 bytes a row when large."""
+    small = n <= SMALL_ORDER or n >= 2**32
+    order = np.arange(n, dtype=np.intp if small else np.uint32)
     rng.shuffle(order)
     return order
 

@@ -39,6 +39,9 @@ class SGD:
 
     def init(self, params):
         self.velocity = np.zeros_like(params) if self.momentum else None
+        # The rate as a 0-d array of the parameters' type: a ufunc takes it
+        # about twice as fast as a Python float, with the same result.
+        self._lr, self._lr_value = np.zeros((), params.dtype), None
 
     def state_dict(self):
         return {"velocity": None if self.velocity is None else self.velocity.copy()}
@@ -50,7 +53,9 @@ class SGD:
     def step(self, params, grads, lr):
         v = self.velocity
         if v is None:  # the hot path of plain SGD: two ufunc calls
-            np.multiply(grads, lr, grads)
+            if lr != self._lr_value:
+                self._lr[()] = self._lr_value = lr
+            np.multiply(grads, self._lr, grads)
             np.subtract(params, grads, params)
             return
         np.multiply(v, self.momentum, v)

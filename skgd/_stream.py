@@ -171,7 +171,7 @@ def _batches(X, Y, sw, rows, in_order):
 def check_unchanged(stored, epoch_size, batch_size):
     """Refuse another epoch or batch size in the middle of a streamed epoch.
 
-    ``stored`` is a ``Stream.to_dict()`` or None.
+    ``stored`` is a ``StreamEpochs.to_dict()`` or None.
     """
     if not (stored and stored["seen"]):
         return

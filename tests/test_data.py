@@ -3,6 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from skgd._data import (
+    SMALL_ORDER,
     Batches,
     iter_rows,
     scaled_weights,
@@ -114,11 +115,11 @@ def test_scaled_weights_are_a_power_of_two_apart_from_the_given_ones():
     assert scaled_weights(None) == (None, 0)
 
 
-@pytest.mark.parametrize("n", [1, 2, 103, 4097])
-def test_shuffled_range_is_rng_permutation_in_fewer_bytes(n):
+@pytest.mark.parametrize("n", [1, 2, 103, 4097, SMALL_ORDER + 1])
+def test_shuffled_range_is_rng_permutation_in_fewer_bytes_when_large(n):
     order = shuffled_range(n, np.random.default_rng(5))
     np.testing.assert_array_equal(order, np.random.default_rng(5).permutation(n))
-    assert order.itemsize == 4
+    assert order.itemsize == (4 if n > SMALL_ORDER else np.dtype(np.intp).itemsize)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
