@@ -44,31 +44,6 @@ from ._version import __version__
 # layout is refused with a clear message instead of being loaded wrongly.
 STATE_FORMAT = 1
 
-# The parameters every estimator passes to the engine (see TrainingConfig).
-TRAINING_PARAMS = (
-    "learning_rate",
-    "batch_size",
-    "epochs",
-    "alpha",
-    "optimizer",
-    "momentum",
-    "nesterov",
-    "beta_1",
-    "beta_2",
-    "epsilon",
-    "lr_schedule",
-    "power_t",
-    "shuffle",
-    "random_state",
-    "early_stopping",
-    "validation_fraction",
-    "n_iter_no_change",
-    "tol",
-    "verbose",
-    "record_trajectory",
-    "epoch_size",
-)
-
 
 class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Base class of the estimators trained by mini-batch gradient descent."""
@@ -267,7 +242,7 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             callbacks = [] if context is None else [context]
             config = TrainingConfig(
                 task,
-                {name: getattr(self, name) for name in TRAINING_PARAMS},
+                self.get_params(deep=False),
                 self._auto_learning_rate,
                 callbacks,
             )

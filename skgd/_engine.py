@@ -58,7 +58,8 @@ class TrainingConfig:
     task : task object
         See :mod:`skgd._tasks`.
     params : dict
-        The estimator's training parameters, by their public names
+        The estimator's parameters (``get_params(deep=False)``); the engine
+        reads the training knobs among them, by their public names
         (``learning_rate``, ``batch_size``, ``epochs``, ``alpha``,
         ``optimizer`` and its settings, ``lr_schedule`` and its settings,
         ``shuffle``, ``random_state``, ``early_stopping``,
