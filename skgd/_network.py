@@ -142,6 +142,12 @@ class Network:
             ws = self._workspaces[m] = (forward, backward, grads[-1], full[-1])
         return ws
 
+    def workspace_of_one_layer(self, m):
+        """``(output, output gradient, cache)`` of a one-layer network, ``m`` rows."""
+        forward, _, grad, _ = self._workspace(m)
+        ((_, _, out, cache),) = forward
+        return out, grad, cache
+
     def forward(self, X, rng=None):
         """Output for a batch ``X``; training mode when ``rng`` is given.
 

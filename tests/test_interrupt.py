@@ -2,6 +2,7 @@
 
 import _thread
 import pickle
+import signal
 import threading
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import skgd._base
 import skgd._callbacks
 import skgd._engine
+import skgd._optimizers
 from skgd import GDRegressor, MLPRegressor
 
 KW = dict(tol=None, random_state=0)
@@ -82,15 +84,17 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
 
 
 def _fail_on_update(monkeypatch, n, error):
-    original, calls = skgd._engine.Trainer.train_step, [0]
+    """Raise ``error`` in the ``n``-th parameter update (of any optimizer)."""
+    calls = [0]
+    for optimizer in (skgd._optimizers.SGD, skgd._optimizers.Adam):
 
-    def train_step(self, *args):
-        calls[0] += 1
-        if calls[0] == n:
-            raise error
-        return original(self, *args)
+        def step(self, *args, original=optimizer.step):
+            calls[0] += 1
+            if calls[0] == n:
+                raise error
+            return original(self, *args)
 
-    monkeypatch.setattr(skgd._engine.Trainer, "train_step", train_step)
+        monkeypatch.setattr(optimizer, "step", step)
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("boom")])
@@ -127,14 +131,14 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
     linear_data, monkeypatch
 ):
     X, y = linear_data
-    original = skgd._engine.Trainer.train_step
+    original = skgd._optimizers.SGD.step
     validated = []
 
-    def train_step(self, *args):
-        self.interrupted = True  # what the SIGINT handler does
+    def step(self, *args):
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C in the first update
         return original(self, *args)
 
-    monkeypatch.setattr(skgd._engine.Trainer, "train_step", train_step)
+    monkeypatch.setattr(skgd._optimizers.SGD, "step", step)
     monkeypatch.setattr(
         skgd._engine.Trainer, "validate", lambda self, split: validated.append(1)
     )
