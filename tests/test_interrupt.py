@@ -146,3 +146,25 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
         model = GDRegressor(validation_fraction=0.2, **KW).fit(X, y)
     assert model.history_ == [] and model.n_iter_ == model.t_ == 0
     assert not model.coef_.any() and not validated  # no score for a broken epoch
+
+
+def test_a_program_that_ignores_ctrl_c_keeps_ignoring_it_in_fit(
+    linear_data, monkeypatch
+):
+    X, y = linear_data
+    seen, original = [], skgd._optimizers.SGD.step
+
+    def step(self, *args):
+        seen.append(signal.getsignal(signal.SIGINT))
+        return original(self, *args)
+
+    monkeypatch.setattr(skgd._optimizers.SGD, "step", step)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        GDRegressor(epochs=1, **KW).fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen and all(handler is signal.SIG_IGN for handler in seen)
+    GDRegressor(epochs=1, **KW).fit(X, y)  # otherwise fit handles it itself
+    assert seen[-1] is not signal.SIG_IGN and seen[-1] is not previous
