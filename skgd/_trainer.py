@@ -320,15 +320,15 @@ def _batches(trainer, batches, total, weight):
 def _linear_batches(trainer, batches, total, weight):
     """``Trainer.train_batches`` for a network of one dense layer.
 
-    A linear model's step is a handful of small numpy calls, so the method
-    calls around them (the trainer's step, the objective, the network and
-    the layer) cost a third of it. This is the same step, written out in one
-    loop: the same calls in the same order, so the same result to the bit.
+    A linear model's step is a handful of small numpy calls, so the calls
+    around them (the trainer's step, the objective, the network's loops over
+    its layers) cost a quarter of it. This is the same step in one loop that
+    calls the layer directly: the same numpy calls in the same order, so the
+    same result to the bit.
     """
     state, net, objective = trainer.state, trainer.net, trainer.objective
     layer, loss, alpha = net.layers[0], objective.loss, objective.alpha
-    plain = layer.b is None  # with an intercept, it is added (the data has no ones)
-    W, dW = (layer.Wb, layer.dWb) if plain else (layer.W, layer.dW)
+    forward, backward = layer.forward, layer.backward
     learning_rate, step, params = state.learning_rate, trainer._step, net.params
     buffers, batch, lr = {}, None, trainer.lr
     for batch in batches:
@@ -336,15 +336,11 @@ def _linear_batches(trainer, batches, total, weight):
         m = X.shape[0]
         if m not in buffers:
             buffers[m] = net.workspace_of_one_layer(m)
-        out, grad, ones = buffers[m]
+        out, grad, cache = buffers[m]
         lr = learning_rate()
-        np.dot(X, W, out)
-        if not plain:
-            np.add(out, layer._b_added, out)
+        forward(X, out, cache, None)
         value = loss.value_and_grad(out, y, c, grad)
-        np.dot(X.T, grad, dW)
-        if not plain:
-            np.dot(ones, grad, layer.db)
+        backward(X, out, grad, None, cache)
         if alpha:
             value = add_penalty(net, alpha, value)
         if not value <= state.limit:  # also true for NaN
