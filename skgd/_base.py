@@ -216,7 +216,7 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     def _task(self):
         """What the targets are: regression with the estimator's loss."""
-        return Regression(build(LOSSES, self.loss, self.get_params()))
+        return Regression(build(LOSSES, self.loss, self.get_params(deep=False)))
 
     # -- training -------------------------------------------------------------
 

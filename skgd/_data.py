@@ -55,8 +55,7 @@ SMALL_ORDER = 2**20
 
 def shuffled_range(n, rng):
     """``rng.permutation(n)``: the same permutation, in 4 bytes a row when large."""
-    small = n <= SMALL_ORDER or n >= 2**32
-    order = np.arange(n, dtype=np.intp if small else np.uint32)
+    order = np.arange(n, dtype=np.uint32 if SMALL_ORDER < n < 2**32 else np.intp)
     rng.shuffle(order)
     return order
 

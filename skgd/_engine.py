@@ -46,8 +46,6 @@ from ._signals import sigint_handled
 from ._stream import check_unchanged
 from ._trainer import Objective, Trainer, TrainingState
 
-STARTS = ("fresh", "warm", "continue", "stream")
-
 
 @dataclass
 class TrainingConfig:
@@ -139,7 +137,8 @@ def fit_session(net, source, config, start, stored=None):
         val=val,
     )
     trainer.train_rows = train.rows
-    callbacks, recorder = _callbacks(trainer, config, partial)
+    trainer.stopping = None if partial else _early_stopping(params)
+    callbacks, recorder = _callbacks(trainer, config)
     catching = nullcontext() if partial else _interrupts_caught(trainer)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
         parts = train.parts(trainer, 1 if partial else params["epochs"])
@@ -251,21 +250,25 @@ def _schedule(params, lr0):
     return build(SCHEDULES, params["lr_schedule"], params, float(lr0))
 
 
-def _callbacks(trainer, config, partial):
-    """The loop's callbacks, and the trajectory recorder (or None)."""
+def _early_stopping(params):
+    """``fit``'s stopping rule: a plateau of the monitored loss (see EarlyStopping)."""
+    return EarlyStopping(
+        params["tol"] or 0.0,
+        params["n_iter_no_change"],
+        monitor="val_loss" if params["early_stopping"] else "train_loss",
+        restore_best=params["early_stopping"],
+        stop=params["tol"] is not None,
+    )
+
+
+def _callbacks(trainer, config):
+    """The loop's callbacks, in order, and the trajectory recorder (or None)."""
     params, callbacks, recorder = config.params, [], None
     if params["verbose"]:
         callbacks.append(EpochPrinter())
     if params["record_trajectory"]:
         recorder = TrajectoryRecorder()
         callbacks.append(recorder)
-    if not partial:
-        trainer.stopping = EarlyStopping(
-            params["tol"] or 0.0,
-            params["n_iter_no_change"],
-            monitor="val_loss" if params["early_stopping"] else "train_loss",
-            restore_best=params["early_stopping"],
-            stop=params["tol"] is not None,
-        )
+    if trainer.stopping is not None:
         callbacks.append(trainer.stopping)
     return callbacks + list(config.callbacks), recorder

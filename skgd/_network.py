@@ -80,7 +80,7 @@ class Network:
         # The first layer with parameters needs no gradient for its input.
         has_params = [bool(s) for s in shapes]
         self._needs_grad_in = [any(has_params[:i]) for i in range(len(layers))]
-        self._workspaces, self._rows = {}, None
+        self._workspaces, self._rows, self._single = {}, None, {}
 
     def initialize(self, rng):
         """Draw initial parameters from ``rng``."""
@@ -142,11 +142,29 @@ class Network:
             ws = self._workspaces[m] = (forward, backward, grads[-1], full[-1])
         return ws
 
-    def workspace_of_one_layer(self, m):
-        """``(output, output gradient, cache)`` of a one-layer network, ``m`` rows."""
-        forward, _, grad, _ = self._workspace(m)
-        ((_, _, out, cache),) = forward
-        return out, grad, cache
+    def loss_and_grad(self, loss, X, y, c, rng=None):
+        """``loss.value_and_grad`` of the output for a batch; fills ``grads``.
+
+        Forward, loss and backward in one call. A network of one layer (a
+        linear model) calls its layer directly, without walking the plan: its
+        step is a handful of small numpy calls, which the walk would slow by a
+        quarter. The calls and so the results are the same either way.
+        """
+        if len(self.layers) != 1:
+            pred = self.forward(X, rng)
+            value = loss.value_and_grad(pred, y, c, self.output_grad)
+            self.backward(self.output_grad)
+            return value
+        buffers = self._single.get(X.shape[0])
+        if buffers is None:
+            ((_, _, out, cache),), _, grad, _ = self._workspace(X.shape[0])
+            buffers = self._single[X.shape[0]] = out, grad, cache
+        out, grad, cache = buffers
+        layer = self.layers[0]
+        layer.forward(X, out, cache, rng)
+        value = loss.value_and_grad(out, y, c, grad)
+        layer.backward(X, out, grad, None, cache)
+        return value
 
     def forward(self, X, rng=None):
         """Output for a batch ``X``; training mode when ``rng`` is given.

@@ -13,6 +13,7 @@ Sample weights are scaled by a power of two per call (see
 epoch's weighted loss sums are kept in the units of its first call.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -96,10 +97,11 @@ class StreamEpochs:
     def batches_of(self, rows, ends, in_order):
         """The batches of a part: the pending batch completed, then full ones.
 
-        Rows left over that do not fill a batch wait for the next call.
+        Rows left over that do not fill a batch wait for the next call. The
+        rows are sorted out now; the batches are drawn as they are trained.
         """
         X, Y, sw = self.data
-        used = 0
+        used, pending = 0, ()
         if self.pending is not None:
             used = min(self.batch_size - len(self.pending[0]), len(rows))
             self._hold(rows[:used])
@@ -107,19 +109,22 @@ class StreamEpochs:
                 Xp, Yp, swp = self.pending
                 self.pending = None
                 swp, exponent = scaled_weights(swp)
-                yield from self._scaled(Batches(Xp, Yp, swp), exponent)
+                pending = self._scaled(Batches(Xp, Yp, swp), exponent)
         rest = len(rows) - used
         full = rest if ends else rest - rest % self.batch_size
+        batches = ()
         if full:
             data = _batches(X, Y, sw, rows[used : used + full], in_order)
-            yield from self._scaled(data, self.chunk_exponent)
+            batches = self._scaled(data, self.chunk_exponent)
         self._hold(rows[used + full :])
+        return itertools.chain(pending, batches)
 
     def _scaled(self, batches, exponent):
         """Batches whose weights are in units ``2**exponent``, in the epoch's units."""
         scale = math.ldexp(1.0, exponent - self.exponent)
-        for X, y, c, w in batches(self.batch_size):
-            yield X, y, c, w * scale if scale != 1.0 else w
+        if scale == 1.0:  # the common case: the batches as they come
+            return batches(self.batch_size)
+        return ((X, y, c, w * scale) for X, y, c, w in batches(self.batch_size))
 
     def _hold(self, rows):
         """Append ``rows`` of the chunk to the pending rows (dense copies)."""

@@ -2,7 +2,7 @@
 
 :class:`Objective` evaluates ``J`` and its gradient on a batch,
 :class:`TrainingState` is what training carries from call to call, and
-:class:`Trainer` takes the steps: ``train_step`` on one batch,
+:class:`Trainer` takes the steps: ``train_batches`` over batches,
 ``train_part`` over one epoch's batches (or a stream's share of an epoch),
 ``validate`` on the held-out split. Every divergence check is here, and
 every divergence message comes from :func:`divergence_error`.
@@ -15,7 +15,6 @@ import time
 import numpy as np
 
 from ._exceptions import DivergenceError
-from ._layers import Dense
 from ._losses import weighted_loss
 
 # The objective may grow this many times over its starting value before the
@@ -45,10 +44,7 @@ class Objective:
 
     def __call__(self, net, X, y, c, rng=None):
         """Return J on a batch and leave its gradient in ``net.grads``."""
-        pred = net.forward(X, rng)
-        grad = net.output_grad
-        value = self.loss.value_and_grad(pred, y, c, grad)
-        net.backward(grad)
+        value = net.loss_and_grad(self.loss, X, y, c, rng)
         if self.alpha:
             value = add_penalty(net, self.alpha, value)
         return value
@@ -165,22 +161,6 @@ class Trainer:
         self.stopping = None  # the EarlyStopping callback, if any
         self.train_rows = None  # the rows trained on (None: all)
         self._last_batch = None
-        self._step = state.optimizer.step
-        # A plain function, not a bound method: no reference cycle keeps the
-        # trainer (and the last batch, a view of the data) alive after a call.
-        one_layer = len(net.layers) == 1 and isinstance(net.layers[0], Dense)
-        self._loop = _linear_batches if one_layer else _batches
-
-    def train_step(self, X, y, c):
-        """One gradient step on a batch; returns the batch objective."""
-        state, net = self.state, self.net
-        self.lr = lr = state.learning_rate()
-        value = self.objective(net, X, y, c, state.rng)
-        if not value <= state.limit:  # also true for NaN
-            self._check_objective(value, lr, state.n_iter + 1)
-        self._step(net.params, net.grads, lr)
-        state.t += 1
-        return value
 
     def _check_objective(self, value, lr, epoch):
         state = self.state
@@ -190,12 +170,32 @@ class Trainer:
         raise divergence_error(epoch, f"the training loss reached {value:.3g}", lr)
 
     def train_batches(self, batches, total=0.0, weight=0.0):
-        """Take a step on each of ``batches``; add to ``sum w * J`` and ``sum w``.
+        """Take a gradient step on each of ``batches``; the epoch's running sums.
 
-        Returns the two sums; they start from ``total`` and ``weight``. An
-        interrupt (``self.interrupted``) ends the pass after the current batch.
+        Adds each batch's ``w * J`` to ``total`` and its weight ``w`` to
+        ``weight``, and returns the two. An interrupt (``self.interrupted``)
+        ends the pass after the current batch. This is the hot loop: what it
+        uses is looked up once, before it.
         """
-        return self._loop(self, batches, total, weight)
+        state, net, objective = self.state, self.net, self.objective
+        learning_rate, step, rng = state.learning_rate, state.optimizer.step, state.rng
+        batch, lr = None, self.lr
+        for batch in batches:
+            X, y, c, w = batch
+            lr = learning_rate()
+            value = objective(net, X, y, c, rng)
+            if not value <= state.limit:  # also true for NaN
+                self._check_objective(value, lr, state.n_iter + 1)
+            step(net.params, net.grads, lr)
+            state.t += 1
+            total += w * value
+            weight += w
+            if self.interrupted:
+                break
+        self.lr = lr
+        if batch is not None:
+            self._last_batch = batch[:3]
+        return total, weight
 
     def train_part(self, part):
         """Train on one part of an epoch source; the epoch's record, or None.
@@ -301,57 +301,3 @@ class Trainer:
         state.schedule.load_state_dict(schedule)
         state.rng.bit_generator.state = rng
         state.n_iter, state.t = n_iter, t
-
-
-def _batches(trainer, batches, total, weight):
-    """``Trainer.train_batches``: one ``train_step`` per batch."""
-    batch = None
-    for batch in batches:
-        X, y, c, w = batch
-        total += w * trainer.train_step(X, y, c)
-        weight += w
-        if trainer.interrupted:
-            break
-    if batch is not None:
-        trainer._last_batch = batch[:3]
-    return total, weight
-
-
-def _linear_batches(trainer, batches, total, weight):
-    """``Trainer.train_batches`` for a network of one dense layer.
-
-    A linear model's step is a handful of small numpy calls, so the calls
-    around them (the trainer's step, the objective, the network's loops over
-    its layers) cost a quarter of it. This is the same step in one loop that
-    calls the layer directly: the same numpy calls in the same order, so the
-    same result to the bit.
-    """
-    state, net, objective = trainer.state, trainer.net, trainer.objective
-    layer, loss, alpha = net.layers[0], objective.loss, objective.alpha
-    forward, backward = layer.forward, layer.backward
-    learning_rate, step, params = state.learning_rate, trainer._step, net.params
-    buffers, batch, lr = {}, None, trainer.lr
-    for batch in batches:
-        X, y, c, w = batch
-        m = X.shape[0]
-        if m not in buffers:
-            buffers[m] = net.workspace_of_one_layer(m)
-        out, grad, cache = buffers[m]
-        lr = learning_rate()
-        forward(X, out, cache, None)
-        value = loss.value_and_grad(out, y, c, grad)
-        backward(X, out, grad, None, cache)
-        if alpha:
-            value = add_penalty(net, alpha, value)
-        if not value <= state.limit:  # also true for NaN
-            trainer._check_objective(value, lr, state.n_iter + 1)
-        step(params, net.grads, lr)
-        state.t += 1
-        total += w * value
-        weight += w
-        if trainer.interrupted:
-            break
-    trainer.lr = lr
-    if batch is not None:
-        trainer._last_batch = batch[:3]
-    return total, weight

@@ -16,13 +16,7 @@ from skgd._network import Network
 from skgd._optimizers import SGD
 from skgd._schedules import Constant
 from skgd._tasks import Regression
-from skgd._trainer import (
-    Objective,
-    Trainer,
-    TrainingState,
-    _batches,
-    _linear_batches,
-)
+from skgd._trainer import Objective, Trainer, TrainingState
 
 
 def _network(layers, n_features, rng):
@@ -153,39 +147,3 @@ def test_fit_holds_no_copy_of_the_data(estimator):
     tracemalloc.stop()
     # Batch buffers, the network and a few vectors of n_samples, no more.
     assert peak < X.nbytes / 8
-
-
-@pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("loss", sorted(LOSSES))
-@pytest.mark.parametrize("alpha", [0.0, 0.2])
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_one_dense_layer_trains_exactly_as_the_generic_step(
-    bias, loss, alpha, weighted, momentum, rng
-):
-    X, Y = rng.normal(size=(45, 4)), rng.normal(size=(45, 2))
-    sw = rng.uniform(0.1, 2.0, size=45) if weighted else None
-    results = []
-    for generic in (True, False):
-        net = _network([Dense(4, 2, bias=bias)], 4, np.random.default_rng(1))
-        optimizer = SGD(momentum)
-        optimizer.init(net.params)
-        state = TrainingState(optimizer, Constant(0.05), np.random.default_rng(0))
-        trainer = Trainer(
-            net,
-            Objective(LOSSES[loss](), alpha),
-            state,
-            Regression(LOSSES[loss]()),
-            batch_size=10,
-            shuffle=True,
-            baseline=1.0,
-        )
-        assert trainer._loop is _linear_batches  # the one-layer loop is in use
-        if generic:
-            trainer._loop = _batches
-        losses = [trainer.train_part(MemoryEpochs(X, Y, sw)) for _ in range(3)]
-        losses = [record["train_loss"] for record in losses]
-        results.append((net.params.copy(), losses, trainer.lr, state.t, state.limit))
-    (p1, *rest1), (p2, *rest2) = results
-    np.testing.assert_array_equal(p1, p2)
-    assert rest1 == rest2

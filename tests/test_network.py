@@ -4,6 +4,7 @@ import scipy.sparse as sp
 
 from skgd._activations import Activation
 from skgd._layers import Dense, Dropout
+from skgd._losses import LOSSES
 from skgd._network import Network
 
 
@@ -71,3 +72,34 @@ def test_weights_of_the_wrong_shape_are_refused_by_name(rng):
     net = Network([Dense(3, 4), Dense(4, 1)], 3, float)
     with pytest.raises(ValueError, match=r"shapes \[\(3, 4\), \(5, 1\)\].*warm_start"):
         net.set_weights([(np.ones((3, 4)), np.ones(4)), (np.ones((5, 1)), np.ones(1))])
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        lambda: [Dense(4, 2)],
+        lambda: [Dense(4, 2, bias=False)],
+        lambda: [Dense(4, 1)],
+        lambda: [Dense(4, 3), Activation("tanh"), Dense(3, 2)],
+    ],
+    ids=["dense", "dense without intercept", "one output", "two layers"],
+)
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_and_grad_is_forward_loss_backward_to_the_bit(layers, loss, weighted, rng):
+    X, Y = rng.normal(size=(7, 4)), 2 * rng.normal(size=(7, 2))
+    c = rng.uniform(0.1, 1.0, size=(7, 1)) if weighted else np.array(1.0 / 7)
+    results = []
+    for walked in (True, False):
+        net = Network(layers(), 4, np.float64)
+        net.params[:] = np.random.default_rng(3).normal(size=net.params.size)
+        y = Y[:, : net.widths[-1]]
+        if walked:  # the plan walked layer by layer, as for any deeper network
+            value = LOSSES[loss]().value_and_grad(net.forward(X), y, c, net.output_grad)
+            net.backward(net.output_grad)
+        else:
+            value = net.loss_and_grad(LOSSES[loss](), X, y, c)
+        results.append((value, net.grads.copy()))
+    (v1, g1), (v2, g2) = results
+    assert v1 == v2
+    np.testing.assert_array_equal(g1, g2)
