@@ -1,8 +1,8 @@
-"""skgd: scikit-learn regressors trained by mini-batch gradient descent."""
+"""skgd: scikit-learn estimators trained by mini-batch gradient descent."""
 
 from ._exceptions import DivergenceError
-from ._linear import GDRegressor
-from ._mlp import MLPRegressor
+from ._linear import GDClassifier, GDRegressor
+from ._mlp import MLPClassifier, MLPRegressor
 from ._plotting import LossLandscapeDisplay, TrainingCurveDisplay
 from ._version import __version__
 
@@ -19,7 +19,8 @@ def trusted_types():
     Returns
     -------
     names : list of str
-        ``["skgd._linear.GDRegressor", "skgd._mlp.MLPRegressor"]``.
+        The qualified names of :class:`GDRegressor`, :class:`GDClassifier`,
+        :class:`MLPRegressor` and :class:`MLPClassifier`.
 
     Examples
     --------
@@ -35,13 +36,16 @@ def trusted_types():
     >>> bool((loaded.predict(X) == model.predict(X)).all())
     True
     """
-    return [f"{c.__module__}.{c.__qualname__}" for c in (GDRegressor, MLPRegressor)]
+    estimators = GDRegressor, GDClassifier, MLPRegressor, MLPClassifier
+    return [f"{c.__module__}.{c.__qualname__}" for c in estimators]
 
 
 __all__ = [
     "DivergenceError",
+    "GDClassifier",
     "GDRegressor",
     "LossLandscapeDisplay",
+    "MLPClassifier",
     "MLPRegressor",
     "TrainingCurveDisplay",
     "__version__",

@@ -5,9 +5,10 @@ network and the epoch source, hand them to the engine
 (:func:`skgd._engine.fit_session`) and commit what it returns, all at once.
 A concrete estimator says how to build its network (``_build_layers``), how
 to read and store its fitted weights (``_get_weights`` /
-``_weight_attributes``), the shape of its predictions (``_predicts_1d``) and
-what ``learning_rate="auto"`` means for it (``_auto_learning_rate``); its
-task (:mod:`skgd._tasks`, regression here) says what the targets are.
+``_weight_attributes``) and what ``learning_rate="auto"`` means for it
+(``_auto_learning_rate``). :class:`RegressorGD` here and
+:class:`skgd._classifier.ClassifierGD` say what the targets are: their
+task (:mod:`skgd._tasks`), checked and encoded by ``_training_task``.
 """
 
 import warnings
@@ -28,7 +29,7 @@ from ._compat import (
     _check_sample_weight,
     fit_context,
 )
-from ._data import MemoryEpochs, scaled_weights
+from ._data import MemoryEpochs
 from ._engine import TrainingConfig, fit_session
 from ._history import curve
 from ._losses import LOSSES
@@ -42,10 +43,10 @@ from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 
-class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class BaseGD(CallbackSupportMixin, BaseEstimator):
     """Base class of the estimators trained by mini-batch gradient descent."""
 
     _rate_constraint = Interval(Real, 0, 1, closed="left")
@@ -58,8 +59,6 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "loss": [StrOptions(set(LOSSES))],
-        "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
@@ -104,7 +103,216 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    # -- public API ---------------------------------------------------------
+    def _output(self, X):
+        """The trained network's raw output for ``X`` (dropout is off)."""
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        weights = self._get_weights()
+        dtype = np.result_type(X.dtype, weights[0][0].dtype)
+        net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
+        # Sparse rows are densified one training-sized batch at a time.
+        block = self.batch_size if sp.issparse(X) and self.batch_size else 4096
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = net.predict(X.astype(dtype, copy=False), block=block)
+        if not np.isfinite(output).all():
+            raise ValueError(
+                f"The predictions overflow {dtype} for some samples (X holds "
+                f"values up to {abs(X).max():.3g}); scale X as the training data "
+                "was scaled."
+            )
+        return output
+
+    # -- hooks of the concrete estimators -------------------------------------
+
+    def _build_layers(self, n_features, n_outputs):
+        """The layers of the network, before weights are set."""
+        raise NotImplementedError
+
+    def _get_weights(self):
+        """Fitted ``[(W, b), ...]`` of the dense layers, ``W`` (n_in, n_out)."""
+        raise NotImplementedError
+
+    def _weight_attributes(self, weights, y_ndim):
+        """The public fitted attributes holding ``[(W, b), ...]``, as a dict."""
+        raise NotImplementedError
+
+    def _auto_learning_rate(self, X, sample_weight, rows, loss):
+        """The step used for ``learning_rate="auto"``."""
+        raise NotImplementedError
+
+    def _task(self):
+        """What the fitted estimator's targets are (see :mod:`skgd._tasks`)."""
+        raise NotImplementedError
+
+    def _training_task(self, y, sample_weight, resumes, classes):
+        """``(task, y, sample_weight)`` for training on ``y``, checked."""
+        raise NotImplementedError
+
+    # -- training -------------------------------------------------------------
+
+    def _network(self, n_features, n_outputs, dtype, weights=None):
+        net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
+        if weights is not None:
+            net.set_weights(weights)
+        return net
+
+    def _train(self, X, y, sample_weight, start, classes=None):
+        """Train from ``start`` and commit the result only once it succeeded."""
+        resumes = start != "fresh" and hasattr(self, "history_")
+        with _input_attributes_kept_on_error(self):
+            X, y, sw = self._validate_training_data(
+                X, y, sample_weight, resumes, start == "stream"
+            )
+            task, y, sw = self._training_task(y, sw, resumes, classes)
+            Y = task.encode(y, X.dtype)
+            weights = self._get_weights() if resumes else None
+            net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
+            source = self._epoch_source(X, Y, sw, start, task.strata(y))
+            context = self._callback_context(start, X, y, sw, task)
+            callbacks = [] if context is None else [context]
+            config = TrainingConfig(
+                task,
+                self.get_params(deep=False),
+                self._auto_learning_rate,
+                callbacks,
+            )
+            stored = self._training_state if resumes else None
+            result = fit_session(net, source, config, start, stored)
+            self._warn(result, start)
+        self._commit(net, result, y.ndim, task, resumes)
+        if context is not None:
+            context.end()
+        return self
+
+    def _epoch_source(self, X, Y, sw, start, strata):
+        if start == "stream":
+            return StreamEpochs(X, Y, sw, self.epoch_size, self.batch_size)
+        return MemoryEpochs(X, Y, sw, strata=strata)
+
+    def _callback_context(self, start, X, y, sample_weight, task):
+        """scikit-learn's callbacks of this call, or None when there are none."""
+        if not (
+            getattr(self, "_skl_callbacks", None)
+            or hasattr(self, "_parent_callback_ctx")
+        ):
+            return None
+        partial = start in ("continue", "stream")
+        epochs = None if start == "stream" else 1 if partial else self.epochs
+        name = "partial_fit" if partial else "fit"
+        ndim = y.ndim
+
+        def attributes(weights):
+            return {**self._weight_attributes(weights, ndim), **task.attributes()}
+
+        data = X, y, sample_weight
+        return FitTask(self, name, epochs, data, attributes, not partial)
+
+    def _warn(self, result, start):
+        name = type(self).__name__
+        if result.interrupted:
+            kept = (
+                "the weights of the last one (or the best one, with early "
+                "stopping), and history_ ends there"
+                if result.records
+                else "the weights it started this call with"
+            )
+            warnings.warn(
+                f"{name}.fit was interrupted after {len(result.records)} complete "
+                f"epochs; the model keeps {kept}.",
+                UserWarning,
+                stacklevel=5,
+            )
+        elif start in ("fresh", "warm") and not result.stopped and self.tol is not None:
+            warnings.warn(
+                f"{name} ran all epochs={self.epochs} without the monitored loss "
+                f"settling (tol={self.tol}); increase epochs or tol, or set "
+                "tol=None to run exactly `epochs` epochs.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    # How validate_data checks y (see RegressorGD and ClassifierGD).
+    _y_checks = {"multi_output": True, "y_numeric": True}
+
+    def _validate_training_data(self, X, y, sample_weight, warm, streaming=False):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=not warm,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            **self._y_checks,
+        )
+        if warm:  # keep the fitted model's dtype
+            X = X.astype(self._get_weights()[0][0].dtype, copy=False)
+        X = X.tocsr() if sp.issparse(X) else X
+        sw = None
+        if (
+            streaming
+            and np.shape(sample_weight) == (X.shape[0],)
+            and not np.any(sample_weight)
+        ):  # a chunk of weightless rows: the stream's other chunks have weight
+            sw = np.zeros(X.shape[0])
+        elif sample_weight is not None:
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        return X, y, sw
+
+    def _commit(self, net, result, y_ndim, task, keep_history):
+        """Store the result of a successful training call, all at once.
+
+        Everything is computed first and written with one ``dict.update``,
+        which an interrupt cannot split.
+        """
+        state = result.state
+        history = (self.history_ if keep_history else []) + result.records
+        losses = curve(history, "train_loss")
+        scores = curve(history, f"val_{task.score_name}")
+        val_losses = curve(history, "val_loss")
+        attributes = {
+            **self._weight_attributes(net.get_weights(), y_ndim),
+            "_training_state": state.to_dict(),
+            "learning_rate_": state.schedule.lr0,
+            "history_": history,
+            "n_iter_": state.n_iter,
+            "t_": state.t,
+            "loss_curve_": losses,
+            "best_loss_": min(losses, default=None),
+            "validation_scores_": scores or None,
+            "best_validation_score_": (
+                scores[int(np.argmin(val_losses))] if scores else None
+            ),
+            "trajectory_": self._grown_trajectory(result.trajectory, keep_history),
+        }
+        vars(self).update(attributes, **task.attributes())
+
+    def _grown_trajectory(self, trajectory, keep_history):
+        """The recorded parameters, after those of earlier calls when continuing."""
+        if trajectory is None:
+            return None
+        rows = np.array(trajectory)
+        previous = getattr(self, "trajectory_", None) if keep_history else None
+        if previous is not None and previous.shape[1] == rows.shape[1]:
+            rows = np.concatenate([previous, rows[1:]])  # row 0 repeats their end
+        return rows
+
+
+class RegressorGD(RegressorMixin, BaseGD):
+    """Base class of the regressors: real targets and a regression loss."""
+
+    _parameter_constraints = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions(set(LOSSES))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
 
     @fit_context
     def fit(self, X, y, sample_weight=None):
@@ -121,7 +329,8 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; each batch's loss is their weighted mean.
+            Non-negative weights; a sample weighs its weight divided by the
+            mean weight of the training samples (see the class docstring).
 
         Returns
         -------
@@ -170,150 +379,18 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, float32 when both ``X`` and the model are float32.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
-        weights = self._get_weights()
-        dtype = np.result_type(X.dtype, weights[0][0].dtype)
-        net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
-        # Sparse rows are densified one training-sized batch at a time.
-        block = self.batch_size if sp.issparse(X) and self.batch_size else 4096
-        with np.errstate(over="ignore", invalid="ignore"):
-            pred = net.predict(X.astype(dtype, copy=False), block=block)
-        if not np.isfinite(pred).all():
-            raise ValueError(
-                f"The predictions overflow {dtype} for some samples (X holds "
-                f"values up to {abs(X).max():.3g}); scale X as the training data "
-                "was scaled."
-            )
-        return self._task().decode(pred, self._predicts_1d())
-
-    # -- hooks of the concrete estimators -------------------------------------
-
-    def _build_layers(self, n_features, n_outputs):
-        """The layers of the network, before weights are set."""
-        raise NotImplementedError
-
-    def _get_weights(self):
-        """Fitted ``[(W, b), ...]`` of the dense layers, ``W`` (n_in, n_out)."""
-        raise NotImplementedError
-
-    def _weight_attributes(self, weights, y_ndim):
-        """The public fitted attributes holding ``[(W, b), ...]``, as a dict."""
-        raise NotImplementedError
+        return self._task().decode(self._output(X), self._predicts_1d())
 
     def _predicts_1d(self):
         raise NotImplementedError
 
-    def _auto_learning_rate(self, X, sample_weight, rows):
-        """The step used for ``learning_rate="auto"``."""
-        raise NotImplementedError
-
     def _task(self):
-        """What the targets are: regression with the estimator's loss."""
+        """Regression with the estimator's loss."""
         return Regression(build(LOSSES, self.loss, self.get_params(deep=False)))
 
-    # -- training -------------------------------------------------------------
-
-    def _network(self, n_features, n_outputs, dtype, weights=None):
-        net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
-        if weights is not None:
-            net.set_weights(weights)
-        return net
-
-    def _train(self, X, y, sample_weight, start):
-        """Train from ``start`` and commit the result only once it succeeded."""
-        resumes = start != "fresh" and hasattr(self, "history_")
-        with _input_attributes_kept_on_error(self):
-            task = self._task()
-            X, y, sw = self._validate_training_data(
-                X, y, sample_weight, resumes, start == "stream"
-            )
-            Y = task.encode(y, X.dtype)
-            weights = self._get_weights() if resumes else None
-            net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
-            source = self._epoch_source(X, Y, sw, start)
-            context = self._callback_context(start, X, y, sw)
-            callbacks = [] if context is None else [context]
-            config = TrainingConfig(
-                task,
-                self.get_params(deep=False),
-                self._auto_learning_rate,
-                callbacks,
-            )
-            stored = self._training_state if resumes else None
-            result = fit_session(net, source, config, start, stored)
-            self._warn(result, start)
-        self._commit(net, result, y.ndim, task, resumes)
-        if context is not None:
-            context.end()
-        return self
-
-    def _epoch_source(self, X, Y, sw, start):
-        sw, exponent = scaled_weights(sw)
-        if start == "stream":
-            return StreamEpochs(X, Y, sw, exponent, self.epoch_size, self.batch_size)
-        return MemoryEpochs(X, Y, sw)
-
-    def _callback_context(self, start, X, y, sample_weight):
-        """scikit-learn's callbacks of this call, or None when there are none."""
-        if not (
-            getattr(self, "_skl_callbacks", None)
-            or hasattr(self, "_parent_callback_ctx")
-        ):
-            return None
-        partial = start in ("continue", "stream")
-        epochs = None if start == "stream" else 1 if partial else self.epochs
-        name = "partial_fit" if partial else "fit"
-        ndim = y.ndim
-        attributes = lambda weights: self._weight_attributes(weights, ndim)  # noqa: E731
-        data = X, y, sample_weight
-        return FitTask(self, name, epochs, data, attributes, not partial)
-
-    def _warn(self, result, start):
-        name = type(self).__name__
-        if result.interrupted:
-            kept = (
-                "the weights of the last one (or the best one, with early "
-                "stopping), and history_ ends there"
-                if result.records
-                else "the weights it started this call with"
-            )
-            warnings.warn(
-                f"{name}.fit was interrupted after {len(result.records)} complete "
-                f"epochs; the model keeps {kept}.",
-                UserWarning,
-                stacklevel=5,
-            )
-        elif start in ("fresh", "warm") and not result.stopped and self.tol is not None:
-            warnings.warn(
-                f"{name} ran all epochs={self.epochs} without the monitored loss "
-                f"settling (tol={self.tol}); increase epochs or tol, or set "
-                "tol=None to run exactly `epochs` epochs.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
-
-    def _validate_training_data(self, X, y, sample_weight, warm, streaming=False):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=not warm,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            multi_output=True,
-            y_numeric=True,
-        )
-        if warm:  # keep the fitted model's dtype and number of outputs
-            weights = self._get_weights()
-            X = X.astype(weights[0][0].dtype, copy=False)
-            n_outputs = weights[-1][0].shape[1]
+    def _training_task(self, y, sample_weight, resumes, classes):
+        if resumes:  # keep the fitted number of outputs
+            n_outputs = self._get_weights()[-1][0].shape[1]
             n_y = 1 if y.ndim == 1 else y.shape[1]
             if n_y != n_outputs:
                 raise ValueError(
@@ -321,57 +398,7 @@ class BaseGD(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                     f"fitted with {n_outputs}; pass y with {n_outputs} outputs, or "
                     "fit a new estimator with warm_start=False."
                 )
-        X = X.tocsr() if sp.issparse(X) else X
-        sw = None
-        if (
-            streaming
-            and np.shape(sample_weight) == (X.shape[0],)
-            and not np.any(sample_weight)
-        ):  # a chunk of weightless rows: the stream's other chunks have weight
-            sw = np.zeros(X.shape[0])
-        elif sample_weight is not None:
-            sw = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        return X, y, sw
-
-    def _commit(self, net, result, y_ndim, task, keep_history):
-        """Store the result of a successful training call, all at once.
-
-        Everything is computed first and written with one ``dict.update``,
-        which an interrupt cannot split.
-        """
-        state = result.state
-        history = (self.history_ if keep_history else []) + result.records
-        losses = curve(history, "train_loss")
-        scores = curve(history, f"val_{task.score_name}")
-        val_losses = curve(history, "val_loss")
-        attributes = {
-            **self._weight_attributes(net.get_weights(), y_ndim),
-            "_training_state": state.to_dict(),
-            "learning_rate_": state.schedule.lr0,
-            "history_": history,
-            "n_iter_": state.n_iter,
-            "t_": state.t,
-            "loss_curve_": losses,
-            "best_loss_": min(losses, default=None),
-            "validation_scores_": scores or None,
-            "best_validation_score_": (
-                scores[int(np.argmin(val_losses))] if scores else None
-            ),
-            "trajectory_": self._grown_trajectory(result.trajectory, keep_history),
-        }
-        vars(self).update(attributes)
-
-    def _grown_trajectory(self, trajectory, keep_history):
-        """The recorded parameters, after those of earlier calls when continuing."""
-        if trajectory is None:
-            return None
-        rows = np.array(trajectory)
-        previous = getattr(self, "trajectory_", None) if keep_history else None
-        if previous is not None and previous.shape[1] == rows.shape[1]:
-            rows = np.concatenate([previous, rows[1:]])  # row 0 repeats their end
-        return rows
+        return self._task(), y, sample_weight
 
 
 @contextmanager

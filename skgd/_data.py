@@ -60,27 +60,46 @@ def shuffled_range(n, rng):
     return order
 
 
-def scaled_weights(sample_weight):
-    """Sample weights scaled by a power of two, and its exponent.
+def mean_weight(sample_weight):
+    """The mean of non-negative weights, without overflow of their sum.
 
-    Only relative weights matter (they are normalized per batch, in float64).
-    Scaled to a largest weight in [0.5, 1), no sum of them overflows; a power
-    of two changes no normalized weight, not even in its last bit.
+    They are averaged scaled by a power of two to a largest weight in
+    [0.5, 1), which is exact (even for subnormal weights) and cannot overflow.
+    """
+    exponent = int(np.frexp(sample_weight.max())[1])
+    return math.ldexp(float(np.mean(np.ldexp(sample_weight, -exponent))), exponent)
+
+
+def relative_weights(sample_weight, rows=None):
+    """Sample weights divided by their mean over ``rows`` (all rows by default).
+
+    Training weighs sample ``i`` of a batch of ``m`` rows by ``s_i / (m * s̄)``
+    with ``s̄`` this mean: the batch objective is then an unbiased estimate
+    of the weighted objective over the training rows, at every batch size.
 
     Returns
     -------
     weights : ndarray of float64 or None
-        ``sample_weight * 2**-exponent``.
-    exponent : int
+        ``sample_weight / mean``; all zeros when every chosen weight is zero;
+        None when there are no weights or they are all equal and positive
+        (the same as none, and the cheaper path).
     """
     if sample_weight is None:
-        return None, 0
-    exponent = int(np.frexp(sample_weight.max())[1])
-    return np.ldexp(sample_weight, -exponent), exponent
+        return None
+    chosen = sample_weight if rows is None else sample_weight[rows]
+    if len(chosen) and chosen.min() == chosen.max() > 0:
+        return None
+    mean = mean_weight(chosen)
+    return sample_weight / mean if mean > 0 else np.zeros_like(sample_weight)
 
 
-def split_rows(n_samples, fraction, rng):
-    """Random ``(train_rows, validation_rows)``, each sorted, both non-empty."""
+def split_rows(n_samples, fraction, rng, strata=None):
+    """Random ``(train_rows, validation_rows)``, each sorted, both non-empty.
+
+    ``ceil(fraction * n_samples)`` rows are held out. With ``strata`` (a class
+    code per row), every class has rows on both sides: each class holds out
+    its share, rounded, and at least one row but never all of its rows.
+    """
     n_val = math.ceil(fraction * n_samples)
     if not 0 < n_val < n_samples:
         raise ValueError(
@@ -88,16 +107,51 @@ def split_rows(n_samples, fraction, rng):
             "empty training or validation split; use more samples, another "
             "validation_fraction, or early_stopping=False."
         )
-    perm = rng.permutation(n_samples)
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    if strata is None:
+        perm = rng.permutation(n_samples)
+        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    counts = np.bincount(strata)
+    counts = counts[counts > 0]
+    if counts.min() < 2 or not len(counts) <= n_val <= n_samples - len(counts):
+        raise ValueError(
+            f"validation_fraction={fraction} holds out {n_val} of {n_samples} "
+            f"samples, but a stratified split of {len(counts)} classes needs "
+            "every class on both sides (the rarest class has "
+            f"{counts.min()} samples); use another validation_fraction, more "
+            "samples of each class, or early_stopping=False."
+        )
+    held = _stratum_sizes(counts, n_val)
+    groups = np.split(np.argsort(strata, kind="stable"), np.cumsum(counts)[:-1])
+    val = np.concatenate([rng.permutation(rows)[:k] for rows, k in zip(groups, held)])
+    mask = np.zeros(n_samples, dtype=bool)
+    mask[val] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+def _stratum_sizes(counts, n_val):
+    """Rows each class holds out: ``n_val`` in all, in ``[1, count - 1]`` each.
+
+    Each class starts from its proportional share rounded down; the rows
+    still missing go to the classes with the largest remainders (or, when
+    the floor of one row overshoots, are taken back from the smallest).
+    """
+    share = counts * (n_val / counts.sum())
+    held = np.clip(np.floor(share), 1, counts - 1).astype(int)
+    by_remainder = np.argsort(held - share, kind="stable")  # largest first
+    while held.sum() != n_val:
+        step = 1 if held.sum() < n_val else -1
+        order = by_remainder if step == 1 else by_remainder[::-1]
+        room = held + step <= counts - 1 if step == 1 else held + step >= 1
+        held[order[room[order]][0]] += step
+    return held
 
 
 class Batches:
     """Mini-batches ``(Xb, yb, c, weight)`` over the chosen rows of the data.
 
-    ``c`` holds the sample weights of the batch divided by their sum (the
-    scalar ``1 / m`` when there are no sample weights) and ``weight`` is that
-    sum, used to average batch losses over an epoch.
+    ``c`` holds the batch's relative sample weights divided by its number of
+    rows ``m`` (the scalar ``1 / m`` when there are no sample weights) and
+    ``weight`` is ``m``, used to average batch losses over an epoch.
 
     Rows are gathered a chunk of whole batches at a time, about
     ``chunk_bytes`` of memory (one batch for sparse ``X``; all rows for
@@ -108,7 +162,8 @@ class Batches:
     X : ndarray or sparse matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
-        float64; only their ratios matter.
+        float64, relative to their mean over the training rows (see
+        :func:`relative_weights`).
     rows : ndarray of int or None
         Rows to draw from (all when ``None``).
     """
@@ -132,7 +187,7 @@ class Batches:
             self._buffers = (
                 np.empty((rows, self.X.shape[1]), dtype=self.Y.dtype),
                 np.empty((rows, self.Y.shape[1]), dtype=self.Y.dtype),
-                np.empty((rows, 1)),  # weights are normalized in float64
+                np.empty((rows, 1)),  # weights are divided by m in float64
             )
         return self._buffers
 
@@ -167,17 +222,18 @@ class Batches:
                 _copy_rows(Y, rows, ybuf[:k])
                 self._static = static
             weights = None
-            if sw is not None:  # copied, since the batches normalize it in place
+            if sw is not None:  # copied, since the batches scale it in place
                 weights = _copy_rows(sw[:, None], rows, wbuf[:k])
             yield from self._batches(xbuf[:k], ybuf[:k], weights, size)
 
     def _batches(self, X, Y, sw, size):
         """Consecutive batches of in-memory arrays (views, no copies).
 
-        ``sw`` (float64, shape (n, 1)) must be a scratch copy: it is normalized
-        in place, in float64, then cast to the data's type, so that equal
-        weights give exactly the ``c`` of no weights. Without it, ``c`` is a
-        0-d array (cheaper in a ufunc than a float).
+        ``sw`` (float64, shape (n, 1)) must be a scratch copy: it is divided
+        by the batch's rows in place, in float64, then cast to the data's
+        type, so that relative weights of 1 give exactly the ``c`` of no
+        weights. Without it, ``c`` is a 0-d array (cheaper in a ufunc than a
+        float).
         """
         n = X.shape[0]
         uniform = self._uniform(size)
@@ -188,10 +244,8 @@ class Batches:
                 c = uniform if m == size else self._uniform(m)
                 yield X[start:stop], Y[start:stop], c, m
                 continue
-            c = sw[start:stop]
-            total = float(c.sum())
-            np.divide(c, total if total > 0 else np.inf, c)
-            yield X[start:stop], Y[start:stop], c.astype(Y.dtype, copy=False), total
+            c = np.divide(sw[start:stop], m, sw[start:stop])
+            yield X[start:stop], Y[start:stop], c.astype(Y.dtype, copy=False), m
 
     def _uniform(self, m):
         c = self._uniform_weights.get(m)
@@ -212,15 +266,20 @@ class MemoryEpochs:
     X : ndarray, memmap or sparse matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
-        float64, scaled (only their ratios matter).
+        float64, as given; training uses them relative to their mean over
+        ``rows``.
     rows : ndarray of int or None
         The rows to train on (all when ``None``).
+    strata : ndarray of int of shape (n_samples,) or None
+        Class codes: the held-out split takes every class on both sides (see
+        :func:`split_rows`). None splits at random.
     """
 
     complete = True  # every part is a whole epoch
 
-    def __init__(self, X, Y, sample_weight=None, rows=None):
-        self.batches = Batches(X, Y, sample_weight, rows)
+    def __init__(self, X, Y, sample_weight=None, rows=None, strata=None):
+        self.sample_weight, self.strata = sample_weight, strata
+        self.batches = Batches(X, Y, relative_weights(sample_weight, rows), rows)
 
     @property
     def rows(self):
@@ -228,15 +287,16 @@ class MemoryEpochs:
 
     def split(self, fraction, rng):
         """``(training source, held-out Batches)``: a random ``fraction`` held out."""
-        X, Y, sw = self.batches.X, self.batches.Y, self.batches.sample_weight
-        train_rows, val_rows = split_rows(X.shape[0], fraction, rng)
+        X, Y, sw = self.batches.X, self.batches.Y, self.sample_weight
+        train_rows, val_rows = split_rows(X.shape[0], fraction, rng, self.strata)
         if sw is not None and not (sw[train_rows].any() and sw[val_rows].any()):
             raise ValueError(
                 f"validation_fraction={fraction} leaves a training or "
                 "validation split whose sample weights are all zero; give more "
                 "samples a positive weight, or use another validation_fraction."
             )
-        return MemoryEpochs(X, Y, sw, train_rows), Batches(X, Y, sw, val_rows)
+        train = MemoryEpochs(X, Y, sw, train_rows)
+        return train, Batches(X, Y, sw, val_rows)
 
     def parts(self, trainer, epochs):
         """``epochs`` parts, each a whole pass over the rows."""

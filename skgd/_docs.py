@@ -31,6 +31,14 @@ loss : {"squared_error", "huber"}, default="squared_error"
 huber_delta : float, default=1.0
     Threshold of the Huber loss, in the units of ``y``; only used with
     ``loss="huber"``.
+class_weight : dict, "balanced" or None, default=None
+    Weights of the classes, ``{label: weight}``; classes not named weigh 1.
+    ``"balanced"`` weighs each class ``n_samples / (n_classes *
+    count)``, from the labels given to ``fit`` (``partial_fit``, which sees
+    a part of the data, refuses it). The weight :math:`s_i` of a sample in
+    the objective is its ``sample_weight`` times the weight of its class,
+    taken relative to the mean of :math:`s_i` over the training samples; so
+    scaling every class weight by the same factor changes nothing.
 momentum : float in [0, 1), default=0.0
     Momentum of ``"sgd"``: the velocity ``v <- momentum * v + g`` replaces
     the gradient ``g`` in the step: ``w <- w - lr * v``.
@@ -94,6 +102,44 @@ epoch_size : int or None, default=None
     See :doc:`/scaling`.
 """)
 
+# Entries of the multilayer perceptrons (the linear models write their own
+# learning_rate, batch_size, dropout, random_state and warm_start).
+PARAMETERS.update(
+    _entries(r"""
+hidden_layer_sizes : int or array-like of int, default=(100,)
+    Width of each hidden layer; ``()`` gives a linear model (on which
+    ``dropout`` has no layer to act).
+learning_rate : float or "auto", default=1e-3
+    Step size of the optimizer (scaled by the schedule). ``"auto"`` means
+    ``1e-3``, scikit-learn's ``learning_rate_init``; no curvature bound
+    exists for a network. The step used is stored in ``learning_rate_``.
+batch_size : int or None, default=200
+    Samples per mini-batch; ``None`` means full-batch gradient descent. A
+    value above the number of training samples is clipped to it.
+dropout : float in [0, 1) or array-like of float, default=0.0
+    Inverted dropout rate of the hidden activations in training: one rate
+    for every hidden layer, or one per hidden layer. Kept activations are
+    scaled by :math:`1 / (1 - p)`; rates are rounded to a multiple of
+    1/65536 (masks use 16 random bits per entry).
+input_dropout : float in [0, 1), default=0.0
+    Inverted dropout rate of the input features in training.
+weight_init : {"glorot_uniform", "he_uniform"}, default="glorot_uniform"
+    Initial weights. ``"glorot_uniform"`` follows scikit-learn's MLP
+    (weights and intercepts uniform in :math:`\pm\sqrt{6 / (n_{in} +
+    n_{out})}`, with 2 instead of 6 for ``"logistic"``);
+    ``"he_uniform"`` draws weights in :math:`\pm\sqrt{6 / n_{in}}` and
+    starts intercepts at zero.
+random_state : int, RandomState instance or None, default=None
+    Seeds the one random generator used for initialization, shuffling,
+    the validation split and dropout.
+warm_start : bool, default=False
+    If True and the estimator is fitted, ``fit`` continues from
+    ``coefs_`` and ``intercepts_`` (including ones assigned by hand after
+    the fit), with a fresh optimizer and schedule; the history grows. The
+    architecture must stay the one the weights were fitted with.
+""")
+)
+
 ATTRIBUTES = _entries(r"""
 learning_rate_ : float
     The initial step size actually used (``"auto"`` resolved).
@@ -114,18 +160,34 @@ loss_curve_ : list of float
 best_loss_ : float
     Lowest value in ``loss_curve_``.
 validation_scores_ : list of float or None
-    R² on the held-out split after each epoch; None if nothing is held
-    out.
+    The score on the held-out split after each epoch (R² for a regressor,
+    the accuracy for a classifier); None if nothing is held out.
 best_validation_score_ : float or None
-    R² of the epoch with the lowest validation loss in ``history_`` (after
-    a fit from scratch with early stopping, the epoch whose parameters are
-    kept); None if nothing is held out.
+    The score of the epoch with the lowest validation loss in ``history_``
+    (after a fit from scratch with early stopping, the epoch whose
+    parameters are kept); None if nothing is held out.
 history_ : list of dict
     One record per epoch with keys ``epoch``, ``t`` (updates so far),
-    ``train_loss``, ``val_loss`` and ``val_r2`` (only with a held-out
-    split; the loss without penalty or dropout), ``learning_rate`` (in
-    force at the epoch's last update) and ``seconds``.
+    ``train_loss``, and, only with a held-out split, ``val_loss`` (the
+    loss without penalty or dropout) and ``val_r2`` (regressors) or
+    ``val_accuracy`` (classifiers), then ``learning_rate`` (in force at
+    the epoch's last update) and ``seconds``.
     ``pandas.DataFrame(history_)`` makes it a table.
+coefs_ : list of ndarray
+    Weight matrices; ``coefs_[k]`` has shape (n_in, n_out) of layer k.
+intercepts_ : list of ndarray
+    Intercept vectors; ``intercepts_[k]`` has shape (n_out,).
+n_layers_ : int
+    Number of layers, input and output included.
+n_outputs_ : int
+    Number of outputs.
+trajectory_ : ndarray of shape (``n_iter_`` + 1, n_params) or None
+    With ``record_trajectory=True``, the parameters before training (row
+    0) and after each epoch, each row layer by layer the weight matrix
+    (``coefs_[k]`` flattened row by row) followed by ``intercepts_[k]``.
+    A warm start or ``partial_fit`` appends its epochs. None otherwise.
+classes_ : ndarray of shape (n_classes,)
+    The class labels, sorted (``arange(n_labels)`` for multilabel targets).
 """)
 
 _SHARED = {**PARAMETERS, **ATTRIBUTES}

@@ -64,8 +64,8 @@ class TrainingConfig:
         ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``verbose``,
         ``record_trajectory``, ``epoch_size``).
     auto_learning_rate : callable
-        ``auto_learning_rate(X, sample_weight, rows)``: the step of
-        ``learning_rate="auto"`` on the training rows.
+        ``auto_learning_rate(X, sample_weight, rows, loss)``: the step of
+        ``learning_rate="auto"`` on the training rows, for the task's loss.
     callbacks : list, default=[]
         Further callbacks of the loop, notified after the built-in ones.
     """
@@ -241,7 +241,9 @@ def _starting_state(net, source, config, start, stored):
     lr0 = params["learning_rate"]
     if lr0 == "auto":
         batches = train.batches
-        lr0 = config.auto_learning_rate(batches.X, batches.sample_weight, train.rows)
+        lr0 = config.auto_learning_rate(
+            batches.X, batches.sample_weight, train.rows, config.task.loss
+        )
     counters = (stored["n_iter"], stored["t"]) if start == "warm" else (0, 0)
     return TrainingState(optimizer, _schedule(params, lr0), rng, *counters), train, val
 

@@ -1,16 +1,30 @@
-"""Regression losses: each supplies its value and its gradient together.
+"""Losses: each supplies its value and its gradient together.
 
-A loss sees a mini-batch of predictions ``pred`` and targets ``y`` (both of
-shape ``(m, n_outputs)``) and per-sample weights ``c`` that sum to one (a
-column of shape ``(m, 1)``, or the scalar ``1 / m`` when all samples weigh
-the same). It returns ``sum_i c_i * loss(y_i - pred_i)`` and writes the
-gradient of that value with respect to ``pred`` into ``grad``. Per-sample
-losses sum over the outputs, so each output column is its own problem.
+A loss sees a mini-batch of network outputs ``pred`` and targets ``y`` (both
+of shape ``(m, n_outputs)``) and per-sample weights ``c`` (a column of shape
+``(m, 1)``, or the scalar ``1 / m`` when all samples weigh the same; see
+:class:`skgd._data.Batches`). It returns ``sum_i c_i * loss(y_i, pred_i)``
+and writes the gradient of that value with respect to ``pred`` into
+``grad``. Per-sample losses sum over the outputs, so each output column is
+its own problem, except in the softmax cross-entropy.
 
-The hot path works in place: ``pred`` is overwritten with the residual.
+The hot path works in place: ``pred`` is overwritten.
+
+Classification losses take the network's raw output (logits, or decision
+values) and fuse the output activation into the loss. Each encodes a 0/1
+class indicator matrix into its targets (``encode``) and back
+(``indicator``), and says how sharply it can curve (``curvature``: the
+largest second derivative in the output, which bounds a stable step).
+
+The margin losses (:class:`LogLoss`, :class:`Hinge`, :class:`ModifiedHuber`)
+work on each output column as a binary problem with the margin
+``m = s * z`` of the decision value ``z`` and the sign ``s = +1`` for the
+positive class, ``-1`` otherwise. Their targets are ``-s``, so that one
+product gives ``-m``.
 """
 
 import numpy as np
+from scipy.special import expit
 
 
 class SquaredError:
@@ -18,6 +32,7 @@ class SquaredError:
 
     name = "squared_error"
     settings = ()
+    curvature = 1.0
 
     def value_and_grad(self, pred, y, c, grad):
         """Return the weighted loss and write its gradient into ``grad``."""
@@ -36,6 +51,7 @@ class Huber:
 
     name = "huber"
     settings = ("huber_delta",)
+    curvature = 1.0
 
     def __init__(self, huber_delta=1.0):
         self.delta = float(huber_delta)
@@ -67,4 +83,153 @@ def weighted_loss(loss, pred, y, sample_weight=None, block=8192):
     return value
 
 
+def _weighted_sum(values, c):
+    """``sum_i c_i * sum_k values_ik``, for a scalar or a column ``c``."""
+    if np.ndim(c) == 0:
+        return float(c) * float(values.sum())
+    if values.shape[1] != 1:
+        values = values.sum(axis=1)
+    return float(np.vdot(c, values))
+
+
+class _MarginLoss:
+    """Binary losses of the margin, one problem per output column."""
+
+    settings = ()
+
+    @staticmethod
+    def encode(indicator):
+        """Targets ``-s``: -1 for the positive class, +1 for the negative."""
+        return 1.0 - 2.0 * indicator
+
+    @staticmethod
+    def indicator(y):
+        return (y < 0).astype(y.dtype)
+
+
+class LogLoss(_MarginLoss):
+    """The logistic loss ``log(1 + exp(-m))``: a sigmoid output and cross-entropy.
+
+    Its gradient in ``z`` is ``sigmoid(z) - 1`` for the positive class and
+    ``sigmoid(z)`` otherwise.
+    """
+
+    name = "log_loss"
+    curvature = 0.25
+
+    def value_and_grad(self, pred, y, c, grad):
+        """Return the weighted loss and write its gradient into ``grad``."""
+        np.multiply(pred, y, pred)  # -m
+        expit(pred, out=grad)  # sigmoid(-m)
+        np.multiply(grad, y, grad)  # d loss / dz = -s * sigmoid(-m)
+        np.multiply(grad, c, grad)
+        np.logaddexp(0.0, pred, out=pred)
+        return _weighted_sum(pred, c)
+
+    @staticmethod
+    def proba(z):
+        """The probability of the positive class."""
+        return expit(z)
+
+
+class Hinge(_MarginLoss):
+    """The hinge loss ``max(0, 1 - m)`` of linear support vector machines."""
+
+    name = "hinge"
+    curvature = 1.0  # not smooth: the step bound of a loss of slope 1
+
+    def value_and_grad(self, pred, y, c, grad):
+        """Return the weighted loss and write a subgradient into ``grad``."""
+        np.multiply(pred, y, pred)
+        np.add(pred, 1.0, pred)  # 1 - m
+        np.maximum(pred, 0.0, pred)
+        np.greater(pred, 0.0, grad)  # 1 where the margin is short of 1
+        np.multiply(grad, y, grad)
+        np.multiply(grad, c, grad)
+        return _weighted_sum(pred, c)
+
+
+class ModifiedHuber(_MarginLoss):
+    """The modified Huber loss of scikit-learn's ``SGDClassifier``.
+
+    ``max(0, 1 - m)**2`` for ``m >= -1`` and ``-4 m`` below; both equal
+    ``g * (2 u - g)`` with ``u = 1 - m`` and ``g = clip(u, 0, 2)``, and the
+    gradient in ``z`` is ``-2 s g``. It is smooth, tolerates outliers like
+    the hinge, and gives probability estimates.
+    """
+
+    name = "modified_huber"
+    curvature = 2.0
+
+    def value_and_grad(self, pred, y, c, grad):
+        """Return the weighted loss and write its gradient into ``grad``."""
+        np.multiply(pred, y, pred)
+        np.add(pred, 1.0, pred)  # u
+        np.clip(pred, 0.0, 2.0, grad)  # g
+        np.multiply(pred, 2.0, pred)
+        np.subtract(pred, grad, pred)
+        np.multiply(pred, grad, pred)  # g * (2 u - g)
+        np.multiply(grad, y, grad)
+        np.multiply(grad, c, grad)
+        np.add(grad, grad, grad)
+        return _weighted_sum(pred, c)
+
+    @staticmethod
+    def proba(z):
+        """scikit-learn's estimate ``(clip(z, -1, 1) + 1) / 2``."""
+        return (np.clip(z, -1.0, 1.0) + 1.0) / 2.0
+
+
+class SoftmaxLogLoss:
+    """Multinomial cross-entropy of a softmax output, ``logsumexp(z) - z_y``.
+
+    The targets are one-hot rows; the gradient is ``softmax(z) - y``.
+    """
+
+    name = "log_loss"
+    settings = ()
+    curvature = 0.5
+
+    def __init__(self):
+        self._columns = {}
+
+    @staticmethod
+    def encode(indicator):
+        return indicator
+
+    @staticmethod
+    def indicator(y):
+        return y
+
+    def value_and_grad(self, pred, y, c, grad):
+        """Return the weighted loss and write its gradient into ``grad``."""
+        key = pred.shape[0], pred.dtype
+        if key not in self._columns:  # scratch columns, one pair per batch size
+            self._columns[key] = np.empty((2, pred.shape[0], 1), dtype=pred.dtype)
+        top, log_sum = self._columns[key]
+        np.max(pred, axis=1, keepdims=True, out=top)
+        np.subtract(pred, top, pred)  # at most 0: exp cannot overflow
+        np.exp(pred, out=grad)
+        np.sum(grad, axis=1, keepdims=True, out=log_sum)
+        np.divide(grad, log_sum, grad)  # softmax
+        np.subtract(grad, y, grad)
+        np.multiply(grad, c, grad)
+        np.log(log_sum, out=log_sum)
+        np.multiply(pred, y, pred)
+        np.sum(pred, axis=1, keepdims=True, out=top)  # the true class's logit
+        np.subtract(log_sum, top, log_sum)
+        return _weighted_sum(log_sum, c)
+
+    @staticmethod
+    def proba(z):
+        """Softmax of each row."""
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
 LOSSES = {"squared_error": SquaredError, "huber": Huber}
+CLASSIFICATION_LOSSES = {
+    "log_loss": LogLoss,
+    "hinge": Hinge,
+    "modified_huber": ModifiedHuber,
+}

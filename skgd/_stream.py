@@ -8,18 +8,20 @@ a last batch that may be short, exactly as in ``fit``. Without shuffling,
 chunks that add up to ``epoch_size`` rows therefore make the same updates, in
 the same order, as one epoch of ``fit`` over their concatenation.
 
-Sample weights are scaled by a power of two per call (see
-``skgd._data.scaled_weights``), which changes no normalized batch weight. The
-epoch's weighted loss sums are kept in the units of its first call.
+Sample weights are taken relative to one mean weight s̄ for the whole
+stream: that of its first chunk with weights (see
+``skgd._data.relative_weights``; a chunk without weights weighs 1 a row).
+The ratios between all the stream's weights are therefore kept, and a stream
+whose chunks have the same mean weight trains as ``fit`` over their
+concatenation does.
 """
 
 import itertools
-import math
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._data import Batches, scaled_weights, shuffled_range
+from ._data import Batches, mean_weight, relative_weights, shuffled_range
 
 
 class StreamEpochs:
@@ -36,20 +38,20 @@ class StreamEpochs:
         The chunk.
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
-        Scaled by ``2**-exponent``.
-    exponent : int
+        As given; training uses them relative to their mean over the chunk.
     epoch_size : int
         Rows per epoch.
     batch_size : int or None
         Rows per mini-batch (``None``: a whole epoch).
     """
 
-    def __init__(self, X, Y, sample_weight, exponent, epoch_size, batch_size):
-        self.data, self.chunk_exponent = (X, Y, sample_weight), exponent
+    def __init__(self, X, Y, sample_weight, epoch_size, batch_size):
+        self.data = X, Y, sample_weight
         self.sizes = epoch_size, batch_size
         self.epoch_size = epoch_size
         self.batch_size = min(batch_size or epoch_size, epoch_size)
-        self.batches = Batches(X, Y, sample_weight)  # for learning_rate="auto"
+        # The first call's batches, for learning_rate="auto" and the baseline.
+        self.batches = Batches(X, Y, relative_weights(sample_weight))
         self.rows = None
         self._load(None)
 
@@ -58,9 +60,9 @@ class StreamEpochs:
         self.seen = stored.get("seen", 0)  # rows of this epoch, pending included
         self.pending = stored.get("pending")  # (X, Y, sw) waiting for a batch
         self.total = stored.get("total", 0.0)  # sum of w * J over the epoch
-        self.weight = stored.get("weight", 0.0)  # sum of w, in units 2**exponent
-        self.exponent = stored.get("exponent", 0)
+        self.weight = stored.get("weight", 0.0)  # sum of w (rows trained)
         self.seconds = stored.get("seconds", 0.0)
+        self.mean_weight = stored.get("mean_weight")  # s̄, set by the first chunk
 
     def to_dict(self):
         """The unfinished epoch as plain data."""
@@ -71,8 +73,8 @@ class StreamEpochs:
             "pending": self.pending,
             "total": self.total,
             "weight": self.weight,
-            "exponent": self.exponent,
             "seconds": self.seconds,
+            "mean_weight": self.mean_weight,
         }
 
     def parts(self, trainer, epochs=None):
@@ -81,18 +83,32 @@ class StreamEpochs:
         ``epochs`` is ignored: the chunk decides how many epochs it ends.
         """
         self._load(trainer.state.stream)
+        self._relative_weights()
         X = self.data[0]
         n = X.shape[0]
         order = shuffled_range(n, trainer.state.rng) if trainer.shuffle else None
         pos = 0
         while pos < n:
-            if self.seen == 0:
-                self.exponent = self.chunk_exponent
             take = min(self.epoch_size - self.seen, n - pos)
             self.seen += take
             rows = np.arange(pos, pos + take) if order is None else order[pos:][:take]
             yield _StreamPart(self, rows, self.seen == self.epoch_size, order is None)
             pos += take
+
+    def _relative_weights(self):
+        """Divide the chunk's weights by the stream's mean weight s̄.
+
+        The first chunk with weights sets s̄ (1 if it has none); a chunk of
+        weightless rows leaves it unset.
+        """
+        X, Y, sw = self.data
+        if self.mean_weight is None and (sw is None or sw.any()):
+            self.mean_weight = 1.0 if sw is None else mean_weight(sw)
+        if sw is not None and self.mean_weight is not None:
+            sw = sw / self.mean_weight
+        elif sw is None and self.mean_weight != 1.0:
+            sw = np.full(X.shape[0], 1.0 / self.mean_weight)
+        self.data = X, Y, sw
 
     def batches_of(self, rows, ends, in_order):
         """The batches of a part: the pending batch completed, then full ones.
@@ -106,25 +122,16 @@ class StreamEpochs:
             used = min(self.batch_size - len(self.pending[0]), len(rows))
             self._hold(rows[:used])
             if len(self.pending[0]) == self.batch_size or (ends and used == len(rows)):
-                Xp, Yp, swp = self.pending
+                pending = Batches(*self.pending)(self.batch_size)
                 self.pending = None
-                swp, exponent = scaled_weights(swp)
-                pending = self._scaled(Batches(Xp, Yp, swp), exponent)
         rest = len(rows) - used
         full = rest if ends else rest - rest % self.batch_size
         batches = ()
         if full:
             data = _batches(X, Y, sw, rows[used : used + full], in_order)
-            batches = self._scaled(data, self.chunk_exponent)
+            batches = data(self.batch_size)
         self._hold(rows[used + full :])
         return itertools.chain(pending, batches)
-
-    def _scaled(self, batches, exponent):
-        """Batches whose weights are in units ``2**exponent``, in the epoch's units."""
-        scale = math.ldexp(1.0, exponent - self.exponent)
-        if scale == 1.0:  # the common case: the batches as they come
-            return batches(self.batch_size)
-        return ((X, y, c, w * scale) for X, y, c, w in batches(self.batch_size))
 
     def _hold(self, rows):
         """Append ``rows`` of the chunk to the pending rows (dense copies)."""
@@ -132,7 +139,7 @@ class StreamEpochs:
             return
         X, Y, sw = self.data
         Xr = X[rows].toarray() if sp.issparse(X) else X[rows]
-        swr = None if sw is None else np.ldexp(sw[rows], self.chunk_exponent)
+        swr = None if sw is None else sw[rows]
         if self.pending is None:
             self.pending = (Xr, Y[rows], swr)
             return

@@ -16,9 +16,13 @@ training runs:
     history, as ``val_<score_name>``).
 ``decode(output, one_d)``
     Predictions from the network's output.
+``strata(y)``
+    Class codes for a stratified held-out split, or None.
+``attributes()``
+    The fitted attributes the task adds to the estimator (``classes_``).
 
-:class:`Regression` is the task of the regressors; a classifier plugs in a
-task with a cross-entropy loss, a label encoding and accuracy.
+:class:`Regression` is the task of the regressors, :class:`Classification`
+that of the classifiers.
 """
 
 import math
@@ -26,8 +30,9 @@ import math
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import r2_score
+from sklearn.preprocessing import label_binarize
 
-from ._losses import weighted_loss
+from ._losses import SoftmaxLogLoss, weighted_loss
 
 
 class Regression:
@@ -66,3 +71,96 @@ class Regression:
     def decode(self, output, one_d):
         """The output, raveled when the targets were one-dimensional."""
         return output.ravel() if one_d else output
+
+    def strata(self, y):
+        return None
+
+    def attributes(self):
+        return {}
+
+
+class Classification:
+    """Class labels, a classification loss on the raw output, and accuracy.
+
+    Two classes are one output column (the second class positive); more are
+    one column per class: a softmax for the log-loss, one-vs-rest binary
+    problems for the margin losses. Multilabel targets (an indicator matrix)
+    are one binary column per label.
+
+    Parameters
+    ----------
+    loss : loss object
+        A classification loss of :mod:`skgd._losses`.
+    classes : ndarray
+        The sorted class labels (``arange(n_labels)`` when multilabel).
+    multilabel : bool, default=False
+    """
+
+    score_name = "accuracy"
+
+    def __init__(self, loss, classes, multilabel=False):
+        self.loss, self.classes, self.multilabel = loss, classes, multilabel
+
+    def encode(self, y, dtype):
+        """The loss's targets for labels ``y``, of shape (n_samples, n_outputs)."""
+        if self.multilabel:
+            indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
+        else:
+            indicator = label_binarize(y, classes=self.classes)
+        return self.loss.encode(indicator.astype(dtype))
+
+    def baseline(self, Y, sample_weight):
+        """The loss of the zero output, the initial output of a linear model."""
+        zeros = np.zeros_like(Y)
+        return weighted_loss(self.loss, zeros, Y, sample_weight)
+
+    def _codes(self, indicator):
+        """Class codes of an indicator (per label when multilabel)."""
+        if self.multilabel:
+            return indicator
+        if indicator.shape[1] == 1:
+            return indicator[:, 0].astype(np.intp)
+        return np.argmax(indicator, axis=1)
+
+    def predicted_codes(self, output):
+        """Codes of the predicted classes (a 0/1 matrix when multilabel)."""
+        if self.multilabel or output.shape[1] == 1:
+            return self._codes((output > 0).astype(np.intp))
+        return np.argmax(output, axis=1)
+
+    def score(self, Y, output, sample_weight):
+        """Accuracy (of whole label sets when multilabel), weighted."""
+        correct = self._codes(self.loss.indicator(Y)) == self.predicted_codes(output)
+        if correct.ndim == 2:
+            correct = correct.all(axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+    def decode(self, output, one_d=True):
+        """Predicted labels (the indicator matrix when multilabel)."""
+        codes = self.predicted_codes(output)
+        return codes if self.multilabel else self.classes[codes]
+
+    def proba(self, output):
+        """Class probabilities of shape (n_samples, n_classes).
+
+        With one output column, the columns are ``1 - p`` and ``p`` (but per
+        label when multilabel). One-vs-rest estimates (``"modified_huber"``)
+        are normalized to sum to one, uniform where they are all zero, as in
+        scikit-learn's ``SGDClassifier``.
+        """
+        p = self.loss.proba(output)
+        if self.multilabel or isinstance(self.loss, SoftmaxLogLoss):
+            return p
+        if p.shape[1] == 1:
+            return np.hstack([1.0 - p, p])
+        total = p.sum(axis=1, keepdims=True)
+        none = total[:, 0] == 0
+        p[none], total[none] = 1.0, p.shape[1]
+        return p / total
+
+    def strata(self, y):
+        """Class codes for a stratified split (None when multilabel)."""
+        return None if self.multilabel else np.searchsorted(self.classes, y)
+
+    def attributes(self):
+        return {"classes_": self.classes, "_multilabel": self.multilabel}

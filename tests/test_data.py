@@ -6,7 +6,7 @@ from skgd._data import (
     SMALL_ORDER,
     Batches,
     iter_rows,
-    scaled_weights,
+    relative_weights,
     shuffled_range,
     split_rows,
 )
@@ -58,15 +58,15 @@ def test_sparse_is_densified_one_batch_at_a_time(data):
     assert batches._buffers[0].shape == (8, 4)
 
 
-def test_sample_weights_are_normalized_per_batch_without_touching_input(data):
+def test_sample_weights_are_divided_by_batch_rows_without_touching_input(data):
     X, Y = data
     sw = np.linspace(0.0, 2.0, 103)
     before = sw.copy()
     for rng in (None, np.random.default_rng(1)):
         for _, y, c, w in _epoch(Batches(X, Y, sw), 16, rng):
             rows = y[:, 0].astype(int)
-            assert w == pytest.approx(sw[rows].sum())
-            np.testing.assert_allclose(c[:, 0], sw[rows] / sw[rows].sum())
+            assert w == len(rows)
+            np.testing.assert_allclose(c[:, 0], sw[rows] / len(rows))
     np.testing.assert_array_equal(sw, before)
 
 
@@ -75,7 +75,7 @@ def test_a_batch_of_zero_weights_gets_zero_weights(data):
     sw = np.ones(103)
     sw[:10] = 0.0
     (_, _, c, w), *_ = _epoch(Batches(X, Y, sw), 10)
-    assert w == 0.0 and not c.any()
+    assert w == 10 and not c.any()  # the batch counts, with no loss in it
 
 
 def test_full_batch_rows_are_gathered_once(data):
@@ -107,12 +107,48 @@ def test_split_rows_refuses_an_empty_split():
         split_rows(1, 0.1, np.random.default_rng(0))
 
 
-def test_scaled_weights_are_a_power_of_two_apart_from_the_given_ones():
-    sw = np.array([0.0, 3.0, 1e-3, 700.0])
-    scaled, exponent = scaled_weights(sw)
-    assert 0.5 <= scaled.max() < 1.0
-    np.testing.assert_array_equal(np.ldexp(scaled, exponent), sw)
-    assert scaled_weights(None) == (None, 0)
+def test_relative_weights_have_mean_one_over_the_chosen_rows():
+    sw = np.array([0.0, 3.0, 1e-3, 700.0, 1e300, 1e300])
+    rows = np.array([0, 1, 2, 3])
+    relative = relative_weights(sw, rows)
+    np.testing.assert_allclose(relative[rows].mean(), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(relative[rows], sw[rows] / sw[rows].mean())
+    assert np.isfinite(relative_weights(sw)).all()  # no overflow of the mean
+    tiny = np.array([5e-324, 1e-323, 0.0])  # subnormal: no overflow of 1 / scale
+    np.testing.assert_array_equal(relative_weights(tiny), [1.0, 2.0, 0.0])
+    assert relative_weights(None) is None
+    assert relative_weights(np.full(5, 0.1)) is None  # the same as no weights
+    np.testing.assert_array_equal(relative_weights(np.zeros(3)), np.zeros(3))
+
+
+def test_batch_weights_are_relative_weights_over_the_batch_rows():
+    X, Y = np.ones((5, 1)), np.ones((5, 1))
+    sw = np.array([1.0, 3.0, 0.0, 2.0, 4.0])  # mean 2
+    batches = list(Batches(X, Y, relative_weights(sw))(2))
+    for (_, _, c, m), rows in zip(batches, [[0, 1], [2, 3], [4]]):
+        assert m == len(rows)
+        np.testing.assert_allclose(c.ravel(), sw[rows] / (2.0 * len(rows)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_stratified_split_puts_every_class_on_both_sides(seed):
+    strata = np.repeat([0, 1, 2, 3], [2, 3, 40, 55])
+    rng = np.random.default_rng(seed)
+    train, val = split_rows(100, 0.1, rng, strata)
+    assert len(val) == 10 and len(train) == 90
+    assert sorted(np.concatenate([train, val])) == list(range(100))
+    for part in (train, val):
+        assert set(strata[part]) == {0, 1, 2, 3}
+    counts = np.bincount(strata[val])
+    assert counts[2] + counts[3] == 8 and abs(counts[3] - counts[2]) <= 2
+
+
+def test_a_stratified_split_refuses_a_class_it_cannot_put_on_both_sides():
+    strata = np.repeat([0, 1], [1, 20])
+    with pytest.raises(ValueError, match="rarest class has 1 samples"):
+        split_rows(21, 0.2, np.random.default_rng(0), strata)
+    with pytest.raises(ValueError, match="validation_fraction=0.05 holds out 1"):
+        split_rows(20, 0.05, np.random.default_rng(0), np.repeat([0, 1], 10))
 
 
 @pytest.mark.parametrize("n", [1, 2, 103, 4097, SMALL_ORDER + 1])
@@ -126,8 +162,8 @@ def test_shuffled_range_is_rng_permutation_in_fewer_bytes_when_large(n):
 def test_equal_weights_give_exactly_the_batch_weights_of_none(dtype):
     X = np.ones((50, 2), dtype=dtype)
     Y = np.ones((50, 1), dtype=dtype)
-    sw, _ = scaled_weights(np.full(50, 1e-67))
-    weighted = Batches(X, Y, sw)(16)
+    sw = relative_weights(np.r_[np.full(50, 1e-67), 0.0], np.arange(50))
+    weighted = Batches(X, Y, sw, np.arange(50))(16)
     for (*_, c, _), (*_, c_none, _) in zip(weighted, Batches(X, Y)(16)):
         assert c.dtype == dtype
         np.testing.assert_array_equal(c, np.broadcast_to(c_none, c.shape))

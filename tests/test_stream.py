@@ -23,24 +23,31 @@ def data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(N, 4))
     y = X @ [1.0, -2.0, 0.5, 0.0] + 0.3 + 0.1 * rng.normal(size=N)
-    sw = rng.uniform(0.1, 3.0, size=N)
+    # Weights of mean exactly 1 over the data and over every first epoch: the
+    # stream's mean weight (that of its first chunk) is fit's.
+    sw = rng.permutation(np.tile([0.25, 1.75, 2.0, 0.0, 1.5, 0.5], N // 6))
     return X, y, sw
 
 
-def chunk_bounds(n, epochs, seed):
+def chunk_bounds(n, epochs, seed, first=0):
     """Random cut points over ``epochs`` passes, with chunks of 1 row and
-    chunks longer than an epoch among them."""
+    chunks longer than an epoch among them, none before ``first``."""
     rng = np.random.default_rng(seed)
     total = n * epochs
     cuts = set(rng.integers(1, total, size=12)) | {1, 2, n - 1, n + 1, total - 1}
-    return [0, *sorted(c for c in cuts if 0 < c < total), total]
+    cuts = {c for c in cuts if first < c < total} | ({first} if first else set())
+    return [0, *sorted(cuts), total]
 
 
 def stream(model, X, y, sw, epochs, seed=0):
-    """Feed ``epochs`` passes over the data to ``model.partial_fit`` in chunks."""
+    """Feed ``epochs`` passes over the data to ``model.partial_fit`` in chunks.
+
+    With weights, the first chunk is a whole epoch: it sets the stream's mean
+    weight to fit's.
+    """
     n = len(y)
     rows = np.tile(np.arange(n), epochs)
-    bounds = chunk_bounds(n, epochs, seed)
+    bounds = chunk_bounds(n, epochs, seed, first=0 if sw is None else n)
     for a, b in itertools.pairwise(bounds):
         part = rows[a:b]
         model.partial_fit(X[part], y[part], None if sw is None else sw[part])
@@ -124,43 +131,61 @@ def test_a_stream_reports_and_records_each_epoch_as_fit_does(data, capsys):
 
 
 def test_weights_of_very_different_scales_across_chunks_are_kept_relative(data):
-    # Each call scales its weights by its own power of two; batches that mix
-    # rows of two calls must still weigh them as the concatenation does.
+    # The first chunk sets the mean weight; later chunks keep their ratio to
+    # it, however different their scale, and the same stream scaled by a
+    # power of two trains bit for bit the same.
     X, y, sw = data
-    sw = sw * np.where(np.arange(N) < 150, 1e-30, 1e30)
-    common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
+    sw = sw * np.where(np.arange(N) < 150, 2.0**-90, 2.0**-88)
+    common = dict(learning_rate=0.005, batch_size=32, shuffle=False)
+
+    def run(weights):
+        model = GDRegressor(epoch_size=N, **common)
+        for a, b in [(0, 140), (140, 170), (170, N)]:
+            model.partial_fit(X[a:b], y[a:b], weights[a:b])
+        return model
+
+    actual, scaled = run(sw), run(sw * 2.0**1000)
+    assert_same_training(scaled, actual)
+    # Relative to the first chunk's mean weight, every weight is
+    # mean(sw) / mean(sw[:140]) times its weight relative to fit's mean:
+    # without penalty, the same as fit with a learning rate that much larger.
+    common["learning_rate"] *= np.mean(sw) / np.mean(sw[:140])
     expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
-    actual = GDRegressor(epoch_size=N, **common)
-    for a, b in [(0, 140), (140, 170), (170, N)]:
-        actual.partial_fit(X[a:b], y[a:b], sw[a:b])
-    assert_same_training(actual, expected)
+    for a, b in zip(fitted_weights(actual), fitted_weights(expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
 def test_unweighted_chunks_weigh_one_among_weighted_ones(data):
     X, y, sw = data
     common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
-    sw = sw.copy()
-    sw[100:200] = 1.0
+    sw = np.tile([0.25, 1.75, 2.0, 0.0, 1.5, 0.5], N // 6)
+    sw[96:204] = 1.0  # the mean stays 1, in the first chunk too
     expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
     actual = GDRegressor(epoch_size=N, **common)
-    actual.partial_fit(X[:110], y[:110], sw[:110])
-    actual.partial_fit(X[110:200], y[110:200])
-    actual.partial_fit(X[200:], y[200:], sw[200:])
+    actual.partial_fit(X[:120], y[:120], sw[:120])
+    actual.partial_fit(X[120:204], y[120:204])
+    actual.partial_fit(X[204:], y[204:], sw[204:])
     assert_same_training(actual, expected)
 
 
 def test_a_chunk_of_weightless_rows_is_part_of_the_stream(data):
     # scikit-learn refuses weights that are all zero; a stream's chunk may
-    # have them, as long as the stream is weighted elsewhere.
+    # have them, as long as the stream is weighted elsewhere. The first chunk
+    # with weights sets the mean weight: here that of the rows from 140 on,
+    # 300 / 160 times fit's mean over all rows.
     X, y, sw = data
     sw = sw.copy()
     sw[:140] = 0.0
-    common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
-    expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
-    actual = GDRegressor(epoch_size=N, **common)
+    sw[140:] = 1.0 + (np.arange(160) % 2 - 0.5)  # mean 1
+    common = dict(batch_size=32, shuffle=False)
+    expected = GDRegressor(learning_rate=0.02 * 160 / 300, epochs=1, tol=None, **common)
+    expected.fit(X, y, sw)
+    actual = GDRegressor(learning_rate=0.02, epoch_size=N, **common)
     for a, b in [(0, 70), (70, 140), (140, N)]:
         actual.partial_fit(X[a:b], y[a:b], sw[a:b])
-    assert_same_training(actual, expected)
+    for a, b in zip(fitted_weights(actual), fitted_weights(expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    assert actual.t_ == expected.t_
     with pytest.raises(ValueError, match="non-zero"):  # outside a stream
         GDRegressor().partial_fit(X[:70], y[:70], sw[:70])
 

@@ -1,0 +1,259 @@
+"""The scikit-learn side of the classifiers: labels, class weights, probabilities.
+
+:class:`ClassifierGD` turns labels into the targets of a classification task
+(:class:`skgd._tasks.Classification`), multiplies the sample weights by the
+class weights, and turns the network's output back into labels and
+probabilities. Everything else is :class:`skgd._base.BaseGD`'s.
+"""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseGD
+from ._compat import StrOptions, fit_context
+from ._losses import CLASSIFICATION_LOSSES, SoftmaxLogLoss
+from ._tasks import Classification
+
+
+def _has_proba(estimator):
+    """``predict_proba`` exists unless the loss has no probability model."""
+    if getattr(estimator, "loss", "log_loss") == "hinge":
+        raise AttributeError(
+            "probability estimates are not available for loss='hinge'; use "
+            "loss='log_loss' or 'modified_huber', or decision_function."
+        )
+    return True
+
+
+class ClassifierGD(ClassifierMixin, BaseGD):
+    """Base class of the classifiers: class labels and a classification loss."""
+
+    _parameter_constraints = {
+        **BaseGD._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _y_checks = {"multi_output": True}
+    _takes_multilabel = False  # whether an indicator matrix y is accepted
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = self._takes_multilabel
+        tags.classifier_tags.multi_label = self._takes_multilabel
+        return tags
+
+    @fit_context
+    def fit(self, X, y, sample_weight=None):
+        """Train by mini-batch gradient descent for up to ``epochs`` epochs.
+
+        With ``warm_start=True`` and a fitted estimator, training starts from
+        the current weights (with a fresh optimizer and schedule) and the
+        history grows; otherwise it starts from scratch and ``classes_`` are
+        the labels of ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32, sparse CSR/CSC stays sparse.
+        y : array-like of shape (n_samples,)
+            Class labels (a 0/1 indicator matrix for multilabel targets, where
+            the estimator supports them).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, multiplied by the class weights; a sample
+            weighs the product divided by its mean over the training samples
+            (see the class docstring).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "history_")
+        return self._train(X, y, sample_weight, "warm" if warm else "fresh")
+
+    @fit_context
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over ``(X, y)``, continuing from the current state.
+
+        Weights, optimizer state, schedule and random generator carry over
+        from the previous ``fit`` or ``partial_fit``; ``epochs``,
+        ``early_stopping`` and ``warm_start`` do not apply, and no data is
+        held out. With ``epoch_size``, the calls are chunks of one stream.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels (or a multilabel indicator matrix).
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole problem. Required on the first call (a
+            chunk may lack some classes); later calls may repeat it but not
+            change it. For multilabel ``y``, ``arange(n_labels)``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if classes is None and not hasattr(self, "history_"):
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every "
+                "class of the problem, e.g. classes=np.unique(y_all)."
+            )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs the whole training set, which "
+                "partial_fit does not see; compute the weights once with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them "
+                "as a dict."
+            )
+        start = "continue" if self.epoch_size is None else "stream"
+        return self._train(X, y, sample_weight, start, classes=classes)
+
+    def predict(self, X):
+        """Predict class labels (dropout is off).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_`` (the 0/1 indicator matrix when fitted on
+            multilabel targets).
+        """
+        return self._task().decode(self._output(X))
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Probability estimates of the classes (dropout is off).
+
+        ``loss="log_loss"`` gives the sigmoid (two classes, or each label of
+        multilabel targets) or the softmax of the output;
+        ``loss="modified_huber"`` gives scikit-learn's ``SGDClassifier``
+        estimates. ``loss="hinge"`` has none.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return self._task().proba(self._output(X))
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    # -- targets ----------------------------------------------------------------
+
+    def _loss(self, n_outputs, multilabel):
+        """The loss object for ``n_outputs`` output columns."""
+        if self.loss == "log_loss" and n_outputs > 1 and not multilabel:
+            return SoftmaxLogLoss()
+        return CLASSIFICATION_LOSSES[self.loss]()
+
+    def _task(self):
+        n_outputs = self._get_weights()[-1][0].shape[1]
+        loss = self._loss(n_outputs, self._multilabel)
+        return Classification(loss, self.classes_, self._multilabel)
+
+    def _training_task(self, y, sample_weight, resumes, classes):
+        multilabel = self._check_targets(y)
+        y = y if multilabel else column_or_1d(y, warn=True)
+        classes = self._classes(y, multilabel, resumes, classes)
+        n_outputs = 1 if len(classes) == 2 and not multilabel else len(classes)
+        loss = self._loss(n_outputs, multilabel)
+        task = Classification(loss, classes, multilabel)
+        return task, y, self._weights(y, sample_weight, classes, multilabel)
+
+    def _check_targets(self, y):
+        """Whether ``y`` is multilabel; refuses continuous or unsupported targets."""
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind == "multilabel-indicator" and not self._takes_multilabel:
+            raise ValueError(
+                f"{type(self).__name__} does not take multilabel targets (y of "
+                f"shape {y.shape}); use skgd.MLPClassifier, or "
+                "sklearn.multioutput.MultiOutputClassifier."
+            )
+        if y.ndim == 2 and kind != "multilabel-indicator" and y.shape[1] != 1:
+            raise ValueError(
+                f"y of shape {y.shape} is {kind}, which "
+                f"{type(self).__name__} does not take; pass one label per "
+                "sample, or a 0/1 indicator matrix for multilabel targets."
+            )
+        return kind == "multilabel-indicator"
+
+    def _classes(self, y, multilabel, resumes, classes):
+        """The classes of the fit: given, fitted, or those of ``y``."""
+        labels = np.arange(y.shape[1]) if multilabel else np.unique(y)
+        if classes is not None:
+            classes = np.unique(classes)
+            if resumes and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()} differs from the classes_ "
+                    f"{self.classes_.tolist()} of the previous calls; pass the "
+                    "same classes, or call fit to start afresh."
+                )
+        elif resumes:
+            classes = self.classes_
+        else:
+            classes = labels
+        if multilabel:
+            if len(classes) != y.shape[1]:
+                raise ValueError(
+                    f"y has {y.shape[1]} labels but classes has {len(classes)}; "
+                    "for multilabel y, pass classes=np.arange(n_labels)."
+                )
+            return classes
+        unseen = np.setdiff1d(labels, classes)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} that are not in classes "
+                f"{classes.tolist()}; pass every class of the problem in "
+                "classes, or call fit to start afresh."
+            )
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but "
+                f"the data contains only one class: {classes[0]!r}."
+            )
+        return classes
+
+    def _weights(self, y, sample_weight, classes, multilabel):
+        """Sample weights times the class weights of their labels."""
+        if self.class_weight is None:
+            return sample_weight
+        if multilabel:
+            raise ValueError(
+                "class_weight is not defined for multilabel targets; pass "
+                "sample_weight instead, or class_weight=None."
+            )
+        weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        per_sample = weights[np.searchsorted(classes, y)]
+        return per_sample if sample_weight is None else sample_weight * per_sample
