@@ -1,4 +1,4 @@
-"""Benchmark skgd.GDRegressor against scikit-learn, in one run, as ratios.
+"""Benchmark skgd's GDRegressor and GDClassifier against scikit-learn, as ratios.
 
 Two figures, each a ratio of skgd's time to scikit-learn's on the same data
 in the same process:
@@ -7,6 +7,12 @@ in the same process:
    ``GDRegressor`` at ``batch_size=32`` and ``256``, against one epoch of
    ``SGDRegressor``, both unpenalized with the same constant step.
    Targets: ratio <= 2.0 at batch 32 and <= 0.6 at batch 256.
+   The same for ``GDClassifier`` (the default log-loss) against
+   ``SGDClassifier(loss="log_loss")`` on a two-class problem of the same
+   size (the same ``X``, labels ``y > 0``), timed in the same interleaved
+   rounds. Target: at each batch size, the classifier's ratio at most the
+   regressor's ratio of the same run (classifying costs skgd no more,
+   relative to scikit-learn, than regressing).
 2. Full-batch gradient descent to the Ridge solution. The time of a
    ``GDRegressor(batch_size=None)`` fit that runs just enough epochs to match
    ``Ridge(solver="cholesky")`` within a relative error of 1e-6, against the
@@ -35,9 +41,9 @@ from _timing import (
     time_interleaved,
     verdict,
 )
-from sklearn.linear_model import Ridge, SGDRegressor
+from sklearn.linear_model import Ridge, SGDClassifier, SGDRegressor
 
-from skgd import GDRegressor
+from skgd import GDClassifier, GDRegressor
 
 EPOCHS = 20  # epochs of both fits in the mini-batch benchmark
 ETA0 = 1e-3  # the constant step of both fits in the mini-batch benchmark
@@ -65,14 +71,15 @@ def make_data(n_samples, n_features, noise=1.0, seed=0):
 def print_header(args, n_samples, n_features, repeats):
     """Versions, machine, settings and the command that reproduces the run."""
     print_run_header(
-        "skgd benchmark: GDRegressor vs scikit-learn",
+        "skgd benchmark: GDRegressor and GDClassifier vs scikit-learn",
         "benchmarks/bench_gd.py",
         args,
         [
             (
                 "data",
                 f"n_samples={n_samples}, n_features={n_features}, float64, "
-                "X ~ N(0, 1), y = X @ w + N(0, 1), default_rng(0)",
+                "X ~ N(0, 1), y = X @ w + N(0, 1), default_rng(0); for the "
+                "classifiers, 2 classes: y > 0",
             ),
             (
                 "timing",
@@ -86,17 +93,18 @@ def print_header(args, n_samples, n_features, repeats):
 # -- 1. mini-batch epochs versus SGDRegressor --------------------------------------
 
 
-def bench_minibatch(X, y, repeats, batch_sizes=tuple(BATCH_TARGETS)):
-    """Time one epoch of SGDRegressor and of GDRegressor at ``batch_sizes``.
+def minibatch_contenders(sgd_class, gd_class, X, y, batch_sizes, **sgd_params):
+    """Fits of ``sgd_class`` and of ``gd_class`` at ``batch_sizes``, by name.
 
     Both fit ``EPOCHS`` epochs without penalty, with the constant step
-    ``ETA0``, shuffling, no early stopping; the epoch cost is fit time /
-    ``EPOCHS`` (fixed per-fit costs, such as input validation, included).
-    Prints a table and returns ``{batch_size: ratio to SGDRegressor}``.
+    ``ETA0``, shuffling, no early stopping; ``sgd_params`` go to
+    ``sgd_class`` (e.g. its loss). scikit-learn's fit comes first.
     """
+    settings = ", ".join(f"{k}={v!r}" for k, v in sgd_params.items())
 
     def sgd():
-        SGDRegressor(
+        sgd_class(
+            **sgd_params,
             penalty=None,
             alpha=0,
             learning_rate="constant",
@@ -108,7 +116,7 @@ def bench_minibatch(X, y, repeats, batch_sizes=tuple(BATCH_TARGETS)):
         ).fit(X, y)
 
     def gd(batch_size):
-        return lambda: GDRegressor(
+        return lambda: gd_class(
             learning_rate=ETA0,
             batch_size=batch_size,
             epochs=EPOCHS,
@@ -117,33 +125,60 @@ def bench_minibatch(X, y, repeats, batch_sizes=tuple(BATCH_TARGETS)):
             random_state=0,
         ).fit(X, y)
 
-    contenders = {"SGDRegressor": sgd}
+    contenders = {sgd_class.__name__ + (f"({settings})" if settings else ""): sgd}
     for b in batch_sizes:
-        contenders[f"GDRegressor(batch_size={b})"] = gd(b)
+        contenders[f"{gd_class.__name__}(batch_size={b})"] = gd(b)
+    return contenders
+
+
+def bench_minibatch(X, y, y_class, repeats, batch_sizes=tuple(BATCH_TARGETS)):
+    """Time one epoch of scikit-learn's SGD estimators and of skgd's at ``batch_sizes``.
+
+    The regressors fit ``(X, y)``, the classifiers ``(X, y_class)``, all in
+    the same interleaved rounds; the epoch cost is fit time / ``EPOCHS``
+    (fixed per-fit costs, such as input validation, included). Prints a
+    table and returns ``{(task, batch_size): ratio to scikit-learn}``.
+    """
+    families = {
+        "regression": minibatch_contenders(
+            SGDRegressor, GDRegressor, X, y, batch_sizes
+        ),
+        "classification": minibatch_contenders(
+            SGDClassifier, GDClassifier, X, y_class, batch_sizes, loss="log_loss"
+        ),
+    }
+    contenders = {k: v for family in families.values() for k, v in family.items()}
     times, _ = time_interleaved(contenders, repeats)
     per_epoch = {name: np.array(t) / EPOCHS for name, t in times.items()}
-    base = per_epoch["SGDRegressor"].min()
 
     print(
         f"1. One epoch, no penalty, constant step {ETA0:g}, {EPOCHS} epochs per "
         "fit (epoch = fit time / epochs)"
     )
-    print(f"   {'contender':<28} {'ms/epoch':>18} {'ratio':>7}  target")
+    print(f"   {'contender':<31} {'ms/epoch':>18} {'ratio':>7}  target")
     ratios = {}
-    for b, name in zip([None, *batch_sizes], contenders):
-        t = per_epoch[name]
-        ratio = t.min() / base
-        line = (
-            f"   {name:<28} {1e3 * t.min():8.3f} [{1e3 * np.median(t):7.3f}] "
-            f"{ratio:7.2f}"
-        )
-        if b is not None:
-            ratios[b] = ratio
-            line += f"  <= {BATCH_TARGETS[b]:.1f} {verdict(ratio, BATCH_TARGETS[b])}"
-        print(line)
+    for task, family in families.items():
+        base_name = next(iter(family))
+        base = per_epoch[base_name].min()
+        for b, name in zip([None, *batch_sizes], family):
+            t = per_epoch[name]
+            ratio = t.min() / base
+            line = (
+                f"   {name:<31} {1e3 * t.min():8.3f} [{1e3 * np.median(t):7.3f}] "
+                f"{ratio:7.2f}"
+            )
+            if b is not None:
+                ratios[task, b] = ratio
+                if task == "regression":
+                    target, what = BATCH_TARGETS[b], f"{BATCH_TARGETS[b]:.1f}"
+                else:  # the regressor's ratio at this batch size, printed above
+                    target = ratios["regression", b]
+                    what = f"{target:.2f} (GDRegressor's)"
+                line += f"  <= {what} {verdict(ratio, target)}"
+            print(line)
     n = X.shape[0]
     print(
-        f"   (per epoch SGDRegressor makes {n} updates, GDRegressor "
+        f"   (per epoch the SGD estimators make {n} updates, skgd's "
         + ", ".join(f"{math.ceil(n / b)} at batch {b}" for b in batch_sizes)
         + ")"
     )
@@ -324,9 +359,10 @@ def main(argv=None):
     repeats = args.repeats or (3 if args.quick else 7)
     n_samples, n_features = (2_000 if args.quick else 20_000), 32
     X, y = make_data(n_samples, n_features)
+    y_class = (y > 0).astype(np.intp)
 
     print_header(sys.argv[1:] if argv is None else argv, n_samples, n_features, repeats)
-    bench_minibatch(X, y, repeats)
+    bench_minibatch(X, y, y_class, repeats)
     bench_full_batch(X, y, repeats)
     if args.quick:
         print("(--quick: too few samples for the ratios to mean much)")

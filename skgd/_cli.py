@@ -10,6 +10,8 @@ import argparse
 import ast
 import sys
 
+from ._study_data import DATASETS, DEFAULT_DATASET
+
 _OPEN, _CLOSE = "([{", ")]}"
 _LITERAL_START = _OPEN + "'\"0123456789+-."
 
@@ -119,9 +121,12 @@ def build_parser():
         "study",
         help="cross-validated study of the generalization knobs",
         description=(
-            "Cross-validate GDRegressor and MLPRegressor (after a StandardScaler) "
-            "over a parameter grid; print train and validation R2 and their gap, "
-            "and write results.csv, results.json, figures and report.html."
+            "Cross-validate two estimators (after a StandardScaler) over a "
+            "parameter grid: GDRegressor and MLPRegressor, scored by R2, for a "
+            "numeric target; GDClassifier and MLPClassifier, scored by accuracy "
+            "and validation log-loss over stratified folds, for class labels. "
+            "Print train and validation scores and their gap, and write "
+            "results.csv, results.json, figures and report.html."
         ),
     )
     _add_study_arguments(study)
@@ -130,8 +135,29 @@ def build_parser():
 
 def _add_study_arguments(study):
     add = study.add_argument
-    add("--data", metavar="FILE.csv", help="numeric CSV (default: diabetes data)")
+    add(
+        "--data",
+        metavar="FILE.csv",
+        help="CSV of numeric features and a target column (numbers or labels)",
+    )
     add("--target", metavar="COLUMN", help="column of --data to predict")
+    classifications = [
+        name for name, (_, task) in DATASETS.items() if task != "regression"
+    ]
+    add(
+        "--dataset",
+        choices=list(DATASETS),
+        help=f"a data set bundled with scikit-learn, instead of --data (default: "
+        f"{DEFAULT_DATASET}; classifications: {', '.join(classifications)})",
+    )
+    add(
+        "--task",
+        choices=["auto", "classification", "regression"],
+        default="auto",
+        help="auto (the default): classification for class labels (strings, "
+        "booleans, whole numbers: sklearn's type_of_target says binary or "
+        "multiclass), regression for other numbers",
+    )
     add("--estimator", choices=["gd", "mlp", "both"], default="both")
     add(
         "--param",
@@ -142,7 +168,13 @@ def _add_study_arguments(study):
         help="values of a constructor parameter; replaces the default grid "
         "of the estimators having it (repeatable)",
     )
-    add("--cv", metavar="K", type=int, default=5, help="folds (default: 5)")
+    add(
+        "--cv",
+        metavar="K",
+        type=int,
+        default=5,
+        help="folds, stratified for a classification (default: 5)",
+    )
     add("--n-jobs", metavar="N", type=int, default=None, help="fits at once (1)")
     add("--random-state", metavar="SEED", type=int, default=0, help="(default: 0)")
     add("--out", metavar="DIR", default="skgd-study", help="(default: skgd-study)")
@@ -192,25 +224,24 @@ def run(args):
     args : argparse.Namespace
         From :func:`build_parser`.
     """
-    from sklearn.model_selection import KFold
-
     from . import _cluster, _report, _study, _study_data
 
+    data = _study_data.load_data(args.data, args.target, args.dataset)
+    task = _study.make_task(data.y, args.task, default=data.task)
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
-    grids = _study.build_grids(keys, dict(args.param))
-    X, y, description = _study_data.load_data(args.data, args.target)
-    _study.check_cv(args.cv, len(y))
-    cv = KFold(args.cv, shuffle=True, random_state=args.random_state)
+    grids = _study.build_grids(keys, dict(args.param), task)
+    _study.check_cv(args.cv, data.y, task)
+    cv = task.splitter(args.cv, args.random_state)
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     progress = make_progress(not args.quiet and _stderr_is_terminal())
     with _cluster.parallel_backend(args.scheduler):
         studies = _study.run_study(
-            keys, grids, X, y, cv, random_state=args.random_state,
-            n_jobs=n_jobs, progress=progress,
+            keys, grids, data.X, data.y, cv, task=task,
+            random_state=args.random_state, n_jobs=n_jobs, progress=progress,
         )  # fmt: skip
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
-    paths = _report.write_report(studies, args.out, description, args.cv)
+    paths = _report.write_report(studies, args.out, data.description, args.cv)
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 
 

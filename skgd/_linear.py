@@ -7,6 +7,7 @@ and in the shapes of ``coef_`` and ``intercept_``.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
 from ._base import BaseGD, RegressorGD
@@ -36,28 +37,96 @@ class _LinearModel:
         return W.T.copy(), np.zeros(W.shape[1], W.dtype) if b is None else b
 
     def _auto_learning_rate(self, X, sample_weight, rows, loss):
-        """``1 / L`` for a bound ``L`` on the curvature of every batch objective.
+        """``1 / L(b)``: the expected smoothness of a batch of ``b`` samples.
 
-        ``L = max_i u_i * (||x_i||**2 / (1 - p)**2 + 1) * k + alpha`` over the
-        training rows, with ``u_i`` the relative sample weights, ``p`` the
-        dropout rate, the ``+ 1`` only with an intercept and ``k`` the
-        curvature of the loss.
+        With ``L`` the curvature of the whole training objective and
+        ``L_max`` the largest curvature of a one-sample objective, a batch of
+        ``b`` of the ``n`` training samples drawn without replacement has the
+        expected smoothness (Gower et al., "SGD: General Analysis and
+        Improved Rates", ICML 2019)
+
+            ``L(b) = n (b - 1) / (b (n - 1)) * L + (n - b) / (b (n - 1)) * L_max``
+
+        which is ``L`` for full-batch descent and ``L_max`` for ``b = 1``.
+        Both carry the loss's curvature and ``alpha`` (see
+        :func:`curvatures`). With momentum ``beta`` the step is ``(1 - beta)
+        / L(b)``: the velocity sums past gradients with weights adding up to
+        ``1 / (1 - beta)``, so the effective step stays ``1 / L(b)``.
         """
         if self.optimizer == "adam":
             return 1e-3
-        sq_norms = row_norms(X, squared=True) / (1.0 - self.dropout) ** 2
-        sq_norms += self.fit_intercept
-        if sample_weight is not None:
-            sq_norms *= sample_weight
-        largest = float(np.max(sq_norms if rows is None else sq_norms[rows]))
-        L = largest * loss.curvature + self.alpha
-        if not np.isfinite(L):
-            raise DivergenceError(
-                f"The squared norm of a sample overflows {X.dtype}: no learning "
-                "rate can train on features this large. Standardize them "
-                "(sklearn.preprocessing.StandardScaler)."
-            )
-        return 1.0 / L if L > 0 else 1.0  # all-zero features: nothing to learn
+        n = X.shape[0] if rows is None else len(rows)
+        b = n if self.batch_size is None else min(self.batch_size, n)
+        L, L_max = curvatures(
+            X, sample_weight, rows, self.dropout, self.fit_intercept, loss.curvature
+        )
+        if n > 1:
+            L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+        L += self.alpha
+        step = 1.0 / L if L > 0 else 1.0  # all-zero features: nothing to learn
+        return (1.0 - self.momentum) * step
+
+
+# The curvature of the whole objective is estimated on at most this many rows.
+CURVATURE_ROWS = 2**14
+
+
+def curvatures(X, sample_weight, rows, dropout, intercept, k):
+    """``(L, L_max)``: the curvature of the mean and of one-sample objectives.
+
+    For the linear model's input ``z = [x, 1]`` (the ``1`` with an
+    intercept), relative sample weights ``u`` and a loss of curvature at
+    most ``k`` in the output, ``L = k * lambda_max(E[u z z^T] + D)`` with
+    ``D`` the dropout's expected extra curvature, ``p / (1 - p) * E[u
+    x_j**2]`` on the diagonal of the features, and ``L_max = k * max_i u_i
+    (||x_i||**2 / (1 - p)**2 + 1)``, which bounds every dropout mask.
+    ``lambda_max`` is found by power iteration, on every ``step``-th row
+    when there are more than :data:`CURVATURE_ROWS` (a view, not a copy).
+    """
+    sq_norms = row_norms(X, squared=True) / (1.0 - dropout) ** 2 + intercept
+    if sample_weight is not None:
+        sq_norms *= sample_weight
+    L_max = k * float(np.max(sq_norms if rows is None else sq_norms[rows]))
+    if not np.isfinite(L_max):
+        raise DivergenceError(
+            f"The squared norm of a sample overflows {X.dtype}: no learning "
+            "rate can train on features this large. Standardize them "
+            "(sklearn.preprocessing.StandardScaler)."
+        )
+    # Every step-th row: a view of dense data, no copy.
+    step = -(-X.shape[0] // CURVATURE_ROWS)
+    u = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    if rows is not None:  # held-out rows weigh nothing
+        training = np.zeros(X.shape[0], dtype=bool)
+        training[rows] = True
+        u = np.where(training, u, 0.0)
+    Xs, u = X[::step], u[::step]
+    u = u / (len(u) if rows is None else max(training[::step].sum(), 1))
+    extra = 0.0
+    if dropout:
+        squares = Xs.multiply(Xs) if sp.issparse(Xs) else Xs * Xs
+        extra = dropout / (1.0 - dropout) * np.ravel(squares.T @ u)
+    return k * _top_eigenvalue(Xs, u, extra, intercept), L_max
+
+
+def _top_eigenvalue(X, u, extra, intercept, iterations=100, rtol=1e-4):
+    """The largest eigenvalue of ``Z^T diag(u) Z + diag(extra, 0)``, ``Z = [X, 1]``.
+
+    Power iteration from a vector of ones; the Rayleigh quotient it returns
+    approaches the eigenvalue from below.
+    """
+    d = X.shape[1]
+    v = np.ones(d + intercept) / np.sqrt(d + intercept)
+    value = 0.0
+    for _ in range(iterations):
+        r = u * (X @ v[:d] + (v[d] if intercept else 0.0))
+        w = np.concatenate([X.T @ r + extra * v[:d], [r.sum()] if intercept else []])
+        previous, value = value, float(v @ w)
+        norm = np.linalg.norm(w)
+        if norm == 0 or abs(value - previous) <= rtol * value:
+            break
+        v = w / norm
+    return value
 
 
 @shared_docs

@@ -142,7 +142,7 @@ class Hinge(_MarginLoss):
         """Return the weighted loss and write a subgradient into ``grad``."""
         np.multiply(pred, y, pred)
         np.add(pred, 1.0, pred)  # 1 - m
-        np.maximum(pred, 0.0, pred)
+        np.maximum(pred, 0.0, out=pred)
         np.greater(pred, 0.0, grad)  # 1 where the margin is short of 1
         np.multiply(grad, y, grad)
         np.multiply(grad, c, grad)

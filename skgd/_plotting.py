@@ -7,6 +7,10 @@ needs it (``pip install "skgd[plot]"``).
 import numpy as np
 
 from ._history import curve
+from ._losses import weighted_loss
+
+# How a validation score of the history (``val_<name>``) is named on a plot.
+_SCORE_LABELS = {"r2": "R²", "accuracy": "accuracy"}
 
 
 def _pyplot():
@@ -23,13 +27,21 @@ def _axes(ax):
     return _pyplot().subplots()[1] if ax is None else ax
 
 
+def _score_name(record):
+    """The name of the validation score of a history record (``val_<name>``)."""
+    names = [key[4:] for key in record if key.startswith("val_") and key != "val_loss"]
+    return names[0] if names else None
+
+
 class TrainingCurveDisplay:
     """Per-epoch training and validation loss of a fitted estimator.
 
     The training loss is the objective minimized during each epoch (with the
     penalty, and dropout active); the validation loss is the loss on the
-    held-out split (``validation_fraction`` or ``early_stopping``). Build it
-    with :meth:`from_estimator`.
+    held-out split (``validation_fraction`` or ``early_stopping``), and the
+    validation score, drawn on a twin axis, is the estimator's score on that
+    split: R² for the regressors, accuracy for the classifiers. Build it with
+    :meth:`from_estimator`.
 
     Parameters
     ----------
@@ -39,52 +51,107 @@ class TrainingCurveDisplay:
         Training objective per epoch.
     val_loss : ndarray of shape (n_epochs,) or None
         Loss on the held-out split per epoch.
-    val_r2 : ndarray of shape (n_epochs,) or None
-        R² on the held-out split per epoch.
+    val_score : ndarray of shape (n_epochs,) or None
+        Score on the held-out split per epoch, the one ``score_name`` names.
     name : str or None
         Name of the estimator, for the title.
+    score_name : str, default="r2"
+        Which score ``val_score`` holds, as the history names it (the key
+        ``"val_" + score_name``): ``"r2"`` or ``"accuracy"``.
+    val_r2 : ndarray of shape (n_epochs,) or None, default=None
+        The validation R²: ``val_score`` with ``score_name="r2"``, under its
+        name from before the classifiers, which keeps working. Give one of
+        ``val_score`` and ``val_r2``, not both.
 
     Attributes
     ----------
     ax_ : matplotlib Axes
         The axes of the losses.
+    score_ax_ : matplotlib Axes or None
+        The twin axes of the validation score, when it is drawn.
     r2_ax_ : matplotlib Axes or None
-        The twin axes of the validation R², when it is drawn.
+        ``score_ax_`` when the score is R² (None otherwise): the name from
+        before the classifiers, which keeps working.
+    val_r2 : ndarray or None
+        ``val_score`` when the score is R² (None otherwise), likewise.
     figure_ : matplotlib Figure
         The figure holding them.
     lines_ : dict of str to matplotlib Line2D
-        ``"train_loss"``, and ``"val_loss"`` and ``"val_r2"`` when drawn.
+        ``"train_loss"``, and ``"val_loss"`` and the score's history key
+        (``"val_r2"`` or ``"val_accuracy"``) when drawn.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skgd import GDRegressor, TrainingCurveDisplay
+    >>> from skgd import GDClassifier, GDRegressor, TrainingCurveDisplay
     >>> X = np.random.default_rng(0).normal(size=(100, 2))
     >>> model = GDRegressor(epochs=5, validation_fraction=0.2, tol=None,
     ...                     random_state=0).fit(X, X[:, 0])
     >>> display = TrainingCurveDisplay.from_estimator(model)
     >>> sorted(display.lines_)
     ['train_loss', 'val_loss', 'val_r2']
+    >>> classifier = GDClassifier(epochs=5, validation_fraction=0.2, tol=None,
+    ...                           random_state=0).fit(X, X[:, 0] > 0)
+    >>> display = TrainingCurveDisplay.from_estimator(classifier)
+    >>> sorted(display.lines_)
+    ['train_loss', 'val_accuracy', 'val_loss']
+    >>> display.score_ax_.get_ylabel()
+    'validation accuracy'
     """
 
-    def __init__(self, epochs, train_loss, val_loss=None, val_r2=None, name=None):
+    def __init__(
+        self,
+        epochs,
+        train_loss,
+        val_loss=None,
+        val_score=None,
+        name=None,
+        *,
+        score_name="r2",
+        val_r2=None,
+    ):
+        if val_r2 is not None:
+            if val_score is not None:
+                raise ValueError(
+                    "val_r2 is another name of val_score with score_name='r2'; "
+                    "pass one of them, not both."
+                )
+            val_score, score_name = val_r2, "r2"
         self.epochs, self.train_loss = epochs, train_loss
-        self.val_loss, self.val_r2, self.name = val_loss, val_r2, name
+        self.val_loss, self.val_score, self.name = val_loss, val_score, name
+        self.score_name = score_name
+
+    @property
+    def val_r2(self):
+        """``val_score`` when the score is R², None otherwise."""
+        return self.val_score if self.score_name == "r2" else None
+
+    @property
+    def r2_ax_(self):
+        """``score_ax_`` when the score is R², None otherwise."""
+        return self.score_ax_ if self.score_name == "r2" else None
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None, show_r2=True, logy=False):
+    def from_estimator(
+        cls, estimator, *, ax=None, show_score=True, logy=False, show_r2=None
+    ):
         """Draw the curves of a fitted skgd estimator's ``history_``.
 
         Parameters
         ----------
-        estimator : GDRegressor or MLPRegressor
+        estimator : GDRegressor, MLPRegressor, GDClassifier or MLPClassifier
             A fitted estimator.
         ax : matplotlib Axes, default=None
             Where to draw; a new figure when None.
-        show_r2 : bool, default=True
-            Also draw the validation R² on a twin axis, when there is one.
+        show_score : bool, default=True
+            Also draw the validation score (R² or accuracy) on a twin axis,
+            when there is one.
         logy : bool, default=False
             Use a logarithmic scale for the losses.
+        show_r2 : bool or None, default=None
+            The name of ``show_score`` from before the classifiers, which
+            keeps working: when given, it is used in place of
+            ``show_score``, whatever the score.
 
         Returns
         -------
@@ -98,32 +165,40 @@ class TrainingCurveDisplay:
         # Validation curves only when every epoch has one (a warm start may
         # have added epochs with held-out data to epochs without).
         held_out = all("val_loss" in record for record in history)
+        score_name = _score_name(history[-1]) if held_out else None
         display = cls(
             np.array(curve(history, "epoch")),
             np.array(curve(history, "train_loss")),
             np.array(curve(history, "val_loss")) if held_out else None,
-            np.array(curve(history, "val_r2")) if held_out else None,
+            np.array(curve(history, f"val_{score_name}")) if score_name else None,
             type(estimator).__name__,
+            score_name=score_name or "r2",
         )
-        return display.plot(ax=ax, show_r2=show_r2, logy=logy)
+        return display.plot(ax=ax, show_score=show_score, logy=logy, show_r2=show_r2)
 
-    def plot(self, ax=None, *, show_r2=True, logy=False):
+    def plot(self, ax=None, *, show_score=True, logy=False, show_r2=None):
         """Draw the curves.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Where to draw; a new figure when None.
-        show_r2 : bool, default=True
-            Also draw the validation R² on a twin axis, when there is one.
+        show_score : bool, default=True
+            Also draw the validation score on a twin axis, when there is one.
         logy : bool, default=False
             Use a logarithmic scale for the losses.
+        show_r2 : bool or None, default=None
+            The name of ``show_score`` from before the classifiers: when
+            given, it is used in place of ``show_score``.
 
         Returns
         -------
         display : TrainingCurveDisplay
-            ``self``, with ``ax_``, ``r2_ax_``, ``figure_`` and ``lines_`` set.
+            ``self``, with ``ax_``, ``score_ax_``, ``figure_`` and ``lines_``
+            set.
         """
+        if show_r2 is not None:
+            show_score = show_r2
         ax = _axes(ax)
         self.lines_ = {
             "train_loss": ax.plot(self.epochs, self.train_loss, label="training")[0]
@@ -136,13 +211,14 @@ class TrainingCurveDisplay:
         ax.set_ylabel("loss")
         if logy:
             ax.set_yscale("log")
-        self.r2_ax_ = None
-        if show_r2 and self.val_r2 is not None:
-            self.r2_ax_ = ax.twinx()
-            (self.lines_["val_r2"],) = self.r2_ax_.plot(
-                self.epochs, self.val_r2, "k:", label="validation R²"
+        self.score_ax_ = None
+        if show_score and self.val_score is not None:
+            label = f"validation {_SCORE_LABELS.get(self.score_name, self.score_name)}"
+            self.score_ax_ = ax.twinx()
+            (self.lines_[f"val_{self.score_name}"],) = self.score_ax_.plot(
+                self.epochs, self.val_score, "k:", label=label
             )
-            self.r2_ax_.set_ylabel("validation R²")
+            self.score_ax_.set_ylabel(label)
         ax.legend(handles=list(self.lines_.values()), loc="best")
         if self.name:
             ax.set_title(self.name)
@@ -153,12 +229,15 @@ class TrainingCurveDisplay:
 class LossLandscapeDisplay:
     """The objective over ``(w, b)`` of a one-feature linear model, with its path.
 
-    Each point of the plane is a model ``f(x) = w x + b``; its height is the
-    training objective (the mean loss over the data, plus the L2 penalty).
-    The path is where gradient descent stood after each epoch: the "walk
-    down the mountain". Build it with :meth:`from_estimator` from a
-    :class:`~skgd.GDRegressor` fitted on one feature with
-    ``record_trajectory=True``.
+    Each point of the plane is a model ``f(x) = w x + b``: the prediction of
+    a regressor, the decision value of a binary classifier. Its height is
+    the training objective: the weighted mean loss over the data (with the
+    estimator's loss and, for a classifier, its class weights), plus the L2
+    penalty, as the engine computes it (without dropout). The path is where
+    gradient descent stood after each epoch: the "walk down the mountain".
+    Build it with :meth:`from_estimator` from a :class:`~skgd.GDRegressor`
+    fitted on one feature, or a :class:`~skgd.GDClassifier` fitted on one
+    feature and two classes, with ``record_trajectory=True``.
 
     Parameters
     ----------
@@ -181,12 +260,17 @@ class LossLandscapeDisplay:
     Examples
     --------
     >>> import numpy as np
-    >>> from skgd import GDRegressor, LossLandscapeDisplay
+    >>> from skgd import GDClassifier, GDRegressor, LossLandscapeDisplay
     >>> x = np.linspace(0, 10, 50).reshape(-1, 1)
     >>> model = GDRegressor(epochs=20, tol=None, record_trajectory=True,
     ...                     random_state=0).fit(x, 2 * x.ravel() + 1)
     >>> display = LossLandscapeDisplay.from_estimator(model, x, 2 * x.ravel() + 1)
     >>> display.path.shape
+    (21, 2)
+    >>> labels = np.where(x.ravel() > 4, "high", "low")
+    >>> classifier = GDClassifier(epochs=20, tol=None, record_trajectory=True,
+    ...                           random_state=0).fit(x, labels)
+    >>> LossLandscapeDisplay.from_estimator(classifier, x, labels).path.shape
     (21, 2)
     """
 
@@ -202,15 +286,16 @@ class LossLandscapeDisplay:
 
         Parameters
         ----------
-        estimator : GDRegressor
-            Fitted on one feature and one output, with an intercept and
-            ``record_trajectory=True``.
+        estimator : GDRegressor or GDClassifier
+            Fitted on one feature and one output (two classes, for a
+            classifier), with an intercept and ``record_trajectory=True``.
         X : array-like of shape (n_samples, 1)
             The data the objective is measured on (usually the training data).
         y : array-like of shape (n_samples,)
-            Targets.
+            Targets (class labels, for a classifier).
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights of the objective.
+            Sample weights of the objective (multiplied by the class weights,
+            for a classifier, as in training).
         grid_size : int, default=80
             Grid points along each axis.
         margin : float, default=0.5
@@ -225,15 +310,23 @@ class LossLandscapeDisplay:
         """
         path = _linear_path(estimator)
         x = np.asarray(X, dtype=float).reshape(-1)
-        y = np.asarray(y, dtype=float).reshape(-1)
-        s = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=float)
+        # The task, targets and weights exactly as training makes them from
+        # (y, sample_weight): the loss, the encoded targets, the class weights.
+        task, y, weights = estimator._training_task(
+            np.asarray(y), sample_weight, True, None
+        )
+        Y = task.encode(y, np.float64)
         axes = [
             _span(path[:, k], margin, grid_size) for k in range(2)
         ]  # slopes, intercepts
         w_grid, b_grid = np.meshgrid(*axes)
-        residual = y - (w_grid[..., None] * x + b_grid[..., None])
-        loss = _pointwise_loss(estimator, residual)
-        objective = loss @ s / s.sum() + 0.5 * estimator.alpha * w_grid**2
+        loss = np.empty(w_grid.shape)
+        for point in np.ndindex(w_grid.shape):
+            output = (w_grid[point] * x + b_grid[point])[:, None]
+            loss[point] = weighted_loss(task.loss, output, Y, weights)
+        objective = loss + 0.5 * estimator.alpha * w_grid**2
         return cls(w_grid, b_grid, objective, path).plot(ax=ax)
 
     def plot(self, ax=None, *, levels=30):
@@ -268,13 +361,19 @@ class LossLandscapeDisplay:
 
 def _linear_path(estimator):
     """``(w, b)`` per epoch of a one-feature, one-output linear model."""
-    trajectory = getattr(estimator, "trajectory_", None)
-    coef = getattr(estimator, "coef_", None)
-    if coef is None or np.shape(coef) != (1,) or not estimator.fit_intercept:
+    weights = estimator._get_weights() if hasattr(estimator, "history_") else None
+    if (
+        weights is None
+        or len(weights) != 1
+        or np.shape(weights[0][0]) != (1, 1)
+        or not getattr(estimator, "fit_intercept", True)
+    ):
         raise ValueError(
-            "LossLandscapeDisplay needs a GDRegressor fitted on one feature and "
-            "one output, with fit_intercept=True: its parameters are (w, b)."
+            "LossLandscapeDisplay needs a linear model fitted on one feature and "
+            "one output (a GDRegressor, or a GDClassifier of two classes), with "
+            "fit_intercept=True: its parameters are (w, b)."
         )
+    trajectory = getattr(estimator, "trajectory_", None)
     if trajectory is None:
         raise ValueError(
             "The estimator recorded no trajectory: fit it with record_trajectory=True."
@@ -286,10 +385,3 @@ def _span(values, margin, size):
     low, high = values.min(), values.max()
     pad = margin * max(high - low, 1e-3 * max(abs(low), abs(high), 1.0))
     return np.linspace(low - pad, high + pad, size)
-
-
-def _pointwise_loss(estimator, residual):
-    if estimator.loss == "huber":
-        clipped = np.clip(residual, -estimator.huber_delta, estimator.huber_delta)
-        return clipped * (residual - 0.5 * clipped)
-    return 0.5 * residual**2

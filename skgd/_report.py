@@ -1,8 +1,9 @@
 """The report of ``skgd study``: tables, CSV and JSON, figures and one HTML page.
 
 It reads the :class:`~skgd._study.EstimatorStudy` results that
-:mod:`skgd._study` computes. matplotlib is imported only by the functions
-that draw.
+:mod:`skgd._study` computes, and names the score after the study's task: R²
+for a regression, accuracy (and the validation log-loss) for a
+classification. matplotlib is imported only by the functions that draw.
 """
 
 import base64
@@ -31,16 +32,34 @@ def table_columns(study):
     return study.varied or list(study.grid)
 
 
-def _row_cells(row, columns, n_folds, is_best):
+#: Column headers of the scores besides the metric, by score name.
+_EXTRA_HEADERS = {"val_log_loss": "valid log-loss"}
+
+
+def _extra_scores(task):
+    """The scores of a task besides the metric, e.g. ``["val_log_loss"]``."""
+    return [name for name in task.score_names if name not in ("train", "val")]
+
+
+def _ascii(label):
+    return label.replace("²", "2")
+
+
+def _score_text(value):
+    return f"{value:.3f}" if math.isfinite(value) else "n/a"
+
+
+def _row_cells(row, columns, extras, n_folds, is_best):
     cells = [format_value(row["params"][name]) for name in columns]
     if row["failed"]:
         word = "diverged" if row["diverged"] else "failed"
         if row["failed_folds"] < n_folds:
             word += f" {row['failed_folds']}/{n_folds}"
-        return [*cells, word, "", "", "", ""]
-    scores = (row["mean_train_r2"], row["mean_val_r2"], row["gap"])
+        return [*cells, word, *[""] * (len(extras) + 4)]
+    scores = [row["mean_train_score"], row["mean_val_score"], row["gap"]]
+    scores += [row[f"mean_{name}"] for name in extras]
     fit = f"{row['mean_fit_time']:.3f}"
-    return [*cells, *(f"{s:.3f}" for s in scores), fit, "<- best" if is_best else ""]
+    return [*cells, *map(_score_text, scores), fit, "<- best" if is_best else ""]
 
 
 def table_rows(study, n_folds):
@@ -56,14 +75,20 @@ def table_rows(study, n_folds):
     -------
     header : list of str
     rows : list of list of str
-        One per candidate; a failed candidate reads "diverged" (or "failed",
-        with "k/n" when only k of the n folds failed) instead of scores, and
-        the best ends with "<- best".
+        One per candidate: the varied parameters, the mean training and
+        validation score (R² or accuracy), their gap, the other scores (the
+        validation log-loss of a classification, "n/a" without
+        probabilities) and the fit time. A failed candidate reads "diverged"
+        (or "failed", with "k/n" when only k of the n folds failed) instead of
+        scores, and the best ends with "<- best".
     """
     columns = table_columns(study)
-    header = [*columns, "train R2", "valid R2", "gap", "fit s", ""]
+    extras = _extra_scores(study.task)
+    metric = _ascii(study.task.label)
+    header = [*columns, f"train {metric}", f"valid {metric}", "gap"]
+    header += [*(_EXTRA_HEADERS[name] for name in extras), "fit s", ""]
     rows = [
-        _row_cells(row, columns, n_folds, i == study.best)
+        _row_cells(row, columns, extras, n_folds, i == study.best)
         for i, row in enumerate(study.rows)
     ]
     return header, rows
@@ -85,8 +110,9 @@ def format_table(study, n_folds):
     header, rows = table_rows(study, n_folds)
     widths = [max(map(len, column)) for column in zip(header, *rows)]
     plural = "s" if len(rows) != 1 else ""
-    title = f"{study.name}: {len(rows)} candidate{plural} x {n_folds} folds, mean R2"
-    lines = [title]
+    metric = _ascii(study.task.label)
+    size = f"{len(rows)} candidate{plural} x {n_folds} folds"
+    lines = [f"{study.name}: {size}, mean {metric}"]
     for cells in [header, *rows]:
         text = [c.rjust(w) for c, w in zip(cells[:-1], widths)]
         lines.append("  ".join([*text, cells[-1]]).rstrip())
@@ -107,13 +133,24 @@ def result_records(studies):
     -------
     records : list of dict
         ``estimator`` (class name), ``params`` and the scores of
-        :func:`skgd._study.summarize`, plus ``best``.
+        :func:`skgd._study.summarize`, plus ``best``; the scores are named by
+        the metric of the task, e.g. ``mean_val_r2`` or ``mean_val_accuracy``
+        for ``mean_val_score``.
     """
-    return [
-        {"estimator": study.name, **row, "best": i == study.best}
-        for study in studies
-        for i, row in enumerate(study.rows)
-    ]
+    records = []
+    for study in studies:
+        for i, row in enumerate(study.rows):
+            scores = _name_scores(row, study.task.metric)
+            records.append({"estimator": study.name, **scores, "best": i == study.best})
+    return records
+
+
+def _name_scores(row, metric):
+    """``row`` with each ``*_score`` key renamed ``*_<metric>``."""
+    return {
+        key.removesuffix("_score") + f"_{metric}" if key.endswith("_score") else key: v
+        for key, v in row.items()
+    }
 
 
 def _jsonable(value):
@@ -184,8 +221,14 @@ def _set_x(ax, param, values):
     return np.arange(len(values))
 
 
-def _limit_r2(ax, values):
-    """Keep a huge negative R² of a near-divergent candidate off the scale."""
+def _limit_scores(ax, task, values):
+    """Keep a huge negative R² of a near-divergent candidate off the scale.
+
+    Only R² is unbounded below; accuracy stays in [0, 1] and keeps
+    matplotlib's limits.
+    """
+    if task.metric != "r2":
+        return
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
     if finite.size:
@@ -193,7 +236,10 @@ def _limit_r2(ax, values):
 
 
 def validation_curve_figure(study, param):
-    """Mean training and validation R² (±1 std) against one parameter.
+    """Mean training and validation score (±1 std) against one parameter.
+
+    The score is R² or accuracy; the distance between the two curves is the
+    generalization gap.
 
     Parameters
     ----------
@@ -211,19 +257,23 @@ def validation_curve_figure(study, param):
     x = _set_x(ax, param, [row["params"][param] for row in rows])
     bands = []
     for split, label in (("train", "training"), ("val", "validation")):
-        mean = np.array([row[f"mean_{split}_r2"] for row in rows])
-        std = np.array([row[f"std_{split}_r2"] for row in rows])
+        mean = np.array([row[f"mean_{split}_score"] for row in rows])
+        std = np.array([row[f"std_{split}_score"] for row in rows])
         ax.plot(x, mean, "o-", label=label)
         ax.fill_between(x, mean - std, mean + std, alpha=0.2)
         bands += [mean - std, mean + std]
-    _limit_r2(ax, np.concatenate(bands))
-    ax.set(xlabel=param, ylabel="R²", title=f"{study.name}: validation curve")
+    _limit_scores(ax, study.task, np.concatenate(bands))
+    label = study.task.label
+    ax.set(xlabel=param, ylabel=label, title=f"{study.name}: validation curve")
     ax.legend(loc="best")
     return figure
 
 
 def training_curve_figure(study):
     """Per-epoch training and validation loss of the refitted best model.
+
+    The validation score of each epoch (``val_r2`` or ``val_accuracy`` of the
+    estimator's ``history_``) is drawn on a twin axis.
 
     Parameters
     ----------
@@ -234,21 +284,34 @@ def training_curve_figure(study):
     -------
     figure : matplotlib Figure
     """
+    from ._history import curve
     from ._plotting import TrainingCurveDisplay
 
     figure, ax = _figure()
-    TrainingCurveDisplay.from_estimator(study.model[-1], ax=ax, logy=True)
+    estimator = study.model[-1]
+    display = TrainingCurveDisplay.from_estimator(
+        estimator, ax=ax, logy=True, show_r2=False
+    )
+    scores = curve(estimator.history_, f"val_{study.task.metric}")
+    handles = list(display.lines_.values())
+    if len(scores) == len(display.epochs):
+        label = f"validation {study.task.label}"
+        twin = ax.twinx()
+        handles += twin.plot(display.epochs, scores, "k:", label=label)
+        twin.set_ylabel(label)
+    ax.legend(handles=handles, loc="best")
     ax.set_title(f"{study.name}: best candidate, 20% held out")
     return figure
 
 
 def learning_rate_figure(studies):
-    """Validation R² against the learning rate, one line per estimator.
+    """Validation score against the learning rate, one line per estimator.
 
     Parameters
     ----------
     studies : list of EstimatorStudy
-        Those with a best candidate and a varied ``learning_rate``.
+        Those with a best candidate and a varied ``learning_rate``, all of
+        one task.
 
     Returns
     -------
@@ -259,12 +322,14 @@ def learning_rate_figure(studies):
     for study in studies:
         rows = _slice(study, "learning_rate")
         x = [row["params"]["learning_rate"] for row in rows]
-        y = [row["mean_val_r2"] for row in rows]
+        y = [row["mean_val_score"] for row in rows]
         ax.plot(x, y, "o-", label=study.name)
         values += y
+    task = studies[0].task
     ax.set_xscale("log")
-    _limit_r2(ax, values)
-    ax.set(xlabel="learning_rate", ylabel="validation R²", title="Learning rate")
+    _limit_scores(ax, task, values)
+    ylabel = f"validation {task.label}"
+    ax.set(xlabel="learning_rate", ylabel=ylabel, title="Learning rate")
     ax.legend(loc="best")
     return figure
 
@@ -330,6 +395,33 @@ _STYLE = (
 )
 
 
+def scoring_text(task, n_splits):
+    """How the study scores, in a sentence of the report.
+
+    Parameters
+    ----------
+    task : Task
+        The task of the study.
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    text : str
+        E.g. "5-fold cross-validation, R² of a StandardScaler + estimator
+        pipeline; the gap is training minus validation R²."
+    """
+    label = task.label
+    if task.classes is None:
+        folds, scores = "", label
+    else:
+        folds, scores = " stratified", f"{label} and validation log-loss"
+    return (
+        f"{n_splits}-fold{folds} cross-validation, {scores} of a StandardScaler + "
+        f"estimator pipeline; the gap is training minus validation {label}."
+    )
+
+
 def report_html(studies, images, description, n_splits):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
 
@@ -352,8 +444,8 @@ def report_html(studies, images, description, n_splits):
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>skgd study</title><style>{_STYLE}</style></head><body>",
         "<h1>skgd study</h1>",
-        f"<p>{html.escape(description)}; {n_splits}-fold cross-validation, "
-        "R² of a StandardScaler + estimator pipeline.</p>",
+        f"<p>{html.escape(description)}; "
+        f"{html.escape(scoring_text(studies[0].task, n_splits))}</p>",
     ]
     placed = set()
     for study in studies:

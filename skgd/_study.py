@@ -1,10 +1,14 @@
 """The search of ``skgd study``: cross-validate each estimator over its grid.
 
-Each candidate of a parameter grid is scored by K-fold cross-validation of
-``Pipeline([("scale", StandardScaler()), ("model", estimator)])``: mean and
-standard deviation of the training and validation R², their gap and the fit
-time. A fit that raises (a :class:`~skgd.DivergenceError`, say) scores NaN, as
-with ``GridSearchCV(error_score=np.nan)``, and the candidate is reported as
+The study is a regression or a classification (a :class:`Task`, see
+:func:`make_task`): GDRegressor and MLPRegressor scored by R² over shuffled
+K folds, or GDClassifier and MLPClassifier scored by accuracy over shuffled
+stratified folds, with the validation log-loss as well. Each candidate of a
+parameter grid is scored by cross-validation of ``Pipeline([("scale",
+StandardScaler()), ("model", estimator)])``: mean and standard deviation of
+the training and validation score, their gap and the fit time. A fit that
+raises (a :class:`~skgd.DivergenceError`, say) scores NaN, as with
+``GridSearchCV(error_score=np.nan)``, and the candidate is reported as
 diverged (or failed) instead of stopping the study. The fits run through
 :class:`joblib.Parallel`, so ``n_jobs`` and a dask backend apply, and each
 finished fit is reported to a progress callback.
@@ -22,15 +26,21 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-from sklearn.model_selection import ParameterGrid
+from sklearn.metrics import log_loss
+from sklearn.model_selection import KFold, ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import type_of_target
 
 from ._exceptions import DivergenceError, StudyError
-from ._linear import GDRegressor
-from ._mlp import MLPRegressor
+from ._linear import GDClassifier, GDRegressor
+from ._mlp import MLPClassifier, MLPRegressor
 
-ESTIMATORS = {"gd": GDRegressor, "mlp": MLPRegressor}
+#: The estimators of each task, by the key of ``--estimator``.
+ESTIMATORS = {
+    "regression": {"gd": GDRegressor, "mlp": MLPRegressor},
+    "classification": {"gd": GDClassifier, "mlp": MLPClassifier},
+}
 
 #: Constructor parameters of each estimator in the study (a ``--param`` of the
 #: same name overrides them).
@@ -52,6 +62,151 @@ DEFAULT_GRIDS = {
 #: Parameters whose values are spread on a log scale (so plotted by the report).
 LOG_SCALE = ("learning_rate", "alpha")
 _STEP = "model"
+_CATEGORICAL = ("binary", "multiclass")
+
+
+# ------------------------------------------------------------------ the task
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the study predicts, and how it scores the predictions.
+
+    Attributes
+    ----------
+    name : {"regression", "classification"}
+        The task.
+    metric : str
+        Name of the score in the results and in the estimators' ``history_``
+        (``"r2"``, ``"accuracy"``): ``results.json`` has ``mean_val_<metric>``.
+    label : str
+        The score in words, for the report (``"R²"``, ``"accuracy"``).
+    classes : tuple or None
+        The labels of the whole data set, sorted, for a classification; None
+        for a regression.
+    """
+
+    name: str
+    metric: str
+    label: str
+    classes: tuple | None = None
+
+    @property
+    def estimators(self):
+        """The estimator class of each key, e.g. ``{"gd": GDRegressor, ...}``."""
+        return ESTIMATORS[self.name]
+
+    @property
+    def score_names(self):
+        """The scores of each fold: ``"train"`` and ``"val"`` (the metric),
+        then ``"val_log_loss"`` for a classification."""
+        extra = ("val_log_loss",) if self.classes is not None else ()
+        return ("train", "val", *extra)
+
+    def splitter(self, n_splits, random_state):
+        """The cross-validation folds: shuffled, stratified for a classification.
+
+        Parameters
+        ----------
+        n_splits : int
+            Number of folds.
+        random_state : int
+            Seed of the shuffling.
+
+        Returns
+        -------
+        cv : KFold or StratifiedKFold
+        """
+        kind = KFold if self.classes is None else StratifiedKFold
+        return kind(n_splits, shuffle=True, random_state=random_state)
+
+    def fold_scores(self, model, X, y, train, test):
+        """The scores of a model fitted on the ``train`` rows.
+
+        Parameters
+        ----------
+        model : Pipeline
+            Fitted on ``X[train], y[train]``.
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        train, test : ndarray of int
+            The rows of the fold.
+
+        Returns
+        -------
+        scores : dict of str to float
+            By :attr:`score_names`: ``model.score`` (R² or accuracy) on the
+            training and on the validation rows, and for a classification the
+            validation log-loss (NaN without ``predict_proba``, e.g. for
+            ``loss="hinge"``).
+        """
+        scores = {
+            "train": float(model.score(X[train], y[train])),
+            "val": float(model.score(X[test], y[test])),
+        }
+        if self.classes is not None:
+            scores["val_log_loss"] = _log_loss(model, X[test], y[test], self.classes)
+        return scores
+
+
+REGRESSION = Task("regression", "r2", "R²")
+
+
+def _log_loss(model, X, y, classes):
+    if not hasattr(model, "predict_proba"):
+        return math.nan
+    return float(log_loss(y, model.predict_proba(X), labels=list(classes)))
+
+
+def make_task(y, task="auto", default=None):
+    """The task of the study, detected from the target unless given.
+
+    A target that :func:`~sklearn.utils.multiclass.type_of_target` calls
+    ``"binary"`` or ``"multiclass"`` (labels: strings, booleans, integers, or
+    floats that are all whole numbers) is a classification; a ``"continuous"``
+    one is a regression.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        The target.
+    task : {"auto", "regression", "classification"}, default="auto"
+        The ``--task`` option; ``"auto"`` takes ``default``, or detects it.
+    default : {"regression", "classification"} or None, default=None
+        The task of a bundled data set, taken by ``"auto"``.
+
+    Returns
+    -------
+    task : Task
+    """
+    kind = type_of_target(y)
+    name = (default or _detect(kind)) if task == "auto" else task
+    if name == "regression":
+        if not np.issubdtype(y.dtype, np.number):
+            raise StudyError(
+                f"--task regression needs a numeric target, got labels such as "
+                f"{_plain(y[0])!r}; use --task classification (or auto)"
+            )
+        return REGRESSION
+    if kind not in _CATEGORICAL:
+        raise StudyError(
+            f"--task classification needs class labels, but the target is "
+            f"{kind} (e.g. {_plain(y[0])!r}); use --task regression (or auto)"
+        )
+    return Task("classification", "accuracy", "accuracy", tuple(np.unique(y).tolist()))
+
+
+def _plain(value):
+    """A Python scalar for a NumPy one, so that its repr reads ``'a'`` or ``2.5``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _detect(kind):
+    if kind == "continuous":
+        return "regression"
+    if kind in _CATEGORICAL:
+        return "classification"
+    raise StudyError(f"cannot study a {kind} target: expected numbers or labels")
 
 
 @dataclass
@@ -62,6 +217,8 @@ class EstimatorStudy:
     ----------
     key : str
         ``"gd"`` or ``"mlp"``.
+    task : Task
+        The task, with the name of the score.
     pipeline : Pipeline
         The unfitted pipeline, fixed parameters set.
     grid : dict of str to list
@@ -69,14 +226,15 @@ class EstimatorStudy:
     rows : list of dict
         One summary per candidate (see :func:`summarize`), in grid order.
     best : int or None
-        Index in ``rows`` of the highest mean validation R² among candidates
-        without failed fits; None when every candidate failed.
+        Index in ``rows`` of the highest mean validation score among
+        candidates without failed fits; None when every candidate failed.
     model : Pipeline or None
         The best pipeline refitted on all data with ``validation_fraction=0.2``
         (for its training curves); None if there is no best or it failed.
     """
 
     key: str
+    task: Task
     pipeline: Pipeline
     grid: dict
     rows: list
@@ -97,7 +255,7 @@ class EstimatorStudy:
 # --------------------------------------------------------------- the grids
 
 
-def build_grids(keys, params):
+def build_grids(keys, params, task=REGRESSION):
     """The grid of each estimator, from the ``--param`` options.
 
     Parameters
@@ -106,6 +264,8 @@ def build_grids(keys, params):
         Estimators of the study, among ``"gd"`` and ``"mlp"``.
     params : dict of str to list
         Values to try by constructor parameter name; empty for the defaults.
+    task : Task, default=REGRESSION
+        Whose estimators the parameters are for.
 
     Returns
     -------
@@ -113,10 +273,11 @@ def build_grids(keys, params):
         For each key, the ``params`` that the estimator has, or its default
         grid when it has none of them.
     """
-    known = {key: set(ESTIMATORS[key]().get_params()) for key in keys}
+    estimators = task.estimators
+    known = {key: set(estimators[key]().get_params()) for key in keys}
     for name in params:
         if not any(name in known[key] for key in keys):
-            names = " or ".join(ESTIMATORS[key].__name__ for key in keys)
+            names = " or ".join(estimators[key].__name__ for key in keys)
             raise StudyError(f"unknown parameter {name!r} for {names}")
     grids = {}
     for key in keys:
@@ -125,7 +286,7 @@ def build_grids(keys, params):
     return grids
 
 
-def make_pipeline(key, random_state):
+def make_pipeline(key, random_state, task=REGRESSION):
     """The unfitted pipeline of an estimator with its fixed parameters.
 
     Parameters
@@ -134,13 +295,15 @@ def make_pipeline(key, random_state):
         Which estimator.
     random_state : int
         Seed of the estimator.
+    task : Task, default=REGRESSION
+        Whose estimator: the regressor or the classifier of ``key``.
 
     Returns
     -------
     pipeline : Pipeline
         ``StandardScaler`` then the estimator, in a step named ``"model"``.
     """
-    estimator = ESTIMATORS[key](**FIXED_PARAMS[key], random_state=random_state)
+    estimator = task.estimators[key](**FIXED_PARAMS[key], random_state=random_state)
     return Pipeline([("scale", StandardScaler()), (_STEP, estimator)])
 
 
@@ -162,20 +325,33 @@ def check_grid(pipeline, grid):
             raise StudyError(str(exc)) from None
 
 
-def check_cv(cv, n_samples):
-    """Raise StudyError unless ``2 <= cv <= n_samples``.
+def check_cv(cv, y, task=REGRESSION):
+    """Raise StudyError unless the data has enough samples for ``cv`` folds.
 
     Parameters
     ----------
     cv : int
-        Number of folds.
-    n_samples : int
-        Number of samples in the data.
+        Number of folds: at least 2, at most the number of samples and, for a
+        classification (stratified folds), at most the samples of each class.
+    y : ndarray of shape (n_samples,)
+        The target.
+    task : Task, default=REGRESSION
+        The task of the study.
     """
     if cv < 2:
         raise StudyError(f"--cv must be at least 2, got {cv}")
-    if cv > n_samples:
-        raise StudyError(f"--cv {cv} is more than the {n_samples} samples")
+    if cv > len(y):
+        raise StudyError(f"--cv {cv} is more than the {len(y)} samples")
+    if task.classes is None:
+        return
+    labels, counts = np.unique(y, return_counts=True)
+    if counts.min() < cv:
+        label, count = _plain(labels[counts.argmin()]), counts.min()
+        raise StudyError(
+            f"--cv {cv}: class {label!r} has only {count} sample(s), and "
+            f"stratified folds need at least {cv} of each class; lower --cv, or "
+            "pass --task regression if the target is a quantity, not a label"
+        )
 
 
 # ---------------------------------------------------------- cross-validation
@@ -185,8 +361,12 @@ def _prefixed(params):
     return {f"{_STEP}__{name}": value for name, value in params.items()}
 
 
-def _fit_and_score(pipeline, params, X, y, train, test):
-    """Fit one candidate on one fold; a fit that raises scores NaN."""
+def _fit_and_score(task, pipeline, params, X, y, train, test):
+    """Fit one candidate on one fold; a fit that raises scores NaN.
+
+    Returns ``(scores, fit_seconds, error)``: ``scores`` by
+    ``task.score_names``, ``error`` None or ``(is_divergence, message)``.
+    """
     model = clone(pipeline).set_params(**_prefixed(params))
     start = time.perf_counter()
     try:
@@ -194,19 +374,22 @@ def _fit_and_score(pipeline, params, X, y, train, test):
             for category in (ConvergenceWarning, FitFailedWarning, UserWarning):
                 warnings.simplefilter("ignore", category)
             model.fit(X[train], y[train])
-            scores = model.score(X[train], y[train]), model.score(X[test], y[test])
+            scores = task.fold_scores(model, X, y, train, test)
     except Exception as exc:
-        diverged = isinstance(exc, DivergenceError)
-        return math.nan, math.nan, time.perf_counter() - start, (diverged, str(exc))
-    return float(scores[0]), float(scores[1]), time.perf_counter() - start, None
+        nan = dict.fromkeys(task.score_names, math.nan)
+        error = (isinstance(exc, DivergenceError), str(exc))
+        return nan, time.perf_counter() - start, error
+    return scores, time.perf_counter() - start, None
 
 
-def _fold_task(i, k, pipeline, params, X, y, train, test):
+def _fold_task(i, k, task, pipeline, params, X, y, train, test):
     """``(i, k, outcome)`` of candidate ``i`` on fold ``k``."""
-    return i, k, _fit_and_score(pipeline, params, X, y, train, test)
+    return i, k, _fit_and_score(task, pipeline, params, X, y, train, test)
 
 
-def cross_validate_grid(pipeline, grid, X, y, cv, n_jobs=1, progress=None):
+def cross_validate_grid(
+    pipeline, grid, X, y, cv, n_jobs=1, progress=None, task=REGRESSION
+):
     """Score every candidate of a grid by cross-validation.
 
     The fits may finish in any order; the folds of each candidate are
@@ -222,11 +405,14 @@ def cross_validate_grid(pipeline, grid, X, y, cv, n_jobs=1, progress=None):
     X : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,)
     cv : cross-validation splitter
-        E.g. ``KFold(5, shuffle=True, random_state=0)``.
+        E.g. ``KFold(5, shuffle=True, random_state=0)``, see
+        :meth:`Task.splitter`.
     n_jobs : int or None, default=1
         Fits run at once, as in :class:`joblib.Parallel`.
     progress : callable or None, default=None
         Called as ``progress(done, total)`` after each finished fit.
+    task : Task, default=REGRESSION
+        How each fold is scored.
 
     Returns
     -------
@@ -235,17 +421,17 @@ def cross_validate_grid(pipeline, grid, X, y, cv, n_jobs=1, progress=None):
     """
     candidates = list(ParameterGrid(grid))
     splits = list(cv.split(X, y))
-    tasks = [
-        delayed(_fold_task)(i, k, pipeline, params, X, y, train, test)
+    fits = [
+        delayed(_fold_task)(i, k, task, pipeline, params, X, y, train, test)
         for i, params in enumerate(candidates)
         for k, (train, test) in enumerate(splits)
     ]
     outcomes = [[None] * len(splits) for _ in candidates]
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    for done, (i, k, outcome) in enumerate(parallel(tasks)):
+    for done, (i, k, outcome) in enumerate(parallel(fits)):
         outcomes[i][k] = outcome
         if progress is not None:
-            progress(done + 1, len(tasks))
+            progress(done + 1, len(fits))
     return [summarize(p, o) for p, o in zip(candidates, outcomes)]
 
 
@@ -257,28 +443,34 @@ def summarize(params, outcomes):
     params : dict
         The candidate, by unprefixed parameter name.
     outcomes : list of tuple
-        ``(train_r2, val_r2, fit_seconds, error)`` per fold, ``error`` None or
-        ``(is_divergence, message)``.
+        ``(scores, fit_seconds, error)`` per fold: ``scores`` a dict with
+        ``"train"`` and ``"val"`` (R² or accuracy) and maybe more (such as
+        ``"val_log_loss"``), ``error`` None or ``(is_divergence, message)``.
 
     Returns
     -------
     row : dict
-        ``params``, ``mean_train_r2``, ``std_train_r2``, ``mean_val_r2``,
-        ``std_val_r2``, ``gap`` (train minus validation), ``mean_fit_time``,
-        ``failed_folds``, ``failed`` (some fold raised, so the scores are NaN),
-        ``diverged`` (failed, and every error was a DivergenceError) and
-        ``error`` (the first error message, or "").
+        ``params``, ``mean_train_score``, ``std_train_score``,
+        ``mean_val_score``, ``std_val_score``, ``gap`` (train minus
+        validation), ``mean_<name>`` of every other score (e.g.
+        ``mean_val_log_loss``), ``mean_fit_time``, ``failed_folds``,
+        ``failed`` (some fold raised, so the scores are NaN), ``diverged``
+        (failed, and every error was a DivergenceError) and ``error`` (the
+        first error message, or ""). :func:`skgd._report.result_records`
+        names the scores by their metric (``mean_val_r2``...).
     """
-    train, val, seconds = (np.array(column) for column in list(zip(*outcomes))[:3])
-    errors = [outcome[3] for outcome in outcomes if outcome[3] is not None]
+    folds = {name: np.array([o[0][name] for o in outcomes]) for name in outcomes[0][0]}
+    train, val = folds.pop("train"), folds.pop("val")
+    errors = [outcome[2] for outcome in outcomes if outcome[2] is not None]
     return {
         "params": params,
-        "mean_train_r2": float(np.mean(train)),
-        "std_train_r2": float(np.std(train)),
-        "mean_val_r2": float(np.mean(val)),
-        "std_val_r2": float(np.std(val)),
+        "mean_train_score": float(np.mean(train)),
+        "std_train_score": float(np.std(train)),
+        "mean_val_score": float(np.mean(val)),
+        "std_val_score": float(np.std(val)),
         "gap": float(np.mean(train) - np.mean(val)),
-        "mean_fit_time": float(np.mean(seconds)),
+        **{f"mean_{name}": float(np.mean(values)) for name, values in folds.items()},
+        "mean_fit_time": float(np.mean([outcome[1] for outcome in outcomes])),
         "failed_folds": len(errors),
         "failed": bool(errors),
         "diverged": bool(errors) and all(diverged for diverged, _ in errors),
@@ -287,7 +479,7 @@ def summarize(params, outcomes):
 
 
 def best_index(rows):
-    """Index of the highest mean validation R² among rows that did not fail.
+    """Index of the highest mean validation score among rows that did not fail.
 
     Parameters
     ----------
@@ -300,7 +492,7 @@ def best_index(rows):
         The first such row on ties; None when every row failed.
     """
     ok = [i for i, row in enumerate(rows) if not row["failed"]]
-    return max(ok, key=lambda i: rows[i]["mean_val_r2"]) if ok else None
+    return max(ok, key=lambda i: rows[i]["mean_val_score"]) if ok else None
 
 
 def refit_best(study, X, y):
@@ -316,8 +508,9 @@ def refit_best(study, X, y):
     Returns
     -------
     model : Pipeline or None
-        Fitted, with the estimator's per-epoch ``history_``; None if there is
-        no best candidate or the refit raises.
+        Fitted, with the estimator's per-epoch ``history_`` (``val_loss`` and
+        ``val_r2`` or ``val_accuracy``); None if there is no best candidate or
+        the refit raises.
     """
     if study.best is None:
         return None
@@ -332,7 +525,9 @@ def refit_best(study, X, y):
         return None
 
 
-def run_study(keys, grids, X, y, cv, *, random_state=0, n_jobs=1, progress=None):
+def run_study(
+    keys, grids, X, y, cv, *, task=REGRESSION, random_state=0, n_jobs=1, progress=None
+):
     """Cross-validate each estimator's grid and refit its best candidate.
 
     Parameters
@@ -344,6 +539,9 @@ def run_study(keys, grids, X, y, cv, *, random_state=0, n_jobs=1, progress=None)
     X : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,)
     cv : cross-validation splitter
+        E.g. ``task.splitter(5, random_state)``.
+    task : Task, default=REGRESSION
+        The task, from :func:`make_task`: which estimators, how scored.
     random_state : int, default=0
         Seed of the estimators.
     n_jobs : int or None, default=1
@@ -355,16 +553,17 @@ def run_study(keys, grids, X, y, cv, *, random_state=0, n_jobs=1, progress=None)
     -------
     studies : list of EstimatorStudy
     """
-    pipelines = {key: make_pipeline(key, random_state) for key in keys}
+    pipelines = {key: make_pipeline(key, random_state, task) for key in keys}
     for key in keys:
         check_grid(pipelines[key], grids[key])
     studies = []
     for key in keys:
         report = None if progress is None else _bind(progress, key)
+        pipeline, grid = pipelines[key], grids[key]
         rows = cross_validate_grid(
-            pipelines[key], grids[key], X, y, cv, n_jobs=n_jobs, progress=report
+            pipeline, grid, X, y, cv, n_jobs=n_jobs, progress=report, task=task
         )
-        study = EstimatorStudy(key, pipelines[key], grids[key], rows, best_index(rows))
+        study = EstimatorStudy(key, task, pipeline, grid, rows, best_index(rows))
         study.model = refit_best(study, X, y)
         studies.append(study)
     return studies

@@ -1,49 +1,127 @@
-"""The data of ``skgd study``: scikit-learn's diabetes data, or a numeric CSV.
+"""The data of ``skgd study``: a data set bundled with scikit-learn, or a CSV.
 
-:func:`load_data` returns the features, the target and a description for the
-report; a file that cannot be read, a missing column, a non-numeric column or
-a missing value raises :class:`~skgd._exceptions.StudyError`. pandas is
-imported only to read a CSV (``pip install "skgd[study]"``).
+:func:`load_data` returns the features, the target, a description for the
+report and, for a bundled data set, its task. The features of a CSV must be
+numeric; its target may be numbers or class labels (strings, say), and
+:func:`skgd._study.make_task` tells which. A file that cannot be read, a
+missing column, a non-numeric feature or a missing value raises
+:class:`~skgd._exceptions.StudyError`. pandas is imported only to read a CSV
+(``pip install "skgd[study]"``).
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
 from ._exceptions import StudyError
 
+#: The data sets of ``--dataset``: the ``sklearn.datasets`` loader and the
+#: task of each (all bundled with scikit-learn, no download).
+DATASETS = {
+    "diabetes": ("load_diabetes", "regression"),
+    "digits": ("load_digits", "classification"),
+    "breast_cancer": ("load_breast_cancer", "classification"),
+    "iris": ("load_iris", "classification"),
+}
 
-def load_data(path=None, target=None):
+#: The data set studied without ``--data`` or ``--dataset``.
+DEFAULT_DATASET = "diabetes"
+
+
+class StudyData(NamedTuple):
+    """The data of a study.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The features.
+    y : ndarray of shape (n_samples,)
+        The target: floats, or class labels.
+    description : str
+        What the data is, for the report.
+    task : {"regression", "classification"} or None
+        The task of a bundled data set; None for a CSV (detect it).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    description: str
+    task: str | None = None
+
+
+def load_data(path=None, target=None, dataset=None):
     """Load the features and target of the study.
 
     Parameters
     ----------
     path : str or None
-        A CSV file of numeric columns; None loads scikit-learn's bundled
-        diabetes data.
+        A CSV file: numeric features and a target column of numbers or
+        labels; None loads ``dataset``.
     target : str or None
         The column of ``path`` to predict; every other column is a feature.
+    dataset : str or None
+        A key of :data:`DATASETS` (with ``path`` None); None means
+        :data:`DEFAULT_DATASET`.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    description : str
-        What the data is, for the report.
+    data : StudyData
+        The features, the target, a description and the task of a bundled
+        data set.
     """
     if path is None:
         if target is not None:
             raise StudyError("--target needs --data FILE.csv")
-        from sklearn.datasets import load_diabetes
-
-        X, y = load_diabetes(return_X_y=True)
-        return X, y, "scikit-learn's diabetes data (442 samples, 10 features)"
+        return load_dataset(dataset or DEFAULT_DATASET)
+    if dataset is not None:
+        raise StudyError("--dataset and --data exclude each other")
     if target is None:
         raise StudyError("--data needs --target COLUMN")
     frame = _read_csv(path)
     _check_frame(frame, path, target)
     X = frame.drop(columns=[target]).to_numpy(dtype=float)
-    y = frame[target].to_numpy(dtype=float)
+    y = _target_values(frame[target])
     description = f"{path} ({X.shape[0]} samples, {X.shape[1]} features)"
-    return X, y, f"{description}, target {target!r}"
+    return StudyData(X, y, f"{description}, target {target!r}")
+
+
+def load_dataset(name):
+    """Load a data set bundled with scikit-learn.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DATASETS`, e.g. ``"digits"``.
+
+    Returns
+    -------
+    data : StudyData
+        With the task of the data set.
+
+    Examples
+    --------
+    >>> data = load_dataset("iris")
+    >>> data.X.shape, data.task
+    ((150, 4), 'classification')
+    """
+    import sklearn.datasets
+
+    if name not in DATASETS:
+        raise StudyError(f"no dataset {name!r} (choose from {', '.join(DATASETS)})")
+    loader, task = DATASETS[name]
+    X, y = getattr(sklearn.datasets, loader)(return_X_y=True)
+    size = f"{len(y)} samples, {X.shape[1]} features"
+    description = f"scikit-learn's {name.replace('_', ' ')} data ({size})"
+    return StudyData(X, y, description, task)
+
+
+def _target_values(column):
+    """Floats for a numeric column, the labels otherwise (strings, booleans)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_numeric_dtype(column) and not is_bool_dtype(column):
+        return column.to_numpy(dtype=float)
+    return column.to_numpy()
 
 
 def _read_csv(path):
@@ -69,15 +147,24 @@ def _check_frame(frame, path, target):
         raise StudyError(f"no column {target!r} in {path} (columns: {columns})")
     if len(frame) == 0 or frame.shape[1] < 2:
         raise StudyError(f"{path} needs data rows and at least one feature column")
+    features = frame.drop(columns=[target])
     bad = [
         str(c)
-        for c in frame.columns
-        if not is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c])
+        for c in features.columns
+        if not is_numeric_dtype(features[c]) or is_bool_dtype(features[c])
     ]
     if bad:
-        what = "target" if bad == [target] else "column(s)"
-        raise StudyError(f"non-numeric {what} in {path}: {', '.join(bad)}")
-    missing = [str(c) for c in frame.columns if not np.isfinite(frame[c]).all()]
+        raise StudyError(f"non-numeric feature column(s) in {path}: {', '.join(bad)}")
+    missing = [str(c) for c in frame.columns if not _complete(frame[c])]
     if missing:
         columns = ", ".join(missing)
         raise StudyError(f"missing or infinite values in {path}: {columns}")
+
+
+def _complete(column):
+    """Whether a column has no missing value and, if numeric, no infinity."""
+    from pandas.api.types import is_numeric_dtype
+
+    if is_numeric_dtype(column):
+        return bool(np.isfinite(column.to_numpy(dtype=float)).all())
+    return not column.isna().any()

@@ -88,14 +88,38 @@ def test_huber_resists_outliers(rng):
 # -- learning rate, divergence ---------------------------------------------------
 
 
-def test_auto_learning_rate_is_one_over_the_smoothness_bound(linear_data):
+def _expected_smoothness(X, b, p=0.0, intercept=True, u=None):
+    """Gower et al.'s L(b), computed from the exact eigenvalues."""
+    n = len(X)
+    u = np.ones(n) if u is None else u / u.mean()
+    Z = np.c_[X, np.ones(n)] if intercept else X
+    H = (Z * u[:, None]).T @ Z / n
+    H[: X.shape[1], : X.shape[1]] += np.diag(p / (1 - p) * (u @ X**2) / n)
+    L = np.linalg.eigvalsh(H)[-1]
+    L_max = np.max(u * (np.sum(X**2, axis=1) / (1 - p) ** 2 + intercept))
+    return (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 32, None])
+def test_auto_learning_rate_is_one_over_the_expected_smoothness(
+    linear_data, batch_size
+):
     X, y = linear_data
-    gd = GDRegressor(epochs=1, alpha=0.1, **EXACT).fit(X, y)
-    largest = np.max(np.sum(X**2, axis=1))
-    assert gd.learning_rate_ == pytest.approx(1 / (largest + 1 + 0.1))
+    b = len(X) if batch_size is None else batch_size
+    gd = GDRegressor(batch_size=batch_size, epochs=1, alpha=0.1, **EXACT).fit(X, y)
+    L = _expected_smoothness(X, b)
+    assert gd.learning_rate_ == pytest.approx(1 / (L + 0.1), rel=1e-3)
     assert gd.history_[0]["learning_rate"] == gd.learning_rate_
-    gd = GDRegressor(epochs=1, dropout=0.5, fit_intercept=False, **EXACT).fit(X, y)
-    assert gd.learning_rate_ == pytest.approx(1 / (largest / 0.25))
+    kw = dict(batch_size=batch_size, dropout=0.5, fit_intercept=False, momentum=0.5)
+    gd = GDRegressor(epochs=1, **kw, **EXACT).fit(X, y)
+    L = _expected_smoothness(X, b, p=0.5, intercept=False)
+    assert gd.learning_rate_ == pytest.approx(0.5 / L, rel=1e-3)
+    sw = np.random.default_rng(0).uniform(0, 3, len(X))
+    gd = GDRegressor(batch_size=batch_size, epochs=1, **EXACT).fit(X, y, sw)
+    L = _expected_smoothness(X, b, u=sw)
+    assert gd.learning_rate_ == pytest.approx(1 / L, rel=1e-3)
+    if batch_size == 1:  # the largest one-sample curvature
+        assert L == pytest.approx(np.max(sw / sw.mean() * (np.sum(X**2, 1) + 1)))
 
 
 def test_auto_learning_rate_trains_on_unscaled_features(rng):

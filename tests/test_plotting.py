@@ -6,7 +6,14 @@ import sys
 import numpy as np
 import pytest
 
-from skgd import GDRegressor, LossLandscapeDisplay, MLPRegressor, TrainingCurveDisplay
+from skgd import (
+    GDClassifier,
+    GDRegressor,
+    LossLandscapeDisplay,
+    MLPClassifier,
+    MLPRegressor,
+    TrainingCurveDisplay,
+)
 from skgd._losses import LOSSES
 from skgd._network import Network
 from skgd._trainer import Objective
@@ -124,3 +131,115 @@ def test_training_curve_of_a_history_with_and_without_held_out_data(linear_data)
     display = TrainingCurveDisplay.from_estimator(model)
     assert set(display.lines_) == {"train_loss"}
     assert len(display.lines_["train_loss"].get_xdata()) == 4
+
+
+@pytest.fixture
+def labeled_data(rng):
+    """Three classes that two features separate, most of the time."""
+    X = rng.normal(size=(150, 2))
+    return X, np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5])
+
+
+@pytest.mark.parametrize("Estimator", [GDClassifier, MLPClassifier])
+def test_training_curve_of_a_classifier_shows_the_validation_accuracy(
+    Estimator, labeled_data
+):
+    X, y = labeled_data
+    model = Estimator(epochs=5, validation_fraction=0.2, tol=None, random_state=0)
+    display = TrainingCurveDisplay.from_estimator(model.fit(X, y))
+    lines = display.lines_
+    assert set(lines) == {"train_loss", "val_loss", "val_accuracy"}
+    np.testing.assert_array_equal(lines["train_loss"].get_ydata(), model.loss_curve_)
+    np.testing.assert_array_equal(
+        lines["val_accuracy"].get_ydata(), model.validation_scores_
+    )
+    np.testing.assert_array_equal(display.val_score, model.validation_scores_)
+    assert display.score_name == "accuracy"
+    assert display.score_ax_.get_ylabel() == "validation accuracy"
+    assert lines["val_accuracy"].get_label() == "validation accuracy"
+    # The names from before the classifiers are about R² only.
+    assert display.r2_ax_ is None and display.val_r2 is None
+
+
+def test_training_curve_keeps_the_r2_names_of_the_regressors(linear_data):
+    X, y = linear_data
+    model = GDRegressor(epochs=4, validation_fraction=0.2, tol=None, random_state=0)
+    display = TrainingCurveDisplay.from_estimator(model.fit(X, y))
+    assert display.score_name == "r2" and display.r2_ax_ is display.score_ax_
+    assert display.val_r2 is display.val_score
+    assert display.score_ax_.get_ylabel() == "validation R²"
+    # show_r2, the old name of show_score, still switches the twin axis off.
+    for hidden in [
+        TrainingCurveDisplay.from_estimator(model, show_r2=False),
+        TrainingCurveDisplay.from_estimator(model, show_score=False),
+        display.plot(show_r2=False),
+    ]:
+        assert hidden.score_ax_ is None and hidden.r2_ax_ is None
+        assert set(hidden.lines_) == {"train_loss", "val_loss"}
+    # The constructor takes the validation R² by its old name or by position.
+    epochs, loss = np.arange(1, 5), np.ones(4)
+    by_name = TrainingCurveDisplay(epochs, loss, loss, val_r2=loss / 2)
+    by_position = TrainingCurveDisplay(epochs, loss, loss, loss / 2)
+    for built in (by_name, by_position):
+        assert built.score_name == "r2"
+        np.testing.assert_array_equal(built.val_r2, loss / 2)
+        assert "val_r2" in built.plot().lines_
+    with pytest.raises(ValueError, match="not both"):
+        TrainingCurveDisplay(epochs, loss, loss, loss, val_r2=loss)
+
+
+def _margin_loss(loss, m):
+    """The classification losses in the margin, from their definitions."""
+    if loss == "log_loss":
+        return np.log1p(np.exp(-m))
+    if loss == "hinge":
+        return np.maximum(0.0, 1.0 - m)
+    return np.where(m >= -1, np.maximum(0.0, 1.0 - m) ** 2, -4.0 * m)
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber"])
+def test_landscape_of_a_binary_classifier_is_its_weighted_objective(rng, loss):
+    x = rng.normal(size=(80, 1))
+    y = np.where(x.ravel() + 0.7 * rng.normal(size=80) > 0.3, "yes", "no")
+    sample_weight = rng.uniform(0.5, 2.0, size=80)
+    class_weight = {"no": 1.0, "yes": 3.0}
+    model = GDClassifier(
+        epochs=12,
+        alpha=0.05,
+        loss=loss,
+        class_weight=class_weight,
+        tol=None,
+        record_trajectory=True,
+        random_state=0,
+    ).fit(x, y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(
+        model.trajectory_[-1], [model.coef_[0, 0], model.intercept_[0]]
+    )
+    display = LossLandscapeDisplay.from_estimator(
+        model, x, y, sample_weight=sample_weight, grid_size=6
+    )
+    np.testing.assert_array_equal(display.path, model.trajectory_)
+    # J = sum_i s_i loss(m_i) / sum_i s_i + alpha / 2 * w**2, with s_i the
+    # sample weight times the class weight and m_i = ±(w x_i + b), + for "yes".
+    s = sample_weight * np.where(y == "yes", 3.0, 1.0)
+    sign = np.where(y == "yes", 1.0, -1.0)
+
+    def objective(w, b):
+        margins = sign * (w * x.ravel() + b)
+        return s @ _margin_loss(loss, margins) / s.sum() + 0.025 * w**2
+
+    for i, j in [(0, 0), (2, 5), (5, 3)]:
+        expected = objective(display.w_grid[i, j], display.b_grid[i, j])
+        assert display.objective[i, j] == pytest.approx(expected, rel=1e-10)
+    start, end = (objective(w, b) for w, b in display.path[[0, -1]])
+    assert end < start
+
+
+def test_landscape_refuses_a_classifier_of_more_than_two_classes(rng):
+    x = rng.normal(size=(60, 1))
+    y = np.digitize(x.ravel(), [-0.5, 0.5])
+    model = GDClassifier(epochs=2, tol=None, record_trajectory=True).fit(x, y)
+    with pytest.raises(ValueError, match="two classes"):
+        LossLandscapeDisplay.from_estimator(model, x, y)
+    with pytest.raises(ValueError, match="one feature"):
+        LossLandscapeDisplay.from_estimator(GDClassifier(), x, y)

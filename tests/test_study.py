@@ -1,4 +1,4 @@
-"""The ``skgd study`` command: outputs, tables, progress and bad input."""
+"""The ``skgd study`` command: outputs, tables, tasks, progress and bad input."""
 
 import json
 import subprocess
@@ -9,11 +9,26 @@ import pytest
 
 from skgd import _cli
 from skgd._cli import main
+from skgd._exceptions import StudyError
+from skgd._study import make_task
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
 
 FAST = ["--cv", "2", "--param", "epochs=3", "--quiet"]
+
+#: The columns of results.json for a regression, in order.
+REGRESSION_KEYS = [
+    "estimator", "params", "mean_train_r2", "std_train_r2", "mean_val_r2",
+    "std_val_r2", "gap", "mean_fit_time", "failed_folds", "failed", "diverged",
+    "error", "best",
+]  # fmt: skip
+#: The columns of results.json for a classification, in order.
+CLASSIFICATION_KEYS = [
+    "estimator", "params", "mean_train_accuracy", "std_train_accuracy",
+    "mean_val_accuracy", "std_val_accuracy", "gap", "mean_val_log_loss",
+    "mean_fit_time", "failed_folds", "failed", "diverged", "error", "best",
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -25,6 +40,19 @@ def csv_path(tmp_path):
     path = tmp_path / "data.csv"
     rows = [f"{a},{b},{t}" for (a, b), t in zip(X, y)]
     path.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def labels_path(tmp_path):
+    """A CSV with string labels: 30 rows, features a and b, target kind."""
+    rng = np.random.default_rng(0)
+    kinds = np.repeat(["cat", "dog", "owl"], 10)
+    centers = {"cat": (0.0, 0.0), "dog": (3.0, 0.0), "owl": (0.0, 3.0)}
+    X = np.array([centers[k] for k in kinds]) + rng.normal(size=(30, 2))
+    path = tmp_path / "labels.csv"
+    rows = [f"{a},{b},{k}" for (a, b), k in zip(X, kinds)]
+    path.write_text("a,b,kind\n" + "\n".join(rows) + "\n")
     return path
 
 
@@ -52,12 +80,15 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     records = json.loads((out_dir / "results.json").read_text())
     assert len(records) == 8  # 2 estimators x 4 candidates
     assert {r["estimator"] for r in records} == {"GDRegressor", "MLPRegressor"}
-    assert set(records[0]) >= {"params", "mean_val_r2", "std_train_r2", "gap"}
-    assert (out_dir / "results.csv").read_text().count("\n") == 9
+    assert all(list(record) == REGRESSION_KEYS for record in records)
+    csv_text = (out_dir / "results.csv").read_text()
+    assert csv_text.count("\n") == 9
+    assert "mean_val_r2" in csv_text.splitlines()[0]
     report = (out_dir / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 7
     assert 'src="http' not in report and "<link" not in report
-    assert "<- best" in out and "valid R2" in out
+    assert "R²" in report and "accuracy" not in report and "log-loss" not in report
+    assert "<- best" in out and "valid R2" in out and "accuracy" not in out
 
 
 def test_default_data_restricted_grid(tmp_path, capsys):
@@ -78,6 +109,118 @@ def test_diverged_candidate_is_reported(tmp_path, capsys):
     assert [r["diverged"] for r in records] == [False, True]
     assert records[1]["mean_val_r2"] is None
     assert "Traceback" not in err
+
+
+def test_digits_classification(tmp_path, capsys):
+    args = ["--dataset", "digits", "--param", "learning_rate=1e-2,1e-1"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
+    assert status == 0, err
+    assert "GDClassifier" in out and "MLPClassifier" in out
+    assert "valid accuracy" in out and "valid log-loss" in out and "R2" not in out
+    names = {path.name for path in tmp_path.iterdir()}
+    assert {"gd_training_curve.png", "mlp_training_curve.png"} <= names
+    assert "learning_rate_sweep.png" in names
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert all(list(record) == CLASSIFICATION_KEYS for record in records)
+    assert {r["estimator"] for r in records} == {"GDClassifier", "MLPClassifier"}
+    for record in records:
+        assert 0.5 < record["mean_val_accuracy"] <= 1
+        assert 0 < record["mean_val_log_loss"] < 2
+        gap = record["mean_train_accuracy"] - record["mean_val_accuracy"]
+        assert record["gap"] == pytest.approx(gap)
+    assert "mean_val_log_loss" in (tmp_path / "results.csv").read_text()
+    report = (tmp_path / "report.html").read_text()
+    assert "digits data (1797 samples, 64 features)" in report
+    assert "stratified" in report and "minus validation accuracy" in report
+    assert "log-loss" in report and "R²" not in report
+
+
+def test_string_labels_are_a_classification(labels_path, tmp_path, capsys):
+    args = ["--data", str(labels_path), "--target", "kind", "--estimator", "mlp"]
+    args += ["--param", "learning_rate=1e-2"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
+    assert status == 0, err
+    assert "MLPClassifier" in out and "valid accuracy" in out
+    (record,) = json.loads((tmp_path / "results.json").read_text())
+    assert list(record) == CLASSIFICATION_KEYS
+
+
+def test_no_probabilities_no_log_loss(tmp_path, capsys):
+    args = ["--dataset", "iris", "--estimator", "gd"]
+    args += ["--param", "loss=log_loss,hinge"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
+    assert status == 0, err
+    hinge = next(line for line in out.splitlines() if "hinge" in line)
+    assert "n/a" in hinge and "failed" not in hinge
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert [r["mean_val_log_loss"] is None for r in records] == [False, True]
+    assert not any(r["failed"] for r in records)
+    assert records[1]["mean_val_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("source", "task", "estimator"),
+    [
+        ("binary", "auto", "GDClassifier"),
+        ("binary", "regression", "GDRegressor"),
+        ("binary", "classification", "GDClassifier"),
+        ("continuous", "regression", "GDRegressor"),
+        ("digits", "regression", "GDRegressor"),
+    ],
+)
+def test_task_option(source, task, estimator, csv_path, tmp_path, capsys):
+    """Whole numbers are labels unless --task regression says otherwise."""
+    data = ["--dataset", "digits"]
+    if source != "digits":
+        text = csv_path.read_text()
+        if source == "binary":  # y = 0 or 1, as numbers
+            rows = [row.rsplit(",", 1) for row in text.splitlines()[1:]]
+            text = "a,b,y\n" + "".join(f"{x},{int(float(t) > 0)}\n" for x, t in rows)
+        (tmp_path / "data.csv").write_text(text)
+        data = ["--data", str(tmp_path / "data.csv"), "--target", "y"]
+    args = [*data, "--task", task, "--estimator", "gd", "--param", "learning_rate=0.1"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    (record,) = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert record["estimator"] == estimator and estimator in out
+    regression = estimator == "GDRegressor"
+    assert list(record) == (REGRESSION_KEYS if regression else CLASSIFICATION_KEYS)
+    assert ("valid R2" if regression else "valid accuracy") in out
+
+
+TASKS = [
+    (["a", "b", "a"], "auto", None, "classification"),
+    ([True, False, True], "auto", None, "classification"),
+    ([0, 1, 2, 1], "auto", None, "classification"),
+    ([1.0, 2.0, 3.0], "auto", None, "classification"),  # whole numbers
+    ([0.5, 1.0, 2.0], "auto", None, "regression"),
+    ([151.0, 75.0, 141.0], "auto", "regression", "regression"),  # diabetes
+    ([0, 1, 2, 1], "regression", None, "regression"),
+    ([0, 1, 2, 1], "regression", "classification", "regression"),
+    ([1.0, 2.0, 3.0], "classification", "regression", "classification"),
+]
+
+
+@pytest.mark.parametrize(("y", "task", "default", "expected"), TASKS)
+def test_make_task(y, task, default, expected):
+    found = make_task(np.array(y), task, default=default)
+    assert found.name == expected
+    assert found.metric == {"regression": "r2", "classification": "accuracy"}[expected]
+    if expected == "classification":
+        assert found.classes == tuple(sorted(set(y)))
+
+
+@pytest.mark.parametrize(
+    ("y", "task", "message"),
+    [
+        (["a", "b"], "regression", "--task regression needs a numeric target"),
+        ([0.5, 1.5], "classification", "the target is continuous"),
+        ([[0.5, 1], [1, 2]], "auto", "cannot study a continuous-multioutput target"),
+    ],
+)
+def test_make_task_refuses(y, task, message):
+    with pytest.raises(StudyError, match=message):
+        make_task(np.array(y), task)
 
 
 def test_tuple_values(tmp_path, capsys):
@@ -107,8 +250,11 @@ def test_no_progress_when_not_a_terminal(tmp_path, capsys):
 BAD = [
     (["--data", "{missing}", "--target", "y"], "no such file"),
     (["--data", "{csv}", "--target", "nope"], "no column 'nope'"),
-    (["--data", "{text}", "--target", "y"], "non-numeric"),
-    (["--data", "{text}", "--target", "b"], "non-numeric target"),
+    (["--data", "{text}", "--target", "y"], "non-numeric feature column(s)"),
+    (["--data", "{text}", "--target", "b", "--task", "regression"], "numeric target"),
+    (["--data", "{csv}", "--target", "y", "--task", "classification"], "continuous"),
+    (["--data", "{rare}", "--target", "y", "--cv", "2"], "class 'q' has only 1"),
+    (["--data", "{unlabeled}", "--target", "y"], "missing or infinite values"),
     (["--data", "{empty}", "--target", "y"], "needs data rows"),
     (["--data", "{blank}", "--target", "y"], "no data"),
     (["--data", "{csv}"], "--data needs --target"),
@@ -122,6 +268,10 @@ BAD = [
     (["--cv", "x"], "invalid int value"),
     (["--data", "{csv}", "--target", "y", "--cv", "41"], "more than the 40"),
     (["--estimator", "svm"], "invalid choice"),
+    (["--task", "ranking"], "invalid choice"),
+    (["--dataset", "mnist"], "invalid choice"),
+    (["--dataset", "iris", "--data", "{csv}", "--target", "y"], "exclude each other"),
+    (["--dataset", "iris", "--target", "y"], "--target needs --data"),
     (["--scheduler", "local:0"], "N of local:N must be a positive integer"),
     (["--scheduler", "local:-2"], "N of local:N must be a positive integer"),
     (["--scheduler", "local"], "N of local:N must be a positive integer"),
@@ -130,13 +280,19 @@ BAD = [
 
 @pytest.mark.parametrize(("args", "message"), BAD)
 def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
-    (tmp_path / "text.csv").write_text("a,b,y\n1,x,3\n4,5,6\n")
-    (tmp_path / "empty.csv").write_text("a,b,y\n")
-    (tmp_path / "blank.csv").write_text("")
+    files = {
+        "text": "a,b,y\n1,x,3\n4,5,6\n",
+        "rare": "a,y\n1,p\n2,p\n3,q\n4,p\n",
+        "unlabeled": "a,y\n1,p\n2,\n3,q\n",
+        "empty": "a,b,y\n",
+        "blank": "",
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
     paths = {
         "csv": csv_path,
         "missing": tmp_path / "missing.csv",
-        **{name: tmp_path / f"{name}.csv" for name in ("text", "empty", "blank")},
+        **{name: tmp_path / f"{name}.csv" for name in files},
     }
     args = [arg.format(**paths) for arg in args]
     status, _, err = _run(capsys, *args, "--out", str(tmp_path / "out"))
@@ -179,6 +335,7 @@ def test_help_in_a_subprocess():
     )
     assert result.returncode == 0, result.stderr
     assert "--param" in result.stdout and "--scheduler" in result.stdout
+    assert "--task" in result.stdout and "digits" in result.stdout
 
 
 def test_importing_skgd_needs_no_matplotlib():
