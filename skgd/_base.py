@@ -379,7 +379,8 @@ class RegressorGD(RegressorMixin, BaseGD):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, float32 when both ``X`` and the model are float32.
         """
-        return self._task().decode(self._output(X), self._predicts_1d())
+        output = self._output(X)  # checks that the model is fitted first
+        return self._task().decode(output, self._predicts_1d())
 
     def _predicts_1d(self):
         raise NotImplementedError

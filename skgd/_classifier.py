@@ -8,7 +8,6 @@ probabilities. Everything else is :class:`skgd._base.BaseGD`'s.
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -41,8 +40,10 @@ class ClassifierGD(ClassifierMixin, BaseGD):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = self._takes_multilabel
-        tags.classifier_tags.multi_label = self._takes_multilabel
+        # Class weights are not defined for multilabel targets.
+        multilabel = self._takes_multilabel and self.class_weight is None
+        tags.target_tags.multi_output = multilabel
+        tags.classifier_tags.multi_label = multilabel
         return tags
 
     @fit_context
@@ -106,13 +107,6 @@ class ClassifierGD(ClassifierMixin, BaseGD):
                 "classes must be passed on the first call to partial_fit: every "
                 "class of the problem, e.g. classes=np.unique(y_all)."
             )
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' needs the whole training set, which "
-                "partial_fit does not see; compute the weights once with "
-                "sklearn.utils.class_weight.compute_class_weight and pass them "
-                "as a dict."
-            )
         start = "continue" if self.epoch_size is None else "stream"
         return self._train(X, y, sample_weight, start, classes=classes)
 
@@ -130,7 +124,8 @@ class ClassifierGD(ClassifierMixin, BaseGD):
             Labels from ``classes_`` (the 0/1 indicator matrix when fitted on
             multilabel targets).
         """
-        return self._task().decode(self._output(X))
+        output = self._output(X)  # checks that the model is fitted first
+        return self._task().decode(output)
 
     @available_if(_has_proba)
     def predict_proba(self, X):
@@ -151,7 +146,8 @@ class ClassifierGD(ClassifierMixin, BaseGD):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        return self._task().proba(self._output(X))
+        output = self._output(X)
+        return self._task().proba(output)
 
     @available_if(_has_proba)
     def predict_log_proba(self, X):
@@ -254,6 +250,35 @@ class ClassifierGD(ClassifierMixin, BaseGD):
                 "class_weight is not defined for multilabel targets; pass "
                 "sample_weight instead, or class_weight=None."
             )
-        weights = compute_class_weight(self.class_weight, classes=classes, y=y)
-        per_sample = weights[np.searchsorted(classes, y)]
+        codes = np.searchsorted(classes, y)
+        weights = class_weights(self.class_weight, classes, codes, sample_weight)
+        per_sample = weights[codes]
         return per_sample if sample_weight is None else sample_weight * per_sample
+
+
+def class_weights(class_weight, classes, codes, sample_weight=None):
+    """The weight of each class: from a dict, or ``"balanced"``.
+
+    ``"balanced"`` gives each class present in ``codes`` the same total
+    weight: class ``k`` weighs ``S / (K * S_k)``, with ``S_k`` the total
+    sample weight of its samples, ``S`` that of all and ``K`` the number of
+    classes present (``n_samples / (n_classes * count)`` without sample
+    weights, scikit-learn's rule). In a ``partial_fit`` call it balances
+    that call's samples.
+    """
+    if isinstance(class_weight, str):  # "balanced"
+        s = np.ones(len(codes)) if sample_weight is None else sample_weight
+        totals = np.bincount(codes, weights=s, minlength=len(classes))
+        present = totals > 0
+        weights = np.ones(len(classes))
+        weights[present] = totals.sum() / (present.sum() * totals[present])
+        return weights
+    labels = classes.tolist()
+    unknown = [label for label in class_weight if label not in labels]
+    weights = np.array([class_weight.get(label, 1.0) for label in labels], float)
+    if unknown or not np.all(np.isfinite(weights) & (weights >= 0)):
+        raise ValueError(
+            f"class_weight={class_weight!r} must map labels among the classes "
+            f"{labels} to finite non-negative weights; labels not named weigh 1."
+        )
+    return weights

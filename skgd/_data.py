@@ -98,7 +98,9 @@ def split_rows(n_samples, fraction, rng, strata=None):
 
     ``ceil(fraction * n_samples)`` rows are held out. With ``strata`` (a class
     code per row), every class has rows on both sides: each class holds out
-    its share, rounded, and at least one row but never all of its rows.
+    its share, rounded, and at least one row but never all of its rows (so
+    that at least one row a class, and at most all rows but one a class, are
+    held out).
     """
     n_val = math.ceil(fraction * n_samples)
     if not 0 < n_val < n_samples:
@@ -112,14 +114,14 @@ def split_rows(n_samples, fraction, rng, strata=None):
         return np.sort(perm[n_val:]), np.sort(perm[:n_val])
     counts = np.bincount(strata)
     counts = counts[counts > 0]
-    if counts.min() < 2 or not len(counts) <= n_val <= n_samples - len(counts):
+    if counts.min() < 2:
         raise ValueError(
-            f"validation_fraction={fraction} holds out {n_val} of {n_samples} "
-            f"samples, but a stratified split of {len(counts)} classes needs "
-            "every class on both sides (the rarest class has "
-            f"{counts.min()} samples); use another validation_fraction, more "
-            "samples of each class, or early_stopping=False."
+            f"validation_fraction={fraction} with a stratified split of "
+            f"{len(counts)} classes needs every class on both sides, but the "
+            f"rarest class has {counts.min()} sample; give it more samples, or "
+            "use early_stopping=False and validation_fraction=None."
         )
+    n_val = min(max(n_val, len(counts)), n_samples - len(counts))
     held = _stratum_sizes(counts, n_val)
     groups = np.split(np.argsort(strata, kind="stable"), np.cumsum(counts)[:-1])
     val = np.concatenate([rng.permutation(rows)[:k] for rows, k in zip(groups, held)])

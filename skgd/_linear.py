@@ -122,10 +122,11 @@ def _top_eigenvalue(X, u, extra, intercept, iterations=100, rtol=1e-4):
         r = u * (X @ v[:d] + (v[d] if intercept else 0.0))
         w = np.concatenate([X.T @ r + extra * v[:d], [r.sum()] if intercept else []])
         previous, value = value, float(v @ w)
-        norm = np.linalg.norm(w)
-        if norm == 0 or abs(value - previous) <= rtol * value:
+        largest = np.max(np.abs(w))
+        if largest == 0 or abs(value - previous) <= rtol * value:
             break
-        v = w / norm
+        w /= largest  # so that the norm cannot overflow
+        v = w / np.linalg.norm(w)
     return value
 
 
