@@ -12,7 +12,9 @@ import skgd._base
 import skgd._callbacks
 import skgd._engine
 import skgd._optimizers
-from skgd import GDRegressor, MLPRegressor
+from sklearn.base import is_classifier
+
+from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 
 KW = dict(tol=None, random_state=0)
 
@@ -33,11 +35,15 @@ def _assert_same_model(a, b):
     [
         lambda **kw: GDRegressor(batch_size=8, **kw),
         lambda **kw: MLPRegressor((8,), batch_size=8, dropout=0.2, **kw),
+        lambda **kw: GDClassifier(batch_size=8, **kw),
+        lambda **kw: MLPClassifier((8,), batch_size=8, dropout=0.2, **kw),
     ],
-    ids=["GDRegressor", "MLPRegressor"],
+    ids=["GDRegressor", "MLPRegressor", "GDClassifier", "MLPClassifier"],
 )
 def test_an_interrupt_after_an_epoch_keeps_that_epoch(make, linear_data, monkeypatch):
     X, y = linear_data
+    if is_classifier(make()):
+        y = y > np.median(y)
 
     def interrupt_in_epoch_3(record):
         if record["epoch"] == 3:

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import skgd._base
-from skgd import GDRegressor, MLPRegressor, trusted_types
+from sklearn.base import clone, is_classifier
+
+from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor, trusted_types
 
 skops_io = pytest.importorskip("skops.io")
 
@@ -25,14 +27,22 @@ ESTIMATORS = [
     MLPRegressor(
         (6, 4), epochs=3, dropout=0.2, early_stopping=True, tol=None, random_state=0
     ),
+    GDClassifier(
+        epochs=3, momentum=0.9, validation_fraction=0.2, tol=None, random_state=0
+    ),
+    MLPClassifier(
+        (6,), epochs=3, dropout=0.2, early_stopping=True, tol=None, random_state=0
+    ),
 ]
 
 
-@pytest.fixture(params=ESTIMATORS, ids=["GDRegressor", "MLPRegressor"])
+@pytest.fixture(params=ESTIMATORS, ids=lambda est: type(est).__name__)
 def fitted(request, linear_data):
-    from sklearn.base import clone
-
     X, y = linear_data
+    if is_classifier(request.param):  # string labels: an array skops must keep
+        y = np.array(["low", "mid", "high"])[
+            np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+        ]
     return clone(request.param).fit(X, y), X, y
 
 
