@@ -156,7 +156,7 @@ t_ : int
 loss_curve_ : list of float
     Training objective :math:`J` per epoch: the mean of the mini-batch
     objectives met during the epoch (penalty included, dropout active),
-    weighted by batch weight.
+    weighted by batch size.
 best_loss_ : float
     Lowest value in ``loss_curve_``.
 validation_scores_ : list of float or None

@@ -135,22 +135,24 @@ class GDRegressor(_LinearModel, RegressorGD):
     r"""Linear regression trained by mini-batch gradient descent.
 
     The model is :math:`f(x) = x^\top w + b`. Training minimizes, on each
-    mini-batch :math:`B` of the training set,
+    mini-batch :math:`B` of :math:`m` samples of the training set,
 
     .. math::
 
-        J(w, b) = \frac{\sum_{i \in B} s_i \, \ell(y_i - f(x_i))}
-                       {\sum_{i \in B} s_i}
-                  + \frac{\alpha}{2} \lVert w \rVert^2
+        J(w, b) = \frac{1}{m} \sum_{i \in B} \frac{s_i}{\bar s}
+                  \, \ell(y_i - f(x_i)) + \frac{\alpha}{2} \lVert w \rVert^2
 
-    with sample weights :math:`s_i` (all 1 by default) and, for
+    with sample weights :math:`s_i` (all 1 by default), :math:`\bar s` their
+    mean over the training samples (held-out ones excluded) and, for
     ``loss="squared_error"``, :math:`\ell(r) = \tfrac12 \lVert r \rVert^2`
-    (summed over the outputs, so each output column is its own problem). Over
-    the whole training set this is
-    :math:`J = \frac{1}{2n} \sum_i s_i \lVert y_i - f(x_i) \rVert^2 /
-    \mathrm{mean}(s) + \frac{\alpha}{2} \lVert w \rVert^2`; the intercept is
-    not penalized. ``alpha`` therefore means the same at every batch size, and
-    full-batch gradient descent converges to
+    (summed over the outputs, so each output column is its own problem). The
+    expected mini-batch objective, and gradient, is at every batch size that
+    of the whole training set,
+    :math:`J = \frac{1}{2n} \sum_i s_i \lVert y_i - f(x_i) \rVert^2 / \bar s
+    + \frac{\alpha}{2} \lVert w \rVert^2`, so a weight of 2 counts as a
+    repeated sample (in expectation; a weight of 0 as a removed one, exactly).
+    The intercept is not penalized. ``alpha`` means the same at every batch
+    size, and full-batch gradient descent converges to
     ``Ridge(alpha=alpha * sum(sample_weight))``, i.e. ``Ridge(alpha=n_samples *
     alpha)`` without weights. (scikit-learn's ``MLPRegressor`` divides its
     ``alpha`` by the batch size instead; ``SGDRegressor`` averages the penalty
@@ -162,13 +164,22 @@ class GDRegressor(_LinearModel, RegressorGD):
         Step size :math:`\eta` of :math:`w \leftarrow w - \eta\,\partial J /
         \partial w` (scaled by the schedule). A float is used as given.
         ``"auto"`` takes, with ``optimizer="sgd"``, the step
-        :math:`1 / L` with :math:`L = \max_i \lVert x_i \rVert^2 / (1 - p)^2
-        + 1 + \alpha` (the maximum over training samples of positive weight,
-        the ``+ 1`` only with an intercept, :math:`p` the dropout rate). This
-        bounds the curvature of every mini-batch objective, so the descent
-        cannot diverge, as in scikit-learn's SAG solver; with
-        ``optimizer="adam"`` it takes Adam's customary ``1e-3``. The step used
-        is stored in ``learning_rate_``.
+        :math:`(1 - \beta) / L(b)` with :math:`\beta` the momentum and
+        :math:`L(b)` the expected smoothness of a mini-batch of :math:`b`
+        of the :math:`n` training samples (Gower et al., "SGD: General
+        Analysis and Improved Rates", ICML 2019):
+        :math:`L(b) = \frac{n (b - 1)}{b (n - 1)} L + \frac{n - b}{b (n - 1)}
+        L_{max} + \alpha`. Here :math:`L` is the largest eigenvalue of the
+        expected curvature :math:`\frac1n \sum_i \frac{s_i}{\bar s} z_i
+        z_i^\top` (:math:`z_i = [x_i, 1]`, the 1 only with an intercept,
+        plus the dropout's :math:`\frac{p}{1-p}` times its diagonal),
+        found by power iteration (on at most 16,384 evenly spaced samples),
+        and :math:`L_{max} = \max_i \frac{s_i}{\bar s} (\lVert x_i \rVert^2 /
+        (1 - p)^2 + 1)` bounds every one-sample objective. Full-batch descent
+        thus takes the classic :math:`1 / L`, ``batch_size=1`` the
+        :math:`1 / L_{max}` of scikit-learn's SAG solver, and mini-batches
+        lie between. With ``optimizer="adam"`` it takes Adam's customary
+        ``1e-3``. The step used is stored in ``learning_rate_``.
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
@@ -358,16 +369,14 @@ class GDClassifier(_LinearModel, ClassifierGD):
     Parameters
     ----------
     learning_rate : float or "auto", default="auto"
-        Step size :math:`\eta` (scaled by the schedule). ``"auto"`` takes,
-        with ``optimizer="sgd"``, the step :math:`1 / L` with :math:`L = k
-        \max_i (s_i / \bar s) (\lVert x_i \rVert^2 / (1 - p)^2 + 1) +
-        \alpha` (over the training samples, the ``+ 1`` only with an
-        intercept, :math:`p` the dropout rate) and :math:`k` the loss's
-        largest curvature: 1/4 for the binary log-loss, 1/2 for the softmax,
-        2 for ``"modified_huber"``, 1 for ``"hinge"``. It bounds the
-        curvature of every mini-batch objective, so the descent cannot
-        diverge; with ``optimizer="adam"`` it takes ``1e-3``. The step used
-        is stored in ``learning_rate_``.
+        Step size :math:`\eta` (scaled by the schedule). ``"auto"`` takes the
+        step of :class:`GDRegressor`, :math:`(1 - \beta) / L(b)` from the
+        expected smoothness of a mini-batch, with :math:`L` and
+        :math:`L_{max}` multiplied by the loss's largest curvature in the
+        decision values: 1/4 for the binary log-loss, 1/2 for the softmax, 2
+        for ``"modified_huber"`` and 1 for ``"hinge"`` (not smooth: the bound
+        of a loss of slope 1). With ``optimizer="adam"`` it takes ``1e-3``.
+        The step used is stored in ``learning_rate_``.
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.

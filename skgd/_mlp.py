@@ -105,11 +105,11 @@ class MLPRegressor(_MLPModel, RegressorGD):
     :math:`h_k = \sigma(h_{k-1} W_k + b_k)` (with :math:`h_0 = x` and the
     activation :math:`\sigma`) to the identity output
     :math:`f(x) = h_K W_{K+1} + b_{K+1}`. Training minimizes, on each
-    mini-batch :math:`B`,
+    mini-batch :math:`B` of :math:`m` samples,
 
     .. math::
 
-        J = \frac{\sum_{i \in B} s_i \, \ell(y_i - f(x_i))}{\sum_{i \in B} s_i}
+        J = \frac{1}{m} \sum_{i \in B} \frac{s_i}{\bar s} \, \ell(y_i - f(x_i))
             + \frac{\alpha}{2} \sum_k \lVert W_k \rVert^2
 
     exactly as :class:`~skgd.GDRegressor` does, with the L2 penalty on every

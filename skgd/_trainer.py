@@ -34,7 +34,8 @@ def divergence_error(epoch, what, lr, scale="standardize the features"):
 class Objective:
     """``J = sum_i c_i * loss(y_i, f(x_i)) + (alpha / 2) * ||W||**2``.
 
-    ``c`` are the batch's sample weights divided by their sum; ``W`` are all
+    ``c`` are the batch's relative sample weights divided by its number of
+    rows (see :class:`skgd._data.Batches`); ``W`` are all
     the weight matrices of the network (intercepts are not penalized). The
     penalty lives here only, so the reported value and the gradient agree.
     """
