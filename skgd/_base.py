@@ -25,6 +25,7 @@ from ._callbacks import FitTask
 from ._compat import (
     CallbackSupportMixin,
     Interval,
+    Options,
     StrOptions,
     _check_sample_weight,
     fit_context,
@@ -73,7 +74,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         "verbose": ["verbose"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "record_trajectory": ["boolean"],
         "epoch_size": [Interval(Integral, 1, None, closed="left"), None],

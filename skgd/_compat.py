@@ -22,7 +22,7 @@ from contextlib import nullcontext
 import numpy as np
 from sklearn import config_context, get_config
 from sklearn.utils import validation as _validation
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
@@ -94,6 +94,7 @@ else:  # pragma: no cover - older scikit-learn
 __all__ = [
     "CallbackSupportMixin",
     "Interval",
+    "Options",
     "StrOptions",
     "_check_sample_weight",
     "fit_context",

@@ -96,18 +96,20 @@ def relative_weights(sample_weight, rows=None):
 def split_rows(n_samples, fraction, rng, strata=None):
     """Random ``(train_rows, validation_rows)``, each sorted, both non-empty.
 
-    ``ceil(fraction * n_samples)`` rows are held out. With ``strata`` (a class
+    ``ceil(fraction * n_samples)`` rows are held out, and at least two (a
+    score of one sample is undefined, or meaningless). With ``strata`` (a class
     code per row), every class has rows on both sides: each class holds out
     its share, rounded, and at least one row but never all of its rows (so
     that at least one row a class, and at most all rows but one a class, are
     held out).
     """
-    n_val = math.ceil(fraction * n_samples)
-    if not 0 < n_val < n_samples:
+    n_val = max(math.ceil(fraction * n_samples), 2)  # a score needs two
+    if not n_val < n_samples:
         raise ValueError(
             f"validation_fraction={fraction} with n_samples={n_samples} leaves an "
-            "empty training or validation split; use more samples, another "
-            "validation_fraction, or early_stopping=False."
+            "empty training split beside the validation split (of 2 samples at "
+            "least); use more samples, a smaller validation_fraction, or "
+            "early_stopping=False."
         )
     if strata is None:
         perm = rng.permutation(n_samples)

@@ -75,13 +75,17 @@ early_stopping : bool, default=False
     validation loss.
 validation_fraction : float in (0, 1) or None, default=None
     Fraction of the training data held out, scored after every epoch
-    (``validation_scores_`` and the history). ``None`` holds out 0.1 with
+    (``validation_scores_`` and the history), rounded up, and at least two
+    samples (for a classifier, at least one of each class: the split is
+    stratified). ``None`` holds out 0.1 with
     ``early_stopping=True`` and nothing otherwise; a float holds data out
     even without early stopping, to watch the generalization gap.
-n_iter_no_change : int, default=10
+n_iter_no_change : int or np.inf, default=10
     Epochs without improvement of the monitored loss (validation loss with
     early stopping, training objective otherwise) that end training (or,
-    with ``lr_schedule="adaptive"``, lower the learning rate).
+    with ``lr_schedule="adaptive"``, lower the learning rate); ``np.inf``
+    never ends it, as in scikit-learn (with early stopping, the best epoch
+    is still restored).
 tol : float or None, default=1e-4
     Smallest decrease of the monitored loss that counts as an improvement.
     ``None`` never stops early: exactly ``epochs`` epochs run.

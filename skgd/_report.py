@@ -147,10 +147,14 @@ def result_records(studies):
 
 def _name_scores(row, metric):
     """``row`` with each ``*_score`` key renamed ``*_<metric>``."""
-    return {
-        key.removesuffix("_score") + f"_{metric}" if key.endswith("_score") else key: v
-        for key, v in row.items()
-    }
+    return {_score_key(key, metric): value for key, value in row.items()}
+
+
+def _score_key(key, metric):
+    """``"mean_val_score"`` becomes ``"mean_val_<metric>"``; others stay."""
+    if key.endswith("_score"):
+        return key.removesuffix("_score") + f"_{metric}"
+    return key
 
 
 def _jsonable(value):
@@ -272,8 +276,7 @@ def validation_curve_figure(study, param):
 def training_curve_figure(study):
     """Per-epoch training and validation loss of the refitted best model.
 
-    The validation score of each epoch (``val_r2`` or ``val_accuracy`` of the
-    estimator's ``history_``) is drawn on a twin axis.
+    The validation score of each epoch (R² or accuracy) is on a twin axis.
 
     Parameters
     ----------
@@ -284,22 +287,10 @@ def training_curve_figure(study):
     -------
     figure : matplotlib Figure
     """
-    from ._history import curve
     from ._plotting import TrainingCurveDisplay
 
     figure, ax = _figure()
-    estimator = study.model[-1]
-    display = TrainingCurveDisplay.from_estimator(
-        estimator, ax=ax, logy=True, show_r2=False
-    )
-    scores = curve(estimator.history_, f"val_{study.task.metric}")
-    handles = list(display.lines_.values())
-    if len(scores) == len(display.epochs):
-        label = f"validation {study.task.label}"
-        twin = ax.twinx()
-        handles += twin.plot(display.epochs, scores, "k:", label=label)
-        twin.set_ylabel(label)
-    ax.legend(handles=handles, loc="best")
+    TrainingCurveDisplay.from_estimator(study.model[-1], ax=ax, logy=True)
     ax.set_title(f"{study.name}: best candidate, 20% held out")
     return figure
 

@@ -579,3 +579,67 @@ def test_parameter_validation_honours_sklearn_skip_parameter_validation(
     with config_context(skip_parameter_validation=True):
         model.fit(X, y).partial_fit(X, y)
     assert len(calls) == 2
+
+
+# -- sample weights mean what they say ---------------------------------------------
+
+
+@pytest.fixture
+def two_populations(rng):
+    """Slopes +1 and -1, weighted 10:1: the weighted least-squares slope is 0.8."""
+    x = rng.normal(size=(400, 1))
+    y = np.r_[x[:200, 0], -x[200:, 0]] + 0.1 * rng.normal(size=400)
+    return x, y, np.r_[np.full(200, 10.0), np.ones(200)]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 8, 32, None])
+def test_weighted_minibatch_descent_converges_to_weighted_ridge(
+    two_populations, batch_size
+):
+    # A small constant step (5e-4) and 20,000 steps: on three seeds of the
+    # data the iterates ended within 7e-4 of the optimum, where normalizing
+    # the weights per batch (skgd < 0.2) pulled batch 1 to the unweighted
+    # slope, 0.8 away.
+    x, y, sw = two_populations
+    expected = Ridge(alpha=1e-12).fit(x, y, sample_weight=sw).coef_[0]
+    epochs = 20_000 if batch_size is None else 50 * batch_size
+    gd = GDRegressor(batch_size=batch_size, learning_rate=5e-4, epochs=epochs, **EXACT)
+    assert gd.fit(x, y, sample_weight=sw).coef_[0] == pytest.approx(expected, abs=3e-3)
+
+
+def test_a_weight_of_two_is_a_repeated_row(two_populations):
+    x, y, sw = two_populations
+    sw = np.where(np.arange(len(y)) % 3, 2.0, 1.0)
+    rows = np.repeat(np.arange(len(y)), sw.astype(int))
+    full = dict(batch_size=None, epochs=400, alpha=0.1, **EXACT)
+    weighted = GDRegressor(**full).fit(x, y, sample_weight=sw)
+    repeated = GDRegressor(**full).fit(x[rows], y[rows])
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-12)
+    # In expectation at batch 1: the same optimum, within the steps' noise.
+    small = dict(batch_size=1, learning_rate=5e-4, epochs=50, alpha=0.1, **EXACT)
+    weighted = GDRegressor(**small).fit(x, y, sample_weight=sw)
+    repeated = GDRegressor(**small).fit(x[rows], y[rows])
+    assert weighted.coef_[0] == pytest.approx(repeated.coef_[0], abs=3e-3)
+
+
+def test_bagging_trains_on_the_bootstrap_counts(two_populations):
+    from sklearn.ensemble import BaggingRegressor
+
+    x, y, _ = two_populations
+    base = GDRegressor(batch_size=1, learning_rate=0.01, epochs=3, tol=None)
+    bagging = BaggingRegressor(base, n_estimators=3, random_state=0).fit(x, y)
+    for member, rows in zip(bagging.estimators_, bagging.estimators_samples_):
+        counts = np.bincount(rows, minlength=len(y)).astype(float)
+        params = member.get_params()
+        same = GDRegressor(**params).fit(x, y, sample_weight=counts)
+        np.testing.assert_array_equal(member.coef_, same.coef_)
+        flat = GDRegressor(**params).fit(x, y, sample_weight=(counts > 0) * 1.0)
+        assert abs(member.coef_[0] - flat.coef_[0]) > 1e-3
+
+
+def test_n_iter_no_change_may_be_infinite(linear_data):
+    X, y = linear_data
+    gd = GDRegressor(epochs=30, n_iter_no_change=np.inf, early_stopping=True)
+    with pytest.warns(ConvergenceWarning, match="ran all epochs=30"):
+        gd.fit(X, y)
+    assert gd.n_iter_ == 30  # never a plateau
