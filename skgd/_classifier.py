@@ -208,6 +208,13 @@ class ClassifierGD(ClassifierMixin, BaseGD):
     def _classes(self, y, multilabel, resumes, classes):
         """The classes of the fit: given, fitted, or those of ``y``."""
         labels = np.arange(y.shape[1]) if multilabel else np.unique(y)
+        if resumes and multilabel != self._multilabel:
+            kinds = ("one label per sample", "multilabel targets")
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {kinds[self._multilabel]} "
+                f"and is given {kinds[multilabel]}; call fit with "
+                "warm_start=False to start afresh."
+            )
         if classes is not None:
             classes = np.unique(classes)
             if resumes and not np.array_equal(classes, self.classes_):

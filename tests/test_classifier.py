@@ -246,6 +246,8 @@ def test_multilabel_targets_get_independent_logistic_outputs():
         GDClassifier().fit(X, Y)
     with pytest.raises(ValueError, match="class_weight is not defined for multilabel"):
         MLPClassifier(class_weight="balanced").fit(X, Y)
+    with pytest.raises(ValueError, match="fitted on multilabel targets and is given"):
+        net.partial_fit(X, Y[:, 0])
 
 
 @pytest.mark.parametrize("Est", [GDClassifier, MLPClassifier])
