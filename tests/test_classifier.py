@@ -242,7 +242,7 @@ def test_multilabel_targets_get_independent_logistic_outputs():
     assert proba.shape == (300, 3)
     np.testing.assert_array_equal(net.predict(X), (proba > 0.5).astype(int))
     assert net.score(X, Y) > 0.9  # whole label sets right
-    with pytest.raises(ValueError, match="multilabel.*MLPClassifier"):
+    with pytest.raises(ValueError, match=r"multilabel.*MLPClassifier"):
         GDClassifier().fit(X, Y)
     with pytest.raises(ValueError, match="class_weight is not defined for multilabel"):
         MLPClassifier(class_weight="balanced").fit(X, Y)
@@ -309,7 +309,7 @@ def test_the_held_out_split_is_stratified():
         GDClassifier(early_stopping=True).fit(X1, y1)
 
 
-# -- partial_fit ------------------------------------------------------------------------
+# -- partial_fit ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("Est", [GDClassifier, MLPClassifier])

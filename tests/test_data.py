@@ -3,11 +3,9 @@ import pytest
 import scipy.sparse as sp
 
 from skgd._data import (
-    SMALL_ORDER,
     Batches,
     iter_rows,
     relative_weights,
-    shuffled_range,
     split_rows,
 )
 

@@ -7,13 +7,12 @@ import threading
 
 import numpy as np
 import pytest
+from sklearn.base import is_classifier
 
 import skgd._base
 import skgd._callbacks
 import skgd._engine
 import skgd._optimizers
-from sklearn.base import is_classifier
-
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 
 KW = dict(tol=None, random_state=0)

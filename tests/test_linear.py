@@ -119,7 +119,7 @@ def test_auto_learning_rate_is_one_over_the_expected_smoothness(
     L = _expected_smoothness(X, b, u=sw)
     assert gd.learning_rate_ == pytest.approx(1 / L, rel=1e-3)
     if batch_size == 1:  # the largest one-sample curvature
-        assert L == pytest.approx(np.max(sw / sw.mean() * (np.sum(X**2, 1) + 1)))
+        assert pytest.approx(np.max(sw / sw.mean() * (np.sum(X**2, 1) + 1))) == L
 
 
 def test_auto_learning_rate_trains_on_unscaled_features(rng):

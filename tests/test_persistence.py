@@ -6,10 +6,9 @@ import pickle
 import joblib
 import numpy as np
 import pytest
-
-import skgd._base
 from sklearn.base import clone, is_classifier
 
+import skgd._base
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor, trusted_types
 
 skops_io = pytest.importorskip("skops.io")
