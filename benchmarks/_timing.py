@@ -2,8 +2,9 @@
 
 Holds what ``bench_gd.py`` and ``bench_mlp.py`` have in common: interleaved
 timing with the garbage collector off (``time_interleaved``), the PASS/FAIL
-of a ratio against its target (``verdict``), the command-line options both
-take (``benchmark_parser``), and the header lines that describe the run: the
+of a ratio against its target (``verdict``), a cProfile table of one fit per
+batch (``profile_fit``), the command-line options both take
+(``benchmark_parser``), and the header lines that describe the run: the
 command that reproduces it, library versions, machine (CPU model, usable
 cores, load average) and BLAS (``print_run_header`` and its helpers).
 
@@ -14,9 +15,11 @@ on ``sys.path``.
 
 import argparse
 import contextlib
+import cProfile
 import gc
 import os
 import platform
+import pstats
 import shlex
 import time
 
@@ -56,6 +59,38 @@ def time_interleaved(contenders, repeats):
 def verdict(ratio, target):
     """``"PASS"`` if ``ratio <= target``, else ``"FAIL"``."""
     return "PASS" if ratio <= target else "FAIL"
+
+
+def profile_fit(title, fit, n_batches, repeats=3, top=14):
+    """Profile one call of ``fit`` with cProfile; print the top functions.
+
+    Functions are sorted by their own time (``tottime``), shown per batch
+    (``n_batches`` is the number of batches of one fit). numpy's ufuncs are
+    not seen by cProfile, so their time counts as the own time of the Python
+    function calling them (e.g. the activation functions, the losses'
+    ``value_and_grad``, the optimizer's ``step``); ``np.dot`` is mostly
+    inside the layers' own time too. cProfile's per-call overhead inflates
+    Python-heavy entries: compare with the unprofiled us/batch (the best of
+    ``repeats`` fits, timed first).
+    """
+    times, _ = time_interleaved({"fit": fit}, repeats)
+    plain = min(times["fit"])
+    profiler = cProfile.Profile()
+    profiler.enable()
+    fit()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    print(
+        f"Profile of {title}: {1e6 * plain / n_batches:.1f} us/batch unprofiled, "
+        f"{1e6 * total / n_batches:.1f} under cProfile"
+    )
+    print(f"   {'own time':>8} {'calls':>7}  function (per batch)")
+    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top]
+    for (filename, line, name), (_, ncalls, tottime, _, _) in rows:
+        where = f"{os.path.basename(filename)}:{line}({name})" if line else f"{name}"
+        print(f"   {1e6 * tottime / n_batches:8.1f} {ncalls / n_batches:7.2f}  {where}")
+    print()
 
 
 # -- command line -----------------------------------------------------------------

@@ -26,8 +26,9 @@ Timing targets print PASS/FAIL but never change the exit status.
 
 Usage::
 
-    python benchmarks/bench_gd.py            # full run
+    python benchmarks/bench_gd.py            # full run (~15 s, 2 cores)
     python benchmarks/bench_gd.py --quick    # smoke run on fewer samples
+    python benchmarks/bench_gd.py --profile  # where skgd's mini-batch time goes
 """
 
 import math
@@ -38,6 +39,7 @@ from _timing import (
     benchmark_parser,
     check_repeats,
     print_run_header,
+    profile_fit,
     time_interleaved,
     verdict,
 )
@@ -131,6 +133,26 @@ def minibatch_contenders(sgd_class, gd_class, X, y, batch_sizes, **sgd_params):
     return contenders
 
 
+def minibatch_families(X, y, y_class, batch_sizes):
+    """``{task: minibatch_contenders(...)}``, regression then classification."""
+    return {
+        "regression": minibatch_contenders(
+            SGDRegressor, GDRegressor, X, y, batch_sizes
+        ),
+        "classification": minibatch_contenders(
+            SGDClassifier, GDClassifier, X, y_class, batch_sizes, loss="log_loss"
+        ),
+    }
+
+
+def profile_minibatch(X, y, y_class, batch_sizes=tuple(BATCH_TARGETS)):
+    """Profile one fit of skgd's regressor and classifier at ``batch_sizes``."""
+    for family in minibatch_families(X, y, y_class, batch_sizes).values():
+        skgd_fits = list(family.items())[1:]  # scikit-learn's comes first
+        for b, (name, fit) in zip(batch_sizes, skgd_fits):
+            profile_fit(name, fit, EPOCHS * math.ceil(X.shape[0] / b))
+
+
 def bench_minibatch(X, y, y_class, repeats, batch_sizes=tuple(BATCH_TARGETS)):
     """Time one epoch of scikit-learn's SGD estimators and of skgd's at ``batch_sizes``.
 
@@ -139,14 +161,7 @@ def bench_minibatch(X, y, y_class, repeats, batch_sizes=tuple(BATCH_TARGETS)):
     (fixed per-fit costs, such as input validation, included). Prints a
     table and returns ``{(task, batch_size): ratio to scikit-learn}``.
     """
-    families = {
-        "regression": minibatch_contenders(
-            SGDRegressor, GDRegressor, X, y, batch_sizes
-        ),
-        "classification": minibatch_contenders(
-            SGDClassifier, GDClassifier, X, y_class, batch_sizes, loss="log_loss"
-        ),
-    }
+    families = minibatch_families(X, y, y_class, batch_sizes)
     contenders = {k: v for family in families.values() for k, v in family.items()}
     times, _ = time_interleaved(contenders, repeats)
     per_epoch = {name: np.array(t) / EPOCHS for name, t in times.items()}
@@ -354,6 +369,12 @@ def main(argv=None):
         repeats_help="timed repetitions of each contender (default 7, 3 with --quick)",
         quick_help="fast smoke run: 2,000 samples instead of 20,000",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the timings, profile one fit of GDRegressor and of "
+        "GDClassifier at each mini-batch size",
+    )
     args = parser.parse_args(argv)
     check_repeats(parser, args)
     repeats = args.repeats or (3 if args.quick else 7)
@@ -364,6 +385,8 @@ def main(argv=None):
     print_header(sys.argv[1:] if argv is None else argv, n_samples, n_features, repeats)
     bench_minibatch(X, y, y_class, repeats)
     bench_full_batch(X, y, repeats)
+    if args.profile:
+        profile_minibatch(X, y, y_class)
     if args.quick:
         print("(--quick: too few samples for the ratios to mean much)")
     return 0

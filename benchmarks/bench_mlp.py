@@ -24,7 +24,8 @@ The data, split 80/20 into training and test rows:
   rows in random order), the features standardized with the training rows'
   means and standard deviations; the test accuracy of every fit is shown.
 
-Cases and targets (ratios of fit times measured in this run):
+Cases and targets (ratios of fit times measured in this run). Regression
+(``--task regression``, the default):
 
 1. main: n=20,000, d=32, hidden (64, 64), batch 64, 20 epochs, float64.
    skgd <= 0.4 x scikit-learn, and skgd's test R² at most 0.01 below
@@ -58,18 +59,15 @@ fail.
 Usage::
 
     python benchmarks/bench_mlp.py                  # regression (~1.5 min, 2 cores)
-    python benchmarks/bench_mlp.py --task classification  # cases 6, 7 (~1 min)
-    python benchmarks/bench_mlp.py --task all       # every case
+    python benchmarks/bench_mlp.py --task classification  # cases 6, 7 (~30 s)
+    python benchmarks/bench_mlp.py --task all       # every case (~2 min)
     python benchmarks/bench_mlp.py --quick          # smoke run on less data
     python benchmarks/bench_mlp.py --blas-threads 1 # single-threaded BLAS
     python benchmarks/bench_mlp.py --profile        # where skgd's time goes
 """
 
 import contextlib
-import cProfile
 import math
-import os
-import pstats
 import sys
 import warnings
 from collections.abc import Callable
@@ -81,6 +79,7 @@ from _timing import (
     check_repeats,
     load_average,
     print_run_header,
+    profile_fit,
     time_interleaved,
     verdict,
 )
@@ -567,38 +566,18 @@ def run_case(case, repeats):
 
 
 def profile_case(case, repeats=3, top=14):
-    """Profile one skgd fit of ``case`` with cProfile; print the top functions.
-
-    Functions are sorted by their own time (``tottime``), shown per batch.
-    numpy's ufuncs are not seen by cProfile, so their time counts as the own
-    time of the Python function calling them (e.g. the activation functions,
-    the optimizer's ``step``); ``np.dot`` is mostly inside the layers' own
-    time too. cProfile's per-call overhead inflates Python-heavy entries:
-    compare with the unprofiled us/batch (the best of ``repeats`` fits).
-    """
+    """Profile one skgd fit of ``case`` with cProfile (see ``_timing.profile_fit``)."""
     data = case_data(case)
     skgd_fit = next(c for c in case.contenders if c.library == "skgd")
-    fit = fit_function(case, skgd_fit, data)
     n_train = len(data[np.float64][2])
     n_batches = case.epochs * math.ceil(n_train / case.batch_size)
-    times, _ = time_interleaved({"fit": fit}, repeats)
-    plain = min(times["fit"])
-    profiler = cProfile.Profile()
-    profiler.enable()
-    fit()
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt
-    print(
-        f"Profile of {case.title} ({skgd_fit.name}): {1e6 * plain / n_batches:.1f} "
-        f"us/batch unprofiled, {1e6 * total / n_batches:.1f} under cProfile"
+    profile_fit(
+        f"{case.title} ({skgd_fit.name})",
+        fit_function(case, skgd_fit, data),
+        n_batches,
+        repeats,
+        top,
     )
-    print(f"   {'own time':>8} {'calls':>7}  function (per batch)")
-    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top]
-    for (filename, line, name), (_, ncalls, tottime, _, _) in rows:
-        where = f"{os.path.basename(filename)}:{line}({name})" if line else f"{name}"
-        print(f"   {1e6 * tottime / n_batches:8.1f} {ncalls / n_batches:7.2f}  {where}")
-    print()
 
 
 # -- header ---------------------------------------------------------------------

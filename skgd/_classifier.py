@@ -9,13 +9,22 @@ probabilities. Everything else is :class:`skgd._base.BaseGD`'s.
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseGD
 from ._compat import StrOptions, fit_context
 from ._losses import CLASSIFICATION_LOSSES, SoftmaxLogLoss
 from ._tasks import Classification
+
+# The targets of a classifier (scikit-learn's check_classification_targets).
+_LABEL_KINDS = (
+    "binary",
+    "multiclass",
+    "multiclass-multioutput",
+    "multilabel-indicator",
+    "multilabel-sequences",
+)
 
 
 def _has_proba(estimator):
@@ -189,8 +198,13 @@ class ClassifierGD(ClassifierMixin, BaseGD):
 
     def _check_targets(self, y):
         """Whether ``y`` is multilabel; refuses continuous or unsupported targets."""
-        check_classification_targets(y)
-        kind = type_of_target(y)
+        kind = type_of_target(y, input_name="y")
+        if kind not in _LABEL_KINDS:  # as check_classification_targets, once
+            raise ValueError(
+                f"Unknown label type: {kind}. Maybe you are trying to fit a "
+                "classifier, which expects discrete classes on a regression "
+                "target with continuous values."
+            )
         if kind == "multilabel-indicator" and not self._takes_multilabel:
             raise ValueError(
                 f"{type(self).__name__} does not take multilabel targets (y of "

@@ -75,20 +75,24 @@ def weighted_loss(loss, pred, y, sample_weight=None, block=8192):
     n = len(y)
     total = n if sample_weight is None else float(np.sum(sample_weight))
     value = 0.0
-    for start in range(0, n, block):
-        rows = slice(start, start + block)
-        part = np.array(pred[rows], copy=True)
-        c = 1.0 / n if sample_weight is None else sample_weight[rows, None] / total
-        value += loss.value_and_grad(part, y[rows], c, np.empty_like(part))
+    with np.errstate(over="ignore"):  # an exp may overflow before its fallback
+        for start in range(0, n, block):
+            rows = slice(start, start + block)
+            part = np.array(pred[rows], copy=True)
+            c = 1.0 / n if sample_weight is None else sample_weight[rows, None] / total
+            value += loss.value_and_grad(part, y[rows], c, np.empty_like(part))
     return value
+
+
+_add, _largest = np.add.reduce, np.maximum.reduce  # cheaper than np.sum, np.max
 
 
 def _weighted_sum(values, c):
     """``sum_i c_i * sum_k values_ik``, for a scalar or a column ``c``."""
-    if np.ndim(c) == 0:
-        return float(c) * float(values.sum())
+    if not getattr(c, "ndim", 0):  # a 0-d array (in training) or a float
+        return float(c) * float(_add(values, None))
     if values.shape[1] != 1:
-        values = values.sum(axis=1)
+        values = _add(values, 1)
     return float(np.vdot(c, values))
 
 
@@ -118,13 +122,29 @@ class LogLoss(_MarginLoss):
     curvature = 0.25
 
     def value_and_grad(self, pred, y, c, grad):
-        """Return the weighted loss and write its gradient into ``grad``."""
+        """Return the weighted loss and write its gradient into ``grad``.
+
+        The loss is ``log1p(exp(-m))``, exact to rounding and cheaper than
+        ``logaddexp``, which takes over only where ``exp`` overflows.
+        """
         np.multiply(pred, y, pred)  # -m
         expit(pred, out=grad)  # sigmoid(-m)
         np.multiply(grad, y, grad)  # d loss / dz = -s * sigmoid(-m)
         np.multiply(grad, c, grad)
-        np.logaddexp(0.0, pred, out=pred)
-        return _weighted_sum(pred, c)
+        softplus = np.exp(pred, out=self._scratch(pred))
+        np.log1p(softplus, out=softplus)
+        value = _weighted_sum(softplus, c)
+        if value == np.inf:  # some -m above ~709: the form that cannot overflow
+            value = _weighted_sum(np.logaddexp(0.0, pred, out=softplus), c)
+        return value
+
+    def _scratch(self, pred):
+        """A buffer of ``pred``'s shape, one per batch shape."""
+        buffers = vars(self).setdefault("_buffers", {})
+        key = pred.shape, pred.dtype
+        if key not in buffers:
+            buffers[key] = np.empty_like(pred)
+        return buffers[key]
 
     @staticmethod
     def proba(z):
@@ -205,20 +225,22 @@ class SoftmaxLogLoss:
         """Return the weighted loss and write its gradient into ``grad``."""
         key = pred.shape[0], pred.dtype
         if key not in self._columns:  # scratch columns, one pair per batch size
-            self._columns[key] = np.empty((2, pred.shape[0], 1), dtype=pred.dtype)
+            self._columns[key] = tuple(np.empty((2, pred.shape[0], 1), pred.dtype))
         top, log_sum = self._columns[key]
-        np.max(pred, axis=1, keepdims=True, out=top)
+        _largest(pred, 1, None, top, True)
         np.subtract(pred, top, pred)  # at most 0: exp cannot overflow
         np.exp(pred, out=grad)
-        np.sum(grad, axis=1, keepdims=True, out=log_sum)
+        _add(grad, 1, None, log_sum, True)
         np.divide(grad, log_sum, grad)  # softmax
         np.subtract(grad, y, grad)
         np.multiply(grad, c, grad)
         np.log(log_sum, out=log_sum)
+        # The loss: sum_i c_i (log_sum_i - pred_i . y_i), y one-hot.
+        if not getattr(c, "ndim", 0):
+            return float(c) * (float(_add(log_sum, None)) - float(np.vdot(pred, y)))
         np.multiply(pred, y, pred)
-        np.sum(pred, axis=1, keepdims=True, out=top)  # the true class's logit
-        np.subtract(log_sum, top, log_sum)
-        return _weighted_sum(log_sum, c)
+        np.multiply(pred, c, pred)
+        return float(np.vdot(c, log_sum)) - float(_add(pred, None))
 
     @staticmethod
     def proba(z):

@@ -30,7 +30,6 @@ import math
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import r2_score
-from sklearn.preprocessing import label_binarize
 
 from ._losses import SoftmaxLogLoss, weighted_loss
 
@@ -105,9 +104,13 @@ class Classification:
         """The loss's targets for labels ``y``, of shape (n_samples, n_outputs)."""
         if self.multilabel:
             indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
-        else:
-            indicator = label_binarize(y, classes=self.classes)
-        return self.loss.encode(indicator.astype(dtype))
+            return self.loss.encode(indicator.astype(dtype))
+        codes = np.searchsorted(self.classes, y)
+        if len(self.classes) == 2:  # one column: the second class
+            return self.loss.encode(codes.astype(dtype).reshape(-1, 1))
+        indicator = np.zeros((len(codes), len(self.classes)), dtype)
+        indicator[np.arange(len(codes)), codes] = 1.0
+        return self.loss.encode(indicator)
 
     def baseline(self, Y, sample_weight):
         """The loss of the zero output, the initial output of a linear model."""

@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from skgd._losses import LOSSES, Huber, SquaredError, weighted_loss
+from skgd._losses import (
+    LOSSES,
+    Hinge,
+    Huber,
+    LogLoss,
+    ModifiedHuber,
+    SoftmaxLogLoss,
+    SquaredError,
+    weighted_loss,
+)
 
 
 def _value_and_grad(loss, pred, y, c):
@@ -54,3 +63,59 @@ def test_weighted_loss_leaves_inputs_alone(rng):
     np.testing.assert_array_equal(pred, before)
     expected = 0.5 * np.average(((pred - y) ** 2).ravel(), weights=weights)
     assert value == pytest.approx(expected)
+
+
+# -- classification losses: targets -s, value and gradient by hand ---------------
+
+MARGIN = np.array([[-3.0], [-0.5], [0.2], [1.0], [2.5]])  # m = s * z
+
+
+def _margin_case(loss):
+    s = np.array([[1.0], [-1.0], [1.0], [-1.0], [1.0]])
+    z = MARGIN * s
+    indicator = (s > 0).astype(float)
+    return z, loss.encode(indicator), s
+
+
+@pytest.mark.parametrize(
+    "loss, per_sample, slope",
+    [
+        (LogLoss(), np.log1p(np.exp(-MARGIN)), -1 / (1 + np.exp(MARGIN))),
+        (Hinge(), np.maximum(0, 1 - MARGIN), -1.0 * (MARGIN < 1.0)),
+        (
+            ModifiedHuber(),
+            np.where(MARGIN >= -1, np.maximum(0, 1 - MARGIN) ** 2, -4 * MARGIN),
+            np.where(MARGIN >= -1, -2 * np.maximum(0, 1 - MARGIN), -4.0),
+        ),
+    ],
+    ids=["log_loss", "hinge", "modified_huber"],
+)
+def test_margin_losses_by_hand(loss, per_sample, slope):
+    z, y, s = _margin_case(loss)
+    value, grad = _value_and_grad(loss, z, y, 0.2)
+    assert value == pytest.approx(0.2 * per_sample.sum())
+    np.testing.assert_allclose(grad, 0.2 * slope * s)  # d loss / dz = s dl/dm
+
+
+def test_log_loss_does_not_overflow_on_huge_margins():
+    z, y = np.array([[-800.0], [900.0]]), np.array([[-1.0], [1.0]])  # both wrong
+    with np.errstate(over="ignore"):  # as in training: exp overflows, then falls back
+        value, grad = _value_and_grad(LogLoss(), z, y, 0.5)
+    assert value == pytest.approx(0.5 * (800 + 900))
+    np.testing.assert_allclose(grad, [[-0.5], [0.5]])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_cross_entropy_by_hand(weighted, rng):
+    from scipy.special import logsumexp, softmax
+
+    z = 10 * rng.normal(size=(6, 4))
+    labels = rng.integers(0, 4, 6)
+    y = np.eye(4)[labels]
+    c = rng.uniform(0, 1, (6, 1)) if weighted else 1 / 6
+    value, grad = _value_and_grad(SoftmaxLogLoss(), z, y, c)
+    per_sample = logsumexp(z, axis=1) - z[np.arange(6), labels]
+    assert value == pytest.approx(
+        float(np.sum(np.ravel(c * np.ones((6, 1))) * per_sample))
+    )
+    np.testing.assert_allclose(grad, c * (softmax(z, axis=1) - y))
