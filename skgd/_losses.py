@@ -23,6 +23,8 @@ positive class, ``-1`` otherwise. Their targets are ``-s``, so that one
 product gives ``-m``.
 """
 
+import math
+
 import numpy as np
 from scipy.special import expit
 
@@ -121,6 +123,9 @@ class LogLoss(_MarginLoss):
     name = "log_loss"
     curvature = 0.25
 
+    def __init__(self):
+        self._buffers = {}  # scratch for the loss values, by batch shape
+
     def value_and_grad(self, pred, y, c, grad):
         """Return the weighted loss and write its gradient into ``grad``.
 
@@ -128,23 +133,18 @@ class LogLoss(_MarginLoss):
         ``logaddexp``, which takes over only where ``exp`` overflows.
         """
         np.multiply(pred, y, pred)  # -m
-        expit(pred, out=grad)  # sigmoid(-m)
+        expit(pred, grad)  # sigmoid(-m)
         np.multiply(grad, y, grad)  # d loss / dz = -s * sigmoid(-m)
         np.multiply(grad, c, grad)
-        softplus = np.exp(pred, out=self._scratch(pred))
-        np.log1p(softplus, out=softplus)
+        softplus = self._buffers.get(pred.shape)
+        if softplus is None or softplus.dtype != pred.dtype:
+            softplus = self._buffers[pred.shape] = np.empty_like(pred)
+        np.exp(pred, softplus)
+        np.log1p(softplus, softplus)
         value = _weighted_sum(softplus, c)
-        if value == np.inf:  # some -m above ~709: the form that cannot overflow
+        if value == math.inf:  # some -m above ~709: the form that cannot overflow
             value = _weighted_sum(np.logaddexp(0.0, pred, out=softplus), c)
         return value
-
-    def _scratch(self, pred):
-        """A buffer of ``pred``'s shape, one per batch shape."""
-        buffers = vars(self).setdefault("_buffers", {})
-        key = pred.shape, pred.dtype
-        if key not in buffers:
-            buffers[key] = np.empty_like(pred)
-        return buffers[key]
 
     @staticmethod
     def proba(z):
