@@ -119,3 +119,14 @@ def test_softmax_cross_entropy_by_hand(weighted, rng):
         float(np.sum(np.ravel(c * np.ones((6, 1))) * per_sample))
     )
     np.testing.assert_allclose(grad, c * (softmax(z, axis=1) - y))
+
+
+def test_softmax_cross_entropy_of_huge_logits_is_finite():
+    z = np.array([[1000.0, 0.0, -1000.0], [-900.0, -1000.0, -950.0]])
+    y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    with np.errstate(all="ignore"):  # as in training: overflow, then the fallback
+        value, grad = _value_and_grad(SoftmaxLogLoss(), z, y, 0.5)
+    assert value == pytest.approx(0.5 * 1000.0)  # the first row; the second is 0
+    np.testing.assert_allclose(
+        grad, 0.5 * (np.array([[1, 0, 0], [1, 0, 0]]) - y), atol=1e-15
+    )
