@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._activations import Activation
 from ._callbacks import FitTask
 from ._compat import (
     CallbackSupportMixin,
@@ -33,6 +34,7 @@ from ._compat import (
 from ._data import MemoryEpochs
 from ._engine import TrainingConfig, fit_session
 from ._history import curve
+from ._layers import Dense
 from ._losses import LOSSES
 from ._network import Network
 from ._optimizers import OPTIMIZERS
@@ -45,6 +47,18 @@ from ._version import __version__
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
 STATE_FORMAT = 2
+
+# Every attribute a fitted skgd estimator may hold beside its parameters.
+FITTED_ATTRIBUTES = {
+    *("coef_", "intercept_", "coefs_", "intercepts_", "n_layers_", "n_outputs_"),
+    *("out_activation_", "classes_", "n_features_in_", "feature_names_in_"),
+    *("learning_rate_", "history_", "n_iter_", "t_", "loss_curve_", "best_loss_"),
+    *("validation_scores_", "best_validation_score_", "trajectory_"),
+    *("_training_state", "_activation", "_y_ndim", "_multilabel", "_sklearn_version"),
+    # scikit-learn's callback machinery (set_callbacks, >= 1.9):
+    *("_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx"),
+    *("_parent_callback_ctx", "_propagated_callbacks"),
+}
 
 
 class BaseGD(CallbackSupportMixin, BaseEstimator):
@@ -85,6 +99,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
 
     def __getstate__(self):
         state = super().__getstate__()
+        for name, value in state.items():  # plain types only, e.g. for skops
+            if isinstance(value, range):
+                state[name] = tuple(value)
         state["_skgd_state_format"] = STATE_FORMAT
         state["_skgd_version"] = __version__
         return state
@@ -99,7 +116,32 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 f"format {found}, but skgd {__version__} reads format "
                 f"{STATE_FORMAT}; load it with skgd {version}, or fit it again."
             )
+        self._check_state(state)
         super().__setstate__(state)
+        if "history_" in state:  # fitted: weights a fit could have produced
+            self._fitted_weights()
+
+    def _check_state(self, state):
+        """Refuse a state holding anything but an skgd estimator's attributes.
+
+        A file (a crafted ``.skops`` file, say) could otherwise set attributes
+        that shadow methods, such as ``predict = numpy.negative``.
+        """
+        allowed = set(self._get_param_names()) | FITTED_ATTRIBUTES
+        for name, value in state.items():
+            bad = name not in allowed or callable(value)
+            if name == "_training_state" and not bad:
+                bad = not (
+                    isinstance(value, dict)
+                    and isinstance(value.get("rng"), np.random.Generator)
+                )
+            if bad:
+                raise ValueError(
+                    f"This file is not an skgd {type(self).__name__}: its state "
+                    f"holds {name}={type(value).__name__}, which no "
+                    f"{type(self).__name__} has. Load only files written by "
+                    "skgd from a source you trust."
+                )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -117,9 +159,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        weights = self._get_weights()
+        weights = self._fitted_weights()
         dtype = np.result_type(X.dtype, weights[0][0].dtype)
-        net = self._network(X.shape[1], weights[-1][0].shape[1], dtype, weights)
+        net = self._prediction_network(weights, dtype)
         # Sparse rows are densified one training-sized batch at a time.
         block = self.batch_size if sp.issparse(X) and self.batch_size else 4096
         with np.errstate(over="ignore", invalid="ignore"):
@@ -132,7 +174,43 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             )
         return output
 
+    def _fitted_weights(self):
+        """The fitted ``[(W, b), ...]``, checked (see :func:`check_weights`).
+
+        Weights may be assigned by hand, so they are checked wherever they are
+        read: in ``predict``, a warm start and ``partial_fit``.
+        """
+        try:
+            weights = [(np.asarray(W), np.asarray(b)) for W, b in self._get_weights()]
+        except (TypeError, ValueError) as error:  # ragged, or cannot broadcast
+            raise ValueError(
+                f"The fitted weights of this {type(self).__name__} cannot be read "
+                f"({error}); assign weights of the fitted shapes, or fit again."
+            ) from None
+        check_weights(weights, self.n_features_in_, self._n_outputs(), self)
+        return weights
+
+    def _prediction_network(self, weights, dtype):
+        """The fitted architecture, from the weights, not the current parameters.
+
+        Dense layers of the weights' shapes, with the activation the network
+        was fitted with between them; dropout, off in prediction, is left out.
+        """
+        activation = getattr(self, "_activation", "identity")
+        layers = []
+        for k, (W, _) in enumerate(weights):
+            if k and activation != "identity":
+                layers.append(Activation(activation))
+            layers.append(Dense(*W.shape))
+        net = Network(layers, weights[0][0].shape[0], dtype)
+        net.set_weights(weights)
+        return net
+
     # -- hooks of the concrete estimators -------------------------------------
+
+    def _n_outputs(self):
+        """The number of outputs the fitted model must have, or None if any."""
+        return None
 
     def _build_layers(self, n_features, n_outputs):
         """The layers of the network, before weights are set."""
@@ -175,7 +253,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             )
             task, y, sw = self._training_task(y, sw, resumes, classes)
             Y = task.encode(y, X.dtype)
-            weights = self._get_weights() if resumes else None
+            weights = self._fitted_weights() if resumes else None
             net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
             source = self._epoch_source(X, Y, sw, start, task.strata(y))
             context = self._callback_context(start, X, y, sw, task)
@@ -255,7 +333,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             **self._y_checks,
         )
         if warm:  # keep the fitted model's dtype
-            X = X.astype(self._get_weights()[0][0].dtype, copy=False)
+            X = X.astype(self._fitted_weights()[0][0].dtype, copy=False)
         X = X.tocsr() if sp.issparse(X) else X
         sw = None
         if (
@@ -395,7 +473,7 @@ class RegressorGD(RegressorMixin, BaseGD):
 
     def _training_task(self, y, sample_weight, resumes, classes):
         if resumes:  # keep the fitted number of outputs
-            n_outputs = self._get_weights()[-1][0].shape[1]
+            n_outputs = self._fitted_weights()[-1][0].shape[1]
             n_y = 1 if y.ndim == 1 else y.shape[1]
             if n_y != n_outputs:
                 raise ValueError(
@@ -404,6 +482,41 @@ class RegressorGD(RegressorMixin, BaseGD):
                     "fit a new estimator with warm_start=False."
                 )
         return self._task(), y, sample_weight
+
+
+def check_weights(weights, n_features, n_outputs, estimator):
+    """Refuse weights that no fit of ``estimator`` could have produced.
+
+    They must be float32 or float64, all of one type and finite; each ``W``
+    two-dimensional with ``b`` of its width; the first taking
+    ``n_features`` inputs, each the width of the one before, and the last
+    giving ``n_outputs`` outputs (unless None).
+    """
+    name = type(estimator).__name__
+    problem = None
+    widths = [n_features] + [W.shape[1] if W.ndim == 2 else None for W, _ in weights]
+    for k, (W, b) in enumerate(weights):
+        if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
+            problem = f"layer {k} holds {W.dtype} and {b.dtype}, not float32 or float64"
+        elif W.ndim != 2 or W.shape[0] != widths[k] or b.shape != (W.shape[1],):
+            problem = (
+                f"layer {k} has weights of shape {W.shape} and intercepts of shape "
+                f"{b.shape}, where {widths[k]} inputs are expected"
+            )
+        elif W.dtype != weights[0][0].dtype:
+            problem = f"layer {k} holds {W.dtype}, layer 0 {weights[0][0].dtype}"
+        elif not (np.isfinite(W).all() and np.isfinite(b).all()):
+            problem = f"layer {k} holds values that are not finite"
+        if problem:
+            break
+    if problem is None and n_outputs is not None and widths[-1] != n_outputs:
+        problem = f"they give {widths[-1]} outputs, where the model has {n_outputs}"
+    if problem:
+        raise ValueError(
+            f"The fitted weights of this {name} are not those of a model it could "
+            f"have fitted: {problem}. Assign weights of the fitted shapes and "
+            "dtype, or fit again."
+        )
 
 
 @contextmanager

@@ -182,9 +182,12 @@ class ClassifierGD(ClassifierMixin, BaseGD):
             return SoftmaxLogLoss()
         return CLASSIFICATION_LOSSES[self.loss]()
 
+    def _n_outputs(self):
+        binary = len(self.classes_) == 2 and not self._multilabel
+        return 1 if binary else len(self.classes_)
+
     def _task(self):
-        n_outputs = self._get_weights()[-1][0].shape[1]
-        loss = self._loss(n_outputs, self._multilabel)
+        loss = self._loss(self._n_outputs(), self._multilabel)
         return Classification(loss, self.classes_, self._multilabel)
 
     def _training_task(self, y, sample_weight, resumes, classes):

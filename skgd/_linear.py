@@ -27,8 +27,9 @@ class _LinearModel:
         return [Dropout(self.dropout), dense] if self.dropout else [dense]
 
     def _get_weights(self):
-        W = np.reshape(self.coef_, (-1, self.n_features_in_)).T
-        b = np.broadcast_to(self.intercept_, (W.shape[1],))
+        coef = np.asarray(self.coef_)
+        W = coef[:, None] if coef.ndim == 1 else coef.T  # checked by the base
+        b = np.broadcast_to(self.intercept_, (W.shape[1],) if W.ndim == 2 else ())
         return [(W, b)]
 
     def _dense_attributes(self, weights):

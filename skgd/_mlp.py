@@ -91,6 +91,7 @@ class _MLPModel:
             "n_layers_": len(weights) + 1,
             "n_outputs_": weights[-1][0].shape[1],
             "out_activation_": out_activation,
+            "_activation": self.activation,  # what predict uses, whatever set_params
         }
 
     def _auto_learning_rate(self, X, sample_weight, rows, loss):
@@ -233,6 +234,9 @@ class MLPRegressor(_MLPModel, RegressorGD):
 
     def _weight_attributes(self, weights, y_ndim):
         return {**self._mlp_attributes(weights, "identity"), "_y_ndim": y_ndim}
+
+    def _n_outputs(self):
+        return self.n_outputs_
 
     def _predicts_1d(self):
         return self._y_ndim == 1

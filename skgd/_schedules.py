@@ -44,7 +44,8 @@ class InvScaling(Constant):
         self.power_t = power_t
 
     def __call__(self, t, epoch):
-        return self.lr0 / (t + 1) ** self.power_t
+        # exp(-p log(t + 1)) underflows to 0 where (t + 1) ** p would overflow.
+        return self.lr0 * math.exp(-self.power_t * math.log1p(t))
 
 
 class Cosine(Constant):

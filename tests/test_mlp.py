@@ -283,11 +283,13 @@ def test_pickle_holds_weights_and_history_only(small_data):
 def test_a_changed_architecture_is_refused_not_misread(small_data):
     X, y = small_data
     mlp = MLPRegressor((4,), epochs=1, warm_start=True, **EXACT).fit(X, y)
-    mlp.set_params(hidden_layer_sizes=(5,))
+    before = mlp.predict(X)
+    mlp.set_params(hidden_layer_sizes=(5,), activation="tanh")
     with pytest.raises(ValueError, match=r"shapes \[\(3, 4\), \(4, 1\)\] but .*"):
         mlp.fit(X, y)
-    with pytest.raises(ValueError, match="restore the parameters"):
-        mlp.predict(X)
+    # predict uses the fitted architecture, not the current parameters.
+    np.testing.assert_array_equal(mlp.predict(X), before)
+    mlp.set_params(activation="relu")
     mlp.set_params(hidden_layer_sizes=(4,)).fit(X, y)
     assert mlp.n_iter_ == 2
 

@@ -19,6 +19,13 @@ def test_invscaling_decays_with_every_update():
     assert schedule(99, 5) == pytest.approx(0.01)
 
 
+def test_invscaling_underflows_instead_of_overflowing():
+    # (t + 1) ** 60 overflows a float after about 137,000 updates.
+    schedule = InvScaling(0.1, power_t=60.0)
+    assert 0.0 <= schedule(200_000, 0) < 1e-300
+    assert schedule(0, 0) == 0.1
+
+
 def test_cosine_decays_over_epochs_and_restarts():
     schedule = Cosine(0.2, epochs=4)
     values = [schedule(123, e) for e in range(5)]

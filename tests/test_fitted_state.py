@@ -1,0 +1,115 @@
+"""Fitted state that skgd did not write: loaded files, weights assigned by hand."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+
+from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor, trusted_types
+
+ESTIMATORS = [
+    GDRegressor(epochs=2, tol=None, random_state=0),
+    MLPRegressor((4,), epochs=2, tol=None, random_state=0),
+    GDClassifier(epochs=2, tol=None, random_state=0),
+    MLPClassifier((4,), epochs=2, tol=None, random_state=0),
+]
+
+
+@pytest.fixture(params=ESTIMATORS, ids=lambda est: type(est).__name__)
+def fitted(request):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    y = y > 0 if is_classifier(request.param) else y
+    return clone(request.param).fit(X, y), X, y
+
+
+def test_a_crafted_file_cannot_shadow_a_method(fitted):
+    skops_io = pytest.importorskip("skops.io")
+    model = fitted[0]
+    model.predict = np.negative  # a numpy ufunc: skops trusts it by default
+    data = skops_io.dumps(model)
+    with pytest.raises(ValueError, match=r"not an skgd .*predict=ufunc"):
+        skops_io.loads(data, trusted=trusted_types())
+    with pytest.raises(ValueError, match="not an skgd"):
+        pickle.loads(pickle.dumps(model))
+
+
+def test_a_file_with_an_unknown_attribute_is_refused(fitted):
+    model, _, _ = fitted
+    state = model.__getstate__()
+    state["surprise_"] = 1
+    with pytest.raises(ValueError, match="surprise_=int, which no"):
+        type(model).__new__(type(model)).__setstate__(state)
+
+
+def test_a_file_with_weights_of_the_wrong_shape_is_refused(fitted):
+    model, _, _ = fitted
+    state = model.__getstate__()
+    if "coef_" in state:
+        state["coef_"] = np.zeros(7)
+    else:
+        state["coefs_"] = [np.zeros((5, 4)), *state["coefs_"][1:]]
+    with pytest.raises(ValueError, match="not those of a model it could have fitted"):
+        type(model).__new__(type(model)).__setstate__(state)
+
+
+@pytest.mark.parametrize("method", ["predict", "warm fit", "partial_fit"])
+def test_hand_assigned_weights_are_checked_wherever_they_are_read(fitted, method):
+    model, X, y = fitted
+    if hasattr(model, "coef_"):
+        model.coef_ = np.arange(6.0)  # six values for three features
+    else:
+        model.coefs_ = [np.ones((3, 5)), model.coefs_[1]]
+    with pytest.raises(ValueError, match="layer 0 has weights of shape"):
+        if method == "predict":
+            model.predict(X)
+        elif method == "warm fit":
+            model.set_params(warm_start=True).fit(X, y)
+        else:
+            model.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.longdouble, np.int64])
+def test_hand_assigned_weights_of_another_type_are_refused(fitted, dtype):
+    model, X, _ = fitted
+    if np.dtype(dtype) == np.float64:  # longdouble, on some platforms
+        pytest.skip("longdouble is float64 on this platform")
+    if hasattr(model, "coef_"):
+        model.coef_ = model.coef_.astype(dtype)
+    else:
+        model.coefs_ = [W.astype(dtype) for W in model.coefs_]
+    with pytest.raises(ValueError, match="not float32 or float64"):
+        model.predict(X)
+
+
+def test_weights_that_are_not_finite_are_named_as_the_cause(fitted):
+    model, X, _ = fitted
+    if hasattr(model, "coef_"):
+        model.coef_ = np.full_like(model.coef_, np.nan)
+    else:
+        model.coefs_[0][0, 0] = np.nan
+    with pytest.raises(ValueError, match="layer 0 holds values that are not finite"):
+        model.predict(X)
+
+
+def test_predict_uses_the_fitted_architecture(fitted):
+    model, X, _ = fitted
+    before = model.predict(X)
+    if hasattr(model, "fit_intercept"):
+        model.set_params(fit_intercept=False, dropout=0.5)
+    else:  # sizes that would need terabytes if predict built them
+        model.set_params(hidden_layer_sizes=(10**7, 10**7), activation="tanh")
+    np.testing.assert_array_equal(model.predict(X), before)
+
+
+def test_a_range_of_hidden_sizes_is_stored_in_plain_types():
+    skops_io = pytest.importorskip("skops.io")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    model = MLPRegressor(range(3, 5), epochs=2, tol=None).fit(X, X[:, 0])
+    data = skops_io.dumps(model)
+    assert skops_io.get_untrusted_types(data=data) == ["skgd._mlp.MLPRegressor"]
+    loaded = skops_io.loads(data, trusted=trusted_types())
+    assert loaded.hidden_layer_sizes == (3, 4)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
