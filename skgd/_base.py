@@ -428,8 +428,11 @@ class RegressorGD(RegressorMixin, BaseGD):
 
         Weights, optimizer state, schedule and random generator carry over
         from the previous ``fit`` or ``partial_fit``; ``epochs``,
-        ``early_stopping`` and ``warm_start`` do not apply, and no data is
-        held out. With ``epoch_size``, the calls are chunks of one stream.
+        ``early_stopping``, ``validation_fraction``, ``random_state`` and
+        ``warm_start`` do not apply, and no data is held out. Every other
+        parameter changed in between takes effect in the next call (a float
+        ``learning_rate`` too; ``"auto"`` keeps the step it resolved first).
+        With ``epoch_size``, the calls are chunks of one stream.
 
         Parameters
         ----------

@@ -228,7 +228,10 @@ def _starting_state(net, source, config, start, stored):
         check_unchanged(
             stored.get("stream"), params["epoch_size"], params["batch_size"]
         )
-        schedule = _schedule(params, stored["lr0"])
+        # A float learning_rate takes effect in every call; "auto" keeps the
+        # step it resolved when training started.
+        lr0 = params["learning_rate"]
+        schedule = _schedule(params, stored["lr0"] if lr0 == "auto" else lr0)
         return TrainingState.from_dict(stored, optimizer, schedule), source, None
     rng = make_rng(params["random_state"])
     train, val = source, None

@@ -113,3 +113,14 @@ def test_a_range_of_hidden_sizes_is_stored_in_plain_types():
     loaded = skops_io.loads(data, trusted=trusted_types())
     assert loaded.hidden_layer_sizes == (3, 4)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_learning_rate_set_between_partial_fit_calls_takes_effect():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    model = GDRegressor(learning_rate=0.01, random_state=0).partial_fit(X, y)
+    model.set_params(learning_rate=0.02).partial_fit(X, y)
+    assert [r["learning_rate"] for r in model.history_] == [0.01, 0.02]
+    auto = GDRegressor(random_state=0).partial_fit(X, y)
+    auto.set_params(learning_rate="auto").partial_fit(X, y)  # the step it resolved
+    assert auto.history_[1]["learning_rate"] == auto.history_[0]["learning_rate"]
