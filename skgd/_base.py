@@ -188,7 +188,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 f"({error}); assign weights of the fitted shapes, or fit again."
             ) from None
         check_weights(weights, self.n_features_in_, self._n_outputs(), self)
-        return weights
+        return [(W, b.astype(W.dtype, copy=False)) for W, b in weights]
 
     def _prediction_network(self, weights, dtype):
         """The fitted architecture, from the weights, not the current parameters.
@@ -487,10 +487,14 @@ class RegressorGD(RegressorMixin, BaseGD):
         return self._task(), y, sample_weight
 
 
+FLOATS = (np.float32, np.float64)
+
+
 def check_weights(weights, n_features, n_outputs, estimator):
     """Refuse weights that no fit of ``estimator`` could have produced.
 
-    They must be float32 or float64, all of one type and finite; each ``W``
+    They must be float32 or float64, the matrices all of one type, and
+    finite; each ``W``
     two-dimensional with ``b`` of its width; the first taking
     ``n_features`` inputs, each the width of the one before, and the last
     giving ``n_outputs`` outputs (unless None).
@@ -499,7 +503,7 @@ def check_weights(weights, n_features, n_outputs, estimator):
     problem = None
     widths = [n_features] + [W.shape[1] if W.ndim == 2 else None for W, _ in weights]
     for k, (W, b) in enumerate(weights):
-        if W.dtype not in (np.float32, np.float64) or b.dtype != W.dtype:
+        if W.dtype not in FLOATS or b.dtype not in FLOATS:
             problem = f"layer {k} holds {W.dtype} and {b.dtype}, not float32 or float64"
         elif W.ndim != 2 or W.shape[0] != widths[k] or b.shape != (W.shape[1],):
             problem = (

@@ -208,7 +208,7 @@ def _interrupts_caught(trainer):
 
 
 def _baseline(task, source):
-    """The loss of a constant prediction on the call's data (it must be finite)."""
+    """The scale of the call's data (see :mod:`skgd._tasks`); it must be finite."""
     X, Y, sw = source.batches.X, source.batches.Y, source.batches.sample_weight
     value = task.baseline(Y, sw)
     if not math.isfinite(value):

@@ -10,7 +10,9 @@ training runs:
     The targets as the float matrix ``Y`` of shape (n_samples, n_outputs)
     that the loss compares with the network's output.
 ``baseline(Y, sample_weight)``
-    The loss of the best constant prediction: the scale of the problem.
+    The scale of the problem: the largest loss of one sample, times its
+    relative weight, under a constant prediction; no batch objective can be
+    far above it at the start of training.
 ``score(Y, output, sample_weight)``
     The score recorded for held-out data (``score_name`` names it in the
     history, as ``val_<score_name>``).
@@ -53,13 +55,25 @@ class Regression:
         y = y.toarray() if sp.issparse(y) else y
         return np.asarray(y, dtype=dtype).reshape(len(y), -1)
 
-    def baseline(self, Y, sample_weight):
-        """The loss of the (weighted) mean prediction; NaN or inf on overflow."""
+    def baseline(self, Y, sample_weight, block=8192):
+        """The largest ``u_i * ||y_i - mean||**2 / 2``; NaN or inf on overflow.
+
+        ``u_i`` are the relative sample weights and ``mean`` the weighted
+        mean; the squared error bounds the Huber loss too. It goes through
+        ``block`` rows at a time.
+        """
         with np.errstate(over="ignore", invalid="ignore"):
             weighted = sample_weight is not None and sample_weight.any()
             sw = sample_weight if weighted else None
             mean = (sw @ Y) / sw.sum() if weighted else Y.mean(axis=0)
-            return weighted_loss(self.loss, np.broadcast_to(mean, Y.shape), Y, sw)
+            largest = 0.0
+            for start in range(0, len(Y), block):
+                rows = slice(start, start + block)
+                loss = 0.5 * np.sum((Y[rows] - mean) ** 2, axis=1)
+                if sw is not None:
+                    loss *= sw[rows]
+                largest = max(largest, float(np.max(loss, initial=0.0)))
+            return largest if np.isfinite(mean).all() else math.inf
 
     def score(self, Y, output, sample_weight):
         """R² of ``output``; NaN for fewer than two samples, where it is undefined."""
@@ -113,9 +127,11 @@ class Classification:
         return self.loss.encode(indicator)
 
     def baseline(self, Y, sample_weight):
-        """The loss of the zero output, the initial output of a linear model."""
-        zeros = np.zeros_like(Y)
-        return weighted_loss(self.loss, zeros, Y, sample_weight)
+        """The loss of the zero output (a linear model's first), times the
+        largest relative weight: the zero output loses as much on every sample."""
+        zero_output_loss = weighted_loss(self.loss, np.zeros_like(Y[:1]), Y[:1])
+        largest = 1.0 if sample_weight is None else float(np.max(sample_weight))
+        return largest * zero_output_loss
 
     def _codes(self, indicator):
         """Class codes of an indicator (per label when multilabel)."""

@@ -145,8 +145,10 @@ class Trainer:
         ``None`` for full-batch gradient descent.
     shuffle : bool
     baseline : float
-        The loss of a constant prediction; with the first batch's objective it
-        sets the scale above which the run counts as diverged.
+        The scale of the data of this call (see :mod:`skgd._tasks`). With the
+        first batch's objective it sets the limit above which the run counts
+        as diverged; a later call whose data has a larger scale raises the
+        limit to a million times it, so that the limit follows the data seen.
     val : Batches or None, default=None
         The held-out split, scored after every epoch.
     """
@@ -157,6 +159,8 @@ class Trainer:
         self.net, self.objective, self.state, self.task = net, objective, state, task
         self.batch_size, self.shuffle = batch_size, shuffle
         self.baseline, self.val = baseline, val
+        if state.limit > -math.inf:  # continuing: the scale of the new data counts
+            state.limit = max(state.limit, DIVERGENCE_FACTOR * baseline)
         self.lr = math.nan  # the rate of the last update
         self.interrupted = False  # set by the SIGINT handler
         self.stopping = None  # the EarlyStopping callback, if any

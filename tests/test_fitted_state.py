@@ -124,3 +124,46 @@ def test_a_learning_rate_set_between_partial_fit_calls_takes_effect():
     auto = GDRegressor(random_state=0).partial_fit(X, y)
     auto.set_params(learning_rate="auto").partial_fit(X, y)  # the step it resolved
     assert auto.history_[1]["learning_rate"] == auto.history_[0]["learning_rate"]
+
+
+# -- the divergence limit follows the data ------------------------------------------
+
+
+def test_a_first_chunk_of_zero_targets_does_not_refuse_later_chunks():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    model = GDRegressor(random_state=0).partial_fit(X[:50], np.zeros(50))
+    for chunk in np.array_split(np.arange(50, 200), 3):
+        model.partial_fit(X[chunk], 1e4 * y[chunk])  # larger and larger scales
+    glitch = y[:50].copy()
+    glitch[7] = 5e4
+    model.partial_fit(X[:50], glitch)  # as fit accepts these rows
+    GDRegressor(random_state=0).fit(X[:50], glitch)
+
+
+def test_the_scale_is_the_largest_one_sample_loss():
+    from skgd._losses import SquaredError
+    from skgd._tasks import Regression
+
+    # 1.1 M rows with one non-zero target: the mean loss is a millionth of
+    # that sample's, which at batch_size=1 looked like a divergence.
+    Y = np.zeros((1_100_000, 1))
+    Y[123] = 3.0
+    scale = Regression(SquaredError()).baseline(Y, None)
+    mean = 3.0 / len(Y)
+    assert scale == pytest.approx(0.5 * (3.0 - mean) ** 2)
+    u = np.ones(len(Y))
+    u[123] = 4.0
+    assert Regression(SquaredError()).baseline(Y, u) > 3.9 * scale
+
+
+def test_a_diverging_stream_is_still_refused():
+    from skgd import DivergenceError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    model = GDRegressor(learning_rate=0.01, random_state=0).partial_fit(X, y)
+    with pytest.raises(DivergenceError, match="Training diverged"):
+        model.set_params(learning_rate=50.0).partial_fit(X, y)
