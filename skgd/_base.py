@@ -333,7 +333,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             **self._y_checks,
         )
         if warm:  # keep the fitted model's dtype
-            X = X.astype(self._fitted_weights()[0][0].dtype, copy=False)
+            X = _cast(X, self._fitted_weights()[0][0].dtype)
         X = X.tocsr() if sp.issparse(X) else X
         sw = None
         if (
@@ -488,6 +488,20 @@ class RegressorGD(RegressorMixin, BaseGD):
 
 
 FLOATS = (np.float32, np.float64)
+
+
+def _cast(X, dtype):
+    """``X`` in the fitted model's ``dtype``; refused if the cast overflows."""
+    with np.errstate(over="ignore"):  # checked below
+        cast = X.astype(dtype, copy=False)
+    values = cast.data if sp.issparse(cast) else cast
+    if cast.dtype != X.dtype and not np.isfinite(values).all():
+        raise ValueError(
+            f"X holds values up to {abs(X).max():.3g}, beyond {dtype}, the dtype "
+            f"this model was fitted in; scale X, or fit a new model on {X.dtype} "
+            "data (warm_start=False)."
+        )
+    return cast
 
 
 def check_weights(weights, n_features, n_outputs, estimator):

@@ -31,8 +31,9 @@ class _MLPModel:
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(self.hidden_layer_sizes)
-        if sizes.ndim != 1 or not all(
-            isinstance(h, Integral) and h >= 1 for h in sizes.tolist()
+        if sizes.ndim != 1 or not all(  # a bool is an Integral, not a size
+            isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+            for h in sizes.tolist()
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers, got "

@@ -167,3 +167,13 @@ def test_a_diverging_stream_is_still_refused():
     model = GDRegressor(learning_rate=0.01, random_state=0).partial_fit(X, y)
     with pytest.raises(DivergenceError, match="Training diverged"):
         model.set_params(learning_rate=50.0).partial_fit(X, y)
+
+
+def test_messages_name_the_real_cause():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match="sequence of positive integers, got True"):
+        MLPRegressor(True).fit(X, X[:, 0])
+    small = GDRegressor(epochs=1, tol=None).fit(X.astype(np.float32), X[:, 0])
+    huge = X * 1e39
+    with pytest.raises(ValueError, match="beyond float32, the dtype this model"):
+        small.partial_fit(huge, X[:, 0])
