@@ -105,7 +105,15 @@ class StreamEpochs:
         if self.mean_weight is None and (sw is None or sw.any()):
             self.mean_weight = 1.0 if sw is None else mean_weight(sw)
         if sw is not None and self.mean_weight is not None:
-            sw = sw / self.mean_weight
+            with np.errstate(over="ignore"):
+                sw = sw / self.mean_weight
+            if not np.isfinite(sw).all():
+                raise ValueError(
+                    f"This chunk's sample weights reach {np.max(self.data[2]):.3g}, "
+                    "beyond 1e308 times the stream's mean weight "
+                    f"{self.mean_weight:.3g} (that of its first chunk with "
+                    "weights); rescale the weights of the whole stream alike."
+                )
         elif sw is None and self.mean_weight != 1.0:
             sw = np.full(X.shape[0], 1.0 / self.mean_weight)
         self.data = X, Y, sw

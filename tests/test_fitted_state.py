@@ -177,3 +177,14 @@ def test_messages_name_the_real_cause():
     huge = X * 1e39
     with pytest.raises(ValueError, match="beyond float32, the dtype this model"):
         small.partial_fit(huge, X[:, 0])
+
+
+def test_stream_weights_beyond_the_float_range_of_the_mean_are_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = X[:, 0]
+    model = GDRegressor(epoch_size=40, random_state=0)
+    model.partial_fit(X[:20], y[:20], np.full(20, 1e-300))
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match="beyond 1e308 times the stream's mean"):
+        model.partial_fit(X[20:], y[20:], np.full(20, 1e300))
+    np.testing.assert_array_equal(model.coef_, coef)
