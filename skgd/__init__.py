@@ -1,6 +1,6 @@
 """skgd: scikit-learn estimators trained by mini-batch gradient descent."""
 
-from ._exceptions import DivergenceError
+from ._exceptions import DivergenceError, FitInterruptedWarning
 from ._linear import GDClassifier, GDRegressor
 from ._mlp import MLPClassifier, MLPRegressor
 from ._plotting import LossLandscapeDisplay, TrainingCurveDisplay
@@ -42,6 +42,7 @@ def trusted_types():
 
 __all__ = [
     "DivergenceError",
+    "FitInterruptedWarning",
     "GDClassifier",
     "GDRegressor",
     "LossLandscapeDisplay",

@@ -33,6 +33,7 @@ from ._compat import (
 )
 from ._data import MemoryEpochs
 from ._engine import TrainingConfig, fit_session
+from ._exceptions import FitInterruptedWarning
 from ._history import curve
 from ._layers import Dense
 from ._losses import LOSSES
@@ -307,7 +308,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             warnings.warn(
                 f"{name}.fit was interrupted after {len(result.records)} complete "
                 f"epochs; the model keeps {kept}.",
-                UserWarning,
+                FitInterruptedWarning,
                 stacklevel=5,
             )
         elif start in ("fresh", "warm") and not result.stopped and self.tol is not None:

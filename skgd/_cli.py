@@ -108,6 +108,36 @@ def parse_param(text):
     return name, [parse_value(item) for item in split_values(values)]
 
 
+def parse_n_jobs(text):
+    """Parse ``--n-jobs``: a non-zero int, as :class:`joblib.Parallel` takes.
+
+    Parameters
+    ----------
+    text : str
+        The option's argument.
+
+    Returns
+    -------
+    n_jobs : int
+        Positive: that many fits at once; negative: -1 one per CPU, -2 all
+        CPUs but one, and so on.
+
+    Examples
+    --------
+    >>> parse_n_jobs("2"), parse_n_jobs("-1")
+    (2, -1)
+    """
+    try:
+        n_jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if n_jobs == 0:
+        raise argparse.ArgumentTypeError(
+            "0 fits at once: give a positive number, or -1 for one per CPU"
+        )
+    return n_jobs
+
+
 def build_parser():
     """The ``skgd`` argument parser, with its ``study`` subcommand.
 
@@ -175,7 +205,14 @@ def _add_study_arguments(study):
         default=5,
         help="folds, stratified for a classification (default: 5)",
     )
-    add("--n-jobs", metavar="N", type=int, default=None, help="fits at once (1)")
+    add(
+        "--n-jobs",
+        metavar="N",
+        type=parse_n_jobs,
+        default=None,
+        help="fits at once, -1 for one per CPU, as in joblib (default: 1, or "
+        "-1 with --scheduler)",
+    )
     add("--random-state", metavar="SEED", type=int, default=0, help="(default: 0)")
     add("--out", metavar="DIR", default="skgd-study", help="(default: skgd-study)")
     add(
@@ -226,7 +263,10 @@ def run(args):
     """
     from . import _cluster, _report, _study, _study_data
 
+    out = _report.check_out(args.out)
     data = _study_data.load_data(args.data, args.target, args.dataset)
+    for note in data.notes:
+        print(f"skgd study: note: {note}", file=sys.stderr)
     task = _study.make_task(data.y, args.task, default=data.task)
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
     grids = _study.build_grids(keys, dict(args.param), task)
@@ -241,7 +281,7 @@ def run(args):
         )  # fmt: skip
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
-    paths = _report.write_report(studies, args.out, data.description, args.cv)
+    paths = _report.write_report(studies, out, data.description, args.cv)
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 
 
@@ -270,8 +310,9 @@ def main(argv=None):
         run(args)
     except StudyError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
-        print("\nskgd study: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a previous study in --out is left as it was
+        start = "\n" if _stderr_is_terminal() else ""  # end a progress line
+        print(f"{start}skgd study: interrupted, nothing written", file=sys.stderr)
         return 130
     return 0
 

@@ -64,7 +64,8 @@ def local_workers(scheduler):
     Returns
     -------
     n_workers : int or None
-        N, a positive int, for ``"local:N"``; None for any other address.
+        N for ``"local:N"``: a positive int, at most :func:`max_local_workers`;
+        None for any other address.
 
     Examples
     --------
@@ -78,12 +79,33 @@ def local_workers(scheduler):
     name, _, count = scheduler.partition(":")
     if name != _LOCAL:
         return None
-    if not re.fullmatch("[0-9]+", count) or int(count) < 1:
+    digits = count.lstrip("0") if re.fullmatch("[0-9]+", count) else ""
+    if not digits:
         raise StudyError(
             f"--scheduler {scheduler}: N of local:N must be a positive integer "
             "(the number of worker processes), e.g. local:4"
         )
-    return int(count)
+    limit = max_local_workers()
+    if len(digits) > len(str(limit)) or int(digits) > limit:
+        raise StudyError(
+            f"--scheduler {scheduler}: N of local:N is at most {limit} (4 worker "
+            f"processes per CPU of this machine); use local:{os.cpu_count() or 1}, "
+            "one per CPU, or the --scheduler address of a larger cluster"
+        )
+    return int(digits)
+
+
+def max_local_workers():
+    """The most workers of a ``local:N`` cluster: 4 per CPU of this machine.
+
+    Each worker is a process of its own, with its own memory; beyond a few per
+    CPU they only compete for the CPUs and the memory.
+
+    Returns
+    -------
+    limit : int
+    """
+    return 4 * (os.cpu_count() or 1)
 
 
 @contextmanager

@@ -31,3 +31,28 @@ class StudyError(Exception):
     :mod:`skgd._cluster`; the command prints it and exits with status 2. It is
     not part of the public API (``skgd`` does not export it).
     """
+
+
+class FitInterruptedWarning(UserWarning):
+    """Ctrl-C cut a ``fit`` short; the model is usable but trained less.
+
+    On Ctrl-C (SIGINT, or a :class:`KeyboardInterrupt`) during ``fit``, an
+    estimator stops at the last complete epoch, keeps the weights of that
+    epoch (or those it started the call with, when none was complete), and
+    warns with this class instead of raising, so that an interactive fit
+    returns a usable model. A caller that must tell a complete fit from an
+    interrupted one, such as a search over many fits, turns it into an
+    error::
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FitInterruptedWarning)
+            model.fit(X, y)  # raises FitInterruptedWarning on Ctrl-C
+
+    It subclasses :class:`UserWarning`, so filters of that class apply.
+
+    Examples
+    --------
+    >>> from skgd import FitInterruptedWarning
+    >>> issubclass(FitInterruptedWarning, UserWarning)
+    True
+    """

@@ -9,9 +9,11 @@ StandardScaler()), ("model", estimator)])``: mean and standard deviation of
 the training and validation score, their gap and the fit time. A fit that
 raises (a :class:`~skgd.DivergenceError`, say) scores NaN, as with
 ``GridSearchCV(error_score=np.nan)``, and the candidate is reported as
-diverged (or failed) instead of stopping the study. The fits run through
-:class:`joblib.Parallel`, so ``n_jobs`` and a dask backend apply, and each
-finished fit is reported to a progress callback.
+diverged (or failed) instead of stopping the study. A fit cut short by
+Ctrl-C (its :class:`~skgd.FitInterruptedWarning`) stops the study with a
+:class:`KeyboardInterrupt` instead: its scores would read as complete. The
+fits run through :class:`joblib.Parallel`, so ``n_jobs`` and a dask backend
+apply, and each finished fit is reported to a progress callback.
 
 The data comes from :mod:`skgd._study_data`, the dask cluster from
 :mod:`skgd._cluster`, and :mod:`skgd._report` writes the results.
@@ -20,6 +22,7 @@ The data comes from :mod:`skgd._study_data`, the dask cluster from
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
-from ._exceptions import DivergenceError, StudyError
+from ._exceptions import DivergenceError, FitInterruptedWarning, StudyError
 from ._linear import GDClassifier, GDRegressor
 from ._mlp import MLPClassifier, MLPRegressor
 
@@ -365,14 +368,13 @@ def _fit_and_score(task, pipeline, params, X, y, train, test):
     """Fit one candidate on one fold; a fit that raises scores NaN.
 
     Returns ``(scores, fit_seconds, error)``: ``scores`` by
-    ``task.score_names``, ``error`` None or ``(is_divergence, message)``.
+    ``task.score_names``, ``error`` None or ``(is_divergence, message)``. A
+    fit cut short by Ctrl-C raises KeyboardInterrupt.
     """
     model = clone(pipeline).set_params(**_prefixed(params))
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            for category in (ConvergenceWarning, FitFailedWarning, UserWarning):
-                warnings.simplefilter("ignore", category)
+        with _quiet_unless_interrupted():
             model.fit(X[train], y[train])
             scores = task.fold_scores(model, X, y, train, test)
     except Exception as exc:
@@ -380,6 +382,28 @@ def _fit_and_score(task, pipeline, params, X, y, train, test):
         error = (isinstance(exc, DivergenceError), str(exc))
         return nan, time.perf_counter() - start, error
     return scores, time.perf_counter() - start, None
+
+
+@contextmanager
+def _quiet_unless_interrupted():
+    """Silence the warnings of a fit, but stop the study if Ctrl-C cut it short.
+
+    The estimators' convergence and other warnings are ignored; their
+    :class:`~skgd.FitInterruptedWarning` becomes a :class:`KeyboardInterrupt`,
+    which no ``except Exception`` of the study catches.
+
+    Yields
+    ------
+    None
+    """
+    with warnings.catch_warnings():
+        for category in (ConvergenceWarning, FitFailedWarning, UserWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.simplefilter("error", FitInterruptedWarning)
+        try:
+            yield
+        except FitInterruptedWarning:
+            raise KeyboardInterrupt from None
 
 
 def _fold_task(i, k, task, pipeline, params, X, y, train, test):
@@ -510,16 +534,15 @@ def refit_best(study, X, y):
     model : Pipeline or None
         Fitted, with the estimator's per-epoch ``history_`` (``val_loss`` and
         ``val_r2`` or ``val_accuracy``); None if there is no best candidate or
-        the refit raises.
+        the refit raises. A refit cut short by Ctrl-C raises
+        :class:`KeyboardInterrupt`.
     """
     if study.best is None:
         return None
     params = {**study.rows[study.best]["params"], "validation_fraction": 0.2}
     model = clone(study.pipeline).set_params(**_prefixed(params))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.simplefilter("ignore", UserWarning)
+        with _quiet_unless_interrupted():
             return model.fit(X, y)
     except (DivergenceError, ValueError):
         return None

@@ -41,12 +41,16 @@ class StudyData(NamedTuple):
         What the data is, for the report.
     task : {"regression", "classification"} or None
         The task of a bundled data set; None for a CSV (detect it).
+    notes : tuple of str
+        What loading changed in the data, for the user (such as a dropped
+        index column); empty when nothing.
     """
 
     X: np.ndarray
     y: np.ndarray
     description: str
     task: str | None = None
+    notes: tuple = ()
 
 
 def load_data(path=None, target=None, dataset=None):
@@ -77,12 +81,54 @@ def load_data(path=None, target=None, dataset=None):
         raise StudyError("--dataset and --data exclude each other")
     if target is None:
         raise StudyError("--data needs --target COLUMN")
-    frame = _read_csv(path)
+    frame, notes = drop_index_column(_read_csv(path), path, target)
     _check_frame(frame, path, target)
     X = frame.drop(columns=[target]).to_numpy(dtype=float)
     y = _target_values(frame[target])
     description = f"{path} ({X.shape[0]} samples, {X.shape[1]} features)"
-    return StudyData(X, y, f"{description}, target {target!r}")
+    return StudyData(X, y, f"{description}, target {target!r}", notes=notes)
+
+
+#: The names pandas gives a CSV column with an empty header.
+_UNNAMED = ("", "Unnamed: 0")
+
+
+def drop_index_column(frame, path, target):
+    """Drop the row numbers that ``DataFrame.to_csv()`` writes by default.
+
+    That column comes first, has an empty header (which pandas reads as
+    ``"Unnamed: 0"``) and holds exactly 0, 1, ..., n - 1: as a feature it
+    would only tell the row apart.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The CSV as read.
+    path : str
+        The CSV file, for the note.
+    target : str
+        The target column, never dropped.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Without that column, if it was there.
+    notes : tuple of str
+        One note saying so when it was dropped, else empty.
+    """
+    if frame.shape[1] == 0 or str(frame.columns[0]) not in _UNNAMED:
+        return frame, ()
+    first = frame.columns[0]
+    values = frame[first].to_numpy()
+    rows = np.arange(len(frame))
+    if first == target or values.dtype.kind not in "iu" or (values != rows).any():
+        return frame, ()
+    note = (
+        f"ignoring the first column of {path} ({first!r}, holding 0 to "
+        f"{len(frame) - 1}): it is the row index that pandas' to_csv() writes; "
+        "pass index=False to to_csv() to leave it out"
+    )
+    return frame.drop(columns=[first]), (note,)
 
 
 def load_dataset(name):

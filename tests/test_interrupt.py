@@ -173,3 +173,20 @@ def test_a_program_that_ignores_ctrl_c_keeps_ignoring_it_in_fit(
     assert seen and all(handler is signal.SIG_IGN for handler in seen)
     GDRegressor(epochs=1, **KW).fit(X, y)  # otherwise fit handles it itself
     assert seen[-1] is not signal.SIG_IGN and seen[-1] is not previous
+
+
+def test_the_interrupted_warning_is_a_public_class(linear_data, monkeypatch):
+    import warnings
+
+    from skgd import FitInterruptedWarning
+
+    X, y = linear_data
+
+    def interrupt(record):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skgd._callbacks, "print_record", interrupt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitInterruptedWarning)  # as a caller may
+        with pytest.raises(FitInterruptedWarning, match="interrupted after 1"):
+            GDRegressor(epochs=5, verbose=1, **KW).fit(X, y)

@@ -1,16 +1,21 @@
 """The ``skgd study`` command: outputs, tables, tasks, progress and bad input."""
 
+import _thread
 import json
+import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
-from skgd import _cli
+import skgd._engine
+from skgd import _cli, _report, _study
 from skgd._cli import main
 from skgd._exceptions import StudyError
 from skgd._study import make_task
+from skgd._study_data import drop_index_column
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
@@ -138,10 +143,10 @@ def test_digits_classification(tmp_path, capsys):
 def test_string_labels_are_a_classification(labels_path, tmp_path, capsys):
     args = ["--data", str(labels_path), "--target", "kind", "--estimator", "mlp"]
     args += ["--param", "learning_rate=1e-2"]
-    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "out"))
     assert status == 0, err
     assert "MLPClassifier" in out and "valid accuracy" in out
-    (record,) = json.loads((tmp_path / "results.json").read_text())
+    (record,) = json.loads((tmp_path / "out" / "results.json").read_text())
     assert list(record) == CLASSIFICATION_KEYS
 
 
@@ -275,6 +280,9 @@ BAD = [
     (["--scheduler", "local:0"], "N of local:N must be a positive integer"),
     (["--scheduler", "local:-2"], "N of local:N must be a positive integer"),
     (["--scheduler", "local"], "N of local:N must be a positive integer"),
+    (["--scheduler", "local:99999999999999999999"], "N of local:N is at most"),
+    (["--scheduler", f"local:{4 * (os.cpu_count() or 1) + 1}"], "is at most"),
+    (["--n-jobs", "0"], "argument --n-jobs: 0 fits at once"),
 ]
 
 
@@ -349,3 +357,198 @@ def test_importing_skgd_needs_no_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------- the --out folder
+
+
+def _listing(folder):
+    """The files of a folder and their contents."""
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def test_a_study_replaces_the_previous_one(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    args = ["--estimator", "gd", *FAST, "--out", str(out_dir)]
+    assert _run(capsys, *args, "--param", "learning_rate=1e-2,1e-1")[0] == 0
+    assert "gd_validation_learning_rate.png" in _listing(out_dir)
+    status, out, err = _run(capsys, *args, "--param", "learning_rate=1e-2")
+    assert status == 0, err
+    assert set(_listing(out_dir)) == {
+        "results.csv", "results.json", "gd_training_curve.png", "report.html",
+    }  # fmt: skip
+    assert os.listdir(tmp_path) == ["out"]  # no folder of the run left beside
+    assert f"see {out_dir / 'report.html'}" in out
+
+
+def test_ctrl_c_while_writing_keeps_the_previous_study(tmp_path, capsys, monkeypatch):
+    out_dir = tmp_path / "out"
+    args = ["--estimator", "gd", *FAST, "--out", str(out_dir)]
+    assert _run(capsys, *args, "--param", "learning_rate=1e-2,1e-1")[0] == 0
+    before = _listing(out_dir)
+
+    def interrupted(*args):  # after results.csv, results.json and the figures
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_report, "report_html", interrupted)
+    status, _, err = _run(capsys, *args, "--param", "learning_rate=1e-3")
+    assert status == 130
+    assert err == "skgd study: interrupted, nothing written\n"
+    assert _listing(out_dir) == before
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def _refuse_work(monkeypatch):
+    def run_study(*args, **kwargs):
+        raise AssertionError("the study ran before --out was checked")
+
+    monkeypatch.setattr(_study, "run_study", run_study)
+
+
+BAD_OUT = [
+    ("", "--out is empty"),
+    ("file.txt", "file.txt is a file: choose a folder"),
+    ("file.txt/out", "is under"),
+    ("x" * 300, "is longer than the 255 bytes allowed"),
+    ("mine", "holds notes.txt, which skgd study did not write"),
+    ("mine/new/" + "y" * 256, "is longer than"),
+]
+
+
+@pytest.mark.parametrize(("out", "message"), BAD_OUT)
+def test_bad_out_is_refused_before_any_work(
+    out, message, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file.txt").write_text("mine")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    _refuse_work(monkeypatch)
+    status, _, err = _run(capsys, "--out", out)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("skgd study: error: --out")
+    assert message in err
+    assert sorted(os.listdir(tmp_path)) == ["file.txt", "mine"]
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+
+
+def test_the_current_folder_is_no_out(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _refuse_work(monkeypatch)
+    status, _, err = _run(capsys, "--out", ".")
+    assert status == 2
+    assert (
+        err == "skgd study: error: --out . holds the current folder: choose another\n"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder")
+def test_an_unwritable_out_is_refused(tmp_path, capsys, monkeypatch):
+    (tmp_path / "locked").mkdir(mode=0o500)
+    _refuse_work(monkeypatch)
+    status, _, err = _run(capsys, "--out", str(tmp_path / "locked" / "out"))
+    assert status == 2
+    assert "cannot write in" in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------ Ctrl-C
+
+
+def _interrupt_training(monkeypatch, when=lambda: True):
+    """Ctrl-C in the first epoch of each fit during which ``when()`` is true.
+
+    The estimator catches it as it catches a real one, and ends its fit with
+    an interrupted model and a FitInterruptedWarning.
+    """
+    train_part = skgd._engine._train_part
+
+    def interrupted(*args):
+        if when():
+            raise KeyboardInterrupt
+        return train_part(*args)
+
+    monkeypatch.setattr(skgd._engine, "_train_part", interrupted)
+
+
+def _assert_interrupted(status, out, err, tmp_path):
+    assert status == 130
+    assert err == "skgd study: interrupted, nothing written\n"
+    assert "<- best" not in out
+    assert os.listdir(tmp_path) == []  # neither --out nor a folder of the run
+
+
+def test_ctrl_c_in_a_fold_stops_the_study(tmp_path, capsys, monkeypatch):
+    _interrupt_training(monkeypatch)
+    args = ["--estimator", "gd", *FAST, "--out", str(tmp_path / "out")]
+    _assert_interrupted(*_run(capsys, *args), tmp_path)
+
+
+def test_ctrl_c_in_the_refit_stops_the_study(tmp_path, capsys, monkeypatch):
+    refitting = []
+    refit_best = _study.refit_best
+
+    def refit(*args):
+        refitting.append(True)
+        return refit_best(*args)
+
+    monkeypatch.setattr(_study, "refit_best", refit)
+    _interrupt_training(monkeypatch, when=lambda: refitting)
+    args = ["--estimator", "gd", *FAST, "--out", str(tmp_path / "out")]
+    _assert_interrupted(*_run(capsys, *args), tmp_path)
+    assert refitting
+
+
+def test_a_real_ctrl_c_stops_the_study(tmp_path, capsys):
+    # SIGINT from a timer thread, while the first fit has far to go.
+    args = ["--estimator", "gd", "--cv", "2", "--quiet", "--param", "tol=None"]
+    args += ["--param", "epochs=20000", "--out", str(tmp_path / "out")]
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        result = _run(capsys, *args)
+    finally:
+        timer.cancel()
+    _assert_interrupted(*result, tmp_path)
+
+
+# --------------------------------------------------------- the index column
+
+
+def test_the_index_column_of_pandas_is_dropped(csv_path, tmp_path, capsys):
+    import pandas as pd
+
+    pd.read_csv(csv_path).to_csv(tmp_path / "indexed.csv")  # index=True
+    args = ["--data", str(tmp_path / "indexed.csv"), "--target", "y"]
+    args += ["--estimator", "gd", "--out", str(tmp_path / "out"), *FAST]
+    status, _, err = _run(capsys, *args)
+    assert status == 0, err
+    assert err == (
+        f"skgd study: note: ignoring the first column of {tmp_path / 'indexed.csv'}"
+        " ('Unnamed: 0', holding 0 to 39): it is the row index that pandas' "
+        "to_csv() writes; pass index=False to to_csv() to leave it out\n"
+    )
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "(40 samples, 2 features)" in report
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "dropped"),
+    [
+        ("Unnamed: 0", [0, 1, 2], True),
+        ("", [0, 1, 2], True),
+        ("Unnamed: 0", [1, 2, 3], False),
+        ("Unnamed: 0", [0, 2, 1], False),
+        ("Unnamed: 0", [0.0, 1.0, 2.0], False),
+        ("id", [0, 1, 2], False),
+        ("y", [0, 1, 2], False),  # the target
+    ],
+)
+def test_drop_index_column(name, values, dropped):
+    import pandas as pd
+
+    frame = pd.DataFrame({name: values, "a": [0.5, 1.5, 2.5]})
+    if name != "y":
+        frame["y"] = [1.0, 2.0, 3.0]
+    kept, notes = drop_index_column(frame, "f.csv", "y")
+    assert list(kept.columns) == list(frame.columns)[dropped:]
+    assert len(notes) == dropped
