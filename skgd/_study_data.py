@@ -9,6 +9,7 @@ missing column, a non-numeric feature or a missing value raises
 (``pip install "skgd[study]"``).
 """
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -199,12 +200,47 @@ def _check_frame(frame, path, target):
         for c in features.columns
         if not is_numeric_dtype(features[c]) or is_bool_dtype(features[c])
     ]
+    dates = [c for c in bad if _holds_dates(features[c])]
+    if dates:
+        raise StudyError(
+            f"date column(s) in {path}: {', '.join(dates)}; encode dates as "
+            "numbers (days since a start, say) or drop the column(s)"
+        )
     if bad:
         raise StudyError(f"non-numeric feature column(s) in {path}: {', '.join(bad)}")
     missing = [str(c) for c in frame.columns if not _complete(frame[c])]
     if missing:
         columns = ", ".join(missing)
         raise StudyError(f"missing or infinite values in {path}: {columns}")
+    huge = [str(c) for c in features.columns if np.abs(features[c]).max() > HUGE]
+    if huge:
+        raise StudyError(
+            f"feature column(s) in {path} with values beyond {HUGE:.0e}, whose "
+            f"squares overflow when standardized: {', '.join(huge)}; rescale "
+            "them (a logarithm, say) or drop them"
+        )
+
+
+# Beyond this size a feature's square overflows float64 (StandardScaler's
+# variance), and the study would train on NaN.
+HUGE = 1e150
+
+
+def _holds_dates(column):
+    """Whether a text column reads as dates (datetime64 columns do too)."""
+    import pandas as pd
+    from pandas.api.types import is_datetime64_any_dtype
+
+    if is_datetime64_any_dtype(column):
+        return True
+    sample = column.dropna().astype(str).head(20)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas guesses the format
+            pd.to_datetime(sample, errors="raise")
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return len(sample) > 0
 
 
 def _complete(column):

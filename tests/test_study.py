@@ -256,6 +256,8 @@ BAD = [
     (["--data", "{missing}", "--target", "y"], "no such file"),
     (["--data", "{csv}", "--target", "nope"], "no column 'nope'"),
     (["--data", "{text}", "--target", "y"], "non-numeric feature column(s)"),
+    (["--data", "{dates}", "--target", "y"], "date column(s) in"),
+    (["--data", "{huge}", "--target", "y"], "squares overflow when standardized: b"),
     (["--data", "{text}", "--target", "b", "--task", "regression"], "numeric target"),
     (["--data", "{csv}", "--target", "y", "--task", "classification"], "continuous"),
     (["--data", "{rare}", "--target", "y", "--cv", "2"], "class 'q' has only 1"),
@@ -290,6 +292,8 @@ BAD = [
 def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
     files = {
         "text": "a,b,y\n1,x,3\n4,5,6\n",
+        "dates": "a,when,y\n1,2020-01-01,3\n4,2020-02-01,6\n",
+        "huge": "a,b,y\n1,2,3.5\n4,1e300,6.5\n",
         "rare": "a,y\n1,p\n2,p\n3,q\n4,p\n",
         "unlabeled": "a,y\n1,p\n2,\n3,q\n",
         "empty": "a,b,y\n",
