@@ -56,6 +56,8 @@ FITTED_ATTRIBUTES = {
     *("learning_rate_", "history_", "n_iter_", "t_", "loss_curve_", "best_loss_"),
     *("validation_scores_", "best_validation_score_", "trajectory_"),
     *("_training_state", "_activation", "_y_ndim", "_multilabel", "_sklearn_version"),
+    # scikit-learn's metadata routing (set_fit_request) and output settings:
+    *("_metadata_request", "_sklearn_output_config"),
     # scikit-learn's callback machinery (set_callbacks, >= 1.9):
     *("_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx"),
     *("_parent_callback_ctx", "_propagated_callbacks"),

@@ -188,3 +188,13 @@ def test_stream_weights_beyond_the_float_range_of_the_mean_are_a_clear_error():
     with pytest.raises(ValueError, match="beyond 1e308 times the stream's mean"):
         model.partial_fit(X[20:], y[20:], np.full(20, 1e300))
     np.testing.assert_array_equal(model.coef_, coef)
+
+
+def test_a_model_with_metadata_requests_pickles(fitted):
+    import sklearn
+
+    model, X, _ = fitted
+    with sklearn.config_context(enable_metadata_routing=True):
+        model.set_fit_request(sample_weight=True)
+        copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict(X), model.predict(X))
