@@ -101,7 +101,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
     }
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # may be the instance's own __dict__
         for name, value in state.items():  # plain types only, e.g. for skops
             if isinstance(value, range):
                 state[name] = tuple(value)

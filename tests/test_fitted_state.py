@@ -198,3 +198,12 @@ def test_a_model_with_metadata_requests_pickles(fitted):
         model.set_fit_request(sample_weight=True)
         copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(copy.predict(X), model.predict(X))
+
+
+def test_saving_leaves_the_estimator_as_it_was():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    model = MLPRegressor(range(3, 5), epochs=2, tol=None).fit(X, X[:, 0])
+    before = dict(vars(model))
+    pickle.dumps(model)
+    assert vars(model).keys() == before.keys()
+    assert model.hidden_layer_sizes == range(3, 5)  # the parameter as given
