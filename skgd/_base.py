@@ -152,6 +152,36 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+    @fit_context
+    def fit(self, X, y, sample_weight=None):
+        """Train by mini-batch gradient descent for up to ``epochs`` epochs.
+
+        With ``warm_start=True`` and a fitted estimator, training starts from
+        the current weights (with a fresh optimizer and schedule; a
+        classifier keeps its ``classes_``) and the history grows; otherwise
+        it starts from scratch.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32, sparse CSR/CSC stays sparse.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values; for a classifier, class labels (or, for
+            :class:`~skgd.MLPClassifier`, a 0/1 indicator matrix of
+            multilabel targets).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (times the class weights, for a classifier);
+            a sample weighs its weight divided by the mean weight of the
+            training samples (see the class docstring).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "history_")
+        return self._train(X, y, sample_weight, "warm" if warm else "fresh")
+
     def _output(self, X):
         """The trained network's raw output for ``X`` (dropout is off)."""
         check_is_fitted(self)
@@ -251,12 +281,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """Train from ``start`` and commit the result only once it succeeded."""
         resumes = start != "fresh" and hasattr(self, "history_")
         with _input_attributes_kept_on_error(self):
+            weights = self._fitted_weights() if resumes else None
             X, y, sw = self._validate_training_data(
-                X, y, sample_weight, resumes, start == "stream"
+                X, y, sample_weight, weights, start == "stream"
             )
             task, y, sw = self._training_task(y, sw, resumes, classes)
             Y = task.encode(y, X.dtype)
-            weights = self._fitted_weights() if resumes else None
+            if weights is not None:
+                self._check_outputs(Y.shape[1], weights[-1][0].shape[1])
             net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
             source = self._epoch_source(X, Y, sw, start, task.strata(y))
             context = self._callback_context(start, X, y, sw, task)
@@ -279,6 +311,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if start == "stream":
             return StreamEpochs(X, Y, sw, self.epoch_size, self.batch_size)
         return MemoryEpochs(X, Y, sw, strata=strata)
+
+    def _check_outputs(self, n_y, n_outputs):
+        """Refuse targets of another width than the model continued from."""
+        if n_y != n_outputs:
+            raise ValueError(
+                f"y has {n_y} outputs but {type(self).__name__} was "
+                f"fitted with {n_outputs}; pass y with {n_outputs} outputs, or "
+                "fit a new estimator with warm_start=False."
+            )
 
     def _callback_context(self, start, X, y, sample_weight, task):
         """scikit-learn's callbacks of this call, or None when there are none."""
@@ -325,18 +366,23 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
     # How validate_data checks y (see RegressorGD and ClassifierGD).
     _y_checks = {"multi_output": True, "y_numeric": True}
 
-    def _validate_training_data(self, X, y, sample_weight, warm, streaming=False):
+    def _validate_training_data(self, X, y, sample_weight, weights, streaming=False):
+        """``(X, y, sample_weight)`` checked; ``X`` in the dtype of ``weights``.
+
+        ``weights`` are the fitted weights a call continues from (None for a
+        fit from scratch, which resets ``n_features_in_``).
+        """
         X, y = validate_data(
             self,
             X,
             y,
-            reset=not warm,
+            reset=weights is None,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             **self._y_checks,
         )
-        if warm:  # keep the fitted model's dtype
-            X = _cast(X, self._fitted_weights()[0][0].dtype)
+        if weights is not None:  # keep the fitted model's dtype
+            X = _cast(X, weights[0][0].dtype)
         X = X.tocsr() if sp.issparse(X) else X
         sw = None
         if (
@@ -400,32 +446,6 @@ class RegressorGD(RegressorMixin, BaseGD):
     }
 
     @fit_context
-    def fit(self, X, y, sample_weight=None):
-        """Train by mini-batch gradient descent for up to ``epochs`` epochs.
-
-        With ``warm_start=True`` and a fitted estimator, training starts from
-        the current weights (with a fresh optimizer and schedule) and the
-        history grows; otherwise it starts from scratch.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 stays float32, sparse CSR/CSC stays sparse.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; a sample weighs its weight divided by the
-            mean weight of the training samples (see the class docstring).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        warm = self.warm_start and hasattr(self, "history_")
-        return self._train(X, y, sample_weight, "warm" if warm else "fresh")
-
-    @fit_context
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current state.
 
@@ -478,15 +498,6 @@ class RegressorGD(RegressorMixin, BaseGD):
         return Regression(build(LOSSES, self.loss, self.get_params(deep=False)))
 
     def _training_task(self, y, sample_weight, resumes, classes):
-        if resumes:  # keep the fitted number of outputs
-            n_outputs = self._fitted_weights()[-1][0].shape[1]
-            n_y = 1 if y.ndim == 1 else y.shape[1]
-            if n_y != n_outputs:
-                raise ValueError(
-                    f"y has {n_y} outputs but {type(self).__name__} was "
-                    f"fitted with {n_outputs}; pass y with {n_outputs} outputs, or "
-                    "fit a new estimator with warm_start=False."
-                )
         return self._task(), y, sample_weight
 
 

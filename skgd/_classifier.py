@@ -29,7 +29,7 @@ _LABEL_KINDS = (
 
 def _has_proba(estimator):
     """``predict_proba`` exists unless the loss has no probability model."""
-    if getattr(estimator, "loss", "log_loss") == "hinge":
+    if estimator.loss == "hinge":
         raise AttributeError(
             "probability estimates are not available for loss='hinge'; use "
             "loss='log_loss' or 'modified_huber', or decision_function."
@@ -54,35 +54,6 @@ class ClassifierGD(ClassifierMixin, BaseGD):
         tags.target_tags.multi_output = multilabel
         tags.classifier_tags.multi_label = multilabel
         return tags
-
-    @fit_context
-    def fit(self, X, y, sample_weight=None):
-        """Train by mini-batch gradient descent for up to ``epochs`` epochs.
-
-        With ``warm_start=True`` and a fitted estimator, training starts from
-        the current weights (with a fresh optimizer and schedule) and the
-        history grows; otherwise it starts from scratch and ``classes_`` are
-        the labels of ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 stays float32, sparse CSR/CSC stays sparse.
-        y : array-like of shape (n_samples,)
-            Class labels (a 0/1 indicator matrix for multilabel targets, where
-            the estimator supports them).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, multiplied by the class weights; a sample
-            weighs the product divided by its mean over the training samples
-            (see the class docstring).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        warm = self.warm_start and hasattr(self, "history_")
-        return self._train(X, y, sample_weight, "warm" if warm else "fresh")
 
     @fit_context
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -179,27 +150,29 @@ class ClassifierGD(ClassifierMixin, BaseGD):
 
     # -- targets ----------------------------------------------------------------
 
-    def _loss(self, n_outputs, multilabel):
-        """The loss object for ``n_outputs`` output columns."""
-        if self.loss == "log_loss" and n_outputs > 1 and not multilabel:
-            return SoftmaxLogLoss()
-        return CLASSIFICATION_LOSSES[self.loss]()
+    def _make_task(self, classes, multilabel):
+        """The task for ``classes``: one output column for two classes (but
+        per label when multilabel), one per class otherwise, where the
+        log-loss is the softmax cross-entropy."""
+        softmax = self.loss == "log_loss" and len(classes) > 2 and not multilabel
+        loss = SoftmaxLogLoss() if softmax else CLASSIFICATION_LOSSES[self.loss]()
+        return Classification(loss, classes, multilabel)
 
     def _n_outputs(self):
-        binary = len(self.classes_) == 2 and not self._multilabel
-        return 1 if binary else len(self.classes_)
+        return (
+            1
+            if len(self.classes_) == 2 and not self._multilabel
+            else len(self.classes_)
+        )
 
     def _task(self):
-        loss = self._loss(self._n_outputs(), self._multilabel)
-        return Classification(loss, self.classes_, self._multilabel)
+        return self._make_task(self.classes_, self._multilabel)
 
     def _training_task(self, y, sample_weight, resumes, classes):
         multilabel = self._check_targets(y)
         y = y if multilabel else column_or_1d(y, warn=True)
         classes = self._classes(y, multilabel, resumes, classes)
-        n_outputs = 1 if len(classes) == 2 and not multilabel else len(classes)
-        loss = self._loss(n_outputs, multilabel)
-        task = Classification(loss, classes, multilabel)
+        task = self._make_task(classes, multilabel)
         return task, y, self._weights(y, sample_weight, classes, multilabel)
 
     def _check_targets(self, y):

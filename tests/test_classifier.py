@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from skgd import DivergenceError, GDClassifier, MLPClassifier
 from skgd._activations import Activation
 from skgd._layers import Dense, Dropout
-from skgd._losses import LogLoss, SoftmaxLogLoss
+from skgd._losses import Hinge, LogLoss, ModifiedHuber, SoftmaxLogLoss
 from skgd._network import Network
 from skgd._trainer import Objective
 
@@ -144,8 +144,8 @@ LOSSES = {
     "log_loss (binary)": (LogLoss, 1),
     "log_loss (multilabel)": (LogLoss, 3),
     "log_loss (softmax)": (SoftmaxLogLoss, 3),
-    "hinge": (lambda: GDClassifier(loss="hinge")._loss(3, False), 3),
-    "modified_huber": (lambda: GDClassifier(loss="modified_huber")._loss(3, False), 3),
+    "hinge": (Hinge, 3),
+    "modified_huber": (ModifiedHuber, 3),
 }
 
 
