@@ -10,8 +10,8 @@ from ._version import __version__
 def trusted_types():
     """Names of skgd's own types, to pass as ``trusted=`` to ``skops.io.load``.
 
-    A fitted skgd estimator holds only arrays, numbers, lists, dicts, a numpy
-    random generator and its own class, so this list is all that a file saved
+    A fitted skgd estimator holds only arrays, numbers, lists, dicts, numpy
+    random generators and its own class, so this list is all that a file saved
     with ``skops.io.dump`` needs to be loaded without trusting anything else.
     (Unpickling a file with :mod:`pickle` or :mod:`joblib` runs whatever code
     the file names: only do it for files you trust.)

@@ -47,7 +47,7 @@ from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 # Every attribute a fitted skgd estimator may hold beside its parameters.
 FITTED_ATTRIBUTES = {
@@ -137,6 +137,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 bad = not (
                     isinstance(value, dict)
                     and isinstance(value.get("rng"), np.random.Generator)
+                    and isinstance(value.get("streams"), list)
+                    and all(
+                        isinstance(stream, np.random.Generator)
+                        for stream in value["streams"]
+                    )
                 )
             if bad:
                 raise ValueError(

@@ -59,7 +59,7 @@ class ClassifierGD(ClassifierMixin, BaseGD):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current state.
 
-        Weights, optimizer state, schedule and random generator carry over
+        Weights, optimizer state, schedule and random generators carry over
         from the previous ``fit`` or ``partial_fit``; ``epochs``,
         ``early_stopping``, ``validation_fraction``, ``random_state`` and
         ``warm_start`` do not apply, and no data is held out. Every other

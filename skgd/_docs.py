@@ -134,8 +134,12 @@ weight_init : {"glorot_uniform", "he_uniform"}, default="glorot_uniform"
     ``"he_uniform"`` draws weights in :math:`\pm\sqrt{6 / n_{in}}` and
     starts intercepts at zero.
 random_state : int, RandomState instance or None, default=None
-    Seeds the one random generator used for initialization, shuffling,
-    the validation split and dropout.
+    Seeds the random generator of the validation split, the initial
+    weights and the shuffles, which depend on it alone (and on the
+    architecture), never on the dropout rates: each dropout layer draws
+    its masks from its own stream derived from the seed, so changing a
+    dropout rate changes no shuffle, split or initial weight, and no other
+    layer's masks (common random numbers when comparing fits).
 warm_start : bool, default=False
     If True and the estimator is fitted, ``fit`` continues from
     ``coefs_`` and ``intercepts_`` (including ones assigned by hand after

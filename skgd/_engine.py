@@ -2,7 +2,7 @@
 
 An estimator validates its parameters and data, builds its network and an
 epoch source, and calls :func:`fit_session`, which owns everything between:
-the random generator, the held-out split, the initial weights, the optimizer
+the random generators, the held-out split, the initial weights, the optimizer
 and the schedule, the training state, the callbacks, Ctrl-C, and the loop.
 
 The loop, :func:`run_epochs`, is the one place where an epoch begins and
@@ -105,6 +105,20 @@ def make_rng(random_state):
     if random_state is None or isinstance(random_state, Integral):
         return np.random.default_rng(random_state)
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+
+
+def dropout_streams(rng, n):
+    """The ``n`` generators of the dropout positions, derived from ``rng``'s
+    current state without drawing from it: stream i is ``rng``'s bit
+    generator jumped i + 1 times (PCG64.jumped).
+
+    So the split, the initial weights and the shuffles (drawn from ``rng``)
+    do not depend on the dropout rates, and the dropout layer at position i
+    draws the same masks whatever the rates of the other positions: the
+    common random numbers that make fits differing only in dropout
+    comparable.
+    """
+    return [np.random.Generator(rng.bit_generator.jumped(i + 1)) for i in range(n)]
 
 
 def fit_session(net, source, config, start, stored=None):
@@ -232,8 +246,12 @@ def _starting_state(net, source, config, start, stored):
         # step it resolved when training started.
         lr0 = params["learning_rate"]
         schedule = _schedule(params, stored["lr0"] if lr0 == "auto" else lr0)
-        return TrainingState.from_dict(stored, optimizer, schedule), source, None
+        state = TrainingState.from_dict(stored, optimizer, schedule)
+        _add_streams(state, net.n_streams)
+        return state, source, None
     rng = make_rng(params["random_state"])
+    # Derived before any draw, so that the dropout rates change no shuffle.
+    streams = dropout_streams(rng, net.n_streams)
     train, val = source, None
     fraction = params["validation_fraction"]
     if start in ("fresh", "warm") and (params["early_stopping"] or fraction):
@@ -248,7 +266,22 @@ def _starting_state(net, source, config, start, stored):
             batches.X, batches.sample_weight, train.rows, config.task.loss
         )
     counters = (stored["n_iter"], stored["t"]) if start == "warm" else (0, 0)
-    return TrainingState(optimizer, _schedule(params, lr0), rng, *counters), train, val
+    schedule = _schedule(params, lr0)
+    state = TrainingState(optimizer, schedule, rng, *counters, streams=streams)
+    return state, train, val
+
+
+def _add_streams(state, n):
+    """Give ``state`` the streams of dropout positions it lacks (up to ``n``).
+
+    A dropout rate set between ``partial_fit`` calls can add a position that
+    the stored state has no stream for; its stream is derived from the
+    generator's current state as at a fresh start (``dropout_streams``),
+    which draws nothing from it. The stored streams go on unchanged.
+    """
+    have = len(state.streams)
+    if have < n:
+        state.streams.extend(dropout_streams(state.rng, n)[have:])
 
 
 def _schedule(params, lr0):

@@ -26,8 +26,10 @@ The protocol every layer follows:
 ``make_cache(m, n_in, dtype)``
     Scratch memory for a mini-batch of ``m`` rows, made once per batch size.
 ``forward(x, out, cache, rng)``
-    Writes the output for input ``x`` into ``out``. ``rng`` (a numpy
-    Generator) is given in training and ``None`` in evaluation.
+    Writes the output for input ``x`` into ``out``. In training ``rng`` is
+    the list of the dropout streams (numpy Generators, one per dropout
+    position, see :func:`skgd._engine.dropout_streams`; possibly empty), and
+    ``None`` in evaluation: test ``rng is None``, never its truth value.
 ``backward(x, y, grad_out, grad_in, cache)``
     Given the input ``x``, the output ``y`` and the gradient of the objective
     with respect to ``y``, writes the parameter gradients and, unless
@@ -169,22 +171,30 @@ class Dropout(Elementwise):
     the generator, about four times cheaper than a uniform float each), so
     the rate in force is ``rate`` rounded to a multiple of ``1 / 65536``.
 
+    Each dropout layer of a network has its own position, ``stream``, and
+    draws its masks from that stream only (the list of streams is the
+    ``rng`` of ``forward``), so its masks do not depend on the rates of the
+    other dropout layers, and no dropout rate changes the shuffles.
+
     Parameters
     ----------
     rate : float in [0, 1)
         Probability of zeroing each entry.
+    stream : int, default=0
+        The layer's position: it draws from ``rngs[stream]`` in training.
     """
 
-    def __init__(self, rate):
-        self.rate = rate
+    def __init__(self, rate, stream=0):
+        self.rate, self.stream = rate, stream
         self._threshold = np.uint16(min(round(rate * 65536), 65535))
         self._scale = 65536.0 / (65536 - int(self._threshold))  # 1 / (1 - rate)
 
-    def forward(self, x, out, mask, rng):
-        if rng is None:
+    def forward(self, x, out, mask, rngs):
+        if rngs is None:
             np.copyto(out, x)
             return
-        bits = rng.bit_generator.random_raw((mask.size + 3) // 4).view(np.uint16)
+        raw = rngs[self.stream].bit_generator.random_raw
+        bits = raw((mask.size + 3) // 4).view(np.uint16)
         kept = bits[: mask.size].reshape(mask.shape)
         np.greater_equal(kept, self._threshold, mask)  # 1.0 kept, 0.0 dropped
         np.multiply(mask, self._scale, mask)

@@ -24,7 +24,7 @@ class _LinearModel:
 
     def _build_layers(self, n_features, n_outputs):
         dense = Dense(n_features, n_outputs, bias=self.fit_intercept)
-        return [Dropout(self.dropout), dense] if self.dropout else [dense]
+        return [Dropout(self.dropout, 0), dense] if self.dropout else [dense]
 
     def _get_weights(self):
         coef = np.asarray(self.coef_)
@@ -205,8 +205,12 @@ class GDRegressor(_LinearModel, RegressorGD):
         Whether to learn the intercept :math:`b`; if False, :math:`b = 0`.
     {{shuffle}}
     random_state : int, RandomState instance or None, default=None
-        Seeds the one random generator used for shuffling, the validation
-        split and dropout. Pass an int for reproducible results.
+        Seeds the random generator of the validation split and the
+        shuffles, which depend on it alone, never on ``dropout``: the
+        dropout masks come from a stream of their own derived from the seed,
+        so changing the dropout rate changes no shuffle or split (common
+        random numbers when comparing fits). Pass an int for reproducible
+        results.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues from the
         fitted coefficients (including ones assigned by hand after the fit)
@@ -400,8 +404,12 @@ class GDClassifier(_LinearModel, ClassifierGD):
         Whether to learn the intercepts :math:`b`; if False, :math:`b = 0`.
     {{shuffle}}
     random_state : int, RandomState instance or None, default=None
-        Seeds the one random generator used for shuffling, the validation
-        split and dropout. Pass an int for reproducible results.
+        Seeds the random generator of the validation split and the
+        shuffles, which depend on it alone, never on ``dropout``: the
+        dropout masks come from a stream of their own derived from the seed,
+        so changing the dropout rate changes no shuffle or split (common
+        random numbers when comparing fits). Pass an int for reproducible
+        results.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues from the
         fitted coefficients (including ones assigned by hand after the fit)

@@ -71,14 +71,17 @@ class _MLPModel:
         else:
             factor = 2.0 if self.activation == "logistic" else 6.0
             init = partial(glorot_uniform, factor=factor)
-        layers = [Dropout(self.input_dropout)] if self.input_dropout else []
+        # Dropout positions: the input is stream 0, hidden layer i is i + 1,
+        # whatever the rates (see skgd._engine.dropout_streams).
+        layers = [Dropout(self.input_dropout, 0)] if self.input_dropout else []
         widths = [n_features, *sizes]
-        for n_in, n_out, rate in zip(widths, sizes, self._dropout_rates(len(sizes))):
+        rates = self._dropout_rates(len(sizes))
+        for i, (n_in, n_out, rate) in enumerate(zip(widths, sizes, rates)):
             layers.append(Dense(n_in, n_out, init=init))
             if self.activation != "identity":
                 layers.append(Activation(self.activation))
             if rate:
-                layers.append(Dropout(rate))
+                layers.append(Dropout(rate, i + 1))
         layers.append(Dense(widths[-1], n_outputs, init=init))
         return layers
 

@@ -17,6 +17,7 @@ import itertools
 import numpy as np
 
 from ._data import iter_rows
+from ._layers import Dropout
 
 
 class Network:
@@ -86,6 +87,13 @@ class Network:
         """Draw initial parameters from ``rng``."""
         for layer in self.layers:
             layer.initialize(rng)
+
+    @property
+    def n_streams(self):
+        """The number of dropout streams: 1 + the largest ``stream`` of its
+        dropout layers, or 0 without any."""
+        streams = [layer.stream for layer in self.layers if isinstance(layer, Dropout)]
+        return 1 + max(streams) if streams else 0
 
     @property
     def weighted_layers(self):
@@ -167,7 +175,10 @@ class Network:
         return value
 
     def forward(self, X, rng=None):
-        """Output for a batch ``X``; training mode when ``rng`` is given.
+        """Output for a batch ``X``; training mode unless ``rng`` is None.
+
+        In training, ``rng`` is the list of the dropout streams (see
+        :mod:`skgd._layers`).
 
         The result is a buffer that the next call with as many rows overwrites,
         and the gradient w.r.t. it goes to ``self.output_grad`` for ``backward``.

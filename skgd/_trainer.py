@@ -68,7 +68,7 @@ class TrainingState:
 
     ``partial_fit`` keeps it between calls; ``fit`` starts a new one (keeping
     only the counters of a warm start). Between calls the estimator stores it
-    as plain data (``to_dict``): arrays, numbers and the random generator,
+    as plain data (``to_dict``): arrays, numbers and the random generators,
     so that a fitted estimator holds no skgd object but itself.
 
     Parameters
@@ -76,7 +76,8 @@ class TrainingState:
     optimizer : optimizer object, already ``init``-ed
     schedule : schedule object
     rng : numpy.random.Generator
-        The one source of randomness for shuffling and dropout.
+        The source of the shuffles (and, before training, of the held-out
+        split and the initial weights); dropout never draws from it.
     n_iter, t : int
         Epochs run and updates made so far.
     origin : tuple of int, default=(n_iter, t)
@@ -87,6 +88,10 @@ class TrainingState:
     stream : dict or None, default=None
         The unfinished epoch of a stream of ``partial_fit`` calls (see
         :class:`skgd._stream.StreamEpochs`).
+    streams : list of numpy.random.Generator, default=[]
+        The dropout streams, one per dropout position (see
+        :func:`skgd._engine.dropout_streams`); what the objective gets as its
+        ``rng`` in training.
     """
 
     def __init__(self, optimizer, schedule, rng, n_iter=0, t=0, origin=None, **carried):
@@ -95,6 +100,7 @@ class TrainingState:
         self.origin = (n_iter, t) if origin is None else tuple(origin)
         self.limit = carried.get("limit", -math.inf)
         self.stream = carried.get("stream")
+        self.streams = list(carried.get("streams", []))
 
     def to_dict(self):
         """The state as plain data (copies)."""
@@ -108,6 +114,7 @@ class TrainingState:
             "origin": list(self.origin),
             "limit": self.limit,
             "stream": copy.deepcopy(self.stream),
+            "streams": copy.deepcopy(self.streams),
         }
 
     @classmethod
@@ -124,6 +131,7 @@ class TrainingState:
             state["origin"],
             limit=state["limit"],
             stream=copy.deepcopy(state.get("stream")),
+            streams=copy.deepcopy(state["streams"]),
         )
 
     def learning_rate(self):
@@ -183,7 +191,8 @@ class Trainer:
         uses is looked up once, before it.
         """
         state, net, objective = self.state, self.net, self.objective
-        learning_rate, step, rng = state.learning_rate, state.optimizer.step, state.rng
+        learning_rate, step = state.learning_rate, state.optimizer.step
+        rng = state.streams  # the dropout streams: a list, so training mode
         batch, lr = None, self.lr
         for batch in batches:
             X, y, c, w = batch
@@ -285,8 +294,9 @@ class Trainer:
     def snapshot(self):
         """What an interrupted epoch rolls back to.
 
-        The generator's state is saved as its bit generator's state (a small
-        dict), several times cheaper than a deep copy of the generator.
+        Each generator's state (the shuffles' and the dropout streams') is
+        saved as its bit generator's state (a small dict), several times
+        cheaper than a deep copy of the generator.
         """
         state = self.state
         return (
@@ -294,15 +304,18 @@ class Trainer:
             state.optimizer.state_dict(),
             state.schedule.state_dict(),
             state.rng.bit_generator.state,
+            [stream.bit_generator.state for stream in state.streams],
             state.n_iter,
             state.t,
         )
 
     def restore(self, snapshot):
-        params, optimizer, schedule, rng, n_iter, t = snapshot
+        params, optimizer, schedule, rng, streams, n_iter, t = snapshot
         state = self.state
         self.net.params[...] = params
         state.optimizer.load_state_dict(optimizer)
         state.schedule.load_state_dict(schedule)
         state.rng.bit_generator.state = rng
+        for stream, saved in zip(state.streams, streams, strict=True):
+            stream.bit_generator.state = saved
         state.n_iter, state.t = n_iter, t

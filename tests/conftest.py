@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from skgd._engine import dropout_streams
+
 
 @pytest.fixture
 def rng():
@@ -33,12 +35,13 @@ def multi_output_data(rng):
 def _check_gradient(net, objective, X, Y, c, seed=0):
     """Compare the gradient left in ``net.grads`` with central differences.
 
-    Every evaluation draws dropout masks from a generator with the same seed,
-    so the mask is fixed while the parameters move.
+    Every evaluation draws dropout masks from streams derived from the same
+    seed, so the masks are fixed while the parameters move.
     """
 
     def value():
-        return objective(net, X, Y, c, np.random.default_rng(seed))
+        streams = dropout_streams(np.random.default_rng(seed), net.n_streams)
+        return objective(net, X, Y, c, streams)
 
     value()
     analytic = net.grads.copy()

@@ -156,7 +156,7 @@ def test_classification_gradients_match_finite_differences(
     loss, activation, weighted, rng, check_gradient
 ):
     make_loss, k = LOSSES[loss]
-    layers = [Dropout(0.2), Dense(4, 5), Activation(activation), Dropout(0.3)]
+    layers = [Dropout(0.2), Dense(4, 5), Activation(activation), Dropout(0.3, 1)]
     net = Network([*layers, Dense(5, k)], 4, np.float64)
     net.params[:] = rng.normal(size=net.params.shape)
     X = rng.normal(size=(9, 4))

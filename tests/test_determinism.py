@@ -1,11 +1,12 @@
 """Bitwise reproducibility: seeds, processes, joblib workers, pickles, threads.
 
-``random_state`` is documented to seed the one generator behind the
-validation split, the shuffling, the initial weights and dropout, so a fit is
-a pure function of the data and the parameters. These tests hold skgd to
-that exactly -- equal bits, not merely close values -- wherever a fit may run:
-twice in one process, in a fresh interpreter, in joblib's worker processes,
-after a pickle round trip, and with ``predict`` called from many threads.
+``random_state`` is documented to seed the generator behind the validation
+split, the shuffling and the initial weights, and the dropout streams derived
+from it, so a fit is a pure function of the data and the parameters. These
+tests hold skgd to that exactly -- equal bits, not merely close values --
+wherever a fit may run: twice in one process, in a fresh interpreter, in
+joblib's worker processes, after a pickle round trip, and with ``predict``
+called from many threads.
 """
 
 import pickle

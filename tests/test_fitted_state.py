@@ -207,3 +207,12 @@ def test_saving_leaves_the_estimator_as_it_was():
     pickle.dumps(model)
     assert vars(model).keys() == before.keys()
     assert model.hidden_layer_sizes == range(3, 5)  # the parameter as given
+
+
+@pytest.mark.parametrize("streams", [None, (), [1], [np.random.default_rng(0), "x"]])
+def test_a_state_whose_dropout_streams_are_no_generators_is_refused(fitted, streams):
+    model, _, _ = fitted
+    state = model.__getstate__()
+    state["_training_state"] = dict(state["_training_state"], streams=streams)
+    with pytest.raises(ValueError, match="_training_state=dict, which no"):
+        type(model).__new__(type(model)).__setstate__(state)

@@ -102,6 +102,32 @@ def _fail_on_update(monkeypatch, n, error):
         monkeypatch.setattr(optimizer, "step", step)
 
 
+def _generator_states(model):
+    state = model._training_state
+    return [g.bit_generator.state for g in [state["rng"], *state["streams"]]]
+
+
+def test_an_interrupt_mid_epoch_rolls_the_dropout_streams_back(
+    linear_data, monkeypatch
+):
+    X, y = linear_data  # 200 rows: 25 updates an epoch
+    make = lambda **kw: MLPRegressor(  # noqa: E731
+        (8, 8), batch_size=8, dropout=(0.2, 0.3), input_dropout=0.1, **KW, **kw
+    )
+    _fail_on_update(monkeypatch, 2 * 25 + 10, KeyboardInterrupt())
+    with pytest.warns(UserWarning, match="interrupted after 2 complete epochs"):
+        model = make(epochs=5).fit(X, y)
+    monkeypatch.undo()
+    reference = make(epochs=2).fit(X, y)
+    assert model.n_iter_ == 2 and model.t_ == 50
+    assert len(model._training_state["streams"]) == 3
+    assert _generator_states(model) == _generator_states(reference)
+    _assert_same_model(model, reference)
+    # Going on draws the masks an uninterrupted fit draws.
+    model.partial_fit(X, y)
+    _assert_same_model(model, make(epochs=3).fit(X, y))
+
+
 @pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("boom")])
 def test_partial_fit_interrupted_halfway_resumes_from_the_last_commit(
     linear_data, monkeypatch, error

@@ -9,7 +9,7 @@ def test_dropout_zeroes_the_rate_and_keeps_the_mean(rate):
     layer = Dropout(rate)
     x = np.ones((1000, 200))
     mask, out = np.empty_like(x), np.empty_like(x)
-    layer.forward(x, out, mask, np.random.default_rng(0))
+    layer.forward(x, out, mask, [np.random.default_rng(0)])
     dropped = np.mean(out == 0)
     assert dropped == pytest.approx(rate, abs=0.005)  # 200,000 draws
     assert out.mean() == pytest.approx(1.0, abs=0.02)
@@ -24,7 +24,7 @@ def test_dropout_masks_differ_between_batches_and_follow_the_seed():
 
     def mask(rng):
         m, out = np.empty_like(x), np.empty_like(x)
-        layer.forward(x, out, m, rng)
+        layer.forward(x, out, m, [rng])
         return out.copy()
 
     rng = np.random.default_rng(1)
@@ -56,3 +56,15 @@ def test_dense_starts_from_zeros_without_an_initializer(rng):
     net.params[:] = 1.0
     net.initialize(rng)
     assert not net.params.any()
+
+
+def test_dropout_draws_from_its_own_stream_only():
+    x = np.ones((8, 8))
+    rngs = [np.random.default_rng(i) for i in range(3)]
+    untouched = [rng.bit_generator.state for rng in rngs[:2]]
+    out = np.empty_like(x)
+    Dropout(0.5, stream=2).forward(x, out, np.empty_like(x), rngs)
+    assert [rng.bit_generator.state for rng in rngs[:2]] == untouched
+    alone = np.empty_like(x)
+    Dropout(0.5).forward(x, alone, np.empty_like(x), [np.random.default_rng(2)])
+    np.testing.assert_array_equal(out, alone)

@@ -103,3 +103,19 @@ def test_loss_and_grad_is_forward_loss_backward_to_the_bit(layers, loss, weighte
     (v1, g1), (v2, g2) = results
     assert v1 == v2
     np.testing.assert_array_equal(g1, g2)
+
+
+def test_n_streams_is_one_past_the_largest_dropout_position():
+    from skgd import GDRegressor, MLPRegressor
+
+    def n_streams(est, n_features=3):
+        return Network(est._build_layers(n_features, 1), n_features, float).n_streams
+
+    assert n_streams(MLPRegressor((4, 4))) == 0
+    assert n_streams(MLPRegressor((4, 4), input_dropout=0.1)) == 1
+    assert n_streams(MLPRegressor((4, 4, 4), dropout=(0.0, 0.2, 0.0))) == 3
+    assert n_streams(MLPRegressor((4, 4), dropout=0.2, input_dropout=0.1)) == 3
+    assert n_streams(GDRegressor()) == 0
+    assert n_streams(GDRegressor(dropout=0.2)) == 1
+    layers = MLPRegressor((4, 4, 4), dropout=(0.1, 0.0, 0.2))._build_layers(3, 1)
+    assert [layer.stream for layer in layers if isinstance(layer, Dropout)] == [1, 3]
