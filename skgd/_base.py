@@ -13,6 +13,7 @@ task (:mod:`skgd._tasks`), checked and encoded by ``_training_task``.
 
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,6 +42,7 @@ from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._registry import build
 from ._schedules import SCHEDULES
+from ._stacked import noted_in_search, replayed
 from ._stream import StreamEpochs
 from ._tasks import Regression
 from ._version import __version__
@@ -62,6 +64,26 @@ FITTED_ATTRIBUTES = {
     *("_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx"),
     *("_parent_callback_ctx", "_propagated_callbacks"),
 }
+
+
+@dataclass
+class PreparedFit:
+    """A training call's checked data, network, epoch source and configuration.
+
+    ``X`` is the validated data, ``y`` the checked targets, ``Y`` their
+    encoding for the loss and ``sample_weight`` the weights training uses
+    (times the class weights, for a classifier); ``context`` holds the
+    scikit-learn callbacks of the call, or None.
+    """
+
+    X: object
+    y: object
+    Y: object
+    sample_weight: object
+    net: object
+    source: object
+    config: object
+    context: object
 
 
 class BaseGD(CallbackSupportMixin, BaseEstimator):
@@ -283,34 +305,43 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         return net
 
     def _train(self, X, y, sample_weight, start, classes=None):
-        """Train from ``start`` and commit the result only once it succeeded."""
+        """Train from ``start`` and commit the result only once it succeeded.
+
+        Inside a stacked search (:mod:`skgd.model_selection`), a fit whose
+        candidate was already trained with the others of its group takes
+        that result (``replayed``) instead of training again.
+        """
         resumes = start != "fresh" and hasattr(self, "history_")
-        with _input_attributes_kept_on_error(self):
-            weights = self._fitted_weights() if resumes else None
-            X, y, sw = self._validate_training_data(
-                X, y, sample_weight, weights, start == "stream"
-            )
-            task, y, sw = self._training_task(y, sw, resumes, classes)
-            Y = task.encode(y, X.dtype)
-            if weights is not None:
-                self._check_outputs(Y.shape[1], weights[-1][0].shape[1])
-            net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
-            source = self._epoch_source(X, Y, sw, start, task.strata(y))
-            context = self._callback_context(start, X, y, sw, task)
-            callbacks = [] if context is None else [context]
-            config = TrainingConfig(
-                task,
-                self.get_params(deep=False),
-                self._auto_learning_rate,
-                callbacks,
-            )
-            stored = self._training_state if resumes else None
-            result = fit_session(net, source, config, start, stored)
+        with _input_attributes_kept_on_error(self), noted_in_search(self):
+            run = self._prepare(X, y, sample_weight, start, resumes, classes)
+            result = replayed(self, run) if start == "fresh" else None
+            if result is None:
+                stored = self._training_state if resumes else None
+                result = fit_session(run.net, run.source, run.config, start, stored)
             self._warn(result, start)
-        self._commit(net, result, y.ndim, task, resumes)
-        if context is not None:
-            context.end()
+            self._commit(run.net, result, run.y.ndim, run.config.task, resumes)
+        if run.context is not None:
+            run.context.end()
         return self
+
+    def _prepare(self, X, y, sample_weight, start, resumes, classes=None):
+        """Everything a training call needs, checked, as a :class:`PreparedFit`."""
+        weights = self._fitted_weights() if resumes else None
+        X, y, sw = self._validate_training_data(
+            X, y, sample_weight, weights, start == "stream"
+        )
+        task, y, sw = self._training_task(y, sw, resumes, classes)
+        Y = task.encode(y, X.dtype)
+        if weights is not None:
+            self._check_outputs(Y.shape[1], weights[-1][0].shape[1])
+        net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
+        source = self._epoch_source(X, Y, sw, start, task.strata(y))
+        context = self._callback_context(start, X, y, sw, task)
+        callbacks = [] if context is None else [context]
+        config = TrainingConfig(
+            task, self.get_params(deep=False), self._auto_learning_rate, callbacks
+        )
+        return PreparedFit(X, y, Y, sw, net, source, config, context)
 
     def _epoch_source(self, X, Y, sw, start, strata):
         if start == "stream":

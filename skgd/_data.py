@@ -165,9 +165,11 @@ class Batches:
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
-    sample_weight : ndarray of shape (n_samples,) or None
+    sample_weight : ndarray of shape (n_samples,) or (n_samples, K), or None
         float64, relative to their mean over the training rows (see
-        :func:`relative_weights`).
+        :func:`relative_weights`); one column per candidate for ``K``
+        stacked candidates (:mod:`skgd._stacked`), whose ``c`` then has
+        shape ``(m, K)``.
     rows : ndarray of int or None
         Rows to draw from (all when ``None``).
     """
@@ -176,6 +178,7 @@ class Batches:
 
     def __init__(self, X, Y, sample_weight=None, rows=None):
         self.X, self.Y, self.sample_weight, self.rows = X, Y, sample_weight, rows
+        self._weight_width = 1 if np.ndim(sample_weight) < 2 else sample_weight.shape[1]
         self.n = X.shape[0] if rows is None else len(rows)
         self._buffers = self._static = None
         self._uniform_weights = {}
@@ -191,7 +194,9 @@ class Batches:
             self._buffers = (
                 np.empty((rows, self.X.shape[1]), dtype=self.Y.dtype),
                 np.empty((rows, self.Y.shape[1]), dtype=self.Y.dtype),
-                np.empty((rows, 1)),  # weights are divided by m in float64
+                # Weights are divided by m in float64; one column a candidate
+                # when stacked candidates weigh the samples differently.
+                np.empty((rows, self._weight_width)),
             )
         return self._buffers
 
@@ -227,7 +232,7 @@ class Batches:
                 self._static = static
             weights = None
             if sw is not None:  # copied, since the batches scale it in place
-                weights = _copy_rows(sw[:, None], rows, wbuf[:k])
+                weights = _copy_rows(sw.reshape(len(sw), -1), rows, wbuf[:k])
             yield from self._batches(xbuf[:k], ybuf[:k], weights, size)
 
     def _batches(self, X, Y, sw, size):

@@ -10,6 +10,12 @@ its own problem, except in the softmax cross-entropy.
 
 The hot path works in place: ``pred`` is overwritten.
 
+The same code trains ``K`` stacked candidates at once (see
+:mod:`skgd._stacked`): ``pred`` then has shape ``(m, K, n_outputs)``, ``y``
+shape ``(m, 1, n_outputs)`` and ``c`` is a scalar or of shape ``(m, 1, 1)``
+or ``(m, K, 1)``; the gradient is the same elementwise arithmetic, and the
+value is an array of ``K`` values, one per candidate.
+
 Classification losses take the network's raw output (logits, or decision
 values) and fuse the output activation into the loss. Each encodes a 0/1
 class indicator matrix into its targets (``encode``) and back
@@ -22,8 +28,6 @@ work on each output column as a binary problem with the margin
 positive class, ``-1`` otherwise. Their targets are ``-s``, so that one
 product gives ``-m``.
 """
-
-import math
 
 import numpy as np
 from scipy.special import expit
@@ -40,7 +44,7 @@ class SquaredError:
         """Return the weighted loss and write its gradient into ``grad``."""
         np.subtract(pred, y, pred)
         np.multiply(pred, c, grad)
-        return 0.5 * float(np.vdot(grad, pred))
+        return 0.5 * _dot(grad, pred)
 
 
 class Huber:
@@ -63,9 +67,9 @@ class Huber:
         np.subtract(pred, y, pred)
         np.clip(pred, -self.delta, self.delta, grad)
         np.multiply(grad, c, grad)
-        value = float(np.vdot(grad, pred))  # sum c g r
+        value = _dot(grad, pred)  # sum c g r
         np.clip(pred, -self.delta, self.delta, pred)
-        return value - 0.5 * float(np.vdot(grad, pred))  # minus sum c g**2 / 2
+        return value - 0.5 * _dot(grad, pred)  # minus sum c g**2 / 2
 
 
 def weighted_loss(loss, pred, y, sample_weight=None, block=8192):
@@ -90,8 +94,27 @@ def weighted_loss(loss, pred, y, sample_weight=None, block=8192):
 _add, _largest = np.add.reduce, np.maximum.reduce  # cheaper than np.sum, np.max
 
 
+def _dot(a, b):
+    """``sum(a * b)``: a float, or one value per candidate of stacked arrays."""
+    if a.ndim == 2:
+        return float(np.vdot(a, b))
+    return _add(np.multiply(a, b), (0, 2))
+
+
+def _overflowed(value):
+    """Whether a loss value (or any candidate's) is infinite or NaN."""
+    return not np.isfinite(value).all()
+
+
 def _weighted_sum(values, c):
-    """``sum_i c_i * sum_k values_ik``, for a scalar or a column ``c``."""
+    """``sum_i c_i * sum_k values_ik``, for a scalar or a column ``c``.
+
+    Stacked ``values`` of shape ``(m, K, n)`` give one sum per candidate.
+    """
+    if values.ndim == 3:
+        if not getattr(c, "ndim", 0):
+            return float(c) * _add(values, (0, 2))
+        return _add(_add(values, 2) * c[:, :, 0], 0)
     if not getattr(c, "ndim", 0):  # a 0-d array (in training) or a float
         return float(c) * float(_add(values, None))
     if values.shape[1] != 1:
@@ -143,7 +166,7 @@ class LogLoss(_MarginLoss):
         np.exp(pred, softplus)
         np.log1p(softplus, softplus)
         value = _weighted_sum(softplus, c)
-        if value == math.inf:  # some -m above ~709: the form that cannot overflow
+        if _overflowed(value):  # some -m above ~709: the form that cannot overflow
             value = _weighted_sum(np.logaddexp(0.0, pred, out=softplus), c)
         return value
 
@@ -232,14 +255,14 @@ class SoftmaxLogLoss:
         """
         key = pred.shape, pred.dtype
         if key not in self._scratch:  # row sums and a column of ones, per shape
-            m, k = pred.shape
-            self._scratch[key] = np.empty(m, pred.dtype), np.ones(k, pred.dtype)
+            rows, k = pred.shape[:-1], pred.shape[-1]
+            self._scratch[key] = np.empty(rows, pred.dtype), np.ones(k, pred.dtype)
         total, ones = self._scratch[key]
         np.exp(pred, out=grad)
         np.dot(grad, ones, out=total)
         value = self._finish(pred, y, c, grad, total)
-        if not math.isfinite(value):  # overflowed: shift by the row maxima
-            pred -= _largest(pred, 1, None, None, True)  # at most 0 now
+        if _overflowed(value):  # overflowed: shift by the row maxima
+            pred -= _largest(pred, -1, None, None, True)  # at most 0 now
             np.exp(pred, out=grad)
             np.dot(grad, ones, out=total)
             value = self._finish(pred, y, c, grad, total)
@@ -248,11 +271,13 @@ class SoftmaxLogLoss:
     @staticmethod
     def _finish(pred, y, c, grad, total):
         """The gradient from ``exp(pred)`` in ``grad``, and the loss."""
-        np.divide(grad, total[:, None], grad)  # softmax
+        np.divide(grad, total[..., None], grad)  # softmax
         np.subtract(grad, y, grad)
         np.multiply(grad, c, grad)
         np.log(total, out=total)
         # The loss: sum_i c_i (log total_i - pred_i . y_i), y one-hot.
+        if pred.ndim == 3:  # stacked: one value per candidate
+            return _weighted_sum(total[..., None], c) - _dot(pred, y * c)
         if not getattr(c, "ndim", 0):
             return float(c) * (float(_add(total, None)) - float(np.vdot(pred, y)))
         yc = np.multiply(y, c)

@@ -11,9 +11,14 @@ raises (a :class:`~skgd.DivergenceError`, say) scores NaN, as with
 ``GridSearchCV(error_score=np.nan)``, and the candidate is reported as
 diverged (or failed) instead of stopping the study. A fit cut short by
 Ctrl-C (its :class:`~skgd.FitInterruptedWarning`) stops the study with a
-:class:`KeyboardInterrupt` instead: its scores would read as complete. The
-fits run through :class:`joblib.Parallel`, so ``n_jobs`` and a dask backend
-apply, and each finished fit is reported to a progress callback.
+:class:`KeyboardInterrupt` instead: its scores would read as complete.
+
+The candidates of each fold are trained stacked, as
+:class:`skgd.model_selection.GridSearchCV` trains them
+(:func:`skgd.model_selection.train_stacked`): one stacked run per group of
+candidates and fold, through :class:`joblib.Parallel`, so ``n_jobs`` and a
+dask backend apply; each fold's fit then takes its result and is scored.
+Each finished run reports its fits to a progress callback.
 
 The data comes from :mod:`skgd._study_data`, the dask cluster from
 :mod:`skgd._cluster`, and :mod:`skgd._report` writes the results.
@@ -38,6 +43,8 @@ from sklearn.utils.multiclass import type_of_target
 from ._exceptions import DivergenceError, FitInterruptedWarning, StudyError
 from ._linear import GDClassifier, GDRegressor
 from ._mlp import MLPClassifier, MLPRegressor
+from ._stacked import replaying
+from .model_selection import train_stacked
 
 #: The estimators of each task, by the key of ``--estimator``.
 ESTIMATORS = {
@@ -445,17 +452,32 @@ def cross_validate_grid(
     """
     candidates = list(ParameterGrid(grid))
     splits = list(cv.split(X, y))
-    fits = [
-        delayed(_fold_task)(i, k, task, pipeline, params, X, y, train, test)
-        for i, params in enumerate(candidates)
-        for k, (train, test) in enumerate(splits)
-    ]
-    outcomes = [[None] * len(splits) for _ in candidates]
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    for done, (i, k, outcome) in enumerate(parallel(fits)):
-        outcomes[i][k] = outcome
+    total, done = len(candidates) * len(splits), 0
+
+    def advance(n_fits):
+        nonlocal done
+        done += n_fits
         if progress is not None:
-            progress(done + 1, len(fits))
+            progress(done, total)
+
+    prefixed = [_prefixed(params) for params in candidates]
+    results, shares = train_stacked(
+        pipeline, prefixed, X, y, splits, n_jobs=n_jobs, progress=advance
+    )
+    outcomes = [[None] * len(splits) for _ in candidates]
+    fits, stacked = [], []
+    for i, params in enumerate(candidates):
+        for k, (train, test) in enumerate(splits):
+            fit = (i, k, task, pipeline, params, X, y, train, test)
+            (stacked if (i, k) in shares else fits).append(fit)
+    with replaying(results):  # the stacked fits only take their results
+        for fit in stacked:
+            i, k, (scores, seconds, error) = _fold_task(*fit)
+            outcomes[i][k] = scores, seconds + shares[i, k], error
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    for i, k, outcome in parallel(delayed(_fold_task)(*fit) for fit in fits):
+        outcomes[i][k] = outcome
+        advance(1)
     return [summarize(p, o) for p, o in zip(candidates, outcomes)]
 
 

@@ -1,0 +1,877 @@
+"""Stacked training: the candidates of a search that differ only in numbers.
+
+Candidates that share an architecture, a batch size, a number of epochs, an
+optimizer, a schedule and a ``random_state`` see the same data in the same
+order, so their networks can be trained side by side, as one:
+
+* the parameters of ``K`` candidates live in one flat buffer, each dense
+  layer a block of shape ``(n_in + 1, K, n_out)`` (the last row holds the
+  intercepts), so that the first layers of all candidates are one matrix
+  product, ``X @ W`` with ``W`` of shape ``(n_in + 1, K * n_out)``, and the
+  later layers one batched product;
+* activations have shape ``(m, K, width)`` and the losses of
+  :mod:`skgd._losses` give one value per candidate;
+* the optimizer updates the whole buffer at once, with the learning rates,
+  penalties, momenta, Adam settings and dropout rates of the candidates as
+  arrays.
+
+Each candidate goes through exactly the arithmetic of its own fit: the same
+split, initial weights and shuffles (from the same ``random_state``), the
+same dropout draws (every dropout position has its own stream, see
+:func:`skgd._engine.dropout_streams`; a candidate with a rate of 0 at a
+position keeps all its units there), the same updates. Only the order of
+some sums differs (a matrix product of ``K`` candidates against one of
+one), so results agree with separate fits to rounding, not bit for bit.
+
+One candidate's failure is its own: a candidate whose loss diverges gets
+the :class:`~skgd.DivergenceError` its own fit would have raised, and one
+that stops early (``tol``, ``early_stopping``) keeps the state its own fit
+would have ended with; both leave the stack at the end of that epoch and
+cost nothing more.
+
+:func:`train_group` trains a group; its results reach the estimators'
+``fit`` through :func:`replaying`, a context in which a fit of the same
+estimator parameters on the same data takes the stacked result
+(:func:`replayed`) instead of training again.
+"""
+
+import contextvars
+import copy
+import hashlib
+import math
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from ._activations import ACTIVATIONS, Activation
+from ._data import Batches, iter_rows
+from ._engine import (
+    SessionResult,
+    _baseline,
+    _early_stopping,
+    _schedule,
+    dropout_streams,
+    make_rng,
+)
+from ._exceptions import DivergenceError
+from ._layers import Dense, Dropout
+from ._losses import _add, weighted_loss
+from ._optimizers import OPTIMIZERS
+from ._registry import build
+from ._trainer import DIVERGENCE_FACTOR, TrainingState, divergence_error
+
+# The parameters that only change numbers: candidates differing in them alone
+# are trained stacked. Every other parameter splits candidates into groups.
+STACKED = (
+    "learning_rate",
+    "alpha",
+    "dropout",
+    "input_dropout",
+    "momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "huber_delta",
+    "power_t",
+    "class_weight",
+)
+
+# -- the replay of stacked results in the estimators' fit ---------------------
+
+_SEARCH = contextvars.ContextVar("skgd_stacked_search", default=None)
+
+
+class _Replay:
+    """What a stacked search hands to the fits it runs: results, and a log."""
+
+    def __init__(self, results):
+        self.results, self.log = results, []
+
+
+@contextmanager
+def replaying(results):
+    """Within the block, fits take their stacked result from ``results``.
+
+    ``results`` maps :func:`fit_key` to ``(params, SessionResult)`` or to
+    the exception the fit raised. Yields the log of every skgd fit run in
+    the block, in order: its ``history_``, or None when it failed.
+    """
+    token = _SEARCH.set(_Replay(results))
+    try:
+        yield _SEARCH.get().log
+    finally:
+        _SEARCH.reset(token)
+
+
+def fit_key(estimator, X, Y, sample_weight):
+    """What identifies a fit: the estimator's class and parameters, and its data."""
+    digest = hashlib.blake2b(digest_size=16)
+    parts = (X.data, X.indices, X.indptr) if sp.issparse(X) else (X,)
+    for array in (*parts, Y, sample_weight):
+        if array is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.view(np.uint8).ravel())
+    params = sorted(estimator.get_params(deep=False).items())
+    return type(estimator).__name__, repr(params), digest.hexdigest()
+
+
+def replayed(estimator, run):
+    """The stacked result of this fit, set into ``run.net``; None if there is none.
+
+    Raises the error the candidate's training ended with, if any.
+    """
+    search = _SEARCH.get()
+    if (
+        search is None
+        or not search.results
+        or getattr(estimator, "_skl_callbacks", None)
+    ):
+        return None  # callbacks hear of every epoch: the fit trains on its own
+    entry = search.results.pop(
+        fit_key(estimator, run.X, run.Y, run.sample_weight), None
+    )
+    if entry is None:
+        return None
+    if isinstance(entry, BaseException):
+        raise entry
+    params, result = entry
+    run.net.params[...] = params
+    return result
+
+
+@contextmanager
+def noted_in_search(estimator):
+    """Log the fit's ``history_`` (None if it fails) when inside a stacked search."""
+    search = _SEARCH.get()
+    if search is None:
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        search.log.append(None)
+        raise
+    search.log.append(estimator.history_)
+
+
+# -- the stacked network -------------------------------------------------------
+
+
+class StackedNetwork:
+    """``K`` networks of one architecture, in one parameter buffer.
+
+    Activations of a batch of ``m`` rows are contiguous arrays of shape
+    ``(m, K, width)``. The batch itself gets a column of ones, so that the
+    first layers of all candidates, intercepts included, are one matrix
+    product; the later layers are a batched product and an added intercept.
+    Dropout draws one mask per position and distinct rate: candidates are
+    best ordered by their rates, so that each rate is one run of them.
+
+    Parameters
+    ----------
+    nets : list of Network
+        The candidates' own networks (built by their estimators): the same
+        dense layers and activation, dropout at any rates.
+    """
+
+    def __init__(self, nets):
+        net = nets[0]
+        self.dtype = net.dtype
+        self.dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+        names = [layer.name for layer in net.layers if isinstance(layer, Activation)]
+        self.activation = names[0] if names else "identity"
+        # Position j is the dropout before dense layer j (stream j).
+        self.rates = np.zeros((len(self.dense), len(nets)))
+        for k, candidate in enumerate(nets):
+            for layer in candidate.layers:
+                if isinstance(layer, Dropout):
+                    self.rates[layer.stream, k] = layer.rate
+        self._single_sizes = [layer.Wb.size for layer in self.dense]
+        self._allocate(len(nets))
+
+    def _allocate(self, K):
+        self.K = K
+        shapes = [(layer.Wb.shape[0], K, layer.n_outputs) for layer in self.dense]
+        sizes = [math.prod(shape) for shape in shapes]
+        self.params = np.zeros(sum(sizes), self.dtype)
+        self.grads = np.zeros_like(self.params)
+        self.penalized = np.zeros(sum(sizes), bool)
+        self.blocks, self.grad_blocks, offset = [], [], 0
+        for shape, size, layer in zip(shapes, sizes, self.dense):
+            part = slice(offset, offset + size)
+            self.blocks.append(self.params[part].reshape(shape))
+            self.grad_blocks.append(self.grads[part].reshape(shape))
+            self.penalized[part].reshape(shape)[: layer.n_in] = True
+            offset += size
+        self.dropout = [_rate_runs(rates, self.dtype) for rates in self.rates]
+        self._workspaces = {}
+
+    def per_candidate(self, values):
+        """``values`` (one per candidate) spread over the parameters they govern."""
+        out = np.empty_like(self.params)
+        offset = 0
+        for block in self.blocks:
+            part = out[offset : offset + block.size].reshape(block.shape)
+            part[...] = np.asarray(values, self.dtype)[:, None]
+            offset += block.size
+        return out
+
+    def sums(self, flat):
+        """Each candidate's sum of ``flat`` (a buffer of the parameters' layout)."""
+        total, offset = 0.0, 0
+        for block in self.blocks:
+            part = flat[offset : offset + block.size].reshape(block.shape)
+            total = total + _add(_add(part, 2), 0)
+            offset += block.size
+        return total
+
+    def scale(self, flat, values):
+        """Multiply each candidate's part of ``flat`` by its value, in place."""
+        values = np.asarray(values, self.dtype)[:, None]
+        offset = 0
+        for block in self.blocks:
+            part = flat[offset : offset + block.size].reshape(block.shape)
+            np.multiply(part, values, part)
+            offset += block.size
+
+    def set_all(self, single):
+        """Give every candidate the flat parameters ``single`` of one network."""
+        offset = 0
+        for block, size in zip(self.blocks, self._single_sizes):
+            rows, _, n_out = block.shape
+            block[...] = single[offset : offset + size].reshape(rows, 1, n_out)
+            offset += size
+
+    def candidate_params(self, k, flat=None):
+        """Candidate ``k``'s parameters (or ``flat``'s) in its own network's layout."""
+        parts, offset = [], 0
+        flat = self.params if flat is None else flat
+        for block in self.blocks:
+            part = flat[offset : offset + block.size].reshape(block.shape)
+            parts.append(part[:, k, :].ravel())
+            offset += block.size
+        return np.concatenate(parts)
+
+    def keep(self, kept):
+        """Keep only the candidates ``kept`` (stack indices), in that order.
+
+        Returns ``select(flat)``, which does the same to another buffer of
+        the old layout (an optimizer's state).
+        """
+        shapes = [block.shape for block in self.blocks]
+
+        def select(flat):
+            parts, offset = [], 0
+            for shape in shapes:
+                block = flat[offset : offset + math.prod(shape)].reshape(shape)
+                parts.append(block[:, kept, :].ravel())
+                offset += block.size
+            return np.concatenate(parts)
+
+        params = select(self.params)
+        self.rates = self.rates[:, kept]
+        self._allocate(len(kept))
+        self.params[...] = params
+        return select
+
+    def _workspace(self, m):
+        ws = self._workspaces.get(m)
+        if ws is not None:
+            return ws
+        K, dtype, dense = self.K, self.dtype, self.dense
+        # With dropout after a smooth activation, its output is kept apart
+        # for the backward pass; relu's and identity's derivatives can be
+        # read from the dropped-out output.
+        apart = self.activation not in ("relu", "identity")
+        ws = {
+            "x1": np.ones((m, dense[0].n_in + 1), dtype),
+            "z": [np.empty((m, K, layer.n_outputs), dtype) for layer in dense],
+            "a": [None] + [np.empty((m, K, layer.n_in), dtype) for layer in dense[1:]],
+            "pre": [None]
+            + [
+                np.empty((m, K, layer.n_in), dtype) if apart and runs else None
+                for layer, runs in zip(dense[1:], self.dropout[1:])
+            ],
+            "zeros": [None]
+            + [np.zeros((m, K, layer.n_in), dtype) for layer in dense[1:]],
+        }
+        ws["g"] = [np.empty_like(z) for z in ws["z"]]
+        ws["ga"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
+        ws["scratch"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
+        if self.dropout[0]:
+            ws["a"][0] = np.empty((m, K, dense[0].n_in), dtype)
+        self._workspaces[m] = ws
+        return ws
+
+    def forward(self, X, streams=None):
+        """Outputs ``(m, K, n_out)`` for a batch; training mode with ``streams``."""
+        ws = self._ws = self._workspace(X.shape[0])
+        function = ACTIVATIONS[self.activation][0]
+        self._masks, self._inputs = [None] * len(self.dense), []
+        for j, layer in enumerate(self.dense):
+            runs = self.dropout[j] if streams is not None else []
+            if j == 0 and not runs:
+                x1 = ws["x1"]
+                np.copyto(x1[:, : layer.n_in], X)
+                self._inputs.append(x1)
+                np.dot(x1, _flat(self.blocks[0]), ws["z"][0].reshape(len(X), -1))
+                continue
+            a = ws["a"][j]
+            if j == 0:
+                source = X[:, None, :]
+            else:
+                pre = ws["pre"][j] if runs else None
+                source = a if pre is None else pre
+                function(ws["z"][j - 1], source, ws["zeros"][j])
+            if runs:
+                self._masks[j] = self._drop(source, a, runs, streams[j])
+            self._inputs.append(a)
+            self._dense_forward(j, a, ws["z"][j])
+        return ws["z"][-1]
+
+    @staticmethod
+    def _drop(x, out, runs, stream):
+        """Inverted dropout, as :class:`~skgd._layers.Dropout` draws it.
+
+        One draw of the position's bits serves every rate; each run of
+        candidates of one rate is scaled by its mask (and a run of rate 0 is
+        passed through). Returns the masks, by run.
+        """
+        m, _, w = out.shape
+        bits = stream.bit_generator.random_raw((m * w + 3) // 4).view(np.uint16)
+        kept = bits[: m * w].reshape(m, 1, w)
+        masks = []
+        for part, threshold, scale in runs:
+            if threshold is None:  # rate 0
+                if x is not out:
+                    np.copyto(out[:, part], x if x.shape[1] == 1 else x[:, part])
+                masks.append(None)
+                continue
+            mask = np.greater_equal(kept, threshold).astype(out.dtype)
+            np.multiply(mask, scale, mask)
+            np.multiply(x if x.shape[1] == 1 else x[:, part], mask, out[:, part])
+            masks.append(mask)
+        return masks
+
+    def _dense_forward(self, j, a, z):
+        """``z = a @ W + b`` for each candidate, from ``a`` of shape (m, K, n_in)."""
+        block, n_in = self.blocks[j], self.dense[j].n_in
+        np.matmul(
+            a.transpose(1, 0, 2),
+            block[:n_in].transpose(1, 0, 2),
+            out=z.transpose(1, 0, 2),
+        )
+        np.add(z, block[n_in], z)
+
+    def backward(self):
+        """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
+        ws = self._ws
+        gradient = ACTIVATIONS[self.activation][1]
+        for j in range(len(self.dense) - 1, -1, -1):
+            layer, g, a = self.dense[j], ws["g"][j], self._inputs[j]
+            dblock, n_in = self.grad_blocks[j], layer.n_in
+            if a.ndim == 2:  # the batch with its ones: one product
+                np.dot(a.T, g.reshape(len(a), -1), _flat(dblock))
+                return
+            np.matmul(
+                a.transpose(1, 2, 0),
+                g.transpose(1, 0, 2),
+                out=dblock[:n_in].transpose(1, 0, 2),
+            )
+            _add(g, 0, out=dblock[n_in])
+            if j == 0:
+                return
+            ga, W = ws["ga"][j], self.blocks[j][:n_in]
+            if layer.n_outputs == 1:  # an outer product: one broadcast product
+                np.multiply(g, W[:, :, 0].T, ga)
+            else:
+                np.matmul(
+                    g.transpose(1, 0, 2),
+                    W.transpose(1, 2, 0),
+                    out=ga.transpose(1, 0, 2),
+                )
+            for (part, _, _), mask in zip(self.dropout[j], self._masks[j] or ()):
+                if mask is not None:
+                    np.multiply(ga[:, part], mask, ga[:, part])
+            pre = ws["pre"][j]
+            gradient(a if pre is None else pre, ga, ws["g"][j - 1], ws["scratch"][j])
+
+    def predict(self, X, rows, block):
+        """Evaluation-mode outputs ``(n, K, n_out)`` for ``rows`` of ``X``."""
+        n = X.shape[0] if rows is None else len(rows)
+        out = np.empty((n, self.K, self.dense[-1].n_outputs), self.dtype)
+        for part, Xb in iter_rows(X, block, self.dtype, rows):
+            out[part] = self.forward(Xb)
+        return out
+
+
+def _flat(block):
+    """A block ``(n_in + 1, K, n_out)`` as one ``(n_in + 1, K * n_out)`` matrix."""
+    return block.reshape(block.shape[0], -1)
+
+
+def _rate_runs(rates, dtype):
+    """``[(slice, threshold, scale), ...]``: the runs of equal dropout rates.
+
+    Empty when no candidate drops anything at this position; a run of rate
+    0 has threshold None. Thresholds and scales are those of
+    :class:`~skgd._layers.Dropout`.
+    """
+    if not rates.any():
+        return []
+    runs, start = [], 0
+    for stop in range(1, len(rates) + 1):
+        if stop == len(rates) or rates[stop] != rates[start]:
+            layer = Dropout(rates[start])
+            threshold = layer._threshold if rates[start] else None
+            scale = np.array(layer._scale, dtype)
+            runs.append((slice(start, stop), threshold, scale))
+            start = stop
+    return runs
+
+
+class StackedOptimizer:
+    """SGD or Adam over a stacked buffer, with each candidate's own settings.
+
+    The arithmetic is that of :mod:`skgd._optimizers`, element by element,
+    with per-candidate numbers broadcast to the parameters they govern.
+
+    Parameters
+    ----------
+    params : list of dict
+        The candidates' parameters (``optimizer`` and ``nesterov`` equal).
+    net : StackedNetwork
+    """
+
+    def __init__(self, params, net):
+        self.name, self.nesterov = params[0]["optimizer"], params[0]["nesterov"]
+        settings = [key for key in OPTIMIZERS[self.name].settings if key != "nesterov"]
+        self.values = {
+            key: np.array([float(p[key]) for p in params]) for key in settings
+        }
+        self.net, self.t = net, 0
+        names = ("m_", "v_") if self.name == "adam" else ("velocity",)
+        if self.name == "sgd" and not self.values["momentum"].any():
+            names = ()
+        self.buffers = {name: np.zeros_like(net.params) for name in names}
+        self._scratch = np.empty_like(net.params)
+        self._spread_cache = {}
+        self._index_betas()
+
+    def _index_betas(self):
+        """The distinct pairs of Adam's betas, and each candidate's pair."""
+        if self.name == "adam":
+            betas = np.stack([self.values["beta_1"], self.values["beta_2"]], 1)
+            pairs, inverse = np.unique(betas, axis=0, return_inverse=True)
+            self._pairs = pairs.tolist(), inverse.ravel()
+
+    def keep(self, kept, select):
+        """Keep the candidates ``kept``; ``select`` maps an old buffer to the new."""
+        self.values = {key: value[kept] for key, value in self.values.items()}
+        self.buffers = {name: select(buffer) for name, buffer in self.buffers.items()}
+        self._scratch = np.empty_like(self.net.params)
+        self._spread_cache = {}
+        self._index_betas()
+
+    def _spread(self, values):
+        """Per-candidate ``values``: a float when all are equal, else per parameter."""
+        if (values == values[0]).all():
+            return float(values[0])
+        key = values.tobytes()
+        if key not in self._spread_cache:
+            if len(self._spread_cache) > 16:
+                self._spread_cache.clear()
+            self._spread_cache[key] = self.net.per_candidate(values)
+        return self._spread_cache[key]
+
+    def step(self, params, grads, lr):
+        """One update of every candidate; ``lr`` holds their learning rates."""
+        if self.name == "adam":
+            self._adam(params, grads, lr)
+            return
+        if "velocity" not in self.buffers:
+            np.multiply(grads, self._spread(lr), grads)
+            np.subtract(params, grads, params)
+            return
+        v, momentum = self.buffers["velocity"], self.values["momentum"]
+        np.multiply(v, self._spread(momentum), v)
+        np.add(v, grads, v)
+        if self.nesterov:
+            _descend(params, grads, self._spread(lr))
+            _descend(params, v, self._spread(lr * momentum), grads)
+        else:
+            _descend(params, v, self._spread(lr), grads)
+
+    def _adam(self, params, g, lr):
+        m_, v_ = self.buffers["m_"], self.buffers["v_"]
+        b1, b2, epsilon = (self.values[key] for key in ("beta_1", "beta_2", "epsilon"))
+        self.t += 1
+        np.multiply(m_, self._spread(b1), m_)
+        np.add(m_, g, m_)
+        np.multiply(v_, self._spread(b2), v_)
+        np.multiply(g, g, g)
+        np.add(v_, g, v_)
+        np.sqrt(v_, g)
+        np.add(g, self._spread(epsilon / np.sqrt(1.0 - b2)), g)
+        np.divide(m_, g, g)
+        # lr * correction * k as Adam.step computes it, in Python floats, once
+        # for each distinct pair of betas.
+        pairs, inverse = self._pairs
+        correction, k = np.empty(len(pairs)), np.empty(len(pairs))
+        for i, (beta_1, beta_2) in enumerate(pairs):
+            correction[i] = math.sqrt(1.0 - beta_2**self.t) / (1.0 - beta_1**self.t)
+            k[i] = (1.0 - beta_1) / math.sqrt(1.0 - beta_2)
+        step = lr * correction[inverse] * k[inverse]
+        if (step == step[0]).all():
+            np.multiply(g, float(step[0]), g)
+        else:
+            self.net.scale(g, step)
+        np.subtract(params, g, params)
+
+    def candidate_state(self, k):
+        """Candidate ``k``'s state, as its own optimizer's ``state_dict``."""
+        net = self.net
+        if self.name == "adam":
+            return {
+                "t": self.t,
+                "m_": net.candidate_params(k, self.buffers["m_"]),
+                "v_": net.candidate_params(k, self.buffers["v_"]),
+            }
+        v = self.buffers.get("velocity")
+        return {"velocity": None if v is None else net.candidate_params(k, v)}
+
+
+def _descend(params, direction, lr, scratch=None):
+    """``params -= lr * direction``, through ``scratch`` (may be ``direction``)."""
+    scratch = direction if scratch is None else scratch
+    np.multiply(direction, lr, scratch)
+    np.subtract(params, scratch, params)
+
+
+# -- training a group ----------------------------------------------------------
+
+
+class _CandidateView:
+    """What :class:`~skgd._callbacks.EarlyStopping` reads of one candidate:
+    ``trainer.net.params`` and ``trainer.state.schedule``."""
+
+    def __init__(self, run, k):
+        self.net, self.state = self, TrainingState(None, run.schedules[k], None)
+        self._run, self._k = run, k
+
+    @property
+    def params(self):
+        return self._run.net.candidate_params(self._run.position[self._k])
+
+
+class _GroupRun:
+    """The stacked training of one group's candidates on one data set."""
+
+    def __init__(self, runs, keys, results):
+        self.results, self.keys = results, keys
+        params = [run.config.params for run in runs]
+        self.params, self.tasks = params, [run.config.task for run in runs]
+        first = params[0]
+        self.baseline = np.array(
+            [_baseline(t, r.source) for t, r in zip(self.tasks, runs)]
+        )
+        rng = self.rng = make_rng(first["random_state"])
+        self.streams = dropout_streams(rng, max(run.net.n_streams for run in runs))
+        self.initial_streams = copy.deepcopy(self.streams)
+        sources, self.val = [run.source for run in runs], None
+        fraction = first["validation_fraction"]
+        if first["early_stopping"] or fraction:
+            state, splits = rng.bit_generator.state, []
+            for source in sources:
+                rng.bit_generator.state = state
+                splits.append(source.split(fraction or 0.1, rng))
+            sources = [train for train, _ in splits]
+            self.val = [val for _, val in splits]
+        runs[0].net.initialize(rng)
+        self.net = StackedNetwork([run.net for run in runs])
+        self.net.set_all(runs[0].net.params)
+        lr0 = []
+        for run, source, task in zip(runs, sources, self.tasks):
+            rate = run.config.params["learning_rate"]
+            if rate == "auto":
+                b = source.batches
+                rate = run.config.auto_learning_rate(
+                    b.X, b.sample_weight, source.rows, task.loss
+                )
+            lr0.append(float(rate))
+        self.schedules = [_schedule(p, rate) for p, rate in zip(params, lr0)]
+        self.stopping = [_early_stopping(p) for p in params]
+        self.views = [_CandidateView(self, k) for k in range(len(runs))]
+        self.optimizer = StackedOptimizer(params, self.net)
+        weights = [source.batches.sample_weight for source in sources]
+        rows = sources[0].rows
+        matrix = None
+        if any(w is not None for w in weights):
+            n = runs[0].X.shape[0]
+            matrix = np.column_stack([np.ones(n) if w is None else w for w in weights])
+        self.batches = Batches(runs[0].X, runs[0].Y, matrix, rows)
+        self.alpha = np.array([float(p["alpha"]) for p in params])
+        self.deltas = [getattr(t.loss, "delta", None) for t in self.tasks]
+        self.K = len(runs)
+        self.position = np.arange(self.K)  # candidate -> index in the stack
+        self.active = list(range(self.K))  # stack index -> candidate
+        self.limit = np.full(self.K, -math.inf)
+        self.records = [[] for _ in range(self.K)]
+        self.errors = {}
+        self.n_iter = self.t = 0
+        self.lr = np.full(self.K, math.nan)
+        self.loss = copy.copy(self.tasks[0].loss)
+        self._stacked_loss()
+
+    def _stacked_loss(self):
+        """The loss of the stack: Huber thresholds by candidate."""
+        deltas = [self.deltas[k] for k in self.active]
+        if deltas[0] is not None:
+            self.loss.delta = np.array(deltas, self.net.dtype)[:, None]
+        self._alpha = self.net.per_candidate(self.alpha[self.active])
+        self._alpha *= self.net.penalized
+
+    def learning_rates(self):
+        """The rate of each candidate in the stack for the next update."""
+        return np.array([self.schedules[k](self.t, self.n_iter) for k in self.active])
+
+    def run(self):
+        first = self.params[0]
+        invscaling = first["lr_schedule"] == "invscaling"
+        with np.errstate(
+            over="ignore", invalid="ignore", under="ignore", divide="ignore"
+        ):
+            for _ in range(first["epochs"]):
+                if not self.active:
+                    break
+                self._epoch(invscaling)
+            self._finish(list(self.active), stopped=[False] * len(self.active))
+
+    def _epoch(self, invscaling):
+        start = time.perf_counter()
+        shuffle = self.params[0]["shuffle"]
+        batch_size = self.params[0]["batch_size"]
+        net, step, streams = self.net, self.optimizer.step, self.streams
+        lr = self.learning_rates()
+        limits = self.limit[self.active]
+        total, weight, last = np.zeros(len(self.active)), 0.0, None
+        for X, y, c, w in self.batches(batch_size, self.rng if shuffle else None):
+            if invscaling:
+                lr = self.learning_rates()
+            value = self._objective(X, y, c, streams)
+            beyond = ~(value <= limits)  # also true for NaN
+            if beyond.any():
+                self._check(value, lr, np.flatnonzero(beyond))
+                limits = self.limit[self.active]
+            step(net.params, net.grads, lr)
+            self.t += 1
+            total += w * value
+            weight += w
+            last = X, y, c
+        self.lr[self.active] = lr
+        finite = net.sums(~np.isfinite(net.params)) == 0
+        for i, k in enumerate(self.active):
+            if not finite[i] and k not in self.errors:
+                what = "the parameters are no longer finite"
+                self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
+        self.n_iter += 1
+        seconds = (time.perf_counter() - start) / len(self.active)
+        finishing, stopped = self._end_epoch(total / weight, seconds)
+        self._last = last
+        self._finish(finishing, stopped)
+
+    def _objective(self, X, y, c, streams):
+        net = self.net
+        pred = net.forward(X, streams)
+        c = self._weights(c)
+        grad = net._ws["g"][-1]
+        value = np.asarray(
+            self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
+        )
+        net.backward()
+        if self._alpha.any():
+            scratch = self.optimizer._scratch
+            np.multiply(net.params, self._alpha, scratch)
+            np.add(net.grads, scratch, net.grads)
+            np.multiply(scratch, net.params, scratch)
+            value = value + 0.5 * net.sums(scratch)
+        return value
+
+    def _weights(self, c):
+        """A batch's ``c`` for the loss of the stack (see :class:`Batches`)."""
+        if not getattr(c, "ndim", 0):
+            return c
+        if len(self.active) == self.K:  # one column a candidate, all in the stack
+            return c[:, :, None]
+        return c[:, self.active, None]
+
+    def _check(self, value, lr, beyond):
+        """Set the limits on the first batch; a candidate beyond its limit diverged.
+
+        ``beyond`` are the stack indices whose value is not below their limit.
+        A diverged candidate stays in the stack, unjudged, to the end of the epoch.
+        """
+        for i in beyond:
+            k = self.active[i]
+            if self.limit[k] == -math.inf and math.isfinite(value[i]):
+                self.limit[k] = DIVERGENCE_FACTOR * max(value[i], self.baseline[k])
+            elif k not in self.errors:
+                what = f"the training loss reached {value[i]:.3g}"
+                self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
+                self.limit[k] = math.inf
+
+    def _end_epoch(self, train_loss, seconds):
+        """Each candidate's record and stopping rule; who finishes now."""
+        outputs = None
+        if self.val is not None:
+            val = self.val[0]
+            block = self.params[0]["batch_size"] or val.n
+            outputs = self.net.predict(val.X, val.rows, block)
+        finishing, stopped = [], []
+        for i, k in enumerate(self.active):
+            if k in self.errors:
+                finishing.append(k)
+                stopped.append(False)
+                continue
+            record = {
+                "epoch": self.n_iter,
+                "t": self.t,
+                "train_loss": float(train_loss[i]),
+            }
+            if outputs is not None:
+                try:
+                    self._validate(k, outputs[:, i, :], record)
+                except DivergenceError as error:
+                    self.errors[k] = error
+                    finishing.append(k)
+                    stopped.append(False)
+                    continue
+            record["learning_rate"] = float(self.lr[k])
+            record["seconds"] = seconds
+            self.records[k].append(record)
+            if self.stopping[k].on_epoch_end(self.views[k], record):
+                finishing.append(k)
+                stopped.append(True)
+        return finishing, stopped
+
+    def _validate(self, k, pred, record):
+        """As :meth:`~skgd._trainer.Trainer.validate`, for candidate ``k``."""
+        split, task = self.val[k], self.tasks[k]
+        lr, epoch = self.lr[k], self.n_iter
+        if not np.isfinite(pred).all():
+            what = "the predictions on the held-out data are no longer finite"
+            raise divergence_error(epoch, what, lr)
+        y = split.Y[split.rows]
+        sw = None if split.sample_weight is None else split.sample_weight[split.rows]
+        loss = weighted_loss(task.loss, pred, y, sw)
+        if not math.isfinite(loss):
+            what = "the loss on the held-out data overflows"
+            raise divergence_error(epoch, what, lr, "scale the features and y")
+        record["val_loss"] = loss
+        record[f"val_{task.score_name}"] = task.score(y, pred, sw)
+
+    def _finish(self, finishing, stopped):
+        """Store the results of the candidates that finish, and drop them."""
+        if not finishing:
+            return
+        done = [k for k in finishing if k not in self.errors]
+        if done and self._last is not None:  # judge the last update (check_last_step)
+            X, y, c = self._last
+            pred = self.net.forward(X)
+            c = self._weights(c)
+            value = self.loss.value_and_grad(
+                pred, y[:, None, :], c, self.net._ws["g"][-1]
+            )
+            for k in done:
+                i = self.position[k]
+                if not value[i] <= self.limit[k]:
+                    what = f"the training loss reached {value[i]:.3g}"
+                    self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
+        for k, was_stopped in zip(finishing, stopped):
+            key = self.keys[k]
+            self.results[key] = self.errors.get(k) or self._result(k, was_stopped)
+        kept = [i for i, k in enumerate(self.active) if k not in finishing]
+        if kept:
+            select = self.net.keep(kept)
+            self.optimizer.keep(kept, select)
+        self.active = [self.active[i] for i in kept]
+        self.position[self.active] = np.arange(len(self.active))
+        if self.active:
+            self._stacked_loss()
+
+    def _result(self, k, stopped):
+        """Candidate ``k``'s ``(params, SessionResult)``, as its own fit ends."""
+        i, params = self.position[k], self.params[k]
+        weights = self.stopping[k].best_params
+        final = self.net.candidate_params(i) if weights is None else weights
+        optimizer = build(OPTIMIZERS, params["optimizer"], params)
+        optimizer.init(final)
+        optimizer.load_state_dict(self.optimizer.candidate_state(i))
+        rates = self.net.rates[:, i]
+        streams = [
+            copy.deepcopy(stream if j < len(rates) and rates[j] else initial)
+            for j, (stream, initial) in enumerate(
+                zip(self.streams, self.initial_streams)
+            )
+        ]
+        state = TrainingState(
+            optimizer,
+            self.schedules[k],
+            copy.deepcopy(self.rng),
+            self.n_iter,
+            self.t,
+            limit=float(self.limit[k]),
+            streams=streams[: self._n_streams(k)],
+        )
+        return final, SessionResult(self.records[k], state, False, stopped)
+
+    def _n_streams(self, k):
+        rates = self.net.rates[:, self.position[k]]
+        used = np.flatnonzero(rates)
+        return int(used[-1]) + 1 if len(used) else 0
+
+
+def train_group(estimators, X, y, sample_weight=None):
+    """Train ``estimators`` (one group, fresh) stacked on ``(X, y)``.
+
+    Returns ``(results, seconds)``: ``results`` maps each candidate's
+    :func:`fit_key` to ``(params, SessionResult)`` or to the error its
+    training ended with; a candidate whose data is refused (its own fit
+    raises the same error before training) has no entry.
+    """
+    start = time.perf_counter()
+    runs, keys, results = [], [], {}
+    for estimator in estimators:
+        try:
+            run = estimator._prepare(X, y, sample_weight, "fresh", False)
+        except (ValueError, TypeError):
+            continue
+        runs.append(run)
+        keys.append(fit_key(estimator, run.X, run.Y, run.sample_weight))
+    if not runs:
+        return results, time.perf_counter() - start
+    # Candidates of equal dropout rates side by side: one mask for each run.
+    order = sorted(range(len(runs)), key=lambda i: _dropout_rates(runs[i].net))
+    runs, keys = [runs[i] for i in order], [keys[i] for i in order]
+    # Small matrix products run fastest on one thread; workers run in parallel.
+    with threadpool_limits(1, user_api="blas"):
+        try:
+            group = _GroupRun(runs, keys, results)
+        except (ValueError, DivergenceError):
+            return {}, time.perf_counter() - start  # each fit meets it alone
+        group.run()
+    return results, time.perf_counter() - start
+
+
+def _dropout_rates(net):
+    """The dropout rate at each position of ``net`` (0 where it has none)."""
+    rates = {
+        layer.stream: layer.rate for layer in net.layers if isinstance(layer, Dropout)
+    }
+    return [rates.get(j, 0.0) for j in range(net.n_streams)]

@@ -1,0 +1,320 @@
+"""The stacked searches: scikit-learn's results, a fold's candidates trained at once."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import loguniform
+from sklearn import model_selection as sk
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import Ridge
+from sklearn.metrics import make_scorer, mean_absolute_error
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skgd._engine
+import skgd._stacked
+from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
+from skgd.model_selection import GridSearchCV, RandomizedSearchCV
+
+CV = sk.KFold(3, shuffle=True, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return X[:240], y[:240]
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """Count the fits trained on their own (not taken from a stacked run)."""
+    calls = []
+    session = skgd._engine.fit_session
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return session(*args, **kwargs)
+
+    monkeypatch.setattr(skgd._base, "fit_session", counted)
+    return calls
+
+
+def _both(search, reference, *fit_args, **fit_params):
+    """Fit the skgd search and scikit-learn's, without their warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(*fit_args, **fit_params)
+        reference.fit(*fit_args, **fit_params)
+    return search, reference
+
+
+def assert_same_results(ours, theirs, atol=1e-9):
+    """Equal cv_results_ (but timings), NaN where scikit-learn has NaN."""
+    skipped = {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
+    assert set(ours.cv_results_) - {"histories"} == set(theirs.cv_results_)
+    for key, value in theirs.cv_results_.items():
+        if key in skipped:
+            continue
+        if key.startswith("rank_"):  # ties within rounding may break either way
+            means = theirs.cv_results_["mean_" + key[len("rank_") :]]
+            gaps = np.abs(means[:, None] - means[None, :]) + np.eye(len(means))
+            clear = ~(gaps <= atol).any(axis=1)
+            assert (ours.cv_results_[key][clear] == value[clear]).all(), key
+            continue
+        if key == "params" or not np.issubdtype(np.asarray(value).dtype, np.number):
+            assert list(ours.cv_results_[key]) == list(value), key
+            continue
+        np.testing.assert_allclose(
+            ours.cv_results_[key], value, rtol=0, atol=atol, equal_nan=True, err_msg=key
+        )
+    assert ours.best_index_ == theirs.best_index_
+    assert ours.n_splits_ == theirs.n_splits_
+
+
+def test_pipeline_grid_equals_scikit_learn_and_trains_only_the_refit(
+    diabetes, trainings
+):
+    pipe = make_pipeline(
+        StandardScaler(),
+        MLPRegressor(
+            hidden_layer_sizes=(8,), batch_size=32, epochs=15, tol=None, random_state=0
+        ),
+    )
+    grid = {
+        "mlpregressor__learning_rate": [1e-3, 3e-2],
+        "mlpregressor__alpha": [0.0, 1e-2],
+        "mlpregressor__dropout": [0.0, 0.2],
+        "mlpregressor__input_dropout": [0.0, 0.1],
+    }
+    ours = GridSearchCV(pipe, grid, cv=CV, return_train_score=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(*diabetes)
+    assert len(trainings) == 1  # the refit: every fold's fit came from a stack
+    theirs = sk.GridSearchCV(pipe, grid, cv=CV, return_train_score=True)
+    theirs.fit(*diabetes)
+    assert_same_results(ours, theirs)
+    assert ours.best_params_ == theirs.best_params_
+    X = diabetes[0]
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert ours.score(*diabetes) == theirs.score(*diabetes)
+
+
+def test_groups_split_on_what_changes_shapes(diabetes, trainings):
+    grid = {
+        "hidden_layer_sizes": [(4,), (6, 3)],
+        "batch_size": [16, None],
+        "activation": ["relu", "tanh"],
+        "learning_rate": [1e-2, 3e-2],
+    }
+    X = StandardScaler().fit_transform(diabetes[0])
+    y = (diabetes[1] - diabetes[1].mean()) / diabetes[1].std()
+    model = MLPRegressor(
+        epochs=8, tol=None, random_state=3, optimizer="sgd", momentum=0.9, nesterov=True
+    )
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=CV, refit=False),
+        sk.GridSearchCV(model, grid, cv=CV, refit=False),
+        X,
+        y,
+    )
+    assert_same_results(ours, theirs)
+    assert len(trainings) == len(theirs.cv_results_["params"]) * 3  # theirs only
+
+
+def test_diverging_candidates_get_error_score_as_in_scikit_learn(diabetes):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(batch_size=8, epochs=20, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-2, 3.0, 30.0], "alpha": [0.0, 1e-3]}
+    with pytest.warns(FitFailedWarning):
+        ours = GridSearchCV(model, grid, cv=CV).fit(X, diabetes[1])
+    theirs = sk.GridSearchCV(model, grid, cv=CV)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, diabetes[1])
+    scores = theirs.cv_results_["mean_test_score"]
+    assert np.isnan(scores).sum() >= 2 and np.isfinite(scores).sum() >= 2
+    assert_same_results(ours, theirs)
+    with pytest.raises(skgd.DivergenceError):
+        GridSearchCV(model, {"learning_rate": [30.0]}, cv=CV, error_score="raise").fit(
+            X, diabetes[1]
+        )
+
+
+def test_auto_step_and_invscaling_stack(diabetes):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(
+        batch_size=16, epochs=10, lr_schedule="invscaling", tol=None, random_state=0
+    )
+    grid = {
+        "learning_rate": ["auto", 0.01],
+        "power_t": [0.25, 0.5],
+        "alpha": [0.0, 0.1],
+        "momentum": [0.0, 0.5],
+    }
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=CV),
+        sk.GridSearchCV(model, grid, cv=CV),
+        X,
+        diabetes[1],
+    )
+    assert_same_results(ours, theirs)
+
+
+def test_early_stopping_and_tol_act_per_candidate(diabetes):
+    X = StandardScaler().fit_transform(diabetes[0])
+    y = (diabetes[1] - diabetes[1].mean()) / diabetes[1].std()
+    model = MLPRegressor(
+        hidden_layer_sizes=(8,),
+        batch_size=16,
+        epochs=60,
+        n_iter_no_change=3,
+        random_state=0,
+    )
+    grid = [
+        {"early_stopping": [True], "learning_rate": [1e-3, 1e-2, 1e-1]},
+        {
+            "tol": [1e-2, 1e-4],
+            "learning_rate": [1e-3, 1e-1],
+            "lr_schedule": ["constant", "adaptive"],
+        },
+    ]
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=CV, return_histories=True),
+        sk.GridSearchCV(model, grid, cv=CV),
+        X,
+        y,
+    )
+    assert_same_results(ours, theirs)
+    histories = ours.cv_results_["histories"]
+    lengths = {len(history) for candidate in histories for history in candidate}
+    assert len(lengths) > 2 and max(lengths) <= 60  # candidates stopped apart
+    params = ours.cv_results_["params"][0]
+    train, _ = next(CV.split(X))
+    alone = MLPRegressor(**{**model.get_params(), **params}).fit(X[train], y[train])
+    mine = histories[0][0]
+    assert [r["epoch"] for r in mine] == [r["epoch"] for r in alone.history_]
+    for key in ("train_loss", "val_loss", "val_r2", "learning_rate", "t"):
+        np.testing.assert_allclose(
+            [r[key] for r in mine], [r[key] for r in alone.history_], rtol=1e-12
+        )
+
+
+def test_classifiers_stack_class_weights_and_score_many_metrics():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = MLPClassifier(
+        hidden_layer_sizes=(6,), batch_size=16, epochs=10, tol=None, random_state=0
+    )
+    grid = {
+        "class_weight": [None, "balanced", {0: 1.0, 1: 3.0, 2: 1.0}],
+        "learning_rate": [1e-3, 1e-2],
+        "dropout": [0.0, 0.2],
+    }
+    scoring = {"accuracy": "accuracy", "log_loss": "neg_log_loss"}
+    cv = sk.StratifiedKFold(3, shuffle=True, random_state=1)
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=cv, scoring=scoring, refit="log_loss"),
+        sk.GridSearchCV(model, grid, cv=cv, scoring=scoring, refit="log_loss"),
+        X,
+        y,
+    )
+    assert_same_results(ours, theirs)
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X))
+
+
+def test_linear_classifier_with_sample_weight_and_a_callable_scorer():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:300]
+    y = np.where(y[:300], "benign", "malignant")
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    model = GDClassifier(batch_size=32, epochs=5, tol=None, random_state=0)
+    grid = {
+        "loss": ["log_loss", "hinge"],
+        "alpha": [1e-4, 1e-2],
+        "class_weight": [None, "balanced"],
+        "learning_rate": ["auto", 0.1],
+    }
+
+    def balanced_accuracy(estimator, X, y):
+        predicted = estimator.predict(X)
+        return np.mean([np.mean(predicted[y == c] == c) for c in np.unique(y)])
+
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=4, scoring=balanced_accuracy),
+        sk.GridSearchCV(model, grid, cv=4, scoring=balanced_accuracy),
+        X,
+        y,
+        sample_weight=weights,
+    )
+    assert_same_results(ours, theirs)
+
+
+def test_randomized_search_samples_the_same_candidates(diabetes):
+    pipe = make_pipeline(
+        StandardScaler(),
+        MLPRegressor(
+            hidden_layer_sizes=(8,), batch_size=32, epochs=10, tol=None, random_state=0
+        ),
+    )
+    distributions = {
+        "mlpregressor__learning_rate": loguniform(1e-4, 1e-1),
+        "mlpregressor__alpha": loguniform(1e-5, 1e-1),
+        "mlpregressor__beta_1": [0.8, 0.9],
+    }
+    scorer = make_scorer(mean_absolute_error, greater_is_better=False)
+    ours, theirs = _both(
+        RandomizedSearchCV(
+            pipe, distributions, n_iter=6, cv=CV, random_state=0, scoring=scorer
+        ),
+        sk.RandomizedSearchCV(
+            pipe, distributions, n_iter=6, cv=CV, random_state=0, scoring=scorer
+        ),
+        *diabetes,
+    )
+    assert_same_results(ours, theirs)
+
+
+def test_workers_and_chunks_give_the_same_results(diabetes, monkeypatch):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = MLPRegressor(
+        hidden_layer_sizes=(4,), batch_size=32, epochs=5, tol=None, random_state=0
+    )
+    grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-3]}
+    serial = GridSearchCV(model, grid, cv=CV, refit=False).fit(X, diabetes[1])
+    parallel = GridSearchCV(model, grid, cv=CV, refit=False, n_jobs=2)
+    parallel.fit(X, diabetes[1])
+    assert_same_results(parallel, serial, atol=0)
+    runs = []
+    train_group = skgd._stacked.train_group
+
+    def counted(estimators, *args):
+        runs.append(len(estimators))
+        return train_group(estimators, *args)
+
+    monkeypatch.setattr(skgd.model_selection, "train_group", counted)
+    one_per_run = skgd.model_selection._candidate_bytes(model, X.shape[1])
+    chunked = GridSearchCV(
+        model, grid, cv=CV, refit=False, max_stack_bytes=2 * one_per_run
+    )
+    chunked.fit(X, diabetes[1])
+    assert runs == [2] * 9  # 6 candidates in chunks of 2, on 3 folds
+    assert_same_results(chunked, serial)
+
+
+def test_another_estimator_falls_back_with_a_warning(diabetes):
+    grid = {"alpha": [0.1, 1.0]}
+    with pytest.warns(UserWarning, match="not an skgd estimator"):
+        ours = GridSearchCV(Ridge(), grid, cv=CV).fit(*diabetes)
+    theirs = sk.GridSearchCV(Ridge(), grid, cv=CV).fit(*diabetes)
+    assert_same_results(ours, theirs, atol=0)
+
+
+def test_fits_that_cannot_stack_train_on_their_own(diabetes, trainings):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(epochs=3, tol=None, random_state=np.random.RandomState(0))
+    GridSearchCV(model, {"alpha": [0.0, 1.0]}, cv=CV, refit=False).fit(X, diabetes[1])
+    assert len(trainings) == 6
