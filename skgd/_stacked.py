@@ -231,6 +231,16 @@ class StackedNetwork:
             offset += block.size
         return total
 
+    def inner(self, a, b):
+        """Each candidate's ``sum(a * b)`` over buffers of the parameters' layout."""
+        total, offset = 0.0, 0
+        for block in self.blocks:
+            part = slice(offset, offset + block.size)
+            x, y = a[part].reshape(block.shape), b[part].reshape(block.shape)
+            total = total + np.einsum("rkn,rkn->k", x, y)
+            offset += block.size
+        return total
+
     def scale(self, flat, values):
         """Multiply each candidate's part of ``flat`` by its value, in place."""
         values = np.asarray(values, self.dtype)[:, None]
@@ -372,7 +382,6 @@ class StackedNetwork:
     def backward(self):
         """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
         ws = self._ws
-        gradient = ACTIVATIONS[self.activation][1]
         for j in range(len(self.dense) - 1, -1, -1):
             layer, g, a = self.dense[j], ws["g"][j], self._inputs[j]
             dblock, n_in = self.grad_blocks[j], layer.n_in
@@ -388,19 +397,38 @@ class StackedNetwork:
             if j == 0:
                 return
             ga, W = ws["ga"][j], self.blocks[j][:n_in]
-            if layer.n_outputs == 1:  # an outer product: one broadcast product
-                np.multiply(g, W[:, :, 0].T, ga)
+            if layer.n_outputs == 1:  # an outer product, as two fast passes
+                np.copyto(ga, g)
+                np.multiply(ga, np.ascontiguousarray(W[:, :, 0].T), ga)
             else:
                 np.matmul(
                     g.transpose(1, 0, 2),
                     W.transpose(1, 2, 0),
                     out=ga.transpose(1, 0, 2),
                 )
-            for (part, _, _), mask in zip(self.dropout[j], self._masks[j] or ()):
-                if mask is not None:
-                    np.multiply(ga[:, part], mask, ga[:, part])
-            pre = ws["pre"][j]
-            gradient(a if pre is None else pre, ga, ws["g"][j - 1], ws["scratch"][j])
+            self._activation_backward(j, a, ga, ws["g"][j - 1])
+
+    def _activation_backward(self, j, a, ga, out):
+        """The gradient before dropout and activation, from ``ga`` after them.
+
+        After relu, where ``a`` (dropped out) is positive the unit was active
+        and kept, so the mask is the run's scale there and 0 elsewhere:
+        ``ga * (a > 0) * scale`` is the product of the mask and relu's
+        derivative, in fewer passes (and exactly: the mask is 0 or ``scale``).
+        """
+        ws, runs, masks = self._ws, self.dropout[j], self._masks[j] or ()
+        gradient = ACTIVATIONS[self.activation][1]
+        if runs and self.activation == "relu":
+            gradient(a, ga, out, ws["scratch"][j])
+            for (part, threshold, scale), _ in zip(runs, masks):
+                if threshold is not None:
+                    np.multiply(out[:, part], scale, out[:, part])
+            return
+        for (part, _, _), mask in zip(runs, masks):
+            if mask is not None:
+                np.multiply(ga[:, part], mask, ga[:, part])
+        pre = ws["pre"][j]
+        gradient(a if pre is None else pre, ga, out, ws["scratch"][j])
 
     def predict(self, X, rows, block):
         """Evaluation-mode outputs ``(n, K, n_out)`` for ``rows`` of ``X``."""
@@ -465,10 +493,14 @@ class StackedOptimizer:
         self._index_betas()
 
     def _index_betas(self):
-        """The distinct pairs of Adam's betas, and each candidate's pair."""
+        """Adam's constant settings, spread, and its distinct pairs of betas."""
         if self.name == "adam":
-            betas = np.stack([self.values["beta_1"], self.values["beta_2"]], 1)
-            pairs, inverse = np.unique(betas, axis=0, return_inverse=True)
+            b1, b2 = self.values["beta_1"], self.values["beta_2"]
+            epsilon = self.values["epsilon"] / np.sqrt(1.0 - b2)
+            self._constants = [self._spread(values) for values in (b1, b2, epsilon)]
+            pairs, inverse = np.unique(
+                np.stack([b1, b2], 1), axis=0, return_inverse=True
+            )
             self._pairs = pairs.tolist(), inverse.ravel()
 
     def keep(self, kept, select):
@@ -510,28 +542,28 @@ class StackedOptimizer:
 
     def _adam(self, params, g, lr):
         m_, v_ = self.buffers["m_"], self.buffers["v_"]
-        b1, b2, epsilon = (self.values[key] for key in ("beta_1", "beta_2", "epsilon"))
+        b1, b2, epsilon = self._constants
         self.t += 1
-        np.multiply(m_, self._spread(b1), m_)
+        np.multiply(m_, b1, m_)
         np.add(m_, g, m_)
-        np.multiply(v_, self._spread(b2), v_)
+        np.multiply(v_, b2, v_)
         np.multiply(g, g, g)
         np.add(v_, g, v_)
         np.sqrt(v_, g)
-        np.add(g, self._spread(epsilon / np.sqrt(1.0 - b2)), g)
+        np.add(g, epsilon, g)
         np.divide(m_, g, g)
-        # lr * correction * k as Adam.step computes it, in Python floats, once
-        # for each distinct pair of betas.
+        # The step lr * correction * k, with correction * k as Adam.step
+        # computes them, once for each distinct pair of betas.
         pairs, inverse = self._pairs
-        correction, k = np.empty(len(pairs)), np.empty(len(pairs))
+        factor = np.empty(len(pairs))
         for i, (beta_1, beta_2) in enumerate(pairs):
-            correction[i] = math.sqrt(1.0 - beta_2**self.t) / (1.0 - beta_1**self.t)
-            k[i] = (1.0 - beta_1) / math.sqrt(1.0 - beta_2)
-        step = lr * correction[inverse] * k[inverse]
-        if (step == step[0]).all():
-            np.multiply(g, float(step[0]), g)
+            correction = math.sqrt(1.0 - beta_2**self.t) / (1.0 - beta_1**self.t)
+            factor[i] = correction * ((1.0 - beta_1) / math.sqrt(1.0 - beta_2))
+        if len(pairs) == 1:  # the rates, then one number for all
+            np.multiply(g, self._spread(lr), g)
+            np.multiply(g, float(factor[0]), g)
         else:
-            self.net.scale(g, step)
+            np.multiply(g, self._spread(lr * factor[inverse]), g)
         np.subtract(params, g, params)
 
     def candidate_state(self, k):
@@ -636,6 +668,7 @@ class _GroupRun:
             self.loss.delta = np.array(deltas, self.net.dtype)[:, None]
         self._alpha = self.net.per_candidate(self.alpha[self.active])
         self._alpha *= self.net.penalized
+        self._penalized = bool(self._alpha.any())
 
     def learning_rates(self):
         """The rate of each candidate in the stack for the next update."""
@@ -695,12 +728,11 @@ class _GroupRun:
             self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
         )
         net.backward()
-        if self._alpha.any():
+        if self._penalized:
             scratch = self.optimizer._scratch
             np.multiply(net.params, self._alpha, scratch)
             np.add(net.grads, scratch, net.grads)
-            np.multiply(scratch, net.params, scratch)
-            value = value + 0.5 * net.sums(scratch)
+            value = value + 0.5 * net.inner(scratch, net.params)
         return value
 
     def _weights(self, c):

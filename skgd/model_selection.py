@@ -73,7 +73,7 @@ class _StackedSearch:
             )
             return super().fit(X, y, **params)
         n_jobs, self._stacking = self.n_jobs, _Stacking(self, X, y, params)
-        self.n_jobs = 1  # the fits only take their results: microseconds each
+        self.n_jobs = 1  # the fits only take their results: milliseconds each
         try:
             with replaying(self._stacking.results) as log:
                 super().fit(X, y, **params)
@@ -104,7 +104,7 @@ class _Stacking:
     """The stacked runs of one search's ``fit``, and their share of the time."""
 
     def __init__(self, search, X, y, params):
-        self.search, self.params = search, dict(params)
+        self.search, self.params, self.n_jobs = search, dict(params), search.n_jobs
         self.X, self.y = indexable(X, y)
         self.results, self.shares = {}, {}
 
@@ -125,7 +125,7 @@ class _Stacking:
             self.y,
             splits,
             fit_params,
-            n_jobs=search.n_jobs,
+            n_jobs=self.n_jobs,  # the search's own, while its fits run in one
             pre_dispatch=search.pre_dispatch,
             max_stack_bytes=search.max_stack_bytes,
         )

@@ -285,8 +285,18 @@ def test_workers_and_chunks_give_the_same_results(diabetes, monkeypatch):
     )
     grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-3]}
     serial = GridSearchCV(model, grid, cv=CV, refit=False).fit(X, diabetes[1])
+    workers = []
+    joblib_parallel = skgd.model_selection.Parallel
+
+    def spied(n_jobs=None, **kwargs):
+        workers.append(n_jobs)
+        return joblib_parallel(n_jobs=n_jobs, **kwargs)
+
+    monkeypatch.setattr(skgd.model_selection, "Parallel", spied)
     parallel = GridSearchCV(model, grid, cv=CV, refit=False, n_jobs=2)
     parallel.fit(X, diabetes[1])
+    assert workers == [2]  # the stacked runs, on two workers
+    assert parallel.n_jobs == 2
     assert_same_results(parallel, serial, atol=0)
     runs = []
     train_group = skgd._stacked.train_group
