@@ -11,6 +11,7 @@ to read and store its fitted weights (``_get_weights`` /
 task (:mod:`skgd._tasks`), checked and encoded by ``_training_task``.
 """
 
+import functools
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,6 +122,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         "record_trajectory": ["boolean"],
         "epoch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
+
+    @classmethod
+    def _get_param_names(cls):
+        # scikit-learn reads them from the signature of __init__ each time,
+        # which costs more than a short fit's step; it cannot change.
+        return list(_param_names(cls))
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # may be the instance's own __dict__
@@ -588,6 +595,11 @@ def check_weights(weights, n_features, n_outputs, estimator):
             f"have fitted: {problem}. Assign weights of the fitted shapes and "
             "dtype, or fit again."
         )
+
+
+@functools.cache
+def _param_names(cls):
+    return tuple(BaseEstimator._get_param_names.__func__(cls))
 
 
 @contextmanager

@@ -95,9 +95,11 @@ class _Replay:
 def replaying(results):
     """Within the block, fits take their stacked result from ``results``.
 
-    ``results`` maps :func:`fit_key` to ``(params, SessionResult)`` or to
-    the exception the fit raised. Yields the log of every skgd fit run in
-    the block, in order: its ``history_``, or None when it failed.
+    ``results`` maps :func:`fit_key` to a list (one item for each fit of
+    that key, as for equal candidates) of ``(params, SessionResult)`` or the
+    exception the fit raised; each fit takes one. Yields the log of every
+    skgd fit run in the block, in order: its ``history_``, or None when it
+    failed.
     """
     token = _SEARCH.set(_Replay(results))
     try:
@@ -106,8 +108,8 @@ def replaying(results):
         _SEARCH.reset(token)
 
 
-def fit_key(estimator, X, Y, sample_weight):
-    """What identifies a fit: the estimator's class and parameters, and its data."""
+def data_digest(X, Y, sample_weight):
+    """A digest of a fit's data: its arrays' types, shapes and bytes."""
     digest = hashlib.blake2b(digest_size=16)
     parts = (X.data, X.indices, X.indptr) if sp.issparse(X) else (X,)
     for array in (*parts, Y, sample_weight):
@@ -117,8 +119,19 @@ def fit_key(estimator, X, Y, sample_weight):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(array.view(np.uint8).ravel())
+    return digest.hexdigest()
+
+
+def fit_key(estimator, digest):
+    """What identifies a fit: the estimator's class and parameters, and its data."""
     params = sorted(estimator.get_params(deep=False).items())
-    return type(estimator).__name__, repr(params), digest.hexdigest()
+    return type(estimator).__name__, repr(params), digest
+
+
+def merge(results, more):
+    """Add the stacked results ``more`` to ``results`` (see :func:`replaying`)."""
+    for key, entries in more.items():
+        results.setdefault(key, []).extend(entries)
 
 
 def replayed(estimator, run):
@@ -133,11 +146,11 @@ def replayed(estimator, run):
         or getattr(estimator, "_skl_callbacks", None)
     ):
         return None  # callbacks hear of every epoch: the fit trains on its own
-    entry = search.results.pop(
-        fit_key(estimator, run.X, run.Y, run.sample_weight), None
-    )
-    if entry is None:
+    digest = data_digest(run.X, run.Y, run.sample_weight)
+    entries = search.results.get(fit_key(estimator, digest))
+    if not entries:
         return None
+    entry = entries.pop()
     if isinstance(entry, BaseException):
         raise entry
     params, result = entry
@@ -827,7 +840,8 @@ class _GroupRun:
                     self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
         for k, was_stopped in zip(finishing, stopped):
             key = self.keys[k]
-            self.results[key] = self.errors.get(k) or self._result(k, was_stopped)
+            entry = self.errors.get(k) or self._result(k, was_stopped)
+            self.results.setdefault(key, []).append(entry)
         kept = [i for i, k in enumerate(self.active) if k not in finishing]
         if kept:
             select = self.net.keep(kept)
@@ -873,19 +887,24 @@ def train_group(estimators, X, y, sample_weight=None):
     """Train ``estimators`` (one group, fresh) stacked on ``(X, y)``.
 
     Returns ``(results, seconds)``: ``results`` maps each candidate's
-    :func:`fit_key` to ``(params, SessionResult)`` or to the error its
-    training ended with; a candidate whose data is refused (its own fit
-    raises the same error before training) has no entry.
+    :func:`fit_key` to a list of ``(params, SessionResult)`` or of the error
+    its training ended with (one item for each candidate of that key); a
+    candidate whose data is refused (its own fit raises the same error
+    before training) has no entry.
     """
     start = time.perf_counter()
-    runs, keys, results = [], [], {}
+    runs, keys, results, digests = [], [], {}, {}
     for estimator in estimators:
         try:
             run = estimator._prepare(X, y, sample_weight, "fresh", False)
         except (ValueError, TypeError):
             continue
         runs.append(run)
-        keys.append(fit_key(estimator, run.X, run.Y, run.sample_weight))
+        arrays = run.X, run.Y, run.sample_weight
+        same = tuple(map(id, arrays))  # the candidates' data is mostly one
+        if same not in digests:
+            digests[same] = data_digest(*arrays)
+        keys.append(fit_key(estimator, digests[same]))
     if not runs:
         return results, time.perf_counter() - start
     # Candidates of equal dropout rates side by side: one mask for each run.

@@ -32,7 +32,7 @@ from sklearn.utils.validation import _check_method_params, indexable
 
 from ._base import BaseGD
 from ._compat import Interval
-from ._stacked import STACKED, replaying, train_group
+from ._stacked import STACKED, merge, replaying, train_group
 
 # The memory stacked candidates may take by default: 256 MiB.
 MAX_STACK_BYTES = 2**28
@@ -129,7 +129,7 @@ class _Stacking:
             pre_dispatch=search.pre_dispatch,
             max_stack_bytes=search.max_stack_bytes,
         )
-        self.results.update(results)
+        merge(self.results, results)
         self.shares.update(shares)
 
     def _fit_params(self):
@@ -216,7 +216,7 @@ def train_stacked(
     parallel = Parallel(n_jobs=n_jobs, pre_dispatch=pre_dispatch, return_as="generator")
     results, shares = {}, {}
     for (chunk, s, _), (done, seconds) in zip(jobs, parallel(tasks)):
-        results.update(done)
+        merge(results, done)
         for i, _ in chunk:
             shares[i, s] = seconds / len(chunk)
         if progress is not None:

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.stats import loguniform
 from sklearn import model_selection as sk
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
@@ -328,3 +329,48 @@ def test_fits_that_cannot_stack_train_on_their_own(diabetes, trainings):
     model = GDRegressor(epochs=3, tol=None, random_state=np.random.RandomState(0))
     GridSearchCV(model, {"alpha": [0.0, 1.0]}, cv=CV, refit=False).fit(X, diabetes[1])
     assert len(trainings) == 6
+
+
+def test_sparse_and_float32_data_stack(diabetes, trainings):
+    X = StandardScaler().fit_transform(diabetes[0])
+    X[np.abs(X) < 0.5] = 0.0
+    model = GDRegressor(batch_size=16, epochs=5, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2], "dropout": [0.0, 0.2]}
+    for data in (sp.csr_matrix(X), X.astype(np.float32)):
+        ours, theirs = _both(
+            GridSearchCV(model, grid, cv=CV, refit=False),
+            sk.GridSearchCV(model, grid, cv=CV, refit=False),
+            data,
+            diabetes[1],
+        )
+        assert_same_results(
+            ours, theirs, atol=1e-9 if data.dtype == np.float64 else 1e-5
+        )
+    assert len(trainings) == 2 * 4 * 3  # scikit-learn's fits only
+
+
+def test_no_random_state_stacks_with_one_draw_per_fold(diabetes, trainings):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = MLPRegressor(hidden_layer_sizes=(4,), epochs=3, tol=None)
+    search = GridSearchCV(model, {"alpha": [0.0, 0.0]}, cv=CV, refit=False)
+    search.fit(X, diabetes[1])
+    assert not trainings  # stacked, though each fit alone would draw anew
+    scores = search.cv_results_
+    for i in range(3):  # one draw per fold: equal candidates, equal scores
+        split = scores[f"split{i}_test_score"]
+        assert split[0] == split[1]
+
+
+@pytest.mark.skipif(
+    not hasattr(sk.GridSearchCV, "set_callbacks"),
+    reason="scikit-learn's callbacks arrived in 1.9",
+)
+def test_callbacks_on_the_search_hear_every_epoch(diabetes, trainings):
+    from sklearn.callback import ProgressBar
+
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(epochs=2, tol=None, random_state=0)
+    search = GridSearchCV(model, {"alpha": [0.0, 1.0]}, cv=CV, refit=False)
+    search.set_callbacks(ProgressBar())
+    search.fit(X, diabetes[1])
+    assert len(trainings) == 6  # each fit trained on its own, epochs reported
