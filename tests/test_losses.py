@@ -130,3 +130,47 @@ def test_softmax_cross_entropy_of_huge_logits_is_finite():
     np.testing.assert_allclose(
         grad, 0.5 * (np.array([[1, 0, 0], [1, 0, 0]]) - y), atol=1e-15
     )
+
+
+STACKABLE = {
+    "squared_error": SquaredError,
+    "huber": lambda: Huber(huber_delta=0.7),
+    "log_loss": LogLoss,
+    "hinge": Hinge,
+    "modified_huber": ModifiedHuber,
+    "softmax": SoftmaxLogLoss,
+}
+
+
+@pytest.mark.parametrize("name", sorted(STACKABLE))
+@pytest.mark.parametrize("weights", ["none", "shared", "per candidate"])
+def test_stacked_candidates_get_their_own_values_and_gradients(name, weights, rng):
+    """(m, K, n) arrays: each candidate's value and gradient as if alone."""
+    # The stacked losses of skgd._stacked; ``c`` of no weights, of weights
+    # shared by the candidates, or of class weights of each candidate.
+    loss, m, K, n = STACKABLE[name](), 6, 4, 3
+    pred = rng.normal(size=(m, K, n)) * 3
+    pred[0, 1] = 800.0  # an overflowing exponential in one candidate only
+    if name == "softmax":
+        y = np.eye(n)[rng.integers(0, n, m)]
+    elif name in ("squared_error", "huber"):
+        y = rng.normal(size=(m, n))
+    else:
+        y = loss.encode(rng.integers(0, 2, (m, n)).astype(float))
+    c = {
+        "none": np.array(1.0 / m),
+        "shared": rng.uniform(0.1, 1, (m, 1, 1)),
+        "per candidate": rng.uniform(0.1, 1, (m, K, 1)),
+    }[weights]
+    grad = np.empty_like(pred)
+    with np.errstate(over="ignore", invalid="ignore"):  # the fallback takes over
+        values = loss.value_and_grad(pred.copy(), y[:, None, :], c, grad)
+    assert values.shape == (K,)
+    for k in range(K):
+        ck = c if c.ndim == 0 else c[:, min(k, c.shape[1] - 1)]
+        with np.errstate(over="ignore", invalid="ignore"):
+            alone, grad_k = _value_and_grad(STACKABLE[name](), pred[:, k], y, ck)
+        # Equal but for rounding: one candidate's overflow makes the softmax
+        # shift every row by its maximum, which a candidate alone skips.
+        assert values[k] == pytest.approx(alone, rel=1e-13)
+        np.testing.assert_allclose(grad[:, k], grad_k, rtol=1e-13, atol=1e-16)
