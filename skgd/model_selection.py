@@ -19,10 +19,12 @@ scoring, ``error_score``, ``refit``, multi-metric scoring and
 import itertools
 import time
 import warnings
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
+from joblib.parallel import get_active_backend
 from sklearn import model_selection as sklearn_search
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
@@ -73,9 +75,11 @@ class _StackedSearch:
             )
             return super().fit(X, y, **params)
         n_jobs, self._stacking = self.n_jobs, _Stacking(self, X, y, params)
-        self.n_jobs = 1  # the fits only take their results: milliseconds each
+        # scikit-learn's fits only take their results (milliseconds each),
+        # here: in this process, whatever joblib backend is configured.
+        self.n_jobs = 1
         try:
-            with replaying(self._stacking.results) as log:
+            with replaying(self._stacking.results) as log, _sequential():
                 super().fit(X, y, **params)
         finally:
             self.n_jobs, stacking = n_jobs, self._stacking
@@ -105,6 +109,7 @@ class _Stacking:
 
     def __init__(self, search, X, y, params):
         self.search, self.params, self.n_jobs = search, dict(params), search.n_jobs
+        self.backend = get_active_backend()[0]  # the caller's, for the stacked runs
         self.X, self.y = indexable(X, y)
         self.results, self.shares = {}, {}
 
@@ -118,17 +123,18 @@ class _Stacking:
             cv or search.cv, self.y, classifier=is_classifier(search.estimator)
         )
         splits = list(cv.split(self.X, self.y, groups=groups))
-        results, shares = train_stacked(
-            search.estimator,
-            candidates,
-            self.X,
-            self.y,
-            splits,
-            fit_params,
-            n_jobs=self.n_jobs,  # the search's own, while its fits run in one
-            pre_dispatch=search.pre_dispatch,
-            max_stack_bytes=search.max_stack_bytes,
-        )
+        with parallel_config(backend=self.backend):
+            results, shares = train_stacked(
+                search.estimator,
+                candidates,
+                self.X,
+                self.y,
+                splits,
+                fit_params,
+                n_jobs=self.n_jobs,  # the search's own, while its fits run in one
+                pre_dispatch=search.pre_dispatch,
+                max_stack_bytes=search.max_stack_bytes,
+            )
         merge(self.results, results)
         self.shares.update(shares)
 
@@ -253,6 +259,18 @@ def _chunks(members, X, max_stack_bytes):
     n_features = X.shape[1] if len(getattr(X, "shape", ())) == 2 else 1
     size = max(1, int(max_stack_bytes // _candidate_bytes(final, n_features)))
     return [members[i : i + size] for i in range(0, len(members), size)]
+
+
+@contextmanager
+def _sequential():
+    """joblib's sequential backend, for the fits of scikit-learn's search.
+
+    They must run in this process, where their stacked results are; joblib
+    would send them to a configured backend's workers even with
+    ``n_jobs=1``.
+    """
+    with parallel_config(backend="sequential"):
+        yield
 
 
 def _stackable(estimator):

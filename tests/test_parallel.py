@@ -26,7 +26,8 @@ from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from threadpoolctl import threadpool_limits
 
-from skgd import GDRegressor, MLPRegressor, _cluster, _study
+from skgd import GDRegressor, MLPRegressor, _base, _cluster, _study, model_selection
+from skgd import _stacked as stacked
 from skgd._cli import main
 from skgd._cluster import _environ_kept
 
@@ -140,6 +141,32 @@ def test_randomized_search_as_serial(client, data):
     assert any(params["dropout"] > 0 for params in serial.cv_results_["params"])
     for backend in ("dask", "loky"):
         _assert_same_search(_fit_on(backend, fit, client), serial)
+
+
+def test_stacked_search_as_serial(client, data, monkeypatch):
+    """skgd's stacked search: its stacked runs on the cluster, bit for bit."""
+    ran = []
+    train_group = stacked.train_group
+
+    def counted(*args):
+        ran.append(1)
+        return train_group(*args)
+
+    monkeypatch.setattr(model_selection, "train_group", counted)
+    alone = []  # fits trained here on their own, not taken from a stack
+    session = _base.fit_session
+    monkeypatch.setattr(_base, "fit_session", lambda *a: alone.append(1) or session(*a))
+
+    def fit(n_jobs):
+        search = model_selection.GridSearchCV(MLP, MLP_GRID, cv=3, n_jobs=n_jobs)
+        return search.fit(*data)
+
+    serial = _fit_on("serial", fit, client)
+    assert ran, "the search trained no stack"
+    for backend in ("dask", "loky"):
+        alone.clear()
+        _assert_same_search(_fit_on(backend, fit, client), serial)
+        assert alone == [1], backend  # the refit; the folds' fits were stacked
 
 
 @pytest.mark.parametrize(
