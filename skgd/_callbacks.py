@@ -40,29 +40,39 @@ class Callback:
 
 
 class Plateau:
-    """Count epochs without improvement of a monitored loss.
+    """Too little progress of a monitored loss over ``patience`` epochs.
 
-    ``update(loss)`` returns True once ``patience`` epochs in a row failed to
-    bring the loss below ``best - tol``, then starts counting again.
+    ``update(loss)`` returns True when the lowest loss so far has fallen by
+    less than ``tol`` times its size over the last ``patience`` epochs:
+    ``best_now >= best_then - tol * |best_then|``, with ``best_then`` the
+    lowest loss ``patience`` epochs ago. The progress that counts is the
+    whole window's, so a descent still making steady small steps goes on;
+    the tolerance is relative, so it means the same whatever the scale of
+    the loss. After a plateau the window starts again from that epoch.
 
     Parameters
     ----------
     tol : float
-        Smallest decrease that counts as an improvement.
-    patience : int
-        Number of epochs without improvement that make a plateau.
+        Smallest relative decrease over the window that counts as progress.
+    patience : int or inf
+        Epochs in the window (``inf``: never a plateau).
     """
 
     def __init__(self, tol, patience):
         self.tol, self.patience = tol, patience
-        self.best, self.count = math.inf, 0
+        self.best = math.inf
+        self._bests = []  # the lowest loss after each epoch of the window
 
     def update(self, loss):
         """Record ``loss``; return whether training has reached a plateau."""
-        self.count = 0 if loss < self.best - self.tol else self.count + 1
         self.best = min(self.best, loss)
-        if self.count >= self.patience:
-            self.count = 0
+        self._bests.append(self.best)
+        if not len(self._bests) > self.patience:
+            return False
+        then = self._bests[-self.patience - 1]
+        del self._bests[: -self.patience - 1]
+        if self.best >= then - self.tol * abs(then):
+            self._bests = [self.best]
             return True
         return False
 
@@ -78,9 +88,10 @@ class EarlyStopping(Callback):
     Parameters
     ----------
     tol : float
-        Smallest decrease of the monitored loss that counts as an improvement.
-    patience : int
-        Epochs without improvement that make a plateau.
+        Smallest relative decrease of the monitored loss over ``patience``
+        epochs that counts as progress (see :class:`Plateau`).
+    patience : int or inf
+        Epochs over which progress is judged.
     monitor : {"train_loss", "val_loss"}, default="train_loss"
         The record's key to watch.
     restore_best : bool, default=False

@@ -57,8 +57,8 @@ lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constan
     power_t`` at update ``t``. ``"cosine"``: ``learning_rate * (1 +
     cos(pi * e / epochs)) / 2`` in epoch ``e`` (restarting after
     ``epochs`` epochs). ``"adaptive"``: ``learning_rate`` divided by 5 each
-    time the monitored loss fails to improve by ``tol`` (0 if ``tol`` is
-    None) for ``n_iter_no_change`` epochs; training then stops only once
+    time the monitored loss reaches a plateau (see ``tol``; with ``tol=None``
+    a window without any decrease); training then stops only once
     the rate has fallen by a factor of a million (never if ``tol`` is
     None). The schedule starts with each ``fit`` and continues across
     ``partial_fit`` calls.
@@ -70,9 +70,8 @@ verbose : int, default=0
     If positive, print a line per epoch.
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data, stop when the
-    validation loss has not improved by ``tol`` for ``n_iter_no_change``
-    epochs, and restore the parameters of the epoch with the lowest
-    validation loss.
+    validation loss reaches a plateau (see ``tol``), and restore the
+    parameters of the epoch with the lowest validation loss.
 validation_fraction : float in (0, 1) or None, default=None
     Fraction of the training data held out, scored after every epoch
     (``validation_scores_`` and the history), rounded up, and at least two
@@ -81,14 +80,18 @@ validation_fraction : float in (0, 1) or None, default=None
     ``early_stopping=True`` and nothing otherwise; a float holds data out
     even without early stopping, to watch the generalization gap.
 n_iter_no_change : int or np.inf, default=10
-    Epochs without improvement of the monitored loss (validation loss with
-    early stopping, training objective otherwise) that end training (or,
-    with ``lr_schedule="adaptive"``, lower the learning rate); ``np.inf``
-    never ends it, as in scikit-learn (with early stopping, the best epoch
-    is still restored).
+    The window, in epochs, over which the progress of the monitored loss
+    (validation loss with early stopping, training objective otherwise) is
+    judged (see ``tol``); ``np.inf`` never ends training, as in
+    scikit-learn (with early stopping, the best epoch is still restored).
 tol : float or None, default=1e-4
-    Smallest decrease of the monitored loss that counts as an improvement.
-    ``None`` never stops early: exactly ``epochs`` epochs run.
+    Relative tolerance of the stopping rule: training stops (or, with
+    ``lr_schedule="adaptive"``, lowers the rate) once the lowest monitored
+    loss has fallen by less than ``tol`` times itself over the last
+    ``n_iter_no_change`` epochs. Relative, so that it means the same at
+    every scale of the loss; over a window, so that a descent still making
+    steady small steps is not stopped. ``None`` never stops early:
+    exactly ``epochs`` epochs run.
 record_trajectory : bool, default=False
     Record the parameters after every epoch in ``trajectory_`` (for
     :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps

@@ -372,9 +372,7 @@ _ATTRIBUTES = """
         Whether several scorers were used.
     classes_ : ndarray of shape (n_classes,)
         The class labels (with a classifier and ``refit``).
-    n_features_in_ : int
-        Number of features seen during fit (with ``refit``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when they are all strings
         (with ``refit``).
 

@@ -1,3 +1,5 @@
+import numpy as np
+
 from skgd._callbacks import Plateau
 from skgd._history import curve
 
@@ -22,3 +24,22 @@ def test_curve_skips_records_without_the_key():
     history = [{"a": 1}, {"a": 2, "b": 3}]
     assert curve(history, "a") == [1, 2]
     assert curve(history, "b") == [3]
+
+
+def test_plateau_judges_progress_over_the_window_relative_to_the_loss():
+    # Each epoch improves by 2e-5 of the loss: below tol=1e-4 every epoch,
+    # but 2e-4 over a window of 10, so the descent goes on, at any scale.
+    for scale in (1e-6, 1.0, 1e6):
+        plateau = Plateau(tol=1e-4, patience=10)
+        losses = scale * (1 - 2e-5) ** np.arange(200)
+        assert not any(plateau.update(loss) for loss in losses)
+    # At 5e-6 per epoch the window's progress (5e-5) is below tol: a plateau
+    # once the first window is full.
+    plateau = Plateau(tol=1e-4, patience=10)
+    stops = [plateau.update(loss) for loss in (1 - 5e-6) ** np.arange(25)]
+    assert stops.index(True) == 10 and stops.count(True) == 2  # then anew
+
+
+def test_plateau_never_with_infinite_patience():
+    plateau = Plateau(tol=0.5, patience=np.inf)
+    assert not any(plateau.update(1.0) for _ in range(100))
