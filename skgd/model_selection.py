@@ -418,11 +418,17 @@ def _docstring(cls, name, head, own):
     return cls
 
 
+# The parameters skgd's searches add to scikit-learn's.
+_STACKING_CONSTRAINTS = {
+    "max_stack_bytes": [Interval(Integral, 1, None, closed="left")],
+    "return_histories": ["boolean"],
+}
+
+
 class GridSearchCV(_StackedSearch, sklearn_search.GridSearchCV):
     _parameter_constraints = {
         **sklearn_search.GridSearchCV._parameter_constraints,
-        "max_stack_bytes": [Interval(Integral, 1, None, closed="left")],
-        "return_histories": ["boolean"],
+        **_STACKING_CONSTRAINTS,
     }
 
     def __init__(
@@ -460,8 +466,7 @@ class GridSearchCV(_StackedSearch, sklearn_search.GridSearchCV):
 class RandomizedSearchCV(_StackedSearch, sklearn_search.RandomizedSearchCV):
     _parameter_constraints = {
         **sklearn_search.RandomizedSearchCV._parameter_constraints,
-        "max_stack_bytes": [Interval(Integral, 1, None, closed="left")],
-        "return_histories": ["boolean"],
+        **_STACKING_CONSTRAINTS,
     }
 
     def __init__(
