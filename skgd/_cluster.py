@@ -135,24 +135,48 @@ def _local_cluster(distributed, n_workers):
     metrics), by default on port 8787; a free port instead avoids a warning
     when another cluster has that one.
 
-    The workers start with Ctrl-C ignored, a disposition they inherit, so that
-    Ctrl-C on a terminal, which signals every process of the foreground group,
-    interrupts only this process; it then shuts the cluster down. Otherwise
-    each worker would die with a traceback, and the scheduler log errors about
-    the data lost with them.
+    The workers ignore Ctrl-C (their preload, :func:`dask_setup`), so that
+    Ctrl-C on a terminal, which signals every process of the foreground
+    group, interrupts only this process; it then shuts the cluster down.
+    Otherwise each worker would die with a traceback, and the scheduler log
+    errors about the data lost with them. A Ctrl-C during the start-up (a
+    few seconds) is kept and raised as KeyboardInterrupt once the cluster
+    has started (and is shut down), or has failed to start because it
+    reached a worker still starting.
     """
+    interrupted = []
     try:
-        with sigint_handled(signal.SIG_IGN):
-            return distributed.LocalCluster(
+        with sigint_handled(lambda: interrupted.append(True)):
+            cluster = distributed.LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                preload=[__name__],
             )
-    except (OSError, TimeoutError) as exc:
-        raise StudyError(f"cannot start a local dask cluster: {exc}") from None
+    except Exception as exc:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        if isinstance(exc, (OSError, TimeoutError)):
+            raise StudyError(f"cannot start a local dask cluster: {exc}") from None
+        raise
+    if interrupted:
+        cluster.close()
+        raise KeyboardInterrupt
+    return cluster
+
+
+def dask_setup(worker):
+    """The preload of a local cluster's workers: they ignore Ctrl-C.
+
+    Parameters
+    ----------
+    worker : distributed.Worker
+        The worker starting, in its own process's main thread.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager

@@ -345,3 +345,47 @@ def test_study_shuts_its_cluster_down(ending, tmp_path, capsys, monkeypatch):
     assert cluster.scheduler.status == distributed.core.Status.closed
     assert signal.getsignal(signal.SIGINT) is handler
     assert workers_ignore_sigint == ([] if ending == "failure" else [True])
+
+
+def _group_members(pgid):
+    """The pids of the live processes of the process group ``pgid``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # pgrp; not a zombie
+            members.append(int(entry))
+    return members
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_ctrl_c_during_the_start_of_a_local_cluster_stops_the_study(tmp_path):
+    """A terminal's Ctrl-C (SIGINT to the foreground group) while workers start."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "skgd", "study", "--estimator", "gd", *FAST]
+    args += ["--scheduler", "local:2", "--out", str(out)]
+    study = subprocess.Popen(
+        args, start_new_session=True, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while len(_group_members(study.pid)) < 2 and study.poll() is None:
+        assert time.monotonic() < deadline, "no worker process started"
+        time.sleep(0.01)
+    os.killpg(study.pid, signal.SIGINT)  # the first worker is starting
+    _, stderr = study.communicate(timeout=60)
+    assert study.returncode == 130, stderr
+    assert stderr.strip().endswith("skgd study: interrupted, nothing written")
+    assert not (out / "index.html").exists()
+    deadline = time.monotonic() + 30
+    while _group_members(study.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the cluster's processes end with it
+    assert not _group_members(study.pid)
