@@ -8,6 +8,15 @@ It reads the :class:`~skgd._study.EstimatorStudy` results that
 :mod:`skgd._study` computes, and names the score after the study's task: R²
 for a regression, accuracy (and the validation log-loss) for a
 classification. matplotlib is imported only by the functions that draw.
+
+The HTML page is for people: it opens with a summary (the best setting of
+each estimator, its validation score and its generalization gap, see
+:func:`summary_rows`), then the description of the data (preformatted when it
+spans several lines, such as a printed pipeline), then each estimator's
+table and figures with captions. Every figure has its legend below the axes
+(:func:`outside_legend`), off the curves; a parameter spanning decades is on
+a log axis, with 0 on a narrow axis of its own at the left (:func:`x_scale`);
+a candidate that failed is a cross at the foot of the axes.
 """
 
 import base64
@@ -26,7 +35,7 @@ import numpy as np
 
 from ._exceptions import StudyError
 from ._signals import sigint_handled
-from ._study import FIXED_PARAMS, LOG_SCALE
+from ._study import LOG_SCALE
 
 # ------------------------------------------------------------------ tables
 
@@ -130,6 +139,162 @@ def format_table(study, n_folds):
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------- summary
+
+
+def _setting(study, row):
+    """The candidate's values of the table's parameters, by name."""
+    return {name: row["params"][name] for name in table_columns(study)}
+
+
+def _setting_text(setting):
+    return ", ".join(f"{name}={format_value(v)}" for name, v in setting.items())
+
+
+def _edge_notes(study, best):
+    """Parameters whose best value is the smallest or largest number tried.
+
+    Only for a parameter of three values or more (with two, the best is
+    always at an edge), and not for a smallest value of 0 (the natural
+    bound of a learning rate, alpha or dropout): a hint to widen the grid.
+    """
+    notes = []
+    for name in study.varied:
+        values = study.grid[name]
+        if len(values) < 3 or not all(_is_number(v) for v in values):
+            continue
+        value = best["params"][name]
+        if value == max(values):
+            notes.append(f"{name}: the largest tried")
+        elif value == min(values) and value != 0:
+            notes.append(f"{name}: the smallest tried")
+    return notes
+
+
+def summary_rows(studies):
+    """The best candidate of each estimator, for the top of the report.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+
+    Returns
+    -------
+    rows : list of dict
+        One per study, in order: ``name``, ``setting`` (the best values of
+        the table's parameters, by name; None when every candidate failed),
+        ``val`` and ``val_std`` (mean and standard deviation over the folds
+        of its validation score), ``train``, ``gap`` (training minus
+        validation), the mean of each other score by name (e.g.
+        ``val_log_loss``), ``fit_time``, ``candidates``, ``failed`` (how many
+        candidates failed) and ``notes`` (parameters whose best value is at
+        an edge of the grid); the scores are NaN without a best.
+    """
+    rows = []
+    for study in studies:
+        failed = sum(row["failed"] for row in study.rows)
+        extras = _extra_scores(study.task)
+        summary = {
+            "name": study.name,
+            "setting": None,
+            "val": math.nan,
+            "val_std": math.nan,
+            "train": math.nan,
+            "gap": math.nan,
+            **dict.fromkeys(extras, math.nan),
+            "fit_time": math.nan,
+            "candidates": len(study.rows),
+            "failed": failed,
+            "notes": [],
+        }
+        if study.best is not None:
+            best = study.rows[study.best]
+            summary.update(
+                setting=_setting(study, best),
+                val=best["mean_val_score"],
+                val_std=best["std_val_score"],
+                train=best["mean_train_score"],
+                gap=best["gap"],
+                fit_time=best["mean_fit_time"],
+                notes=_edge_notes(study, best),
+                **{name: best[f"mean_{name}"] for name in extras},
+            )
+        rows.append(summary)
+    return rows
+
+
+def _candidates_text(summary):
+    failed = f" ({summary['failed']} failed)" if summary["failed"] else ""
+    return f"{summary['candidates']}{failed}"
+
+
+def summary_cells(studies):
+    """The summary as a header and rows of text cells (see :func:`summary_rows`).
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+
+    Returns
+    -------
+    header : list of str
+    rows : list of list of str
+        Estimator, best setting ("every candidate failed" without one),
+        validation score ± its standard deviation over the folds, training
+        score, gap, the other scores, fit time, candidates (with how many
+        failed) and, when some estimator has any, the notes.
+    """
+    task = studies[0].task
+    extras = _extra_scores(task)
+    label = task.label
+    summaries = summary_rows(studies)
+    notes = any(summary["notes"] for summary in summaries)
+    header = ["estimator", "best setting", f"valid {label} ± std", f"train {label}"]
+    header += ["gap", *(_EXTRA_HEADERS[name] for name in extras)]
+    header += ["fit s", "candidates", *(["notes"] if notes else [])]
+    rows = []
+    for summary in summaries:
+        if summary["setting"] is None:
+            cells = [summary["name"], "every candidate failed"]
+            cells += [""] * (len(extras) + 4) + [_candidates_text(summary)]
+        else:
+            val = _score_text(summary["val"]) + " ± " + _score_text(summary["val_std"])
+            scores = [summary["train"], summary["gap"]]
+            scores += [summary[name] for name in extras]
+            cells = [summary["name"], _setting_text(summary["setting"]), val]
+            cells += [*map(_score_text, scores), f"{summary['fit_time']:.3f}"]
+            cells.append(_candidates_text(summary))
+        rows.append(cells + (["; ".join(summary["notes"])] if notes else []))
+    return header, rows
+
+
+def format_summary(studies):
+    """The summary in plain text: one line per estimator.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+
+    Returns
+    -------
+    text : str
+        E.g. "GDRegressor: best learning_rate=0.1, valid R2 0.492 +/- 0.031,
+        gap 0.017".
+    """
+    label = _ascii(studies[0].task.label)
+    lines = []
+    for summary in summary_rows(studies):
+        if summary["setting"] is None:
+            lines.append(f"{summary['name']}: every candidate failed")
+            continue
+        val = f"{_score_text(summary['val'])} +/- {_score_text(summary['val_std'])}"
+        lines.append(
+            f"{summary['name']}: best {_setting_text(summary['setting'])}, "
+            f"valid {label} {val}, gap {_score_text(summary['gap'])}"
+        )
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------- outputs
 
 
@@ -201,12 +366,19 @@ def write_csv(records, path):
 
 # ----------------------------------------------------------------- figures
 
+#: Size of every figure, in inches, and the resolution of its PNG.
+FIGSIZE = (6.4, 4.0)
+DPI = 150
+
+#: Positive values spanning this ratio or more get a log axis, whatever the
+#: parameter; those of :data:`skgd._study.LOG_SCALE` get one from two values.
+_DECADES = 100.0
+
 
 def _figure():
     from matplotlib.figure import Figure  # Agg renders it: no pyplot, no GUI
 
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    return figure, figure.add_subplot()
+    return Figure(figsize=FIGSIZE, layout="constrained")
 
 
 def _is_number(value):
@@ -226,14 +398,179 @@ def _slice(study, param):
     return rows
 
 
-def _set_x(ax, param, values):
-    """x positions of the values: numbers as such, others as categories."""
-    if all(_is_number(v) for v in values):
-        if param in LOG_SCALE and all(v > 0 for v in values):
-            ax.set_xscale("log")
-        return np.array(values, dtype=float)
-    ax.set_xticks(range(len(values)), [format_value(v) for v in values])
-    return np.arange(len(values))
+def x_scale(param, values):
+    """How a parameter's values are laid out on the x axis.
+
+    Parameters
+    ----------
+    param : str
+        The parameter.
+    values : list
+        Its values.
+
+    Returns
+    -------
+    scale : {"log", "log0", "linear", "category"}
+        ``"category"`` unless every value is a number; ``"log"`` for
+        non-negative numbers of :data:`skgd._study.LOG_SCALE` (learning rate,
+        alpha), or whose positive values span a factor of 100 or more;
+        ``"log0"`` for such a log axis when 0 is among the values too (drawn
+        apart, at the left, as 0 cannot sit on a log axis); ``"linear"``
+        otherwise.
+    """
+    if not values or not all(_is_number(v) for v in values):
+        return "category"
+    positive = sorted({float(v) for v in values if v > 0})
+    if any(v < 0 for v in values) or not positive:
+        return "linear"
+    spans = len(positive) > 1 and positive[-1] / positive[0] >= _DECADES
+    if param not in LOG_SCALE and not spans:
+        return "linear"
+    return "log0" if any(v == 0 for v in values) else "log"
+
+
+#: Offsets of the successive curves' points at 0 on the narrow axes (-1 to 1).
+_DODGE = (-0.3, 0.3, -0.6, 0.6, 0.0)
+
+
+class _XAxis:
+    """The x axis of a parameter: its axes, and where each value goes.
+
+    On a ``"log0"`` scale (see :func:`x_scale`) the figure has two axes with
+    one y axis: a narrow one at the left holding the points at 0, and the log
+    axis of the positive values, with break marks between them.
+
+    Attributes
+    ----------
+    ax : Axes
+        The main axes, with the x label, the title and the points not at 0.
+    zero_ax : Axes or None
+        The axes of the points at 0, on a ``"log0"`` scale.
+    axes : list of Axes
+        Every axes, the left one first.
+    """
+
+    def __init__(self, figure, param, values):
+        self.scale = x_scale(param, values)
+        self._curves = 0
+        if self.scale == "log0":
+            self.zero_ax, self.ax = figure.subplots(
+                1, 2, sharey=True, width_ratios=[1, 9]
+            )
+            self._break()
+        else:
+            self.zero_ax, self.ax = None, figure.add_subplot()
+        self.axes = [ax for ax in (self.zero_ax, self.ax) if ax is not None]
+        if self.scale in ("log", "log0"):
+            self.ax.set_xscale("log")
+        if self.scale == "category":
+            self.categories = list(dict.fromkeys(map(format_value, values)))
+            self.ax.set_xticks(range(len(self.categories)), self.categories)
+        self.ax.set_xlabel(param)
+
+    def _break(self):
+        """The narrow axes at 0, with marks where the axis is broken."""
+        zero, ax = self.zero_ax, self.ax
+        zero.set_xlim(-1, 1)
+        zero.set_xticks([0], ["0"])
+        zero.spines["right"].set_visible(False)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", which="both", left=False, labelleft=False)
+        marks = dict(
+            marker=[(-1, -2), (1, 2)], markersize=8, linestyle="none",
+            color="k", mec="k", mew=1, clip_on=False, label="_break",
+        )  # fmt: skip
+        zero.plot([1, 1], [0, 1], transform=zero.transAxes, **marks)
+        ax.plot([0, 0], [0, 1], transform=ax.transAxes, **marks)
+
+    def _split(self, values, *columns):
+        """``(ax, x, *columns)`` for the points at 0 and for the others."""
+        columns = [np.asarray(c, dtype=float) for c in columns]
+        if self.scale == "category":
+            x = np.array([self.categories.index(format_value(v)) for v in values])
+            return [(self.ax, x, *columns)]
+        x = np.asarray(values, dtype=float)
+        if self.zero_ax is None:
+            return [(self.ax, x, *columns)]
+        at_zero = x == 0
+        parts = [(self.zero_ax, at_zero), (self.ax, ~at_zero)]
+        return [(ax, x[keep], *(c[keep] for c in columns)) for ax, keep in parts]
+
+    def plot(self, values, y, std=None, *, label, color=None):
+        """A curve with markers, and a band of ±``std`` when given.
+
+        Returns
+        -------
+        color : str
+            The colour of the curve.
+        """
+        std = np.zeros(len(values)) if std is None else std
+        # The main axes first, which picks the colour of the points at 0 too.
+        for ax, x, mean, dev in reversed(self._split(values, y, std)):
+            if ax is self.zero_ax:  # side by side, not one over the other
+                x = x + _DODGE[self._curves % len(_DODGE)]
+                ax.errorbar(
+                    x, mean, yerr=dev, fmt="o", color=color, ecolor=color,
+                    elinewidth=6, alpha=0.8, label="_zero",
+                )  # fmt: skip
+                continue
+            (line,) = ax.plot(x, mean, "o-", color=color, label=label)
+            color = line.get_color()
+            if np.any(dev > 0):
+                ax.fill_between(x, mean - dev, mean + dev, color=color, alpha=0.2)
+        self._curves += 1
+        return color
+
+    def mark(self, values, *, label, color="C3", marker="x"):
+        """Markers at the foot of the axes, e.g. for the candidates that failed."""
+        for ax, x in self._split(values):
+            if x.size:
+                y = np.full(x.shape, 0.04)
+                ax.plot(
+                    x, y, marker, color=color, mew=2, ms=8, linestyle="none",
+                    transform=ax.get_xaxis_transform(), label=label, clip_on=False,
+                )  # fmt: skip
+
+    def vline(self, value, *, label):
+        """A vertical line at ``value``, e.g. the best setting."""
+        ((ax, x),) = [part for part in self._split([value]) if part[1].size]
+        ax.axvline(x[0], color="0.5", linestyle="--", linewidth=1, label=label)
+
+    def title(self, text):
+        """The title of the figure, centred over every axes."""
+        self.ax.figure.suptitle(text, fontsize="medium")
+
+
+def outside_legend(figure, ncols=4):
+    """One legend for the whole figure, below the axes, off every curve.
+
+    The handles of every axes are gathered, once per label (those starting
+    with "_" left out).
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+        With ``layout="constrained"``, which makes room for the legend.
+    ncols : int, default=4
+        Entries per row at most.
+
+    Returns
+    -------
+    legend : Legend or None
+        None when nothing is labelled.
+    """
+    handles = {}
+    for ax in figure.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if not handles:
+        return None
+    return figure.legend(
+        handles.values(), handles.keys(), loc="outside lower center",
+        ncols=min(ncols, len(handles)), frameon=False,
+    )  # fmt: skip
 
 
 def _limit_scores(ax, task, values):
@@ -250,11 +587,25 @@ def _limit_scores(ax, task, values):
         ax.set_ylim(max(finite.min(), -1.0) - 0.05, max(finite.max(), 0.0) + 0.05)
 
 
+def _failed(rows, param):
+    return [row["params"][param] for row in rows if row["failed"]]
+
+
+def _failed_label(rows):
+    """ "diverged" when every failed candidate diverged, else "failed"."""
+    diverged = all(row["diverged"] for row in rows if row["failed"])
+    return "diverged" if diverged else "failed"
+
+
 def validation_curve_figure(study, param):
     """Mean training and validation score (±1 std) against one parameter.
 
     The score is R² or accuracy; the distance between the two curves is the
-    generalization gap.
+    generalization gap. The other parameters stay at the best candidate's
+    values, whose setting is a dashed line; a candidate that failed is a
+    cross at the foot of the axes. A parameter spanning decades is on a log
+    axis, with 0 apart at its left (see :func:`x_scale`), and the legend is
+    below the axes.
 
     Parameters
     ----------
@@ -267,27 +618,31 @@ def validation_curve_figure(study, param):
     -------
     figure : matplotlib Figure
     """
-    figure, ax = _figure()
+    figure = _figure()
     rows = _slice(study, param)
-    x = _set_x(ax, param, [row["params"][param] for row in rows])
+    values = [row["params"][param] for row in rows]
+    axis = _XAxis(figure, param, values)
     bands = []
     for split, label in (("train", "training"), ("val", "validation")):
         mean = np.array([row[f"mean_{split}_score"] for row in rows])
         std = np.array([row[f"std_{split}_score"] for row in rows])
-        ax.plot(x, mean, "o-", label=label)
-        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+        axis.plot(values, mean, std, label=label)
         bands += [mean - std, mean + std]
-    _limit_scores(ax, study.task, np.concatenate(bands))
-    label = study.task.label
-    ax.set(xlabel=param, ylabel=label, title=f"{study.name}: validation curve")
-    ax.legend(loc="best")
+    axis.vline(study.rows[study.best]["params"][param], label="best setting")
+    if _failed(rows, param):
+        axis.mark(_failed(rows, param), label=_failed_label(rows))
+    _limit_scores(axis.ax, study.task, np.concatenate(bands))
+    axis.axes[0].set_ylabel(study.task.label)
+    axis.title(f"{study.name}: {study.task.label} against {param}")
+    outside_legend(figure)
     return figure
 
 
 def training_curve_figure(study):
     """Per-epoch training and validation loss of the refitted best model.
 
-    The validation score of each epoch (R² or accuracy) is on a twin axis.
+    The validation score of each epoch (R² or accuracy) is on a twin axis;
+    the legend is below the axes.
 
     Parameters
     ----------
@@ -300,14 +655,21 @@ def training_curve_figure(study):
     """
     from ._plotting import TrainingCurveDisplay
 
-    figure, ax = _figure()
+    figure = _figure()
+    ax = figure.add_subplot()
     TrainingCurveDisplay.from_estimator(study.model[-1], ax=ax, logy=True)
-    ax.set_title(f"{study.name}: best candidate, 20% held out")
+    ax.set_title("")
+    figure.suptitle(f"{study.name}: best candidate, 20% held out", fontsize="medium")
+    outside_legend(figure)
     return figure
 
 
 def learning_rate_figure(studies):
     """Validation score against the learning rate, one line per estimator.
+
+    On a log axis, the other parameters of each estimator at its best
+    candidate's values; a candidate that failed is a cross at the foot of
+    the axes, and the legend is below them.
 
     Parameters
     ----------
@@ -319,20 +681,24 @@ def learning_rate_figure(studies):
     -------
     figure : matplotlib Figure
     """
-    figure, ax = _figure()
-    values = []
-    for study in studies:
-        rows = _slice(study, "learning_rate")
-        x = [row["params"]["learning_rate"] for row in rows]
-        y = [row["mean_val_score"] for row in rows]
-        ax.plot(x, y, "o-", label=study.name)
-        values += y
+    figure = _figure()
     task = studies[0].task
-    ax.set_xscale("log")
-    _limit_scores(ax, task, values)
-    ylabel = f"validation {task.label}"
-    ax.set(xlabel="learning_rate", ylabel=ylabel, title="Learning rate")
-    ax.legend(loc="best")
+    slices = [_slice(study, "learning_rate") for study in studies]
+    every = [row["params"]["learning_rate"] for rows in slices for row in rows]
+    axis = _XAxis(figure, "learning_rate", every)
+    scores = []
+    for study, rows in zip(studies, slices):
+        values = [row["params"]["learning_rate"] for row in rows]
+        y = [row["mean_val_score"] for row in rows]
+        color = axis.plot(values, y, label=study.name)
+        if _failed(rows, "learning_rate"):
+            label = f"{study.name}: {_failed_label(rows)}"
+            axis.mark(_failed(rows, "learning_rate"), label=label, color=color)
+        scores += y
+    _limit_scores(axis.ax, task, scores)
+    axis.axes[0].set_ylabel(f"validation {task.label}")
+    axis.title(f"Validation {task.label} against the learning rate")
+    outside_legend(figure, ncols=2)
     return figure
 
 
@@ -342,7 +708,7 @@ def _lr_studies(studies):
         for study in studies
         if study.best is not None
         and "learning_rate" in study.varied
-        and all(_is_number(v) and v > 0 for v in study.grid["learning_rate"])
+        and all(_is_number(v) and v >= 0 for v in study.grid["learning_rate"])
     ]
 
 
@@ -374,30 +740,143 @@ def figures(studies):
 # -------------------------------------------------------------------- HTML
 
 
+def _html_cells(cells, tag="td"):
+    return "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells)
+
+
 def _html_table(study, n_folds):
     header, rows = table_rows(study, n_folds)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+    body = []
+    for i, cells in enumerate(rows):
+        row = study.rows[i]
+        kind = " class='best'" if i == study.best else ""
+        kind = " class='failed'" if row["failed"] else kind
+        cells = [*cells[:-1], "best" if i == study.best else ""]
+        body.append(f"<tr{kind}>{_html_cells(cells)}</tr>")
+    head = _html_cells(header, "th")
+    return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+
+
+def _html_summary(studies):
+    header, rows = summary_cells(studies)
+    scores = [row["val"] for row in summary_rows(studies)]
+    finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
+    top = max(finite, key=scores.__getitem__) if len(finite) > 1 else None
+    text_columns = {1, len(header) - 1} if header[-1] == "notes" else {1}
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
-        for cells in rows
+        f"<tr{' class=best' if i == top else ''}>"
+        + "".join(
+            f"<td{' class=text' if j in text_columns else ''}>{html.escape(c)}</td>"
+            for j, c in enumerate(cells)
+        )
+        + "</tr>"
+        for i, cells in enumerate(rows)
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    head = "".join(
+        f"<th{' class=text' if j in text_columns else ''}>{html.escape(c)}</th>"
+        for j, c in enumerate(header)
+    )
+    table = (
+        f"<div class='wide'><table class='summary'><tr>{head}</tr>{body}</table></div>"
+    )
+    label = html.escape(studies[0].task.label)
+    text = (
+        f"The best setting of each estimator is the candidate of the highest mean "
+        f"validation {label} over the folds; the gap is its training minus "
+        f"validation {label}: the larger, the more it overfits."
+    )
+    if top is not None:
+        text += (
+            f" Best overall: <b>{html.escape(studies[top].name)}</b>, validation "
+            f"{label} {_score_text(scores[top])}."
+        )
+    return ["<h2 id='summary'>Summary</h2>", table, f"<p>{text}</p>"]
 
 
-def _html_image(path):
+def _failed_text(rows, param):
+    """The caption's sentence on the crosses of failed candidates, or ""."""
+    failed = _failed(rows, param)
+    if not failed:
+        return ""
+    return f" A cross marks each candidate that {_failed_label(rows)} ({len(failed)})."
+
+
+def captions(studies, n_splits):
+    """The caption of each figure of :func:`figures`, by file name.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    captions : dict of str to str
+    """
+    label = studies[0].task.label
+    text = {}
+    for study in studies:
+        if study.best is None:
+            continue
+        for param in study.varied:
+            rows = _slice(study, param)
+            text[f"{study.key}_validation_{param}.png"] = (
+                f"{study.name}: training and validation {label} against {param}, "
+                "the other parameters at the best setting (dashed line): mean over "
+                f"the {n_splits} folds, shaded ±1 standard deviation. The distance "
+                "between the curves is the generalization gap."
+                + _failed_text(rows, param)
+            )
+        if study.model is None:
+            continue
+        text[f"{study.key}_training_curve.png"] = (
+            f"{study.name}: the best setting refitted on all the data with 20% held "
+            "out: training and validation loss per epoch (log scale, left axis) "
+            f"and validation {label} (right axis)."
+        )
+    lr = _lr_studies(studies)
+    if lr:
+        failed = any(
+            _failed(_slice(study, "learning_rate"), "learning_rate") for study in lr
+        )
+        text["learning_rate_sweep.png"] = (
+            f"Validation {label} against the learning rate, each estimator with its "
+            "other parameters at its best setting."
+            + (" A cross marks each candidate that failed." if failed else "")
+        )
+    return text
+
+
+def _html_image(path, caption=""):
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     alt = html.escape(path.stem)
-    return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"></figure>'
+    caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
+        f"{caption}</figure>"
+    )
 
 
 _STYLE = (
-    "body{font-family:sans-serif;max-width:60em;margin:auto}"
-    "table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}"
-    "tr:nth-child(even){background:#f0f0f0}img{max-width:100%}"
+    "body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;"
+    "padding:0 1em 2em;line-height:1.4;color:#222}"
+    "h2{margin-top:1.6em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse;font-variant-numeric:tabular-nums}"
+    "td,th{padding:2px 8px;text-align:right;white-space:nowrap}"
+    "th{border-bottom:1px solid #888}tr:nth-child(even){background:#f3f3f3}"
+    "table.summary th{white-space:normal;vertical-align:bottom}"
+    "table.summary .text{text-align:left;white-space:normal;min-width:10em}"
+    "tr.best{background:#fff2c2;font-weight:bold}tr.failed{color:#999}"
+    ".wide{overflow-x:auto}"
+    "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;"
+    "white-space:pre-wrap;overflow-wrap:anywhere}"
+    "figure{margin:1.2em 0}img{width:100%;max-width:48em;height:auto}"
+    "figcaption{font-size:.9em;color:#555;max-width:48em}"
 )
 
 
-def scoring_text(task, n_splits):
+def scoring_text(task, n_splits, pipeline=None):
     """How the study scores, in a sentence of the report.
 
     Parameters
@@ -406,6 +885,9 @@ def scoring_text(task, n_splits):
         The task of the study.
     n_splits : int
         Number of cross-validation folds.
+    pipeline : Pipeline or None, default=None
+        The pipeline of a study, whose steps before the estimator are named;
+        "StandardScaler" when None.
 
     Returns
     -------
@@ -418,14 +900,56 @@ def scoring_text(task, n_splits):
         folds, scores = "", label
     else:
         folds, scores = " stratified", f"{label} and validation log-loss"
+    steps = "StandardScaler"
+    if pipeline is not None and len(pipeline.steps) > 1:
+        steps = " + ".join(type(step).__name__ for _, step in pipeline.steps[:-1])
     return (
-        f"{n_splits}-fold{folds} cross-validation, {scores} of a StandardScaler + "
+        f"{n_splits}-fold{folds} cross-validation, {scores} of a {steps} + "
         f"estimator pipeline; the gap is training minus validation {label}."
     )
 
 
+def _fixed_text(study):
+    """The estimator's parameters set apart from the grid, e.g. "epochs=50"."""
+    estimator = study.pipeline[-1]
+    defaults = type(estimator)().get_params(deep=False)
+    fixed = [
+        f"{name}={format_value(value)}"
+        for name, value in estimator.get_params(deep=False).items()
+        if name not in study.grid and repr(value) != repr(defaults.get(name))
+    ]
+    return ", ".join(fixed) or "none"
+
+
+def _html_description(description, task, n_splits, pipeline):
+    """The introduction: the data and how it is scored.
+
+    A one-line description opens the first paragraph; a longer one (such as
+    the printed pipeline) is preformatted text after the summary.
+
+    Returns
+    -------
+    intro : str
+    details : list of str
+    """
+    scoring = html.escape(scoring_text(task, n_splits, pipeline))
+    text = description.strip("\n")
+    if "\n" not in text:
+        return f"<p>{html.escape(text)}; {scoring}</p>", []
+    details = [
+        "<h2 id='data'>Data and pipeline</h2>",
+        f"<pre>{html.escape(text)}</pre>",
+    ]
+    more = " The data and the pipeline are described after the summary."
+    return f"<p>{scoring}{more}</p>", details
+
+
 def report_html(studies, images, description, n_splits):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
+
+    It opens with the summary (:func:`summary_cells`), then the description
+    of the data when it spans several lines, then a section per estimator:
+    its fixed parameters, its table and figures.
 
     Parameters
     ----------
@@ -434,7 +958,9 @@ def report_html(studies, images, description, n_splits):
         PNG files to embed; each estimator's files (named ``<key>_*``) follow
         its table, the others come last.
     description : str
-        The data, for the introduction.
+        The data, for the introduction: one line (e.g. "scikit-learn's
+        diabetes data (442 samples, 10 features)"), or several, shown as
+        preformatted text.
     n_splits : int
         Number of cross-validation folds.
 
@@ -442,26 +968,33 @@ def report_html(studies, images, description, n_splits):
     -------
     text : str
     """
+    task = studies[0].task
+    intro, details = _html_description(description, task, n_splits, studies[0].pipeline)
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>skgd study</title><style>{_STYLE}</style></head><body>",
         "<h1>skgd study</h1>",
-        f"<p>{html.escape(description)}; "
-        f"{html.escape(scoring_text(studies[0].task, n_splits))}</p>",
+        intro,
+        *_html_summary(studies),
+        *details,
     ]
+    text = captions(studies, n_splits)
     placed = set()
     for study in studies:
-        fixed = ", ".join(
-            f"{k}={format_value(v)}"
-            for k, v in FIXED_PARAMS[study.key].items()
-            if k not in study.grid
-        )
-        parts += [f"<h2>{study.name}</h2>", f"<p>Fixed: {html.escape(fixed)}</p>"]
+        fixed = html.escape(_fixed_text(study))
+        parts += [
+            f"<h2 id='{study.key}'>{study.name}</h2>",
+            f"<p>Set apart from the defaults: {fixed}</p>",
+        ]
         parts.append(_html_table(study, n_splits))
         own = [path for path in images if path.name.startswith(f"{study.key}_")]
-        parts += [_html_image(path) for path in own]
+        parts += [_html_image(path, text.get(path.name, "")) for path in own]
         placed.update(own)
-    parts += [_html_image(path) for path in images if path not in placed]
+    rest = [path for path in images if path not in placed]
+    if rest:
+        parts.append("<h2 id='all'>All estimators</h2>")
+    parts += [_html_image(path, text.get(path.name, "")) for path in rest]
     return "\n".join([*parts, "</body></html>"])
 
 
@@ -479,7 +1012,8 @@ def write_report(studies, out, description, n_splits):
         Directory, created with its parents if needed; refused (StudyError)
         by :func:`check_out`.
     description : str
-        The data, for the report.
+        The data, for the report: one line, or several (such as the pipeline
+        fitted), shown as preformatted text.
     n_splits : int
         Number of cross-validation folds.
 
@@ -501,7 +1035,7 @@ def _write_files(studies, folder, description, n_splits):
     write_json(records, folder / "results.json")
     images = []
     for name, figure in figures(studies).items():
-        figure.savefig(folder / name, dpi=100)
+        figure.savefig(folder / name, dpi=DPI)
         images.append(folder / name)
     report = folder / "report.html"
     report.write_text(report_html(studies, images, description, n_splits), "utf-8")
