@@ -8,7 +8,10 @@ exit status 2.
 
 import argparse
 import ast
+import math
+import os
 import sys
+import time
 
 from ._study_data import DATASETS, DEFAULT_DATASET
 
@@ -138,6 +141,22 @@ def parse_n_jobs(text):
     return n_jobs
 
 
+def default_n_jobs():
+    """The default of ``--n-jobs``: the CPUs this process may run on.
+
+    Returns
+    -------
+    n_jobs : int
+        ``len(os.sched_getaffinity(0))`` where the system tells (Linux: the
+        cores a container or ``taskset`` leaves), else ``os.cpu_count()``,
+        at least 1.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity
+        return os.cpu_count() or 1
+
+
 def build_parser():
     """The ``skgd`` argument parser, with its ``study`` subcommand.
 
@@ -151,12 +170,15 @@ def build_parser():
         "study",
         help="cross-validated study of the generalization knobs",
         description=(
-            "Cross-validate two estimators (after a StandardScaler) over a "
-            "parameter grid: GDRegressor and MLPRegressor, scored by R2, for a "
-            "numeric target; GDClassifier and MLPClassifier, scored by accuracy "
-            "and validation log-loss over stratified folds, for class labels. "
-            "Print train and validation scores and their gap, and write "
-            "results.csv, results.json, figures and report.html."
+            "Cross-validate two estimators over a parameter grid: GDRegressor "
+            "and MLPRegressor, scored by R2, for a numeric target; GDClassifier "
+            "and MLPClassifier, scored by accuracy and validation log-loss over "
+            "stratified folds, for class labels. The features are standardized; "
+            "a CSV's categorical columns are one-hot encoded and its missing "
+            "cells imputed, within each fold; its date and ID-like columns, and "
+            "rows without a target, are left out. Print the pipeline, train "
+            "and validation scores and their gap, and write results.csv, "
+            "results.json, figures and report.html."
         ),
     )
     _add_study_arguments(study)
@@ -168,7 +190,8 @@ def _add_study_arguments(study):
     add(
         "--data",
         metavar="FILE.csv",
-        help="CSV of numeric features and a target column (numbers or labels)",
+        help="CSV of feature columns (numbers or categories, missing cells "
+        "allowed) and a target column (numbers or labels)",
     )
     add("--target", metavar="COLUMN", help="column of --data to predict")
     classifications = [
@@ -210,8 +233,9 @@ def _add_study_arguments(study):
         metavar="N",
         type=parse_n_jobs,
         default=None,
-        help="fits at once, -1 for one per CPU, as in joblib (default: 1, or "
-        "-1 with --scheduler)",
+        help="stacked runs (or fits) at once, -1 for one per CPU, as in joblib "
+        "(default: the CPUs this process may use, here "
+        f"{default_n_jobs()}; -1 with --scheduler)",
     )
     add("--random-state", metavar="SEED", type=int, default=0, help="(default: 0)")
     add("--out", metavar="DIR", default="skgd-study", help="(default: skgd-study)")
@@ -228,27 +252,86 @@ def _stderr_is_terminal():
     return sys.stderr.isatty()
 
 
-def make_progress(enabled):
-    """A progress callback drawing ``[gd] ######------ 12/25 fits`` on stderr.
+#: Seconds into an estimator's search after which the time left is shown.
+ESTIMATE_AFTER = 3.0
+#: Seconds between two redraws of the progress line, at least.
+REDRAW_EVERY = 0.5
+
+
+def format_seconds(seconds):
+    """A duration in words: ``"8 s"``, ``"2 min 5 s"``, ``"1 h 3 min"``.
+
+    Parameters
+    ----------
+    seconds : float
+        At least 0.
+
+    Returns
+    -------
+    text : str
+        Rounded up to the second.
+
+    Examples
+    --------
+    >>> format_seconds(7.2), format_seconds(125), format_seconds(3780)
+    ('8 s', '2 min 5 s', '1 h 3 min')
+    """
+    seconds = math.ceil(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def make_progress(enabled, clock=time.monotonic):
+    """A progress callback drawing ``[gd] ####------ 12/25 fits 48% (9 s left)``.
+
+    The line is redrawn on stderr at most every :data:`REDRAW_EVERY` seconds
+    (and at the start and end of each estimator's search). Once the search
+    has run :data:`ESTIMATE_AFTER` seconds, it ends with an estimate of the
+    time left: the time so far per finished fit, times the fits left.
 
     Parameters
     ----------
     enabled : bool
         False gives a callback that writes nothing.
+    clock : callable, default=time.monotonic
+        The time in seconds.
 
     Returns
     -------
     progress : callable
-        Called as ``progress(key, done, total)``.
+        Called as ``progress(key, done, total)``, with ``done`` 0 at the start
+        of each estimator's search.
     """
+    runs = {}
 
     def progress(key, done, total):
-        if enabled:
-            end = "\n" if done == total else ""
-            filled = round(30 * done / total) if total else 30
-            bar = "#" * filled + "-" * (30 - filled)
-            line = f"\r[{key}] {bar} {done}/{total} fits"
-            print(line, end=end, file=sys.stderr, flush=True)
+        if not enabled:
+            return
+        now = clock()
+        if key not in runs or done == 0:
+            runs[key] = {"start": now, "drawn": -math.inf, "width": 0}
+        run = runs[key]
+        if 0 < done < total and now - run["drawn"] < REDRAW_EVERY:
+            return
+        run["drawn"] = now
+        filled = round(30 * done / total) if total else 30
+        bar = "#" * filled + "-" * (30 - filled)
+        line = f"[{key}] {bar} {done}/{total} fits"
+        if total:
+            line += f" {100 * done // total}%"
+        elapsed = now - run["start"]
+        if 0 < done < total and elapsed >= ESTIMATE_AFTER:
+            left = elapsed * (total - done) / done
+            line += f" ({format_seconds(left)} left)"
+        pad = " " * max(0, run["width"] - len(line))  # erase a longer line
+        run["width"] = len(line)
+        end = "\n" if done == total else ""
+        print(f"\r{line}{pad}", end=end, file=sys.stderr, flush=True)
 
     return progress
 
@@ -265,24 +348,55 @@ def run(args):
 
     out = _report.check_out(args.out)
     data = _study_data.load_data(args.data, args.target, args.dataset)
-    for note in data.notes:
-        print(f"skgd study: note: {note}", file=sys.stderr)
+    notes = list(data.notes)
     task = _study.make_task(data.y, args.task, default=data.task)
+    if args.task == "auto" and data.task is None and _study.detected_quantity(data.y):
+        notes.append(
+            f"a regression: the target holds {len(set(data.y.tolist()))} distinct "
+            f"whole numbers, more than {_study.MAX_CLASSES} class labels would "
+            "be; pass --task classification to classify them"
+        )
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
     grids = _study.build_grids(keys, dict(args.param), task)
     _study.check_cv(args.cv, data.y, task)
+    n_train = len(data.y) - math.ceil(len(data.y) / args.cv)  # the fewest a fold
+    grids, adapted = _study.adapt_epochs(keys, grids, n_train, task)
+    for note in [*notes, *([adapted] if adapted else [])]:
+        print(f"skgd study: note: {note}", file=sys.stderr)
     cv = task.splitter(args.cv, args.random_state)
-    n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
+    n_jobs = args.n_jobs or (-1 if args.scheduler else default_n_jobs())
+    texts = [
+        _study.pipeline_text(
+            _study.make_pipeline(
+                key, args.random_state, task, data.features, grids[key]
+            )
+        )
+        for key in keys
+    ]
+    for key, text in zip(keys, texts):
+        print(f"pipeline: {text}{_searched(grids[key])}")
+    print()
     progress = make_progress(not args.quiet and _stderr_is_terminal())
     with _cluster.parallel_backend(args.scheduler):
         studies = _study.run_study(
             keys, grids, data.X, data.y, cv, task=task,
             random_state=args.random_state, n_jobs=n_jobs, progress=progress,
+            features=data.features,
         )  # fmt: skip
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
-    paths = _report.write_report(studies, out, data.description, args.cv)
+    description = f"{data.description}. Pipeline: {'; '.join(texts)}"
+    paths = _report.write_report(studies, out, description, args.cv)
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
+
+
+def _searched(grid):
+    """``", searching alpha x learning_rate (25 candidates)"``, or ``""``."""
+    varied = [name for name, values in grid.items() if len(values) > 1]
+    if not varied:
+        return ""
+    n = math.prod(len(grid[name]) for name in varied)
+    return f", searching {' x '.join(varied)} ({n} candidates)"
 
 
 def main(argv=None):

@@ -4,9 +4,13 @@ The study is a regression or a classification (a :class:`Task`, see
 :func:`make_task`): GDRegressor and MLPRegressor scored by R² over shuffled
 K folds, or GDClassifier and MLPClassifier scored by accuracy over shuffled
 stratified folds, with the validation log-loss as well. Each candidate of a
-parameter grid is scored by cross-validation of ``Pipeline([("scale",
-StandardScaler()), ("model", estimator)])``: mean and standard deviation of
-the training and validation score, their gap and the fit time. A fit that
+parameter grid is scored by cross-validation of a pipeline
+(:func:`make_pipeline`): the preprocessing (:func:`make_preprocessor`: a
+``StandardScaler``, or for a CSV with categorical columns or missing cells a
+``ColumnTransformer`` that imputes, standardizes and one-hot encodes), then
+the estimator, in a step named ``"model"``. Its results are the mean and
+standard deviation of the training and validation score, their gap and the
+fit time. A fit that
 raises (a :class:`~skgd.DivergenceError`, say) scores NaN, as with
 ``GridSearchCV(error_score=np.nan)``, and the candidate is reported as
 diverged (or failed) instead of stopping the study. A fit cut short by
@@ -17,8 +21,11 @@ The candidates of each fold are trained stacked, as
 :class:`skgd.model_selection.GridSearchCV` trains them
 (:func:`skgd.model_selection.train_stacked`): one stacked run per group of
 candidates and fold, through :class:`joblib.Parallel`, so ``n_jobs`` and a
-dask backend apply; each fold's fit then takes its result and is scored.
-Each finished run reports its fits to a progress callback.
+dask backend apply. Each fold's preprocessing is then fitted once, and each
+candidate's estimator fitted on its output takes its stacked result and is
+scored. Each finished run reports its fits to a progress callback. Beyond
+:data:`EPOCH_ROWS` training rows, the estimators train fewer epochs
+(:func:`adapt_epochs`).
 
 The data comes from :mod:`skgd._study_data`, the dask cluster from
 :mod:`skgd._cluster`, and :mod:`skgd._report` writes the results.
@@ -33,11 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.impute import SimpleImputer
 from sklearn.metrics import log_loss
 from sklearn.model_selection import KFold, ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
 from ._exceptions import DivergenceError, FitInterruptedWarning, StudyError
@@ -59,13 +68,25 @@ FIXED_PARAMS = {
     "mlp": {"hidden_layer_sizes": (32,), "batch_size": 32, "epochs": 100},
 }
 
-#: The grids searched when no ``--param`` names a parameter of the estimator.
+#: The L2 penalties of the default grids: 0, then decades up to a penalty
+#: that outweighs the loss of standardized features (the validation curve
+#: bends down at 1 or 10).
+_ALPHAS = [0.0, 1e-2, 1e-1, 1.0, 10.0]
+
+#: The grids searched when no ``--param`` names a parameter of the estimator:
+#: each knob spans too little to too much. The learning rate goes from too
+#: small a step (far from converged in the epochs given) to too large (a
+#: divergence, or a worse fit); alpha from none to an underfit; dropout from
+#: none to half the hidden units; the width of the MLP's hidden layer, its
+#: capacity, from 8 to 128 units. A fold's candidates of one width are one
+#: stacked run, so the 25 GD and 135 MLP candidates take 1 and 3 runs a fold.
 DEFAULT_GRIDS = {
-    "gd": {"learning_rate": [1e-3, 1e-2, 1e-1, 1.0, 10.0]},
+    "gd": {"learning_rate": [1e-3, 1e-2, 1e-1, 1.0, 10.0], "alpha": _ALPHAS},
     "mlp": {
-        "learning_rate": [1e-3, 1e-2],
-        "alpha": [0.0, 1e-2],
-        "dropout": [0.0, 0.2],
+        "learning_rate": [1e-3, 1e-2, 1e-1],
+        "alpha": _ALPHAS,
+        "dropout": [0.0, 0.2, 0.5],
+        "hidden_layer_sizes": [(8,), (32,), (128,)],
     },
 }
 
@@ -130,17 +151,17 @@ class Task:
         kind = KFold if self.classes is None else StratifiedKFold
         return kind(n_splits, shuffle=True, random_state=random_state)
 
-    def fold_scores(self, model, X, y, train, test):
-        """The scores of a model fitted on the ``train`` rows.
+    def fold_scores(self, model, X_train, y_train, X_test, y_test):
+        """The scores of a model fitted on the training rows of a fold.
 
         Parameters
         ----------
-        model : Pipeline
-            Fitted on ``X[train], y[train]``.
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-        train, test : ndarray of int
-            The rows of the fold.
+        model : Pipeline or estimator
+            Fitted on ``X_train, y_train``.
+        X_train, X_test : array-like of shape (n_samples, n_features)
+            The training and the validation rows of the fold.
+        y_train, y_test : ndarray of shape (n_samples,)
+            Their targets.
 
         Returns
         -------
@@ -151,11 +172,11 @@ class Task:
             ``loss="hinge"``).
         """
         scores = {
-            "train": float(model.score(X[train], y[train])),
-            "val": float(model.score(X[test], y[test])),
+            "train": float(model.score(X_train, y_train)),
+            "val": float(model.score(X_test, y_test)),
         }
         if self.classes is not None:
-            scores["val_log_loss"] = _log_loss(model, X[test], y[test], self.classes)
+            scores["val_log_loss"] = _log_loss(model, X_test, y_test, self.classes)
         return scores
 
 
@@ -173,8 +194,10 @@ def make_task(y, task="auto", default=None):
 
     A target that :func:`~sklearn.utils.multiclass.type_of_target` calls
     ``"binary"`` or ``"multiclass"`` (labels: strings, booleans, integers, or
-    floats that are all whole numbers) is a classification; a ``"continuous"``
-    one is a regression.
+    floats that are all whole numbers) is a classification, unless it is
+    numbers of more than :data:`MAX_CLASSES` distinct values (a price or a
+    count, say: see :func:`detected_quantity`); a ``"continuous"`` one is a
+    regression.
 
     Parameters
     ----------
@@ -191,6 +214,8 @@ def make_task(y, task="auto", default=None):
     """
     kind = type_of_target(y)
     name = (default or _detect(kind)) if task == "auto" else task
+    if task == "auto" and default is None and detected_quantity(y):
+        name = "regression"
     if name == "regression":
         if not np.issubdtype(y.dtype, np.number):
             raise StudyError(
@@ -209,6 +234,31 @@ def make_task(y, task="auto", default=None):
 def _plain(value):
     """A Python scalar for a NumPy one, so that its repr reads ``'a'`` or ``2.5``."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+#: Whole numbers of more distinct values than this make a regression (with
+#: ``--task auto``): too many to be class labels.
+MAX_CLASSES = 50
+
+
+def detected_quantity(y):
+    """Whether whole numbers in ``y`` are a quantity, not class labels.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        The target.
+
+    Returns
+    -------
+    quantity : bool
+        True when ``y`` holds numbers (not booleans), all whole, of more than
+        :data:`MAX_CLASSES` distinct values: ``--task auto`` then makes the
+        study a regression, though ``type_of_target`` calls them multiclass.
+    """
+    if y.dtype.kind not in "iuf" or type_of_target(y) not in _CATEGORICAL:
+        return False
+    return len(np.unique(y)) > MAX_CLASSES
 
 
 def _detect(kind):
@@ -296,7 +346,7 @@ def build_grids(keys, params, task=REGRESSION):
     return grids
 
 
-def make_pipeline(key, random_state, task=REGRESSION):
+def make_pipeline(key, random_state, task=REGRESSION, features=None, grid=None):
     """The unfitted pipeline of an estimator with its fixed parameters.
 
     Parameters
@@ -307,14 +357,170 @@ def make_pipeline(key, random_state, task=REGRESSION):
         Seed of the estimator.
     task : Task, default=REGRESSION
         Whose estimator: the regressor or the classifier of ``key``.
+    features : Features or None, default=None
+        The columns of a CSV, by kind (see :func:`make_preprocessor`); None
+        for a bundled data set.
+    grid : dict of str to list or None, default=None
+        The grid of the estimator: each parameter of a single value is set
+        too, so that the pipeline shows every parameter the candidates share.
 
     Returns
     -------
     pipeline : Pipeline
-        ``StandardScaler`` then the estimator, in a step named ``"model"``.
+        The preprocessing (:func:`make_preprocessor`), then the estimator,
+        in a step named ``"model"``.
     """
     estimator = task.estimators[key](**FIXED_PARAMS[key], random_state=random_state)
-    return Pipeline([("scale", StandardScaler()), (_STEP, estimator)])
+    shared = {name: values[0] for name, values in (grid or {}).items()}
+    estimator.set_params(**{k: v for k, v in shared.items() if len(grid[k]) == 1})
+    return Pipeline([make_preprocessor(features), (_STEP, estimator)])
+
+
+def make_preprocessor(features=None):
+    """The preprocessing step of the study's pipeline, and its name.
+
+    Parameters
+    ----------
+    features : Features or None, default=None
+        The columns of a CSV by kind, from :func:`skgd._study_data.load_data`;
+        None for a bundled data set (numbers, none missing).
+
+    Returns
+    -------
+    name : str
+        ``"scale"`` or ``"prepare"``.
+    step : StandardScaler or ColumnTransformer
+        A ``StandardScaler`` for numeric features without a missing cell;
+        otherwise a ``ColumnTransformer`` that standardizes the numeric
+        columns (after a ``SimpleImputer(strategy="median")`` where a cell is
+        missing) and one-hot encodes the categorical ones
+        (``OneHotEncoder(handle_unknown="ignore")``: a category met only in
+        the validation rows of a fold is all zeros; after a
+        ``SimpleImputer`` that makes missing cells a category ``"missing"``
+        where a cell is missing). It is fitted on each fold's training rows,
+        and it is deterministic, as the stacked search needs.
+    """
+    if features is None or not (features.categorical or features.numeric_missing):
+        return "scale", StandardScaler()
+    transformers = []
+    if features.numeric:
+        numeric = StandardScaler()
+        if features.numeric_missing:
+            impute = SimpleImputer(strategy="median")
+            numeric = Pipeline([("impute", impute), ("scale", numeric)])
+        transformers.append(("numeric", numeric, list(features.numeric)))
+    if features.categorical:
+        categorical = OneHotEncoder(handle_unknown="ignore")
+        if features.categorical_missing:
+            impute = SimpleImputer(strategy="constant", fill_value="missing")
+            categorical = Pipeline([("impute", impute), ("encode", categorical)])
+        transformers.append(("categorical", categorical, list(features.categorical)))
+    return "prepare", ColumnTransformer(transformers)
+
+
+#: Columns named in :func:`pipeline_text` for each transformer, at most.
+_SHOWN_COLUMNS = 8
+
+
+def pipeline_text(pipeline):
+    """The steps of a pipeline in one line, such as the study prints.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        From :func:`make_pipeline`.
+
+    Returns
+    -------
+    text : str
+        The steps joined by ``" -> "``, each as its repr (only the
+        parameters that differ from the defaults); a ColumnTransformer as
+        ``ColumnTransformer(numeric [a, b]: ...; categorical [c]: ...)``.
+
+    Examples
+    --------
+    >>> from skgd._study_data import Features
+    >>> pipeline = make_pipeline("gd", 0, features=Features(("a", "b"), ("c",)))
+    >>> numeric, categorical = pipeline_text(pipeline).split("; ")
+    >>> numeric
+    'ColumnTransformer(numeric [a, b]: StandardScaler()'
+    >>> categorical.split(" -> ")
+    ["categorical [c]: OneHotEncoder(handle_unknown='ignore'))", \
+'GDRegressor(epochs=50, random_state=0)']
+    """
+    return " -> ".join(_step_text(step) for _, step in pipeline.steps)
+
+
+def _step_text(step):
+    if isinstance(step, Pipeline):
+        return " -> ".join(_step_text(inner) for _, inner in step.steps)
+    if not isinstance(step, ColumnTransformer):
+        return " ".join(repr(step).split())
+    parts = []
+    for name, transformer, columns in step.transformers:
+        names = [str(column) for column in columns]
+        shown = ", ".join(names[:_SHOWN_COLUMNS])
+        if len(names) > _SHOWN_COLUMNS:
+            shown += f", ... ({len(names)} columns)"
+        parts.append(f"{name} [{shown}]: {_step_text(transformer)}")
+    return f"ColumnTransformer({'; '.join(parts)})"
+
+
+#: Rows of a fold's training set up to which the estimators train their
+#: default epochs; beyond, fewer (see :func:`adapt_epochs`).
+EPOCH_ROWS = 5_000
+#: The fewest epochs :func:`adapt_epochs` chooses.
+MIN_EPOCHS = 5
+
+
+def adapt_epochs(keys, grids, n_train, task=REGRESSION):
+    """Fewer epochs for a large data set, unless ``--param epochs`` is given.
+
+    An epoch of ``n_train`` rows takes ``n_train / batch_size`` steps: the
+    default epochs of :data:`FIXED_PARAMS` take a study of
+    :data:`EPOCH_ROWS` training rows a fold to convergence in seconds, and a
+    larger data set converges in fewer epochs (each is more steps) while
+    each epoch takes longer. Beyond :data:`EPOCH_ROWS` rows, the study
+    trains ``epochs * EPOCH_ROWS / n_train`` epochs, rounded up and at least
+    :data:`MIN_EPOCHS`: about as many steps as at :data:`EPOCH_ROWS` rows.
+
+    Parameters
+    ----------
+    keys : list of str
+        The estimators of the study.
+    grids : dict of str to dict
+        From :func:`build_grids`; not changed.
+    n_train : int
+        Training rows of a fold.
+    task : Task, default=REGRESSION
+        Whose estimators, for the note.
+
+    Returns
+    -------
+    grids : dict of str to dict
+        The grids, with ``"epochs": [n]`` added for each estimator whose
+        epochs are reduced.
+    note : str or None
+        What was chosen, for the user; None when nothing changed.
+    """
+    adapted, chosen = {}, []
+    for key in keys:
+        grid = dict(grids[key])
+        default = FIXED_PARAMS[key]["epochs"]
+        epochs = max(MIN_EPOCHS, math.ceil(default * EPOCH_ROWS / n_train))
+        if "epochs" not in grid and epochs < default:
+            grid["epochs"] = [epochs]
+            name = task.estimators[key].__name__
+            chosen.append(f"{name} {epochs} epochs instead of {default}")
+        adapted[key] = grid
+    if not chosen:
+        return adapted, None
+    note = (
+        f"training {' and '.join(chosen)}, for the {n_train} training rows of "
+        f"a fold (more than {EPOCH_ROWS}: each epoch is more steps, and "
+        "takes longer); choose with --param epochs=N"
+    )
+    return adapted, note
 
 
 def check_grid(pipeline, grid):
@@ -371,24 +577,34 @@ def _prefixed(params):
     return {f"{_STEP}__{name}": value for name, value in params.items()}
 
 
-def _fit_and_score(task, pipeline, params, X, y, train, test):
-    """Fit one candidate on one fold; a fit that raises scores NaN.
+def _rows(X, rows):
+    """The rows of an array or DataFrame (by position)."""
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
+def _fit_and_score(task, model, X_train, y_train, X_test, y_test):
+    """Fit a fresh model on a fold's training rows; a fit that raises scores NaN.
 
     Returns ``(scores, fit_seconds, error)``: ``scores`` by
     ``task.score_names``, ``error`` None or ``(is_divergence, message)``. A
     fit cut short by Ctrl-C raises KeyboardInterrupt.
     """
-    model = clone(pipeline).set_params(**_prefixed(params))
     start = time.perf_counter()
     try:
         with _quiet_unless_interrupted():
-            model.fit(X[train], y[train])
-            scores = task.fold_scores(model, X, y, train, test)
+            model.fit(X_train, y_train)
+            scores = task.fold_scores(model, X_train, y_train, X_test, y_test)
     except Exception as exc:
-        nan = dict.fromkeys(task.score_names, math.nan)
-        error = (isinstance(exc, DivergenceError), str(exc))
-        return nan, time.perf_counter() - start, error
+        return _failed(task), time.perf_counter() - start, _error(exc)
     return scores, time.perf_counter() - start, None
+
+
+def _failed(task):
+    return dict.fromkeys(task.score_names, math.nan)
+
+
+def _error(exc):
+    return isinstance(exc, DivergenceError), str(exc)
 
 
 @contextmanager
@@ -414,8 +630,37 @@ def _quiet_unless_interrupted():
 
 
 def _fold_task(i, k, task, pipeline, params, X, y, train, test):
-    """``(i, k, outcome)`` of candidate ``i`` on fold ``k``."""
-    return i, k, _fit_and_score(task, pipeline, params, X, y, train, test)
+    """``(i, k, outcome)`` of candidate ``i`` on fold ``k``: the whole pipeline."""
+    model = clone(pipeline).set_params(**_prefixed(params))
+    fold = _rows(X, train), y[train], _rows(X, test), y[test]
+    return i, k, _fit_and_score(task, model, *fold)
+
+
+def _stacked_fold(task, pipeline, candidates, X, y, train, test):
+    """The outcome of each candidate on one fold, from its stacked result.
+
+    The preprocessing steps of the pipeline are fitted once, on the training
+    rows, as in the stacked run (:func:`skgd.model_selection.train_stacked`):
+    being deterministic, they give it the same data, so that each fit of
+    the estimator finds its stacked result. Call within
+    :func:`skgd._stacked.replaying`.
+
+    Returns
+    -------
+    outcomes : list of tuple
+        ``(scores, fit_seconds, error)`` of each candidate, in order.
+    """
+    y_train, y_test = y[train], y[test]
+    try:
+        with _quiet_unless_interrupted():
+            pre = clone(Pipeline(pipeline.steps[:-1]))
+            X_train = pre.fit_transform(_rows(X, train), y_train)
+            X_test = pre.transform(_rows(X, test))
+    except Exception as exc:
+        return [(_failed(task), 0.0, _error(exc)) for _ in candidates]
+    fold = X_train, y_train, X_test, y_test
+    models = [clone(pipeline[-1]).set_params(**params) for params in candidates]
+    return [_fit_and_score(task, model, *fold) for model in models]
 
 
 def cross_validate_grid(
@@ -433,15 +678,18 @@ def cross_validate_grid(
         From :func:`make_pipeline`.
     grid : dict of str to list
         Values by unprefixed parameter name.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        The features, as the pipeline takes them.
     y : ndarray of shape (n_samples,)
     cv : cross-validation splitter
         E.g. ``KFold(5, shuffle=True, random_state=0)``, see
         :meth:`Task.splitter`.
     n_jobs : int or None, default=1
-        Fits run at once, as in :class:`joblib.Parallel`.
+        Stacked runs (and fits that cannot be stacked) at once, as in
+        :class:`joblib.Parallel`.
     progress : callable or None, default=None
-        Called as ``progress(done, total)`` after each finished fit.
+        Called as ``progress(done, total)`` at the start (``done`` 0) and as
+        fits finish.
     task : Task, default=REGRESSION
         How each fold is scored.
 
@@ -460,20 +708,27 @@ def cross_validate_grid(
         if progress is not None:
             progress(done, total)
 
+    advance(0)
     prefixed = [_prefixed(params) for params in candidates]
     results, shares = train_stacked(
         pipeline, prefixed, X, y, splits, n_jobs=n_jobs, progress=advance
     )
     outcomes = [[None] * len(splits) for _ in candidates]
-    fits, stacked = [], []
-    for i, params in enumerate(candidates):
-        for k, (train, test) in enumerate(splits):
-            fit = (i, k, task, pipeline, params, X, y, train, test)
-            (stacked if (i, k) in shares else fits).append(fit)
+    fits = [
+        (i, k, task, pipeline, params, X, y, train, test)
+        for i, params in enumerate(candidates)
+        for k, (train, test) in enumerate(splits)
+        if (i, k) not in shares
+    ]
     with replaying(results):  # the stacked fits only take their results
-        for fit in stacked:
-            i, k, (scores, seconds, error) = _fold_task(*fit)
-            outcomes[i][k] = scores, seconds + shares[i, k], error
+        for k, (train, test) in enumerate(splits):
+            members = [i for i in range(len(candidates)) if (i, k) in shares]
+            if not members:
+                continue
+            chosen = [candidates[i] for i in members]
+            fold = _stacked_fold(task, pipeline, chosen, X, y, train, test)
+            for i, (scores, seconds, error) in zip(members, fold):
+                outcomes[i][k] = scores, seconds + shares[i, k], error
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     for i, k, outcome in parallel(delayed(_fold_task)(*fit) for fit in fits):
         outcomes[i][k] = outcome
@@ -548,7 +803,7 @@ def refit_best(study, X, y):
     ----------
     study : EstimatorStudy
         With ``best`` set.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or DataFrame of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,)
 
     Returns
@@ -571,7 +826,17 @@ def refit_best(study, X, y):
 
 
 def run_study(
-    keys, grids, X, y, cv, *, task=REGRESSION, random_state=0, n_jobs=1, progress=None
+    keys,
+    grids,
+    X,
+    y,
+    cv,
+    *,
+    task=REGRESSION,
+    random_state=0,
+    n_jobs=1,
+    progress=None,
+    features=None,
 ):
     """Cross-validate each estimator's grid and refit its best candidate.
 
@@ -581,7 +846,7 @@ def run_study(
         Estimators, among ``"gd"`` and ``"mlp"``.
     grids : dict of str to dict
         From :func:`build_grids`.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or DataFrame of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,)
     cv : cross-validation splitter
         E.g. ``task.splitter(5, random_state)``.
@@ -592,13 +857,20 @@ def run_study(
     n_jobs : int or None, default=1
         Fits run at once.
     progress : callable or None, default=None
-        Called as ``progress(key, done, total)`` after each finished fit.
+        Called as ``progress(key, done, total)`` at the start of each
+        estimator's search (``done`` 0) and as fits finish.
+    features : Features or None, default=None
+        The columns of a CSV by kind, for the preprocessing; None for a
+        bundled data set.
 
     Returns
     -------
     studies : list of EstimatorStudy
     """
-    pipelines = {key: make_pipeline(key, random_state, task) for key in keys}
+    pipelines = {
+        key: make_pipeline(key, random_state, task, features, grids[key])
+        for key in keys
+    }
     for key in keys:
         check_grid(pipelines[key], grids[key])
     studies = []

@@ -1,14 +1,39 @@
 """The data of ``skgd study``: a data set bundled with scikit-learn, or a CSV.
 
 :func:`load_data` returns the features, the target, a description for the
-report and, for a bundled data set, its task. The features of a CSV must be
-numeric; its target may be numbers or class labels (strings, say), and
-:func:`skgd._study.make_task` tells which. A file that cannot be read, a
-missing column, a non-numeric feature or a missing value raises
-:class:`~skgd._exceptions.StudyError`. pandas is imported only to read a CSV
-(``pip install "skgd[study]"``).
+report, what loading left out (notes for the user) and, for a CSV, the kind
+of each feature column (:class:`Features`), or, for a bundled data set, its
+task. The target of a CSV may be numbers or class labels (strings, say), and
+:func:`skgd._study.make_task` tells which.
+
+The columns and rows of a CSV are sorted out by :func:`sort_columns` and
+:func:`load_data`, and each row or column left out is said in a note:
+
+- rows whose target is missing are dropped;
+- the row index that ``DataFrame.to_csv()`` writes is left out
+  (:func:`drop_index_column`);
+- columns without a single value are left out;
+- date-like columns (text that pandas reads as dates or times, such as
+  ``2020-01-31`` or ``10:30``) are left out: encode a date as a number (days
+  since a start, say) to use it;
+- ID-like columns are left out (:func:`is_id_like`): text whose values are
+  all distinct, and whole numbers all distinct that count 1, 2, ..., n (in
+  any order and from any start) in :data:`ID_MIN_COUNTED` rows or more, or
+  whose header names an identifier (``id``, ``user_id``, ``PID``,
+  ``key``...), or that fill :data:`ID_MIN_ROWS` rows or more;
+- every other numeric column is a numeric feature, standardized;
+- every other column (text, booleans) is a categorical feature, one-hot
+  encoded.
+
+Missing cells are kept as NaN: the study's pipeline imputes them
+(:func:`skgd._study.make_preprocessor`), fitted on the training rows of each
+fold, so that no fold leaks into another. A file that cannot be read, a
+missing target column, an infinite value, a number too large to standardize
+or no feature left raise :class:`~skgd._exceptions.StudyError`. pandas is
+imported only to read a CSV (``pip install "skgd[study]"``).
 """
 
+import re
 import warnings
 from typing import NamedTuple
 
@@ -29,13 +54,36 @@ DATASETS = {
 DEFAULT_DATASET = "diabetes"
 
 
+class Features(NamedTuple):
+    """The feature columns of a CSV, by kind.
+
+    Attributes
+    ----------
+    numeric : tuple of str
+        Numeric columns, to standardize.
+    categorical : tuple of str
+        Other columns (text, booleans), to one-hot encode; their cells are
+        strings, or NaN where missing.
+    numeric_missing : bool
+        Whether some numeric cell is missing (NaN), to impute.
+    categorical_missing : bool
+        Whether some categorical cell is missing, to impute.
+    """
+
+    numeric: tuple
+    categorical: tuple = ()
+    numeric_missing: bool = False
+    categorical_missing: bool = False
+
+
 class StudyData(NamedTuple):
     """The data of a study.
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        The features.
+    X : ndarray or pandas.DataFrame of shape (n_samples, n_features)
+        The features: floats for a bundled data set; for a CSV, its feature
+        columns (see :attr:`features`), missing cells NaN.
     y : ndarray of shape (n_samples,)
         The target: floats, or class labels.
     description : str
@@ -44,14 +92,19 @@ class StudyData(NamedTuple):
         The task of a bundled data set; None for a CSV (detect it).
     notes : tuple of str
         What loading changed in the data, for the user (such as a dropped
-        index column); empty when nothing.
+        index column, rows without a target, or a date column left out);
+        empty when nothing.
+    features : Features or None
+        The kinds of the columns of a CSV; None for a bundled data set (all
+        numeric, none missing).
     """
 
-    X: np.ndarray
+    X: object
     y: np.ndarray
     description: str
     task: str | None = None
     notes: tuple = ()
+    features: Features | None = None
 
 
 def load_data(path=None, target=None, dataset=None):
@@ -60,10 +113,11 @@ def load_data(path=None, target=None, dataset=None):
     Parameters
     ----------
     path : str or None
-        A CSV file: numeric features and a target column of numbers or
+        A CSV file: feature columns and a target column of numbers or
         labels; None loads ``dataset``.
     target : str or None
-        The column of ``path`` to predict; every other column is a feature.
+        The column of ``path`` to predict; every other column is a feature,
+        unless left out (see the module's docstring).
     dataset : str or None
         A key of :data:`DATASETS` (with ``path`` None); None means
         :data:`DEFAULT_DATASET`.
@@ -72,7 +126,7 @@ def load_data(path=None, target=None, dataset=None):
     -------
     data : StudyData
         The features, the target, a description and the task of a bundled
-        data set.
+        data set, or the notes and feature kinds of a CSV.
     """
     if path is None:
         if target is not None:
@@ -84,10 +138,187 @@ def load_data(path=None, target=None, dataset=None):
         raise StudyError("--data needs --target COLUMN")
     frame, notes = drop_index_column(_read_csv(path), path, target)
     _check_frame(frame, path, target)
-    X = frame.drop(columns=[target]).to_numpy(dtype=float)
+    kinds, left_out = sort_columns(frame.drop(columns=[target]), path)
+    frame, dropped = _drop_missing_target(frame, path, target)
+    numeric, categorical = kinds["numeric"], kinds["categorical"]
+    _check_numbers(frame, path, target, numeric)
+    X = frame[[*numeric, *categorical]].copy()
+    for column in categorical:
+        X[column] = _as_text(X[column])
+    features = Features(
+        tuple(numeric),
+        tuple(categorical),
+        bool(X[numeric].isna().to_numpy().any()),
+        bool(X[categorical].isna().to_numpy().any()),
+    )
+    notes = (*notes, *dropped, *left_out, *_missing_note(X, path))
     y = _target_values(frame[target])
-    description = f"{path} ({X.shape[0]} samples, {X.shape[1]} features)"
-    return StudyData(X, y, f"{description}, target {target!r}", notes=notes)
+    size = f"{len(X)} samples, {X.shape[1]} features"
+    if categorical:
+        size += f": {len(numeric)} numeric, {len(categorical)} categorical"
+    description = f"{path} ({size}), target {target!r}"
+    return StudyData(X, y, description, notes=notes, features=features)
+
+
+#: Whole numbers all distinct in at least this many rows make an ID-like
+#: column, whatever its name: by chance, n distinct whole numbers need a range
+#: far beyond n**2 (the birthday problem), such as that of an identifier or a
+#: timestamp.
+ID_MIN_ROWS = 1000
+
+#: Whole numbers all distinct that count one by one (such as 1 to n) in at
+#: least this many rows make an ID-like column: the row numbers of a file.
+#: (In fewer rows, a small feature, such as 1, 2, 3, 4, may well do so.)
+ID_MIN_COUNTED = 20
+
+#: Headers of identifiers: ``id``, ``ID``, ``user_id``, ``userId``, ``key``...
+_ID_NAME = re.compile(r"(?:^|[_\W])(?:id|key|uuid|guid)$|^index$", re.I)
+_ID_CAMEL = re.compile(r"[a-z](?:Id|ID|Key)$|^[A-Z]{0,2}ID$")
+
+
+def sort_columns(features, path):
+    """The numeric and categorical features of a CSV, and what is left out.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        The columns of the CSV but the target, every row.
+    path : str
+        The CSV file, for the notes.
+
+    Returns
+    -------
+    kinds : dict
+        ``{"numeric": [...], "categorical": [...]}``: the names of the
+        features of each kind, in the file's order.
+    notes : tuple of str
+        One note for each kind of column left out (empty, date-like,
+        ID-like), naming them.
+    """
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    kinds = {"numeric": [], "categorical": []}
+    out = {"empty": [], "date": [], "id": []}
+    for name in features.columns:
+        column = features[name]
+        numeric = is_numeric_dtype(column) and not is_bool_dtype(column)
+        if column.isna().all():
+            out["empty"].append(name)
+        elif not numeric and _holds_dates(column):
+            out["date"].append(name)
+        elif is_id_like(column):
+            out["id"].append(name)
+        else:
+            kinds["numeric" if numeric else "categorical"].append(name)
+    reasons = {
+        "empty": "no value at all",
+        "date": "dates or times, which the study does not encode: turn them "
+        "into numbers, such as days since a start, to use them",
+        "id": "every value is distinct, as in an identifier: as a feature it "
+        "would only tell the rows apart",
+    }
+    found = [(names, reasons[why]) for why, names in out.items() if names]
+    if not kinds["numeric"] and not kinds["categorical"]:
+        why = "; ".join(f"{_words(names)}: {reason}" for names, reason in found)
+        raise StudyError(f"no feature column left in {path}: {why}")
+    notes = tuple(
+        f"leaving out {_words(names)} of {path}: {reason}" for names, reason in found
+    )
+    return kinds, notes
+
+
+def is_id_like(column):
+    """Whether a column of a CSV identifies its rows rather than describes them.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        A feature column.
+
+    Returns
+    -------
+    id_like : bool
+        True for text whose values are all distinct (its one-hot code would
+        give every row a column of its own), and for whole numbers all
+        distinct, without a missing cell, that count up one by one from some
+        start (1, 2, ..., n, in any order) in at least :data:`ID_MIN_COUNTED`
+        rows, whose header names an identifier (``id``, ``user_id``,
+        ``userId``, ``PID``, ``key``...), or that fill at least
+        :data:`ID_MIN_ROWS` rows. Floats, booleans, and columns with a value
+        repeated are never ID-like.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_id_like(pd.Series(["ann", "bob", "cy"], name="name"))
+    True
+    >>> is_id_like(pd.Series([7, 1, 2], name="n"))
+    False
+    >>> is_id_like(pd.Series([7, 1, 2], name="user_id"))
+    True
+    >>> is_id_like(pd.Series(range(100, 120), name="n"))  # 20 rows numbered
+    True
+    """
+    from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
+
+    values = column.dropna()
+    if len(values) < 2 or is_bool_dtype(column) or not values.is_unique:
+        return False
+    if not is_numeric_dtype(column):
+        return True
+    if not is_integer_dtype(column) or len(values) < len(column):
+        return False
+    span = int(values.max()) - int(values.min())
+    consecutive = span == len(values) - 1 and len(values) >= ID_MIN_COUNTED
+    name = str(column.name)
+    named = bool(_ID_NAME.search(name) or _ID_CAMEL.search(name))
+    return consecutive or named or len(values) >= ID_MIN_ROWS
+
+
+def _words(names):
+    """``column 'a'`` or ``columns 'a', 'b'``."""
+    listed = ", ".join(repr(str(name)) for name in names)
+    return f"column{'s' if len(names) > 1 else ''} {listed}"
+
+
+def _as_text(column):
+    """A categorical column as objects: its values as strings, NaN kept.
+
+    One-hot encoding needs the values of a column all strings (booleans,
+    numbers and the "missing" category mixed would be refused).
+    """
+    text = column.astype(object)
+    present = text.notna()
+    text[present] = text[present].map(str)
+    return text
+
+
+def _drop_missing_target(frame, path, target):
+    """The rows with a target, and a note saying how many were dropped."""
+    missing = frame[target].isna()
+    if not missing.any():
+        return frame, ()
+    n = int(missing.sum())
+    if n == len(frame):
+        raise StudyError(f"no value in the target column {target!r} of {path}")
+    note = (
+        f"dropping {n} of the {len(frame)} rows of {path}: their target "
+        f"{target!r} is missing"
+    )
+    return frame[~missing.to_numpy()], (note,)
+
+
+def _missing_note(X, path):
+    """A note naming the feature columns with missing cells, and how many."""
+    counts = X.isna().sum()
+    counts = counts[counts > 0]
+    if counts.empty:
+        return ()
+    cells = ", ".join(f"{name!r} ({count})" for name, count in counts.items())
+    return (
+        f"imputing the missing cells of {path}, in {cells}: inside the "
+        "pipeline, from the training rows of each fold",
+    )
 
 
 #: The names pandas gives a CSV column with an empty header.
@@ -187,32 +418,24 @@ def _read_csv(path):
 
 
 def _check_frame(frame, path, target):
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
     if target not in frame.columns:
         columns = ", ".join(map(str, frame.columns[:10]))
         raise StudyError(f"no column {target!r} in {path} (columns: {columns})")
     if len(frame) == 0 or frame.shape[1] < 2:
         raise StudyError(f"{path} needs data rows and at least one feature column")
-    features = frame.drop(columns=[target])
-    bad = [
-        str(c)
-        for c in features.columns
-        if not is_numeric_dtype(features[c]) or is_bool_dtype(features[c])
+
+
+def _check_numbers(frame, path, target, numeric):
+    """Refuse infinite values, and features too large to standardize."""
+    from pandas.api.types import is_numeric_dtype
+
+    columns = [*numeric, target] if is_numeric_dtype(frame[target]) else numeric
+    infinite = [
+        str(c) for c in columns if np.isinf(frame[c].to_numpy(dtype=float)).any()
     ]
-    dates = [c for c in bad if _holds_dates(features[c])]
-    if dates:
-        raise StudyError(
-            f"date column(s) in {path}: {', '.join(dates)}; encode dates as "
-            "numbers (days since a start, say) or drop the column(s)"
-        )
-    if bad:
-        raise StudyError(f"non-numeric feature column(s) in {path}: {', '.join(bad)}")
-    missing = [str(c) for c in frame.columns if not _complete(frame[c])]
-    if missing:
-        columns = ", ".join(missing)
-        raise StudyError(f"missing or infinite values in {path}: {columns}")
-    huge = [str(c) for c in features.columns if np.abs(features[c]).max() > HUGE]
+    if infinite:
+        raise StudyError(f"infinite values in {path}: {', '.join(infinite)}")
+    huge = [str(c) for c in numeric if np.abs(frame[c]).max() > HUGE]
     if huge:
         raise StudyError(
             f"feature column(s) in {path} with values beyond {HUGE:.0e}, whose "
@@ -225,28 +448,39 @@ def _check_frame(frame, path, target):
 # variance), and the study would train on NaN.
 HUGE = 1e150
 
+#: At most this many distinct values of a text column are tried as dates.
+_DATE_SAMPLE = 50
+#: Two groups of digits apart, as in 2020-01-31, 31/1/2020, 10:30 or Jan 5, 2020
+#: (but not in 1st, or in Jan and other words pandas would read as dates).
+_DATE_TEXT = re.compile(r"\d+\D+\d+")
+
+
+def _mixed():
+    """pandas >= 2 reads each date in its own format only if asked."""
+    import pandas as pd
+
+    return {"format": "mixed"} if int(pd.__version__.split(".")[0]) >= 2 else {}
+
 
 def _holds_dates(column):
-    """Whether a text column reads as dates (datetime64 columns do too)."""
+    """Whether a column holds dates: datetime64, or text that reads as dates.
+
+    Text reads as dates when each of its first :data:`_DATE_SAMPLE` distinct
+    values has two groups of digits apart and :func:`pandas.to_datetime`
+    reads them all.
+    """
     import pandas as pd
     from pandas.api.types import is_datetime64_any_dtype
 
     if is_datetime64_any_dtype(column):
         return True
-    sample = column.dropna().astype(str).head(20)
+    sample = pd.Series(column.dropna().astype(str).unique()[:_DATE_SAMPLE])
+    if sample.empty or not sample.str.contains(_DATE_TEXT).all():
+        return False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas guesses the format
-            pd.to_datetime(sample, errors="raise")
+            pd.to_datetime(sample, errors="raise", **_mixed())
     except (ValueError, TypeError, OverflowError):
         return False
-    return len(sample) > 0
-
-
-def _complete(column):
-    """Whether a column has no missing value and, if numeric, no infinity."""
-    from pandas.api.types import is_numeric_dtype
-
-    if is_numeric_dtype(column):
-        return bool(np.isfinite(column.to_numpy(dtype=float)).all())
-    return not column.isna().any()
+    return True
