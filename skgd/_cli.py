@@ -361,21 +361,19 @@ def run(args):
     _study.check_cv(args.cv, data.y, task)
     n_train = len(data.y) - math.ceil(len(data.y) / args.cv)  # the fewest a fold
     grids, adapted = _study.adapt_epochs(keys, grids, n_train, task)
-    for note in [*notes, *([adapted] if adapted else [])]:
+    notes += [adapted] if adapted else []
+    for note in notes:
         print(f"skgd study: note: {note}", file=sys.stderr)
     cv = task.splitter(args.cv, args.random_state)
     n_jobs = args.n_jobs or (-1 if args.scheduler else default_n_jobs())
-    texts = [
-        _study.pipeline_text(
-            _study.make_pipeline(
-                key, args.random_state, task, data.features, grids[key]
-            )
+    lines = []
+    for key in keys:
+        pipeline = _study.make_pipeline(
+            key, args.random_state, task, data.features, grids[key]
         )
-        for key in keys
-    ]
-    for key, text in zip(keys, texts):
-        print(f"pipeline: {text}{_searched(grids[key])}")
-    print()
+        text = _study.pipeline_text(pipeline) + _searched(grids[key])
+        lines.append(f"pipeline: {text}")
+    print(*lines, "", sep="\n")
     progress = make_progress(not args.quiet and _stderr_is_terminal())
     with _cluster.parallel_backend(args.scheduler):
         studies = _study.run_study(
@@ -385,7 +383,10 @@ def run(args):
         )  # fmt: skip
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
-    description = f"{data.description}. Pipeline: {'; '.join(texts)}"
+    # The report shows a description of several lines as it is printed.
+    description = "\n".join(
+        [data.description, *lines, *(f"note: {note}" for note in notes)]
+    )
     paths = _report.write_report(studies, out, description, args.cv)
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 

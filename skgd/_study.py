@@ -709,10 +709,15 @@ def cross_validate_grid(
             progress(done, total)
 
     advance(0)
-    prefixed = [_prefixed(params) for params in candidates]
-    results, shares = train_stacked(
+    # The widest networks first: the longest runs start first, so that the
+    # workers finish together and the time left is not underestimated.
+    width = {i: _width(pipeline[-1], params) for i, params in enumerate(candidates)}
+    order = sorted(range(len(candidates)), key=lambda i: -width[i])
+    prefixed = [_prefixed(candidates[i]) for i in order]
+    results, ordered = train_stacked(
         pipeline, prefixed, X, y, splits, n_jobs=n_jobs, progress=advance
     )
+    shares = {(order[j], k): seconds for (j, k), seconds in ordered.items()}
     outcomes = [[None] * len(splits) for _ in candidates]
     fits = [
         (i, k, task, pipeline, params, X, y, train, test)
@@ -734,6 +739,14 @@ def cross_validate_grid(
         outcomes[i][k] = outcome
         advance(1)
     return [summarize(p, o) for p, o in zip(candidates, outcomes)]
+
+
+def _width(estimator, params):
+    """The hidden units of a candidate (0 for a linear model): its cost."""
+    sizes = params.get(
+        "hidden_layer_sizes", getattr(estimator, "hidden_layer_sizes", ())
+    )
+    return int(np.sum(np.atleast_1d(sizes))) if sizes is not None else 0
 
 
 def summarize(params, outcomes):

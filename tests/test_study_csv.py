@@ -98,6 +98,7 @@ def test_a_real_csv_end_to_end(real_csv, tmp_path, capsys):
     report = (out_dir / "report.html").read_text()
     assert "59 samples, 3 features: 2 numeric, 1 categorical" in report
     assert html.escape(PIPELINE + "GDRegressor(epochs=20, random_state=0)") in report
+    assert html.escape("note: dropping 1 of the 60 rows") in report
 
 
 def test_a_classification_with_categories_and_missing_cells(tmp_path, capsys):
