@@ -292,7 +292,9 @@ def make_progress(enabled, clock=time.monotonic):
     The line is redrawn on stderr at most every :data:`REDRAW_EVERY` seconds
     (and at the start and end of each estimator's search). Once the search
     has run :data:`ESTIMATE_AFTER` seconds, it ends with an estimate of the
-    time left: the time so far per finished fit, times the fits left.
+    time left: the time so far times the work left over the work done, the
+    work being the fraction ``work`` the search reports (fits of wide
+    networks take longer), else the fraction of fits done.
 
     Parameters
     ----------
@@ -304,12 +306,12 @@ def make_progress(enabled, clock=time.monotonic):
     Returns
     -------
     progress : callable
-        Called as ``progress(key, done, total)``, with ``done`` 0 at the start
-        of each estimator's search.
+        Called as ``progress(key, done, total, work=None)``, with ``done`` 0
+        at the start of each estimator's search.
     """
     runs = {}
 
-    def progress(key, done, total):
+    def progress(key, done, total, work=None):
         if not enabled:
             return
         now = clock()
@@ -319,14 +321,14 @@ def make_progress(enabled, clock=time.monotonic):
         if 0 < done < total and now - run["drawn"] < REDRAW_EVERY:
             return
         run["drawn"] = now
-        filled = round(30 * done / total) if total else 30
+        share = done / total if total else 1.0
+        share = share if work is None or done == total else work
+        filled = round(30 * share)
         bar = "#" * filled + "-" * (30 - filled)
-        line = f"[{key}] {bar} {done}/{total} fits"
-        if total:
-            line += f" {100 * done // total}%"
+        line = f"[{key}] {bar} {done}/{total} fits {math.floor(100 * share + 1e-9)}%"
         elapsed = now - run["start"]
-        if 0 < done < total and elapsed >= ESTIMATE_AFTER:
-            left = elapsed * (total - done) / done
+        if share > 0 and done < total and elapsed >= ESTIMATE_AFTER:
+            left = elapsed * (1 - share) / share
             line += f" ({format_seconds(left)} left)"
         pad = " " * max(0, run["width"] - len(line))  # erase a longer line
         run["width"] = len(line)

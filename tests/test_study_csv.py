@@ -349,6 +349,31 @@ def test_progress_shows_the_time_left(capsys):
     assert len(lines[3]) - 1 >= len(lines[2])  # erases the time left
 
 
+def test_progress_weighs_the_work_the_search_reports(capsys):
+    now = [0.0]
+    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress("mlp", 0, 100, work=0.0)
+    now[0] = 10.0
+    progress("mlp", 20, 100, work=0.5)  # the wide networks' fits came first
+    err = capsys.readouterr().err
+    assert err.endswith("[mlp] " + "#" * 15 + "-" * 15 + " 20/100 fits 50% (10 s left)")
+
+
+def test_cross_validate_grid_reports_the_work_done():
+    calls = []
+    grid = {"hidden_layer_sizes": [(2,), (30,)], "epochs": [1]}
+    pipeline = _study.make_pipeline("mlp", 0, grid=grid)
+    X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40.0)
+    cv = _study.REGRESSION.splitter(2, 0)
+    progress = lambda done, total, work: calls.append((done, total, work))  # noqa: E731
+    _study.cross_validate_grid(pipeline, grid, X, y, cv, progress=progress)
+    assert calls[0] == (0, 4, 0.0) and calls[-1][:2] == (4, 4)
+    # The 30 units first: two fits of cost 4 against two of cost 1.2.
+    assert [work for _, _, work in calls] == pytest.approx(
+        [0, 4 / 10.4, 8 / 10.4, 9.2 / 10.4, 1]
+    )
+
+
 def test_progress_restarts_for_each_estimator(capsys):
     now = [0.0]
     progress = _cli.make_progress(True, clock=lambda: now[0])
