@@ -350,6 +350,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         )
         return PreparedFit(X, y, Y, sw, net, source, config, context)
 
+    def _partial_start(self):
+        """How ``partial_fit`` continues: one epoch, or a chunk of a stream."""
+        return "continue" if self.epoch_size is None else "stream"
+
     def _epoch_source(self, X, Y, sw, start, strata):
         if start == "stream":
             return StreamEpochs(X, Y, sw, self.epoch_size, self.batch_size)
@@ -492,7 +496,7 @@ class RegressorGD(RegressorMixin, BaseGD):
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current state.
 
-        Weights, optimizer state, schedule and random generator carry over
+        Weights, optimizer state, schedule and random generators carry over
         from the previous ``fit`` or ``partial_fit``; ``epochs``,
         ``early_stopping``, ``validation_fraction``, ``random_state`` and
         ``warm_start`` do not apply, and no data is held out. Every other
@@ -514,8 +518,7 @@ class RegressorGD(RegressorMixin, BaseGD):
         self : object
             The updated estimator.
         """
-        stream = self.epoch_size is not None
-        return self._train(X, y, sample_weight, "stream" if stream else "continue")
+        return self._train(X, y, sample_weight, self._partial_start())
 
     def predict(self, X):
         """Predict with the trained model (dropout is off).

@@ -90,8 +90,7 @@ class ClassifierGD(ClassifierMixin, BaseGD):
                 "classes must be passed on the first call to partial_fit: every "
                 "class of the problem, e.g. classes=np.unique(y_all)."
             )
-        start = "continue" if self.epoch_size is None else "stream"
-        return self._train(X, y, sample_weight, start, classes=classes)
+        return self._train(X, y, sample_weight, self._partial_start(), classes)
 
     def predict(self, X):
         """Predict class labels (dropout is off).

@@ -40,6 +40,7 @@ import copy
 import hashlib
 import math
 import time
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -48,20 +49,12 @@ from threadpoolctl import threadpool_limits
 
 from ._activations import ACTIVATIONS, Activation
 from ._data import Batches, iter_rows
-from ._engine import (
-    SessionResult,
-    _baseline,
-    _early_stopping,
-    _schedule,
-    dropout_streams,
-    make_rng,
-)
+from ._engine import SessionResult, _baseline, _early_stopping, _starting_state
 from ._exceptions import DivergenceError
 from ._layers import Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS
-from ._registry import build
-from ._trainer import DIVERGENCE_FACTOR, TrainingState, divergence_error
+from ._trainer import DIVERGENCE_FACTOR, divergence_error
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.
@@ -85,10 +78,22 @@ _SEARCH = contextvars.ContextVar("skgd_stacked_search", default=None)
 
 
 class _Replay:
-    """What a stacked search hands to the fits it runs: results, and a log."""
+    """What a stacked search hands to the fits it runs: results, and a log.
+
+    It remembers the digest of each ``X`` it has seen while that ``X`` lives
+    (the candidates of a fold are fitted on one array, which would otherwise
+    be hashed again for each of them); nothing mutates the data of the
+    search's fits in between.
+    """
 
     def __init__(self, results):
-        self.results, self.log = results, []
+        self.results, self.log, self._digests = results, [], {}
+
+    def digest_of(self, X):
+        seen = self._digests.get(id(X))
+        if seen is None or seen[0]() is not X:  # a new array, maybe at an old id
+            seen = self._digests[id(X)] = weakref.ref(X), array_digest(X)
+        return seen[1]
 
 
 @contextmanager
@@ -108,18 +113,24 @@ def replaying(results):
         _SEARCH.reset(token)
 
 
-def data_digest(X, Y, sample_weight):
-    """A digest of a fit's data: its arrays' types, shapes and bytes."""
+def array_digest(array):
+    """A digest of an array (dense or sparse, or None): type, shape and bytes."""
     digest = hashlib.blake2b(digest_size=16)
-    parts = (X.data, X.indices, X.indptr) if sp.issparse(X) else (X,)
-    for array in (*parts, Y, sample_weight):
-        if array is None:
-            digest.update(b"none")
-            continue
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.view(np.uint8).ravel())
+    if array is None:
+        return "none"
+    parts = (
+        (array.data, array.indices, array.indptr) if sp.issparse(array) else (array,)
+    )
+    for part in parts:
+        part = np.ascontiguousarray(part)
+        digest.update(f"{part.dtype}{part.shape}".encode())
+        digest.update(part.view(np.uint8).ravel())
     return digest.hexdigest()
+
+
+def data_digest(X, Y, sample_weight, digest_of=array_digest):
+    """A digest of a fit's data; ``digest_of`` digests ``X``."""
+    return digest_of(X) + array_digest(Y) + array_digest(sample_weight)
 
 
 def fit_key(estimator, digest):
@@ -146,7 +157,7 @@ def replayed(estimator, run):
         or getattr(estimator, "_skl_callbacks", None)
     ):
         return None  # callbacks hear of every epoch: the fit trains on its own
-    digest = data_digest(run.X, run.Y, run.sample_weight)
+    digest = data_digest(run.X, run.Y, run.sample_weight, search.digest_of)
     entries = search.results.get(fit_key(estimator, digest))
     if not entries:
         return None
@@ -253,15 +264,6 @@ class StackedNetwork:
             total = total + np.einsum("rkn,rkn->k", x, y)
             offset += block.size
         return total
-
-    def scale(self, flat, values):
-        """Multiply each candidate's part of ``flat`` by its value, in place."""
-        values = np.asarray(values, self.dtype)[:, None]
-        offset = 0
-        for block in self.blocks:
-            part = flat[offset : offset + block.size].reshape(block.shape)
-            np.multiply(part, values, part)
-            offset += block.size
 
     def set_all(self, single):
         """Give every candidate the flat parameters ``single`` of one network."""
@@ -501,7 +503,7 @@ class StackedOptimizer:
         if self.name == "sgd" and not self.values["momentum"].any():
             names = ()
         self.buffers = {name: np.zeros_like(net.params) for name in names}
-        self._scratch = np.empty_like(net.params)
+        self.scratch = np.empty_like(net.params)
         self._spread_cache = {}
         self._index_betas()
 
@@ -520,7 +522,7 @@ class StackedOptimizer:
         """Keep the candidates ``kept``; ``select`` maps an old buffer to the new."""
         self.values = {key: value[kept] for key, value in self.values.items()}
         self.buffers = {name: select(buffer) for name, buffer in self.buffers.items()}
-        self._scratch = np.empty_like(self.net.params)
+        self.scratch = np.empty_like(self.net.params)
         self._spread_cache = {}
         self._index_betas()
 
@@ -607,7 +609,7 @@ class _CandidateView:
     ``trainer.net.params`` and ``trainer.state.schedule``."""
 
     def __init__(self, run, k):
-        self.net, self.state = self, TrainingState(None, run.schedules[k], None)
+        self.net, self.state = self, run.states[k]
         self._run, self._k = run, k
 
     @property
@@ -620,48 +622,32 @@ class _GroupRun:
 
     def __init__(self, runs, keys, results):
         self.results, self.keys = results, keys
-        params = [run.config.params for run in runs]
-        self.params, self.tasks = params, [run.config.task for run in runs]
-        first = params[0]
+        self.params = [run.config.params for run in runs]
+        self.tasks = [run.config.task for run in runs]
         self.baseline = np.array(
             [_baseline(t, r.source) for t, r in zip(self.tasks, runs)]
         )
-        rng = self.rng = make_rng(first["random_state"])
-        self.streams = dropout_streams(rng, max(run.net.n_streams for run in runs))
-        self.initial_streams = copy.deepcopy(self.streams)
-        sources, self.val = [run.source for run in runs], None
-        fraction = first["validation_fraction"]
-        if first["early_stopping"] or fraction:
-            state, splits = rng.bit_generator.state, []
-            for source in sources:
-                rng.bit_generator.state = state
-                splits.append(source.split(fraction or 0.1, rng))
-            sources = [train for train, _ in splits]
-            self.val = [val for _, val in splits]
-        runs[0].net.initialize(rng)
+        # Each candidate starts as its own fit does (the engine's own start):
+        # the same split, initial weights and generators, from one seed.
+        _one_seed(self.params)
+        starts = [
+            _starting_state(run.net, run.source, run.config, "fresh", None)
+            for run in runs
+        ]
+        self.states = [state for state, _, _ in starts]
+        self.initial_streams = [copy.deepcopy(s.streams) for s in self.states]
+        widest = max(self.states, key=lambda state: len(state.streams))
+        self.rng, self.streams = widest.rng, widest.streams
+        sources = [source for _, source, _ in starts]
+        self.val = None if starts[0][2] is None else [val for _, _, val in starts]
         self.net = StackedNetwork([run.net for run in runs])
         self.net.set_all(runs[0].net.params)
-        lr0 = []
-        for run, source, task in zip(runs, sources, self.tasks):
-            rate = run.config.params["learning_rate"]
-            if rate == "auto":
-                b = source.batches
-                rate = run.config.auto_learning_rate(
-                    b.X, b.sample_weight, source.rows, task.loss
-                )
-            lr0.append(float(rate))
-        self.schedules = [_schedule(p, rate) for p, rate in zip(params, lr0)]
-        self.stopping = [_early_stopping(p) for p in params]
+        self.schedules = [state.schedule for state in self.states]
+        self.stopping = [_early_stopping(p) for p in self.params]
         self.views = [_CandidateView(self, k) for k in range(len(runs))]
-        self.optimizer = StackedOptimizer(params, self.net)
-        weights = [source.batches.sample_weight for source in sources]
-        rows = sources[0].rows
-        matrix = None
-        if any(w is not None for w in weights):
-            n = runs[0].X.shape[0]
-            matrix = np.column_stack([np.ones(n) if w is None else w for w in weights])
-        self.batches = Batches(runs[0].X, runs[0].Y, matrix, rows)
-        self.alpha = np.array([float(p["alpha"]) for p in params])
+        self.optimizer = StackedOptimizer(self.params, self.net)
+        self.batches = _shared_batches(runs[0], sources)
+        self.alpha = np.array([float(p["alpha"]) for p in self.params])
         self.deltas = [getattr(t.loss, "delta", None) for t in self.tasks]
         self.K = len(runs)
         self.position = np.arange(self.K)  # candidate -> index in the stack
@@ -742,7 +728,7 @@ class _GroupRun:
         )
         net.backward()
         if self._penalized:
-            scratch = self.optimizer._scratch
+            scratch = self.optimizer.scratch
             np.multiply(net.params, self._alpha, scratch)
             np.add(net.grads, scratch, net.grads)
             value = value + 0.5 * net.inner(scratch, net.params)
@@ -852,35 +838,51 @@ class _GroupRun:
             self._stacked_loss()
 
     def _result(self, k, stopped):
-        """Candidate ``k``'s ``(params, SessionResult)``, as its own fit ends."""
-        i, params = self.position[k], self.params[k]
+        """Candidate ``k``'s ``(params, SessionResult)``, as its own fit ends.
+
+        Its training state is the one its start made, carried forward: the
+        optimizer's state, the counters, the limit, and the generators as
+        its own fit would have left them (a dropout stream it never drew
+        from is as it started).
+        """
+        i, state = self.position[k], self.states[k]
         weights = self.stopping[k].best_params
         final = self.net.candidate_params(i) if weights is None else weights
-        optimizer = build(OPTIMIZERS, params["optimizer"], params)
-        optimizer.init(final)
-        optimizer.load_state_dict(self.optimizer.candidate_state(i))
+        state.optimizer.load_state_dict(self.optimizer.candidate_state(i))
+        state.n_iter, state.t, state.limit = self.n_iter, self.t, float(self.limit[k])
+        state.rng = copy.deepcopy(self.rng)
         rates = self.net.rates[:, i]
-        streams = [
-            copy.deepcopy(stream if j < len(rates) and rates[j] else initial)
-            for j, (stream, initial) in enumerate(
-                zip(self.streams, self.initial_streams)
-            )
+        state.streams = [
+            copy.deepcopy(self.streams[j] if rates[j] else initial)
+            for j, initial in enumerate(self.initial_streams[k])
         ]
-        state = TrainingState(
-            optimizer,
-            self.schedules[k],
-            copy.deepcopy(self.rng),
-            self.n_iter,
-            self.t,
-            limit=float(self.limit[k]),
-            streams=streams[: self._n_streams(k)],
-        )
         return final, SessionResult(self.records[k], state, False, stopped)
 
-    def _n_streams(self, k):
-        rates = self.net.rates[:, self.position[k]]
-        used = np.flatnonzero(rates)
-        return int(used[-1]) + 1 if len(used) else 0
+
+def _one_seed(params):
+    """Give candidates without a ``random_state`` one drawn seed, shared.
+
+    Their own fits would each draw anew; in a stack they share one draw
+    (common random numbers).
+    """
+    if params[0]["random_state"] is None:
+        seed = int(np.random.default_rng().integers(2**32))
+        for candidate in params:
+            candidate["random_state"] = seed
+
+
+def _shared_batches(run, sources):
+    """The mini-batches of the stack: the shared rows, a weight column each.
+
+    Candidates whose relative weights are all equal (None) get a column of
+    ones, which gives the ``c`` of no weights exactly.
+    """
+    weights = [source.batches.sample_weight for source in sources]
+    matrix = None
+    if any(w is not None for w in weights):
+        ones = np.ones(run.X.shape[0])
+        matrix = np.column_stack([ones if w is None else w for w in weights])
+    return Batches(run.X, run.Y, matrix, sources[0].rows)
 
 
 def train_group(estimators, X, y, sample_weight=None):
@@ -908,7 +910,7 @@ def train_group(estimators, X, y, sample_weight=None):
     if not runs:
         return results, time.perf_counter() - start
     # Candidates of equal dropout rates side by side: one mask for each run.
-    order = sorted(range(len(runs)), key=lambda i: _dropout_rates(runs[i].net))
+    order = sorted(range(len(runs)), key=lambda i: _rates_by_position(runs[i].net))
     runs, keys = [runs[i] for i in order], [keys[i] for i in order]
     # Small matrix products run fastest on one thread; workers run in parallel.
     with threadpool_limits(1, user_api="blas"):
@@ -920,7 +922,7 @@ def train_group(estimators, X, y, sample_weight=None):
     return results, time.perf_counter() - start
 
 
-def _dropout_rates(net):
+def _rates_by_position(net):
     """The dropout rate at each position of ``net`` (0 where it has none)."""
     rates = {
         layer.stream: layer.rate for layer in net.layers if isinstance(layer, Dropout)

@@ -36,6 +36,9 @@ from ._base import BaseGD
 from ._compat import Interval
 from ._stacked import STACKED, merge, replaying, train_group
 
+# The public names; train_stacked serves skgd study (see docs/architecture).
+__all__ = ["GridSearchCV", "RandomizedSearchCV"]
+
 # The memory stacked candidates may take by default: 256 MiB.
 MAX_STACK_BYTES = 2**28
 

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.stats import loguniform
 from sklearn import model_selection as sk
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import Ridge
@@ -374,3 +375,29 @@ def test_callbacks_on_the_search_hear_every_epoch(diabetes, trainings):
     search.set_callbacks(ProgressBar())
     search.fit(X, diabetes[1])
     assert len(trainings) == 6  # each fit trained on its own, epochs reported
+
+
+def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
+    """The training state a stack leaves (optimizer, counters, generators)."""
+    X = StandardScaler().fit_transform(diabetes[0])
+    y = (diabetes[1] - diabetes[1].mean()) / diabetes[1].std()
+    model = MLPRegressor(
+        hidden_layer_sizes=(6, 4), batch_size=16, epochs=4, tol=None, random_state=0
+    )
+    grid = [{"dropout": (0.0, 0.3), "learning_rate": 1e-2}, {"dropout": 0.2}]
+    candidates = [clone(model).set_params(**params) for params in grid]
+    results, _ = skgd._stacked.train_group(candidates, X, y)
+    for candidate in candidates:
+        alone, stacked = clone(candidate).fit(X, y), clone(candidate)
+        with skgd._stacked.replaying(results):
+            stacked.fit(X, y)
+        for fitted in (alone, stacked):
+            fitted.partial_fit(X, y)
+        for got, want in zip(stacked.coefs_, alone.coefs_, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+        assert stacked.t_ == alone.t_ and stacked.n_iter_ == alone.n_iter_
+        state, own = stacked._training_state, alone._training_state
+        assert state["rng"].bit_generator.state == own["rng"].bit_generator.state
+        assert [s.bit_generator.state for s in state["streams"]] == [
+            s.bit_generator.state for s in own["streams"]
+        ]
