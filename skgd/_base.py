@@ -50,7 +50,7 @@ from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
-STATE_FORMAT = 3
+STATE_FORMAT = 4
 
 # Every attribute a fitted skgd estimator may hold beside its parameters.
 FITTED_ATTRIBUTES = {
@@ -291,7 +291,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """The public fitted attributes holding ``[(W, b), ...]``, as a dict."""
         raise NotImplementedError
 
-    def _auto_learning_rate(self, X, sample_weight, rows, loss):
+    def _auto_learning_rate(self, X, Y, sample_weight, rows, loss):
         """The step used for ``learning_rate="auto"``."""
         raise NotImplementedError
 

@@ -50,31 +50,47 @@ class Plateau:
     the tolerance is relative, so it means the same whatever the scale of
     the loss. After a plateau the window starts again from that epoch.
 
+    With ``settled``, for losses without sampling noise (full-batch
+    descent), a plateau also needs the losses of the window (and of the
+    epoch before it) to have settled, all within ``tol`` times the lowest of
+    them: a descent whose losses swing above its best (Adam's momentum, a
+    large step) is not over until the swings have died down.
+
     Parameters
     ----------
     tol : float
         Smallest relative decrease over the window that counts as progress.
     patience : int or inf
         Epochs in the window (``inf``: never a plateau).
+    settled : bool, default=False
+        Whether a plateau also needs the window's losses to have settled.
     """
 
-    def __init__(self, tol, patience):
-        self.tol, self.patience = tol, patience
+    def __init__(self, tol, patience, settled=False):
+        self.tol, self.patience, self.settled = tol, patience, settled
         self.best = math.inf
         self._bests = []  # the lowest loss after each epoch of the window
+        self._losses = []  # the losses of the window and of the epoch before
 
     def update(self, loss):
         """Record ``loss``; return whether training has reached a plateau."""
         self.best = min(self.best, loss)
         self._bests.append(self.best)
+        self._losses.append(loss)
         if not len(self._bests) > self.patience:
             return False
         then = self._bests[-self.patience - 1]
         del self._bests[: -self.patience - 1]
-        if self.best >= then - self.tol * abs(then):
-            self._bests = [self.best]
+        del self._losses[: -self.patience - 1]
+        no_progress = self.best >= then - self.tol * abs(then)
+        if no_progress and (not self.settled or self._have_settled()):
+            self._bests, self._losses = [self.best], [loss]
             return True
         return False
+
+    def _have_settled(self):
+        low, high = min(self._losses), max(self._losses)
+        return high - low <= self.tol * abs(low)
 
 
 class EarlyStopping(Callback):
@@ -98,12 +114,20 @@ class EarlyStopping(Callback):
         Restore the best epoch's parameters at the end.
     stop : bool, default=True
         Whether a plateau the schedule cannot answer ends training.
+    settled : bool, default=False
+        Whether a plateau also needs settled losses (see :class:`Plateau`).
     """
 
     def __init__(
-        self, tol, patience, monitor="train_loss", restore_best=False, stop=True
+        self,
+        tol,
+        patience,
+        monitor="train_loss",
+        restore_best=False,
+        stop=True,
+        settled=False,
     ):
-        self.plateau = Plateau(tol, patience)
+        self.plateau = Plateau(tol, patience, settled)
         self.monitor, self.restore_best, self.stop = monitor, restore_best, stop
         self.best, self.best_params, self.stopped = math.inf, None, False
 

@@ -64,6 +64,23 @@ lr_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constan
     ``partial_fit`` calls.
 power_t : float, default=0.5
     Exponent of ``"invscaling"``.
+average : bool or "auto", default="auto"
+    Whether the fitted weights are the average of the iterates rather than
+    the last one. The average is weighted toward recent updates (the
+    polynomial-decay average of Shamir & Zhang, 2013: after update
+    :math:`t` it moves :math:`\rho_t = 4 / (t + 3)` of the way to the new
+    iterate, so iterate :math:`s` weighs about :math:`s^3`). With a constant
+    step, mini-batch SGD ends in a cloud of iterates around the optimum,
+    wider the larger the step; their average lies at the centre of the
+    cloud, and for least squares converges to the optimum itself (Bach &
+    Moulines, 2013). ``"auto"`` averages when training by mini-batches
+    smaller than the training set, and not for full-batch descent, which
+    has no such noise. Training steps from the last iterate (kept in the
+    training state for ``partial_fit``); the averaged weights are what is
+    scored on held-out data, restored by early stopping, recorded in
+    ``trajectory_`` and returned. The recorded training loss stays the
+    running mean of the mini-batch objective over the epoch's iterates.
+    ``warm_start`` continues from the averaged weights.
 shuffle : bool, default=True
     Reshuffle the training samples before every epoch.
 verbose : int, default=0
@@ -90,8 +107,11 @@ tol : float or None, default=1e-4
     loss has fallen by less than ``tol`` times itself over the last
     ``n_iter_no_change`` epochs. Relative, so that it means the same at
     every scale of the loss; over a window, so that a descent still making
-    steady small steps is not stopped. ``None`` never stops early:
-    exactly ``epochs`` epochs run.
+    steady small steps is not stopped. In full-batch descent without
+    dropout, whose losses carry no sampling noise, the losses of the window
+    must also have settled, all within ``tol`` times the lowest, so that a
+    descent swinging above its best (Adam's, say) goes on. ``None`` never
+    stops early: exactly ``epochs`` epochs run.
 record_trajectory : bool, default=False
     Record the parameters after every epoch in ``trajectory_`` (for
     :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps

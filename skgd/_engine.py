@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 
 from ._callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from ._exceptions import DivergenceError
-from ._optimizers import OPTIMIZERS
+from ._optimizers import OPTIMIZERS, Averaged
 from ._registry import build
 from ._schedules import SCHEDULES
 from ._signals import sigint_handled
@@ -64,7 +64,7 @@ class TrainingConfig:
         ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``verbose``,
         ``record_trajectory``, ``epoch_size``).
     auto_learning_rate : callable
-        ``auto_learning_rate(X, sample_weight, rows, loss)``: the step of
+        ``auto_learning_rate(X, Y, sample_weight, rows, loss)``: the step of
         ``learning_rate="auto"`` on the training rows, for the task's loss.
     callbacks : list, default=[]
         Further callbacks of the loop, notified after the built-in ones.
@@ -151,7 +151,9 @@ def fit_session(net, source, config, start, stored=None):
         val=val,
     )
     trainer.train_rows = train.rows
-    trainer.stopping = None if partial else _early_stopping(params)
+    trainer.stopping = (
+        None if partial else _early_stopping(params, full_batch(params, train))
+    )
     callbacks, recorder = _callbacks(trainer, config)
     catching = nullcontext() if partial else _interrupts_caught(trainer)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
@@ -201,8 +203,20 @@ def _train_part(trainer, part, callbacks):
 
 
 def _epoch_ended(trainer, record, callbacks):
-    # Every callback hears of the epoch, even after one has asked to stop.
-    return any([callback.on_epoch_end(trainer, record) for callback in callbacks])
+    """Tell every callback of the epoch, even after one has asked to stop.
+
+    If one raises KeyboardInterrupt, the stopping rule still hears of the
+    epoch before it propagates: the epoch is kept, so it may be the best.
+    """
+    stop = False
+    for i, callback in enumerate(callbacks):
+        try:
+            stop = callback.on_epoch_end(trainer, record) or stop
+        except KeyboardInterrupt:
+            if trainer.stopping in callbacks[i + 1 :]:
+                trainer.stopping.on_epoch_end(trainer, record)
+            raise
+    return stop
 
 
 def _interruptible(trainer, catch, function, *args):
@@ -239,6 +253,8 @@ def _starting_state(net, source, config, start, stored):
     optimizer = build(OPTIMIZERS, params["optimizer"], params)
     optimizer.init(net.params)
     if stored is not None and start in ("continue", "stream"):
+        if _averaging(params, "iterate" in stored["optimizer"]):
+            optimizer = Averaged(optimizer)
         check_unchanged(
             stored.get("stream"), params["epoch_size"], params["batch_size"]
         )
@@ -259,16 +275,36 @@ def _starting_state(net, source, config, start, stored):
         train, val = source.split(fraction or 0.1, rng)
     if start != "warm":
         net.initialize(rng)
+    if _averaging(params, not full_batch(params, train)):
+        optimizer = Averaged(optimizer)
     lr0 = params["learning_rate"]
     if lr0 == "auto":
         batches = train.batches
         lr0 = config.auto_learning_rate(
-            batches.X, batches.sample_weight, train.rows, config.task.loss
+            batches.X, batches.Y, batches.sample_weight, train.rows, config.task.loss
         )
     counters = (stored["n_iter"], stored["t"]) if start == "warm" else (0, 0)
     schedule = _schedule(params, lr0)
     state = TrainingState(optimizer, schedule, rng, *counters, streams=streams)
     return state, train, val
+
+
+def full_batch(params, source):
+    """Whether a batch holds a whole epoch of ``source``: a stream's
+    ``epoch_size`` rows, else the training rows."""
+    rows = getattr(source, "epoch_size", None) or source.batches.n
+    return params["batch_size"] is None or params["batch_size"] >= rows
+
+
+def _averaging(params, auto):
+    """Whether the model is the average of the iterates (``average``).
+
+    ``"auto"`` is ``auto``: mini-batches smaller than the training set (or,
+    continuing, a stored state that averages). Estimators without the
+    parameter never average.
+    """
+    average = params.get("average", False)
+    return auto if average == "auto" else bool(average)
 
 
 def _add_streams(state, n):
@@ -288,15 +324,26 @@ def _schedule(params, lr0):
     return build(SCHEDULES, params["lr_schedule"], params, float(lr0))
 
 
-def _early_stopping(params):
-    """``fit``'s stopping rule: a plateau of the monitored loss (see EarlyStopping)."""
+def _early_stopping(params, full):
+    """``fit``'s stopping rule: a plateau of the monitored loss (see EarlyStopping).
+
+    ``full``: whether training is by full batches, whose losses (without
+    dropout) carry no sampling noise, so must also settle.
+    """
     return EarlyStopping(
         params["tol"] or 0.0,
         params["n_iter_no_change"],
         monitor="val_loss" if params["early_stopping"] else "train_loss",
         restore_best=params["early_stopping"],
         stop=params["tol"] is not None,
+        settled=full and not _has_dropout(params),
     )
+
+
+def _has_dropout(params):
+    """Whether any dropout draws masks, whose noise the losses then carry."""
+    rates = params.get("dropout", 0.0), params.get("input_dropout", 0.0)
+    return any(np.any(np.asarray(rate) > 0) for rate in rates)
 
 
 def _callbacks(trainer, config):

@@ -6,6 +6,8 @@ optional input dropout and one dense layer) and the step of
 and in the shapes of ``coef_`` and ``intercept_``.
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
@@ -37,27 +39,37 @@ class _LinearModel:
         W, b = weights[0]
         return W.T.copy(), np.zeros(W.shape[1], W.dtype) if b is None else b
 
-    def _auto_learning_rate(self, X, sample_weight, rows, loss):
-        """``1 / L(b)``: the expected smoothness of a batch of ``b`` samples.
+    def _auto_learning_rate(self, X, Y, sample_weight, rows, loss):
+        """The step of ``learning_rate="auto"``: from curvature, or Adam's scale.
 
-        With ``L`` the curvature of the whole training objective and
-        ``L_max`` the largest curvature of a one-sample objective, a batch of
-        ``b`` of the ``n`` training samples drawn without replacement has the
-        expected smoothness (Gower et al., "SGD: General Analysis and
-        Improved Rates", ICML 2019)
+        For ``"sgd"``, ``1 / L(b)``, the inverse of the expected smoothness of
+        a batch of ``b`` of the ``n`` training samples drawn without
+        replacement (Gower et al., "SGD: General Analysis and Improved
+        Rates", ICML 2019), with ``L`` the curvature of the whole training
+        objective and ``L_max`` the largest curvature of a one-sample
+        objective (see :func:`curvatures`):
 
             ``L(b) = n (b - 1) / (b (n - 1)) * L + (n - b) / (b (n - 1)) * L_max``
 
-        which is ``L`` for full-batch descent and ``L_max`` for ``b = 1``.
-        Both carry the loss's curvature and ``alpha`` (see
-        :func:`curvatures`). With momentum ``beta`` the step is ``(1 - beta)
-        / L(b)``: the velocity sums past gradients with weights adding up to
-        ``1 / (1 - beta)``, so the effective step stays ``1 / L(b)``.
+        which is ``L`` for full-batch descent and ``L_max`` for ``b = 1``;
+        ``alpha`` adds to it. Full-batch descent, free of gradient noise,
+        takes ``FULL_BATCH_FACTOR / L`` instead: every step below ``2 / L``
+        descends, and the directions of least curvature, which take longest,
+        converge in proportion to the step. With momentum ``beta`` the step
+        is multiplied by ``1 - beta``: the velocity sums past gradients with
+        weights adding up to ``1 / (1 - beta)``, so the effective step stays
+        the same.
+
+        For ``"adam"``, ``ADAM_FRACTION * S * sqrt(b / n)``, ``S`` the scale
+        of the parameters (:func:`parameter_scale`).
         """
-        if self.optimizer == "adam":
-            return 1e-3
         n = X.shape[0] if rows is None else len(rows)
         b = n if self.batch_size is None else min(self.batch_size, n)
+        if self.optimizer == "adam":
+            scale = parameter_scale(
+                X, Y, sample_weight, rows, self.dropout, self.fit_intercept, loss
+            )
+            return ADAM_FRACTION * scale * math.sqrt(b / n) if scale > 0 else 1e-3
         L, L_max = curvatures(
             X, sample_weight, rows, self.dropout, self.fit_intercept, loss.curvature
         )
@@ -65,11 +77,47 @@ class _LinearModel:
             L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
         L += self.alpha
         step = 1.0 / L if L > 0 else 1.0  # all-zero features: nothing to learn
+        if b == n:  # no gradient noise: a longer step, still well inside 2 / L
+            step *= FULL_BATCH_FACTOR
         return (1.0 - self.momentum) * step
 
 
 # The curvature of the whole objective is estimated on at most this many rows.
 CURVATURE_ROWS = 2**14
+
+# Full-batch descent's automatic step, in units of 1 / L: inside the stable
+# range (0, 2 / L), with a margin for the estimate of L (from below, and on a
+# sample of the rows of large data).
+FULL_BATCH_FACTOR = 1.5
+
+# Adam's automatic step at full batch, as a fraction of the parameters' scale.
+ADAM_FRACTION = 0.3
+
+
+def _sampled(X, sample_weight, rows):
+    """``(step, u)``: every ``step``-th row is used, with the weights ``u``.
+
+    At most :data:`CURVATURE_ROWS` rows (``X[::step]`` is a view of dense
+    data, no copy); ``u`` are their relative weights divided by the number of
+    sampled training rows, held-out rows weighing 0, so ``u`` sums to about 1.
+    """
+    step = -(-X.shape[0] // CURVATURE_ROWS)
+    u = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    if rows is None:
+        u = u[::step]
+        return step, u / len(u)
+    training = np.zeros(X.shape[0], dtype=bool)
+    training[rows] = True
+    u = np.where(training, u, 0.0)[::step]
+    return step, u / max(training[::step].sum(), 1)
+
+
+def _mean_squares(X, u):
+    """``E[u x_j**2]`` for each feature ``j``, in float64 (float32 squares overflow)."""
+    if sp.issparse(X):
+        X = X.astype(np.float64)
+        return np.ravel(X.multiply(X).T @ u)
+    return np.ravel(np.square(X, dtype=np.float64).T @ u)
 
 
 def curvatures(X, sample_weight, rows, dropout, intercept, k):
@@ -81,8 +129,8 @@ def curvatures(X, sample_weight, rows, dropout, intercept, k):
     ``D`` the dropout's expected extra curvature, ``p / (1 - p) * E[u
     x_j**2]`` on the diagonal of the features, and ``L_max = k * max_i u_i
     (||x_i||**2 / (1 - p)**2 + 1)``, which bounds every dropout mask.
-    ``lambda_max`` is found by power iteration, on every ``step``-th row
-    when there are more than :data:`CURVATURE_ROWS` (a view, not a copy).
+    ``lambda_max`` is found by power iteration, on the rows of
+    :func:`_sampled`.
     """
     sq_norms = row_norms(X, squared=True) / (1.0 - dropout) ** 2 + intercept
     if sample_weight is not None:
@@ -94,20 +142,37 @@ def curvatures(X, sample_weight, rows, dropout, intercept, k):
             "rate can train on features this large. Standardize them "
             "(sklearn.preprocessing.StandardScaler)."
         )
-    # Every step-th row: a view of dense data, no copy.
-    step = -(-X.shape[0] // CURVATURE_ROWS)
-    u = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    if rows is not None:  # held-out rows weigh nothing
-        training = np.zeros(X.shape[0], dtype=bool)
-        training[rows] = True
-        u = np.where(training, u, 0.0)
-    Xs, u = X[::step], u[::step]
-    u = u / (len(u) if rows is None else max(training[::step].sum(), 1))
-    extra = 0.0
-    if dropout:
-        squares = Xs.multiply(Xs) if sp.issparse(Xs) else Xs * Xs
-        extra = dropout / (1.0 - dropout) * np.ravel(squares.T @ u)
+    step, u = _sampled(X, sample_weight, rows)
+    Xs = X[::step]
+    extra = dropout / (1.0 - dropout) * _mean_squares(Xs, u) if dropout else 0.0
     return k * _top_eigenvalue(Xs, u, extra, intercept), L_max
+
+
+def parameter_scale(X, Y, sample_weight, rows, dropout, intercept, loss):
+    """The scale of the parameters: their largest one-at-a-time optimum.
+
+    From zero weights, each parameter's own Newton step (the gradient ``g_j
+    = E[u z_j dl/df(0)]`` of the mean loss over its curvature bound ``k
+    E[u z_j**2]``; ``z = [x, 1]``, with dropout's ``1 / (1 - p)`` on the
+    features' curvature) is the size that parameter takes when fitted
+    alone. The largest of them, over the features, the intercept and the
+    outputs, is the size of the steps Adam must be able to take: Adam moves
+    every parameter by about its learning rate per update, whatever the
+    gradient's scale, so its rate carries the units of the parameters.
+    Computed on the rows of :func:`_sampled`.
+    """
+    step, u = _sampled(X, sample_weight, rows)
+    Xs, Ys = X[::step], Y[::step]
+    grad = np.empty(Ys.shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # judged below
+        loss.value_and_grad(np.zeros(Ys.shape), Ys, u[:, None], grad)
+        curvature = loss.curvature * _mean_squares(Xs, u) / (1.0 - dropout)
+        used = curvature > 0
+        sizes = np.abs(np.asarray(Xs.T @ grad)[used]) / curvature[used, None]
+    if intercept:
+        sizes = np.append(sizes, np.abs(grad.sum(0)) / loss.curvature)
+    sizes = sizes[np.isfinite(sizes)]  # overflowing data: training judges it
+    return float(np.max(sizes, initial=0.0))
 
 
 def _top_eigenvalue(X, u, extra, intercept, iterations=100, rtol=1e-4):
@@ -176,11 +241,21 @@ class GDRegressor(_LinearModel, RegressorGD):
         plus the dropout's :math:`\frac{p}{1-p}` times its diagonal),
         found by power iteration (on at most 16,384 evenly spaced samples),
         and :math:`L_{max} = \max_i \frac{s_i}{\bar s} (\lVert x_i \rVert^2 /
-        (1 - p)^2 + 1)` bounds every one-sample objective. Full-batch descent
-        thus takes the classic :math:`1 / L`, ``batch_size=1`` the
-        :math:`1 / L_{max}` of scikit-learn's SAG solver, and mini-batches
-        lie between. With ``optimizer="adam"`` it takes Adam's customary
-        ``1e-3``. The step used is stored in ``learning_rate_``.
+        (1 - p)^2 + 1)` bounds every one-sample objective. ``batch_size=1``
+        thus takes the :math:`1 / L_{max}` of scikit-learn's SAG solver and
+        mini-batches lie between it and :math:`1 / L`; full-batch descent,
+        free of gradient noise, takes :math:`1.5 / L`, inside the range
+        :math:`(0, 2 / L)` where every step descends. With
+        ``optimizer="adam"``, whose updates move each parameter by about the
+        step whatever the gradient's scale, it takes :math:`0.3\,S
+        \sqrt{b / n}`: :math:`S` is the scale of the parameters, the largest
+        of their one-at-a-time optima from zero (:math:`|\bar{g}_j| /
+        \overline{z_j^2}` for the squared error, :math:`g` the loss's
+        gradient at zero output, the curvature with the dropout's
+        :math:`1 / (1 - p)` on the features), and :math:`\sqrt{b / n}` the
+        square-root scaling of adaptive methods' steps with the batch size
+        (Malladi et al., NeurIPS 2022). The step used is stored in
+        ``learning_rate_``.
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
@@ -200,7 +275,7 @@ class GDRegressor(_LinearModel, RegressorGD):
     optimizer : {"sgd", "adam"}, default="sgd"
         Update rule. ``"sgd"`` is plain (or momentum) gradient descent;
         ``"adam"`` is Adam.
-    {{momentum nesterov beta_1 beta_2 epsilon lr_schedule power_t}}
+    {{momentum nesterov beta_1 beta_2 epsilon lr_schedule power_t average}}
     fit_intercept : bool, default=True
         Whether to learn the intercept :math:`b`; if False, :math:`b = 0`.
     {{shuffle}}
@@ -279,6 +354,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         epsilon=1e-8,
         lr_schedule="constant",
         power_t=0.5,
+        average="auto",
         fit_intercept=True,
         shuffle=True,
         random_state=None,
@@ -306,6 +382,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         self.epsilon = epsilon
         self.lr_schedule = lr_schedule
         self.power_t = power_t
+        self.average = average
         self.fit_intercept = fit_intercept
         self.shuffle = shuffle
         self.random_state = random_state
@@ -321,6 +398,7 @@ class GDRegressor(_LinearModel, RegressorGD):
     _parameter_constraints = {
         **RegressorGD._parameter_constraints,
         "dropout": [BaseGD._rate_constraint],
+        "average": ["boolean", StrOptions({"auto"})],
         "fit_intercept": ["boolean"],
     }
 
@@ -380,8 +458,11 @@ class GDClassifier(_LinearModel, ClassifierGD):
         :math:`L_{max}` multiplied by the loss's largest curvature in the
         decision values: 1/4 for the binary log-loss, 1/2 for the softmax, 2
         for ``"modified_huber"`` and 1 for ``"hinge"`` (not smooth: the bound
-        of a loss of slope 1). With ``optimizer="adam"`` it takes ``1e-3``.
-        The step used is stored in ``learning_rate_``.
+        of a loss of slope 1); full-batch descent takes :math:`1.5 / L`. With
+        ``optimizer="adam"`` it takes :math:`0.3\,S \sqrt{b / n}` as
+        :class:`GDRegressor` does, the scale :math:`S` of the parameters from
+        the loss's gradient at zero decision values over the same
+        curvature. The step used is stored in ``learning_rate_``.
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
@@ -399,7 +480,7 @@ class GDClassifier(_LinearModel, ClassifierGD):
     optimizer : {"sgd", "adam"}, default="sgd"
         Update rule. ``"sgd"`` is plain (or momentum) gradient descent;
         ``"adam"`` is Adam.
-    {{momentum nesterov beta_1 beta_2 epsilon lr_schedule power_t}}
+    {{momentum nesterov beta_1 beta_2 epsilon lr_schedule power_t average}}
     fit_intercept : bool, default=True
         Whether to learn the intercepts :math:`b`; if False, :math:`b = 0`.
     {{shuffle}}
@@ -484,6 +565,7 @@ class GDClassifier(_LinearModel, ClassifierGD):
         epsilon=1e-8,
         lr_schedule="constant",
         power_t=0.5,
+        average="auto",
         fit_intercept=True,
         shuffle=True,
         random_state=None,
@@ -511,6 +593,7 @@ class GDClassifier(_LinearModel, ClassifierGD):
         self.epsilon = epsilon
         self.lr_schedule = lr_schedule
         self.power_t = power_t
+        self.average = average
         self.fit_intercept = fit_intercept
         self.shuffle = shuffle
         self.random_state = random_state
@@ -526,6 +609,7 @@ class GDClassifier(_LinearModel, ClassifierGD):
     _parameter_constraints = {
         **ClassifierGD._parameter_constraints,
         "dropout": [BaseGD._rate_constraint],
+        "average": ["boolean", StrOptions({"auto"})],
         "fit_intercept": ["boolean"],
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
     }

@@ -98,7 +98,7 @@ class _MLPModel:
             "_activation": self.activation,  # what predict uses, whatever set_params
         }
 
-    def _auto_learning_rate(self, X, sample_weight, rows, loss):
+    def _auto_learning_rate(self, X, Y, sample_weight, rows, loss):
         return 1e-3
 
 

@@ -124,6 +124,94 @@ class Adam:
         _descend(params, g, lr * correction * k, scratch=g)
 
 
+# The weight of recent iterates in the average (Shamir & Zhang's eta).
+AVERAGE_POWER = 3
+
+
+class IterateAverage:
+    """The polynomial-decay average of the iterates (Shamir & Zhang, 2013).
+
+    After update ``t`` the average moves toward the new iterate ``w_t``:
+    ``a <- a + rho_t (w_t - a)``, ``rho_t = (eta + 1) / (t + eta)``, so that
+    iterate ``s`` weighs in proportion to about ``s**eta``. With ``eta = 0`` it
+    is the plain (Polyak-Ruppert) mean; ``eta > 0`` forgets the start
+    polynomially fast, so the average follows the descent until the noise of
+    the mini-batches dominates, and then averages the noise away. For least
+    squares, constant-step SGD with averaging converges to the optimum
+    itself (Bach & Moulines, NeurIPS 2013), where the last iterate stays in
+    a noise ball whose size is proportional to the step.
+
+    Between passes the network holds the average (the model, which is
+    scored and returned); during a pass (``begin`` to ``end``) it holds the
+    iterate, at which gradients are taken, and this object the average.
+    The iterate is taken from the network when the first pass begins.
+    """
+
+    def __init__(self, power=AVERAGE_POWER):
+        self.power, self.count, self.iterate, self.mean = power, 0, None, None
+        self._rho = None
+
+    def begin(self, params):
+        """Swap the iterate into ``params``, keeping the average aside."""
+        if self.iterate is None:
+            self.iterate = params.copy()
+        if self.mean is None or self.mean.shape != params.shape:
+            self.mean = np.empty_like(params)
+            # rho as a 0-d array, which a ufunc takes faster than a float.
+            self._rho = np.zeros((), params.dtype)
+        self.mean[...] = params
+        params[...] = self.iterate
+
+    def update(self, params, scratch):
+        """Fold the iterate just made into the average, through ``scratch``."""
+        self.count += 1
+        self._rho[()] = (self.power + 1.0) / (self.count + self.power)
+        np.subtract(params, self.mean, scratch)
+        np.multiply(scratch, self._rho, scratch)
+        np.add(self.mean, scratch, self.mean)
+
+    def end(self, params):
+        """Swap the average back into ``params``, keeping the iterate aside."""
+        self.iterate[...] = params
+        params[...] = self.mean
+
+    def state_dict(self):
+        iterate = None if self.iterate is None else self.iterate.copy()
+        return {"iterate": iterate, "count": self.count}
+
+    def load_state_dict(self, state):
+        iterate = state.get("iterate")
+        self.iterate = None if iterate is None else np.array(iterate)
+        self.count = int(state.get("count", 0))
+
+
+class Averaged:
+    """An optimizer whose model is the average of its iterates.
+
+    ``step`` is the inner optimizer's, followed by the update of its
+    :class:`IterateAverage` ``average``, whose ``begin`` and ``end`` bracket
+    each pass over batches. Its state is the inner one's plus the iterate
+    and the count of averaged updates.
+    """
+
+    def __init__(self, inner, power=AVERAGE_POWER):
+        self.inner, self.average = inner, IterateAverage(power)
+
+    def init(self, params):
+        self.inner.init(params)
+
+    def step(self, params, grads, lr):
+        self.inner.step(params, grads, lr)
+        self.average.update(params, grads)  # the gradients are spent
+
+    def state_dict(self):
+        return {**self.inner.state_dict(), **self.average.state_dict()}
+
+    def load_state_dict(self, state):
+        self.inner.load_state_dict(state)
+        self.average.load_state_dict(state)
+
+
 def _descend(params, direction, lr, scratch):
     """``params -= lr * direction``, through ``scratch`` (may be ``direction``)."""
     np.multiply(direction, lr, scratch)

@@ -49,11 +49,17 @@ from threadpoolctl import threadpool_limits
 
 from ._activations import ACTIVATIONS, Activation
 from ._data import Batches, iter_rows
-from ._engine import SessionResult, _baseline, _early_stopping, _starting_state
+from ._engine import (
+    SessionResult,
+    _baseline,
+    _early_stopping,
+    _starting_state,
+    full_batch,
+)
 from ._exceptions import DivergenceError
 from ._layers import Dense, Dropout
 from ._losses import _add, weighted_loss
-from ._optimizers import OPTIMIZERS
+from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
 
 # The parameters that only change numbers: candidates differing in them alone
@@ -492,8 +498,9 @@ class StackedOptimizer:
     net : StackedNetwork
     """
 
-    def __init__(self, params, net):
+    def __init__(self, params, net, averaged=False):
         self.name, self.nesterov = params[0]["optimizer"], params[0]["nesterov"]
+        self.average = IterateAverage() if averaged else None
         settings = [key for key in OPTIMIZERS[self.name].settings if key != "nesterov"]
         self.values = {
             key: np.array([float(p[key]) for p in params]) for key in settings
@@ -522,6 +529,8 @@ class StackedOptimizer:
         """Keep the candidates ``kept``; ``select`` maps an old buffer to the new."""
         self.values = {key: value[kept] for key, value in self.values.items()}
         self.buffers = {name: select(buffer) for name, buffer in self.buffers.items()}
+        if self.average is not None and self.average.iterate is not None:
+            self.average.iterate = select(self.average.iterate)
         self.scratch = np.empty_like(self.net.params)
         self._spread_cache = {}
         self._index_betas()
@@ -539,6 +548,11 @@ class StackedOptimizer:
 
     def step(self, params, grads, lr):
         """One update of every candidate; ``lr`` holds their learning rates."""
+        self._step(params, grads, lr)
+        if self.average is not None:
+            self.average.update(params, grads)  # the gradients are spent
+
+    def _step(self, params, grads, lr):
         if self.name == "adam":
             self._adam(params, grads, lr)
             return
@@ -583,15 +597,22 @@ class StackedOptimizer:
 
     def candidate_state(self, k):
         """Candidate ``k``'s state, as its own optimizer's ``state_dict``."""
-        net = self.net
+        net, state = self.net, {}
+        if self.average is not None:
+            iterate = self.average.iterate
+            state["iterate"] = (
+                None if iterate is None else net.candidate_params(k, iterate)
+            )
+            state["count"] = self.average.count
         if self.name == "adam":
             return {
+                **state,
                 "t": self.t,
                 "m_": net.candidate_params(k, self.buffers["m_"]),
                 "v_": net.candidate_params(k, self.buffers["v_"]),
             }
         v = self.buffers.get("velocity")
-        return {"velocity": None if v is None else net.candidate_params(k, v)}
+        return {**state, "velocity": None if v is None else net.candidate_params(k, v)}
 
 
 def _descend(params, direction, lr, scratch=None):
@@ -643,9 +664,12 @@ class _GroupRun:
         self.net = StackedNetwork([run.net for run in runs])
         self.net.set_all(runs[0].net.params)
         self.schedules = [state.schedule for state in self.states]
-        self.stopping = [_early_stopping(p) for p in self.params]
+        self.stopping = [
+            _early_stopping(p, full_batch(p, sources[0])) for p in self.params
+        ]
         self.views = [_CandidateView(self, k) for k in range(len(runs))]
-        self.optimizer = StackedOptimizer(self.params, self.net)
+        averaged = isinstance(self.states[0].optimizer, Averaged)
+        self.optimizer = StackedOptimizer(self.params, self.net, averaged)
         self.batches = _shared_batches(runs[0], sources)
         self.alpha = np.array([float(p["alpha"]) for p in self.params])
         self.deltas = [getattr(t.loss, "delta", None) for t in self.tasks]
@@ -693,6 +717,9 @@ class _GroupRun:
         lr = self.learning_rates()
         limits = self.limit[self.active]
         total, weight, last = np.zeros(len(self.active)), 0.0, None
+        average = self.optimizer.average
+        if average is not None:  # the pass trains the iterates (see Averaged)
+            average.begin(net.params)
         for X, y, c, w in self.batches(batch_size, self.rng if shuffle else None):
             if invscaling:
                 lr = self.learning_rates()
@@ -706,6 +733,8 @@ class _GroupRun:
             total += w * value
             weight += w
             last = X, y, c
+        if average is not None:
+            average.end(net.params)
         self.lr[self.active] = lr
         finite = net.sums(~np.isfinite(net.params)) == 0
         for i, k in enumerate(self.active):

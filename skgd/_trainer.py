@@ -219,9 +219,14 @@ class Trainer:
         """
         start = time.perf_counter()
         batches, total, weight, seconds = part.begin(self)
+        averaged = getattr(self.state.optimizer, "average", None)
+        if averaged is not None:  # the pass trains the iterate, not the model
+            averaged.begin(self.net.params)
         total, weight = self.train_batches(batches, total, weight)
-        if self.interrupted:
+        if self.interrupted:  # the epoch is rolled back (run_epochs)
             return None
+        if averaged is not None:
+            averaged.end(self.net.params)
         self.check_params()
         seconds += time.perf_counter() - start
         part.finish(total, weight, seconds)

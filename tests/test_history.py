@@ -43,3 +43,23 @@ def test_plateau_judges_progress_over_the_window_relative_to_the_loss():
 def test_plateau_never_with_infinite_patience():
     plateau = Plateau(tol=0.5, patience=np.inf)
     assert not any(plateau.update(1.0) for _ in range(100))
+
+
+def test_losses_without_noise_must_also_settle():
+    # A decaying swing, as Adam's at full batch: the lowest loss stays put for
+    # more than a window while the losses still swing well above it.
+    epochs = np.arange(2000)
+    swing = 1.0 + 0.9 * np.cos(2 * np.pi * epochs / 20)
+    losses = 1.0 + np.exp(-epochs / 60.0) * swing
+    stops = {}
+    for settled in (False, True):
+        plateau = Plateau(tol=1e-4, patience=10, settled=settled)
+        stops[settled] = next(
+            e for e, loss in enumerate(losses) if plateau.update(loss)
+        )
+    assert losses[stops[False]] > 2.0  # stopped in mid swing
+    assert losses[stops[True]] < 1.0 + 2e-4  # once the swings died down
+    # Losses that settle as they stop falling reach the plateau as before.
+    plateau = Plateau(tol=1e-4, patience=10, settled=True)
+    stops = [plateau.update(loss) for loss in (1 - 5e-6) ** np.arange(25)]
+    assert stops.index(True) == 10

@@ -6,8 +6,10 @@ the input's float dtype -- or raises one of the documented exceptions:
 
 * :class:`skgd.DivergenceError`, after which the estimator is left as it was
   (unfitted after a first ``fit``, unchanged after a ``partial_fit``);
-* :class:`ValueError` because the held-out split would be empty (the one data
-  dependent ``ValueError`` that valid hyperparameters can meet).
+* :class:`ValueError` because the held-out split would be empty, or, in a
+  stream, because a chunk's weights exceed 1e308 times the stream's mean
+  weight (the data dependent ``ValueError`` that valid hyperparameters can
+  meet).
 
 Anything else -- an ``IndexError``, a ``ZeroDivisionError``, a
 ``RuntimeWarning`` escaping from skgd (pyproject turns those into errors), a
@@ -53,6 +55,9 @@ EMPTY_SPLIT = (
     r"|validation_fraction=.* leaves a training or validation split whose sample"
     r" weights are all zero"
 )
+# The ValueError of a stream whose chunk weighs over 1e308 times the mean
+# weight that its first weighted chunk set.
+STREAM_WEIGHTS = r"beyond 1e308 times the stream's mean weight"
 # What a DivergenceError says: training diverged, or the data overflow.
 DIVERGED = "Training diverged|overflows"
 
@@ -275,6 +280,11 @@ def test_a_stream_of_chunks_trains_or_raises_a_documented_error(est, data, draw)
         except DivergenceError as exc:
             event("stream: DivergenceError")
             assert re.search(DIVERGED, str(exc)), exc
+            assert _snapshot(est) == before
+            return
+        except ValueError as exc:  # a first chunk of subnormal weights sets s̄
+            event("stream: weights beyond the stream's mean")
+            assert re.search(STREAM_WEIGHTS, str(exc)), exc
             assert _snapshot(est) == before
             return
         pred = est.predict(X)

@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgd import DivergenceError, GDRegressor
+from skgd import DivergenceError, GDClassifier, GDRegressor
 
 EXACT = dict(tol=None, random_state=0)
 
@@ -106,18 +106,19 @@ def test_auto_learning_rate_is_one_over_the_expected_smoothness(
 ):
     X, y = linear_data
     b = len(X) if batch_size is None else batch_size
+    f = 1.5 if batch_size is None else 1.0  # full batch: 1.5 / L
     gd = GDRegressor(batch_size=batch_size, epochs=1, alpha=0.1, **EXACT).fit(X, y)
     L = _expected_smoothness(X, b)
-    assert gd.learning_rate_ == pytest.approx(1 / (L + 0.1), rel=1e-3)
+    assert gd.learning_rate_ == pytest.approx(f / (L + 0.1), rel=1e-3)
     assert gd.history_[0]["learning_rate"] == gd.learning_rate_
     kw = dict(batch_size=batch_size, dropout=0.5, fit_intercept=False, momentum=0.5)
     gd = GDRegressor(epochs=1, **kw, **EXACT).fit(X, y)
     L = _expected_smoothness(X, b, p=0.5, intercept=False)
-    assert gd.learning_rate_ == pytest.approx(0.5 / L, rel=1e-3)
+    assert gd.learning_rate_ == pytest.approx(f * 0.5 / L, rel=1e-3)
     sw = np.random.default_rng(0).uniform(0, 3, len(X))
     gd = GDRegressor(batch_size=batch_size, epochs=1, **EXACT).fit(X, y, sw)
     L = _expected_smoothness(X, b, u=sw)
-    assert gd.learning_rate_ == pytest.approx(1 / L, rel=1e-3)
+    assert gd.learning_rate_ == pytest.approx(f / L, rel=1e-3)
     if batch_size == 1:  # the largest one-sample curvature
         assert pytest.approx(np.max(sw / sw.mean() * (np.sum(X**2, 1) + 1))) == L
 
@@ -242,11 +243,20 @@ def test_tol_stops_once_the_training_loss_settles(linear_data):
         batch_size=None, epochs=1000, tol=1e-6, n_iter_no_change=3, random_state=0
     ).fit(X, y)
     assert gd.n_iter_ < 1000
-    bests = np.minimum.accumulate(gd.loss_curve_)
-    # Over the last 3 epochs the lowest loss fell by less than tol, relatively;
-    # over the 3 before the last epoch it still fell by more.
-    assert bests[-1] >= bests[-4] * (1 - 1e-6)
-    assert bests[-2] < bests[-5] * (1 - 1e-6)
+    losses = np.array(gd.loss_curve_)
+    bests = np.minimum.accumulate(losses)
+
+    def plateau(end):  # judged on the window ending at epoch `end` (1-based)
+        no_progress = bests[end - 1] >= bests[end - 4] * (1 - 1e-6)
+        window = losses[end - 4 : end]  # with the epoch before it
+        settled = window.max() - window.min() <= 1e-6 * window.min()
+        return no_progress and settled  # full batch: both are needed
+
+    # Over the last 3 epochs the lowest loss fell by less than tol,
+    # relatively, and the losses lay within tol of each other; over the 3
+    # before the last epoch one of the two did not hold yet.
+    assert gd.n_iter_ > 4
+    assert plateau(gd.n_iter_) and not plateau(gd.n_iter_ - 1)
 
 
 def test_convergence_warning_when_epochs_run_out(linear_data):
@@ -598,14 +608,29 @@ def test_weighted_minibatch_descent_converges_to_weighted_ridge(
     two_populations, batch_size
 ):
     # A small constant step (5e-4) and 20,000 steps: on three seeds of the
-    # data the iterates ended within 7e-4 of the optimum, where normalizing
-    # the weights per batch (skgd < 0.2) pulled batch 1 to the unweighted
-    # slope, 0.8 away.
+    # data the last iterates ended within 7e-4 of the optimum, where
+    # normalizing the weights per batch (skgd < 0.2) pulled batch 1 to the
+    # unweighted slope, 0.8 away.
     x, y, sw = two_populations
     expected = Ridge(alpha=1e-12).fit(x, y, sample_weight=sw).coef_[0]
     epochs = 20_000 if batch_size is None else 50 * batch_size
-    gd = GDRegressor(batch_size=batch_size, learning_rate=5e-4, epochs=epochs, **EXACT)
+    gd = GDRegressor(
+        batch_size=batch_size, learning_rate=5e-4, epochs=epochs, average=False, **EXACT
+    )
     assert gd.fit(x, y, sample_weight=sw).coef_[0] == pytest.approx(expected, abs=3e-3)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 8, 32])
+def test_averaged_descent_at_the_auto_step_converges_to_weighted_ridge(
+    two_populations, batch_size
+):
+    # At the large "auto" step the last iterates of 100 epochs ended up to
+    # 0.095 from the optimum on three seeds of the data; their averages
+    # (the default) after 200 epochs within 0.0048.
+    x, y, sw = two_populations
+    expected = Ridge(alpha=1e-12).fit(x, y, sample_weight=sw).coef_[0]
+    gd = GDRegressor(batch_size=batch_size, epochs=200, **EXACT)
+    assert gd.fit(x, y, sample_weight=sw).coef_[0] == pytest.approx(expected, abs=0.01)
 
 
 def test_a_weight_of_two_is_a_repeated_row(two_populations):
@@ -644,3 +669,84 @@ def test_n_iter_no_change_may_be_infinite(linear_data):
     with pytest.warns(ConvergenceWarning, match="ran all epochs=30"):
         gd.fit(X, y)
     assert gd.n_iter_ == 30  # never a plateau
+
+
+def test_averaged_weights_are_the_weighted_mean_of_the_iterates(rng):
+    # Without shuffling and at a fixed step, the iterate after s updates of
+    # 8 rows is the one-epoch fit on the first 8 s rows; the averaged fit of
+    # three updates weighs them 1 : 4 : 10 (see IterateAverage).
+    X, y = rng.normal(size=(24, 3)), rng.normal(size=24)
+    kw = dict(batch_size=8, epochs=1, learning_rate=0.1, shuffle=False, **EXACT)
+    iterates = [
+        GDRegressor(average=False, **kw).fit(X[: 8 * s], y[: 8 * s]) for s in (1, 2, 3)
+    ]
+    averaged = GDRegressor(average=True, **kw).fit(X, y)
+    for name in ("coef_", "intercept_"):
+        a, b, c = (getattr(m, name) for m in iterates)
+        expected = (a + 4 * b + 10 * c) / 15
+        np.testing.assert_allclose(getattr(averaged, name), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "batch_size, averages", [(8, True), (None, False), (100, False)]
+)
+def test_auto_averages_mini_batches_smaller_than_the_data(batch_size, averages, rng):
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    kw = dict(batch_size=batch_size, epochs=5, **EXACT)
+    auto = GDRegressor(**kw).fit(X, y)
+    same = GDRegressor(average=averages, **kw).fit(X, y)
+    other = GDRegressor(average=not averages, **kw).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_, same.coef_)
+    assert not np.allclose(auto.coef_, other.coef_)
+    assert ("iterate" in auto._training_state["optimizer"]) == averages
+
+
+@pytest.mark.parametrize("Model", [GDRegressor, GDClassifier])
+def test_an_averaged_fit_goes_on_with_partial_fit_as_one_fit(Model, rng):
+    X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
+    if Model is GDClassifier:
+        y = y > 0
+    kw = dict(batch_size=8, average=True, **EXACT)
+    whole = Model(epochs=4, **kw).fit(X, y)
+    parts = Model(epochs=2, **kw).fit(X, y)
+    for _ in range(2):
+        parts.partial_fit(X, y)
+    np.testing.assert_array_equal(parts.coef_, whole.coef_)
+    np.testing.assert_array_equal(parts.intercept_, whole.intercept_)
+
+
+@pytest.mark.parametrize("batch_size", [8, None])
+def test_adams_auto_step_is_a_fraction_of_the_parameters_scale(rng, batch_size):
+    # Each parameter's own Newton step from zero, |E[z_j y]| / E[z_j**2]
+    # (z = [x, 1]; dropout's 1 / (1 - p) on the features' curvature), the
+    # largest of them as the scale S; the step 0.3 S sqrt(b / n).
+    X = rng.normal(size=(200, 3)) * [1.0, 5.0, 0.1]
+    y = X @ [2.0, -1.0, 30.0] + 7.0
+    b = 200 if batch_size is None else batch_size
+    for p in (0.0, 0.5):
+        sizes = np.abs(X.T @ y / 200) / ((X**2).mean(0) / (1 - p))
+        scale = max(sizes.max(), abs(y.mean()))
+        gd = GDRegressor(
+            optimizer="adam", batch_size=batch_size, dropout=p, epochs=1, tol=None
+        )
+        gd.fit(X, y)
+        assert gd.learning_rate_ == pytest.approx(0.3 * scale * np.sqrt(b / 200))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_default_steps_train_every_optimizer_on_scikit_learns_check_data():
+    # check_regressors_train's data and alpha; the check asks for R2 > 0.5.
+    # Measured: 0.75 to 0.81 for all eight (full-batch adam had 0.27 to 0.32
+    # with a fixed 1e-3).
+    from sklearn.preprocessing import scale
+    from sklearn.utils.estimator_checks import _regression_dataset
+
+    X, y = _regression_dataset()
+    y = scale(y)
+    for optimizer, batch_size, dropout in itertools.product(
+        ["sgd", "adam"], [32, None], [0.0, 0.2]
+    ):
+        gd = GDRegressor(
+            optimizer=optimizer, batch_size=batch_size, dropout=dropout, alpha=0.01
+        )
+        assert gd.set_params(random_state=0).fit(X, y).score(X, y) > 0.6

@@ -165,6 +165,35 @@ def test_auto_step_and_invscaling_stack(diabetes):
     assert_same_results(ours, theirs)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_averaged_candidates_stack_as_their_own_fits(diabetes, optimizer, trainings):
+    # Averaging makes groups; within one, early stopping restores averaged
+    # weights and candidates leave the stack at different epochs.
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(
+        batch_size=16,
+        epochs=30,
+        optimizer=optimizer,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    )
+    grid = {
+        "average": [True, False, "auto"],
+        "alpha": [0.0, 0.1],
+        "learning_rate": ["auto", 0.3],
+    }
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=CV),
+        sk.GridSearchCV(model, grid, cv=CV),
+        X,
+        diabetes[1],
+    )
+    assert_same_results(ours, theirs)
+    # scikit-learn's fits and the two refits: ours took every fit from a stack.
+    assert len(trainings) == len(theirs.cv_results_["params"]) * 3 + 2
+
+
 def test_early_stopping_and_tol_act_per_candidate(diabetes):
     X = StandardScaler().fit_transform(diabetes[0])
     y = (diabetes[1] - diabetes[1].mean()) / diabetes[1].std()

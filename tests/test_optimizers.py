@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skgd._optimizers import SGD, Adam
+from skgd._optimizers import SGD, Adam, Averaged
 
 W0 = np.array([1.0, -2.0, 0.5])
 G1 = np.array([0.3, -0.1, 2.0])
@@ -72,3 +72,47 @@ def test_float32_state_stays_float32(optimizer):
     for value in vars(optimizer).values():
         if isinstance(value, np.ndarray):
             assert value.dtype == np.float32
+
+
+def test_the_average_weighs_iterate_s_as_the_binomial_s_plus_2_choose_3():
+    # rho_t = 4 / (t + 3): a_1 = w_1, a_2 = w_1 / 5 + 4 w_2 / 5,
+    # a_3 = a_2 / 3 + 2 w_3 / 3 = (w_1 + 4 w_2 + 10 w_3) / 15.
+    lr, grads = 0.1, [G1, G2, G1 + G2]
+    iterates = np.cumsum([W0] + [-lr * g for g in grads], axis=0)[1:]
+    optimizer, params = Averaged(SGD()), W0.copy()
+    optimizer.init(params)
+    optimizer.average.begin(params)
+    for g in grads:
+        optimizer.step(params, g.copy(), lr)
+    np.testing.assert_allclose(params, iterates[-1], rtol=1e-15)  # the iterate
+    optimizer.average.end(params)
+    expected = (iterates[0] + 4 * iterates[1] + 10 * iterates[2]) / 15
+    np.testing.assert_allclose(params, expected, rtol=1e-14)
+    # Between passes the network holds the average, the state the iterate.
+    state = optimizer.state_dict()
+    np.testing.assert_allclose(state["iterate"], iterates[-1], rtol=1e-15)
+    assert state["count"] == 3
+
+
+def test_averaging_goes_on_from_a_stored_state():
+    lr, grads = 0.1, [G1, G2, -G1, G2]
+    whole, params = Averaged(Adam()), W0.copy()
+    whole.init(params)
+    for g in grads:  # one pass per update
+        whole.average.begin(params)
+        whole.step(params, g.copy(), lr)
+        whole.average.end(params)
+    first, resumed = Averaged(Adam()), W0.copy()
+    first.init(resumed)
+    for g in grads[:2]:
+        first.average.begin(resumed)
+        first.step(resumed, g.copy(), lr)
+        first.average.end(resumed)
+    second = Averaged(Adam())
+    second.init(resumed)
+    second.load_state_dict(first.state_dict())
+    for g in grads[2:]:
+        second.average.begin(resumed)
+        second.step(resumed, g.copy(), lr)
+        second.average.end(resumed)
+    np.testing.assert_array_equal(resumed, params)
