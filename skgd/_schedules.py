@@ -13,9 +13,14 @@ from ._registry import build
 
 
 class Constant:
-    """``lr(t) = lr0``."""
+    """``lr(t) = lr0``.
+
+    ``per_update`` says whether the rate may change within an epoch (only
+    the inverse scaling's does); the trainer asks the others once a pass.
+    """
 
     settings = ()
+    per_update = False
 
     def __init__(self, lr0):
         self.lr0 = lr0
@@ -38,6 +43,7 @@ class InvScaling(Constant):
     """``lr(t) = lr0 / (t + 1) ** power_t``, decaying with every update."""
 
     settings = ("power_t",)
+    per_update = True
 
     def __init__(self, lr0, power_t=0.5):
         super().__init__(lr0)

@@ -193,10 +193,12 @@ class Trainer:
         state, net, objective = self.state, self.net, self.objective
         learning_rate, step = state.learning_rate, state.optimizer.step
         rng = state.streams  # the dropout streams: a list, so training mode
+        # A rate that cannot change within the pass is asked for once.
+        fixed = None if state.schedule.per_update else learning_rate()
         batch, lr = None, self.lr
         for batch in batches:
             X, y, c, w = batch
-            lr = learning_rate()
+            lr = learning_rate() if fixed is None else fixed
             value = objective(net, X, y, c, rng)
             if not value <= state.limit:  # also true for NaN
                 self._check_objective(value, lr, state.n_iter + 1)
