@@ -67,17 +67,18 @@ power_t : float, default=0.5
 average : bool or "auto", default="auto"
     Whether the fitted weights are the average of the iterates rather than
     the last one. The average is weighted toward recent updates (the
-    polynomial-decay average of Shamir & Zhang, 2013: after update
-    :math:`t` it moves :math:`\rho_t = 4 / (t + 3)` of the way to the new
-    iterate, so iterate :math:`s` weighs about :math:`s^3`). With a constant
-    step, mini-batch SGD ends in a cloud of iterates around the optimum,
-    wider the larger the step; their average lies at the centre of the
-    cloud, and for least squares converges to the optimum itself (Bach &
-    Moulines, 2013). ``"auto"`` averages when training by mini-batches
-    smaller than the training set, and not for full-batch descent, which
-    has no such noise. Training steps from the last iterate (kept in the
-    training state for ``partial_fit``); the averaged weights are what is
-    scored on held-out data, restored by early stopping, recorded in
+    polynomial-decay average of Shamir & Zhang, 2013: after update :math:`t`
+    it moves :math:`\rho_t = 4 / (t + 3)` of the way to the new iterate, so
+    iterate :math:`s` weighs about :math:`s^3`). With a constant step,
+    mini-batch SGD ends in a cloud of iterates around the optimum, wider the
+    larger the step; their average lies at the centre of the cloud, and for
+    least squares converges to the optimum itself (Bach & Moulines, 2013).
+    ``"auto"`` averages when training by mini-batches smaller than the
+    training set (for a stream, than ``epoch_size``), and not for full-batch
+    descent, which has no such noise; ``partial_fit`` continuing a fit
+    averages if that fit did. Training steps from the last iterate (kept in
+    the training state for ``partial_fit``); the averaged weights are what
+    is scored on held-out data, restored by early stopping, recorded in
     ``trajectory_`` and returned. The recorded training loss stays the
     running mean of the mini-batch objective over the epoch's iterates.
     ``warm_start`` continues from the averaged weights.
