@@ -151,9 +151,7 @@ def fit_session(net, source, config, start, stored=None):
         val=val,
     )
     trainer.train_rows = train.rows
-    trainer.stopping = (
-        None if partial else _early_stopping(params, full_batch(params, train))
-    )
+    trainer.stopping = None if partial else _early_stopping(params, net, train)
     callbacks, recorder = _callbacks(trainer, config)
     catching = nullcontext() if partial else _interrupts_caught(trainer)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
@@ -324,11 +322,11 @@ def _schedule(params, lr0):
     return build(SCHEDULES, params["lr_schedule"], params, float(lr0))
 
 
-def _early_stopping(params, full):
+def _early_stopping(params, net, source):
     """``fit``'s stopping rule: a plateau of the monitored loss (see EarlyStopping).
 
-    ``full``: whether training is by full batches, whose losses (without
-    dropout) carry no sampling noise, so must also settle.
+    Full batches of ``source`` through a ``net`` without dropout give losses
+    without sampling noise, which must also settle (see :class:`Plateau`).
     """
     return EarlyStopping(
         params["tol"] or 0.0,
@@ -336,14 +334,8 @@ def _early_stopping(params, full):
         monitor="val_loss" if params["early_stopping"] else "train_loss",
         restore_best=params["early_stopping"],
         stop=params["tol"] is not None,
-        settled=full and not _has_dropout(params),
+        settled=full_batch(params, source) and net.n_streams == 0,
     )
-
-
-def _has_dropout(params):
-    """Whether any dropout draws masks, whose noise the losses then carry."""
-    rates = params.get("dropout", 0.0), params.get("input_dropout", 0.0)
-    return any(np.any(np.asarray(rate) > 0) for rate in rates)
 
 
 def _callbacks(trainer, config):

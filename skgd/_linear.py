@@ -115,7 +115,7 @@ def _sampled(X, sample_weight, rows):
 def _mean_squares(X, u):
     """``E[u x_j**2]`` for each feature ``j``, in float64 (float32 squares overflow)."""
     if sp.issparse(X):
-        X = X.astype(np.float64)
+        X = X.astype(np.float64, copy=False)
         return np.ravel(X.multiply(X).T @ u)
     return np.ravel(np.square(X, dtype=np.float64).T @ u)
 

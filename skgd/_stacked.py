@@ -54,7 +54,6 @@ from ._engine import (
     _baseline,
     _early_stopping,
     _starting_state,
-    full_batch,
 )
 from ._exceptions import DivergenceError
 from ._layers import Dense, Dropout
@@ -665,7 +664,7 @@ class _GroupRun:
         self.net.set_all(runs[0].net.params)
         self.schedules = [state.schedule for state in self.states]
         self.stopping = [
-            _early_stopping(p, full_batch(p, sources[0])) for p in self.params
+            _early_stopping(run.config.params, run.net, sources[0]) for run in runs
         ]
         self.views = [_CandidateView(self, k) for k in range(len(runs))]
         averaged = isinstance(self.states[0].optimizer, Averaged)
@@ -699,17 +698,17 @@ class _GroupRun:
 
     def run(self):
         first = self.params[0]
-        invscaling = first["lr_schedule"] == "invscaling"
+        per_update = self.schedules[0].per_update  # the rate changes each update
         with np.errstate(
             over="ignore", invalid="ignore", under="ignore", divide="ignore"
         ):
             for _ in range(first["epochs"]):
                 if not self.active:
                     break
-                self._epoch(invscaling)
+                self._epoch(per_update)
             self._finish(list(self.active), stopped=[False] * len(self.active))
 
-    def _epoch(self, invscaling):
+    def _epoch(self, per_update):
         start = time.perf_counter()
         shuffle = self.params[0]["shuffle"]
         batch_size = self.params[0]["batch_size"]
@@ -721,7 +720,7 @@ class _GroupRun:
         if average is not None:  # the pass trains the iterates (see Averaged)
             average.begin(net.params)
         for X, y, c, w in self.batches(batch_size, self.rng if shuffle else None):
-            if invscaling:
+            if per_update:
                 lr = self.learning_rates()
             value = self._objective(X, y, c, streams)
             beyond = ~(value <= limits)  # also true for NaN
