@@ -12,6 +12,7 @@ task (:mod:`skgd._tasks`), checked and encoded by ``_training_task``.
 """
 
 import functools
+import math
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from ._compat import (
 )
 from ._data import MemoryEpochs
 from ._engine import TrainingConfig, fit_session
-from ._exceptions import FitInterruptedWarning
+from ._exceptions import DivergenceError, FitInterruptedWarning
 from ._history import curve
 from ._layers import Dense
 from ._losses import LOSSES
@@ -431,6 +432,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if weights is not None:  # keep the fitted model's dtype
             X = _cast(X, weights[0][0].dtype)
         X = X.tocsr() if sp.issparse(X) else X
+        _check_feature_scale(X, getattr(self, "feature_names_in_", None))
         sw = None
         if (
             streaming
@@ -562,6 +564,34 @@ def _cast(X, dtype):
             "data (warm_start=False)."
         )
     return cast
+
+
+def _check_feature_scale(X, names=None, block=8192):
+    """Refuse a feature whose square overflows the dtype of ``X``.
+
+    A gradient step multiplies a feature by a residual that is itself of the
+    feature's scale, and Adam squares the gradient: with any optimizer, the
+    first steps on such a feature overflow. Checked ``block`` rows at a
+    time, so that no copy of ``X`` is made.
+    """
+    limit = math.sqrt(np.finfo(X.dtype).max)
+    if sp.issparse(X):
+        largest = abs(X).max(axis=0).toarray().ravel() if X.nnz else np.zeros(0)
+    else:
+        largest = np.zeros(X.shape[1], X.dtype)
+        for start in range(0, X.shape[0], block):
+            part = np.abs(X[start : start + block]).max(axis=0)
+            np.maximum(largest, part, out=largest)
+    huge = np.flatnonzero(largest > limit)
+    if huge.size:
+        j = int(huge[0])
+        name = f"{j} ({names[j]!r})" if names is not None else f"{j}"
+        raise DivergenceError(
+            f"Feature {name} holds values up to {float(largest[j]):.3g}, whose "
+            f"square overflows {X.dtype}: the first gradient steps on it "
+            "overflow with any optimizer. Standardize the features "
+            "(sklearn.preprocessing.StandardScaler)."
+        )
 
 
 def check_weights(weights, n_features, n_outputs, estimator):

@@ -9,7 +9,8 @@ memory-mapped): every epoch is one pass over its rows. The training loop
 asks an epoch source for ``parts(trainer, epochs)``; each part says, with
 ``begin(trainer)``, which batches to train on and from which running sums,
 whether it ends an epoch (``complete``), and takes the sums back with
-``finish``. The stream of ``partial_fit`` calls is the other epoch source
+``finish``; the batches come as a list of :class:`Pass` objects. The
+stream of ``partial_fit`` calls is the other epoch source
 (:class:`skgd._stream.StreamEpochs`).
 """
 
@@ -201,7 +202,10 @@ class Batches:
         return self._buffers
 
     def __call__(self, batch_size, rng=None):
-        """Iterate over one epoch; shuffled when ``rng`` is given."""
+        """One epoch's :class:`Pass`; shuffled when ``rng`` is given.
+
+        The shuffle is drawn now, not when the pass is iterated.
+        """
         size = self.n if batch_size is None else min(batch_size, self.n)
         if size == self.n:  # a single batch: order does not matter
             rng = None
@@ -210,10 +214,24 @@ class Batches:
             order = (
                 shuffled_range(self.n, rng) if order is None else rng.permutation(order)
             )
+        return Pass(self, order, size, shuffled=rng is not None)
+
+    def _iterate(self, order, size, shuffled):
         plain = not (sp.issparse(self.X) or self.sample_weight is not None)
         if order is None and plain:
             return self._batches(self.X, self.Y, None, size)
-        return self._gathered(order, size, shuffled=rng is not None)
+        return self._gathered(order, size, shuffled)
+
+    def batch(self, rows):
+        """``(Xb, yb, c)`` of the batch of ``rows`` (fresh arrays, dense ``Xb``)."""
+        dtype = self.Y.dtype
+        X = self.X[rows]
+        X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype)
+        m = X.shape[0]
+        if self.sample_weight is None:
+            return X, self.Y[rows], np.array(1.0 / m, dtype)
+        c = self.sample_weight.reshape(len(self.sample_weight), -1)[rows] / m
+        return X, self.Y[rows], c.astype(dtype, copy=False)
 
     def _gathered(self, order, size, shuffled):
         """Batches of rows ``order``, gathered chunk by chunk into buffers."""
@@ -261,6 +279,29 @@ class Batches:
         if c is None:
             c = self._uniform_weights[m] = np.array(1.0 / m, dtype=self.Y.dtype)
         return c
+
+
+class Pass:
+    """One epoch of :class:`Batches`: its rows in order, in batches of ``size``.
+
+    Iterating it gives the batches ``(Xb, yb, c, weight)``; a compiled epoch
+    (:mod:`skgd.engine.fused`) reads ``batches``, ``order`` (the row order,
+    None for the rows as they are) and ``size`` instead.
+    """
+
+    def __init__(self, batches, order, size, shuffled):
+        self.batches, self.order, self.size = batches, order, size
+        self._shuffled = shuffled
+
+    def __iter__(self):
+        return iter(self.batches._iterate(self.order, self.size, self._shuffled))
+
+    def row_order(self):
+        """The rows of the pass in order, as an index array."""
+        if self.order is not None:
+            return self.order
+        rows = self.batches.rows
+        return np.arange(self.batches.n) if rows is None else rows
 
 
 def _count(rows):
@@ -313,9 +354,10 @@ class MemoryEpochs:
             yield self
 
     def begin(self, trainer):
-        """This epoch's batches (shuffled by the trainer's generator) and sums."""
+        """This epoch's one :class:`Pass` (shuffled by the trainer's generator),
+        in a list, and its starting sums."""
         rng = trainer.state.rng if trainer.shuffle else None
-        return self.batches(trainer.batch_size, rng), 0.0, 0.0, 0.0
+        return [self.batches(trainer.batch_size, rng)], 0.0, 0.0, 0.0
 
     def finish(self, total, weight, seconds):
         """Nothing carries over to the next epoch."""

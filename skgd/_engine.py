@@ -45,6 +45,7 @@ from ._schedules import SCHEDULES
 from ._signals import sigint_handled
 from ._stream import check_unchanged
 from ._trainer import Objective, Trainer, TrainingState
+from .engine.threads import blas_threads_for
 
 
 @dataclass
@@ -154,7 +155,13 @@ def fit_session(net, source, config, start, stored=None):
     trainer.stopping = None if partial else _early_stopping(params, net, train)
     callbacks, recorder = _callbacks(trainer, config)
     catching = nullcontext() if partial else _interrupts_caught(trainer)
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"), catching:
+    rows = min(params["batch_size"] or train.batches.n, train.batches.n)
+    threads = blas_threads_for(net, rows)
+    with (
+        np.errstate(over="ignore", invalid="ignore", under="ignore"),
+        catching,
+        threads,
+    ):
         parts = train.parts(trainer, 1 if partial else params["epochs"])
         records, stopped = run_epochs(trainer, parts, callbacks, catch=not partial)
     if start == "stream":

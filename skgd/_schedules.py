@@ -9,6 +9,8 @@ adaptive schedule acts on it, and only it has a state (``state_dict``).
 
 import math
 
+import numpy as np
+
 from ._registry import build
 
 
@@ -27,6 +29,10 @@ class Constant:
 
     def __call__(self, t, epoch):
         return self.lr0
+
+    def rates(self, t, epoch, count):
+        """The rates of updates ``t`` to ``t + count - 1`` of ``epoch``, an array."""
+        return np.full(count, self(t, epoch), dtype=np.float64)
 
     def reduce(self):
         """Return whether the schedule lowered its rate (never, here)."""
@@ -52,6 +58,10 @@ class InvScaling(Constant):
     def __call__(self, t, epoch):
         # exp(-p log(t + 1)) underflows to 0 where (t + 1) ** p would overflow.
         return self.lr0 * math.exp(-self.power_t * math.log1p(t))
+
+    def rates(self, t, epoch, count):
+        steps = np.arange(t, t + count, dtype=np.float64)
+        return self.lr0 * np.exp(-self.power_t * np.log1p(steps))
 
 
 class Cosine(Constant):

@@ -16,8 +16,6 @@ whose chunks have the same mean weight trains as ``fit`` over their
 concatenation does.
 """
 
-import itertools
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -119,27 +117,26 @@ class StreamEpochs:
         self.data = X, Y, sw
 
     def batches_of(self, rows, ends, in_order):
-        """The batches of a part: the pending batch completed, then full ones.
+        """The passes of a part: the pending batch completed, then full ones.
 
         Rows left over that do not fill a batch wait for the next call. The
         rows are sorted out now; the batches are drawn as they are trained.
         """
         X, Y, sw = self.data
-        used, pending = 0, ()
+        used, passes = 0, []
         if self.pending is not None:
             used = min(self.batch_size - len(self.pending[0]), len(rows))
             self._hold(rows[:used])
             if len(self.pending[0]) == self.batch_size or (ends and used == len(rows)):
-                pending = Batches(*self.pending)(self.batch_size)
+                passes.append(Batches(*self.pending)(self.batch_size))
                 self.pending = None
         rest = len(rows) - used
         full = rest if ends else rest - rest % self.batch_size
-        batches = ()
         if full:
             data = _batches(X, Y, sw, rows[used : used + full], in_order)
-            batches = data(self.batch_size)
+            passes.append(data(self.batch_size))
         self._hold(rows[used + full :])
-        return itertools.chain(pending, batches)
+        return passes
 
     def _hold(self, rows):
         """Append ``rows`` of the chunk to the pending rows (dense copies)."""

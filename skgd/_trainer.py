@@ -16,6 +16,7 @@ import numpy as np
 
 from ._exceptions import DivergenceError
 from ._losses import weighted_loss
+from .engine.fused import fused_epochs
 
 # The objective may grow this many times over its starting value before the
 # run counts as diverged: far beyond any noisy but healthy descent.
@@ -173,14 +174,23 @@ class Trainer:
         self.interrupted = False  # set by the SIGINT handler
         self.stopping = None  # the EarlyStopping callback, if any
         self.train_rows = None  # the rows trained on (None: all)
-        self._last_batch = None
+        self.last_batch = None  # () -> (X, y, c) of the last update's batch
+        # Whole passes in one compiled call, for the networks that allow it.
+        self.fused = fused_epochs(net, objective.loss, state.optimizer)
 
     def _check_objective(self, value, lr, epoch):
         state = self.state
         if state.limit == -math.inf and math.isfinite(value):  # the first batch
             state.limit = DIVERGENCE_FACTOR * max(value, self.baseline)
             return
-        raise divergence_error(epoch, f"the training loss reached {value:.3g}", lr)
+        self.lr = lr
+        raise self.diverged(value, epoch)
+
+    def diverged(self, value, epoch):
+        """The DivergenceError of an objective ``value`` beyond the limit."""
+        return divergence_error(
+            epoch, f"the training loss reached {value:.3g}", self.lr
+        )
 
     def train_batches(self, batches, total=0.0, weight=0.0):
         """Take a gradient step on each of ``batches``; the epoch's running sums.
@@ -210,7 +220,8 @@ class Trainer:
                 break
         self.lr = lr
         if batch is not None:
-            self._last_batch = batch[:3]
+            last = batch[:3]
+            self.last_batch = lambda: last
         return total, weight
 
     def train_part(self, part):
@@ -220,11 +231,17 @@ class Trainer:
         call) or an interrupt cut it short.
         """
         start = time.perf_counter()
-        batches, total, weight, seconds = part.begin(self)
+        passes, total, weight, seconds = part.begin(self)
         averaged = getattr(self.state.optimizer, "average", None)
         if averaged is not None:  # the pass trains the iterate, not the model
             averaged.begin(self.net.params)
-        total, weight = self.train_batches(batches, total, weight)
+        for batches in passes:
+            if self.fused is not None and self.fused.accepts(batches):
+                total, weight = self.fused.train_pass(self, batches, total, weight)
+            else:
+                total, weight = self.train_batches(batches, total, weight)
+            if self.interrupted:
+                break
         if self.interrupted:  # the epoch is rolled back (run_epochs)
             return None
         if averaged is not None:
@@ -245,9 +262,9 @@ class Trainer:
 
     def check_last_step(self):
         """Judge the last update, which no later batch did, on its own batch."""
-        if self._last_batch is None:  # no update in this call
+        if self.last_batch is None:  # no update in this call
             return
-        X, y, c = self._last_batch
+        X, y, c = self.last_batch()
         value = self.objective.loss.value_and_grad(
             self.net.forward(X), y, c, self.net.output_grad
         )

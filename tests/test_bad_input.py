@@ -607,6 +607,22 @@ def test_one_epoch_on_a_huge_column_is_a_divergence(kind):
         ESTIMATORS[kind](learning_rate=0.01, epochs=1).fit(X_huge, y)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_feature_whose_square_overflows_is_refused_by_name(kind, optimizer, sparse):
+    X, y = make_data()
+    X = _set(X, (slice(None), 2), 1e160)  # finite; its square is not
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    est = ESTIMATORS[kind](optimizer=optimizer, learning_rate=1e-3)
+    with pytest.raises(DivergenceError, match=r"Feature 2 \('x2'\) .* 1e\+160"):
+        est.fit(frame, y)
+    data = sp.csr_matrix(X) if sparse else X
+    with pytest.raises(DivergenceError, match="Feature 2 holds values up to 1e"):
+        est.fit(data, y)
+    assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")
+
+
 # One step from the initial weights makes the held-out predictions overflow,
 # while the training loss of that step was still finite.
 VALIDATION_OVERFLOW = {

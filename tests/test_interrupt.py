@@ -14,6 +14,7 @@ import skgd._callbacks
 import skgd._engine
 import skgd._optimizers
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
+from skgd.engine.fused import LinearEpochs
 
 KW = dict(tol=None, random_state=0)
 
@@ -88,18 +89,41 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
     _assert_same_model(model, GDRegressor(epochs=best, **kw).fit(X, y))
 
 
-def _fail_on_update(monkeypatch, n, error):
-    """Raise ``error`` in the ``n``-th parameter update (of any optimizer)."""
+def _before_updates(monkeypatch, hook):
+    """Call ``hook(k)`` before the parameter updates, ``k`` counting them.
+
+    The numpy path calls it before each update (of any optimizer); a fused
+    pass of a linear model (``skgd.engine.fused``), which makes all the
+    updates of a pass in one compiled call, calls it once before the pass,
+    with ``k`` the count at the pass's last update.
+    """
     calls = [0]
     for optimizer in (skgd._optimizers.SGD, skgd._optimizers.Adam):
 
         def step(self, *args, original=optimizer.step):
             calls[0] += 1
-            if calls[0] == n:
-                raise error
+            hook(calls[0])
             return original(self, *args)
 
         monkeypatch.setattr(optimizer, "step", step)
+    original_pass = LinearEpochs.train_pass
+
+    def train_pass(self, trainer, part, *args):
+        calls[0] += -(-len(part.row_order()) // part.size)  # its batches
+        hook(calls[0])
+        return original_pass(self, trainer, part, *args)
+
+    monkeypatch.setattr(LinearEpochs, "train_pass", train_pass)
+
+
+def _fail_on_update(monkeypatch, n, error):
+    """Raise ``error`` before the ``n``-th parameter update (or its pass)."""
+
+    def fail(k):
+        if k >= n:
+            raise error
+
+    _before_updates(monkeypatch, fail)
 
 
 def _generator_states(model):
@@ -162,14 +186,9 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
     linear_data, monkeypatch
 ):
     X, y = linear_data
-    original = skgd._optimizers.SGD.step
     validated = []
-
-    def step(self, *args):
-        signal.raise_signal(signal.SIGINT)  # Ctrl-C in the first update
-        return original(self, *args)
-
-    monkeypatch.setattr(skgd._optimizers.SGD, "step", step)
+    # Ctrl-C in the first update (or the first fused pass)
+    _before_updates(monkeypatch, lambda k: signal.raise_signal(signal.SIGINT))
     monkeypatch.setattr(
         skgd._engine.Trainer, "validate", lambda self, split: validated.append(1)
     )
@@ -183,13 +202,8 @@ def test_a_program_that_ignores_ctrl_c_keeps_ignoring_it_in_fit(
     linear_data, monkeypatch
 ):
     X, y = linear_data
-    seen, original = [], skgd._optimizers.SGD.step
-
-    def step(self, *args):
-        seen.append(signal.getsignal(signal.SIGINT))
-        return original(self, *args)
-
-    monkeypatch.setattr(skgd._optimizers.SGD, "step", step)
+    seen = []
+    _before_updates(monkeypatch, lambda k: seen.append(signal.getsignal(signal.SIGINT)))
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         GDRegressor(epochs=1, **KW).fit(X, y)

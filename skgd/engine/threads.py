@@ -1,0 +1,40 @@
+"""How many BLAS threads a fit's matrix products get.
+
+A small network's matrix products take microseconds; handing each to a pool
+of BLAS threads costs more than it saves, and when other processes keep the
+cores busy the pool's threads wait for each other at every product (a small
+MLP fit under two busy processes took 1.9 times its quiet time). So a fit
+whose largest matrix product per batch is small runs on one BLAS thread;
+larger ones keep the pool as it is set. The compiled kernels of the linear
+models use no threads.
+"""
+
+from contextlib import nullcontext
+
+# Multiply-adds of a batch's largest matrix product below which a fit runs on
+# one BLAS thread: about a millisecond of one core's work.
+SMALL_PRODUCT = 1 << 21
+
+_controller = None
+
+
+def largest_product(net, batch_rows):
+    """Multiply-adds of the largest matrix product of a batch of ``net``."""
+    sizes = [layer.weight_shape() for layer in net.weighted_layers]
+    return batch_rows * max((n_in * n_out for n_in, n_out in sizes), default=0)
+
+
+def blas_threads_for(net, batch_rows):
+    """A context that limits BLAS to one thread when the fit's products are small.
+
+    A no-op for the networks of one layer (linear models), which train in
+    compiled kernels, and for large products.
+    """
+    if len(net.layers) == 1 or largest_product(net, batch_rows) > SMALL_PRODUCT:
+        return nullcontext()
+    global _controller
+    if _controller is None:  # scanning the loaded libraries takes milliseconds
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")

@@ -1,0 +1,262 @@
+"""The compiled kernels, each against its numpy reference.
+
+The pieces (a loss on one row, an optimizer's step, the average) against
+:mod:`skgd._losses` and :mod:`skgd._optimizers`; whole fits of the linear
+models through the fused epoch against the same fits through the numpy
+path, which the rest of the suite checks against Ridge, LogisticRegression,
+finite differences and hand-computed steps.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import skgd._trainer
+from skgd import DivergenceError, GDClassifier, GDRegressor
+from skgd._losses import (
+    Hinge,
+    Huber,
+    LogLoss,
+    ModifiedHuber,
+    SoftmaxLogLoss,
+    SquaredError,
+)
+from skgd._optimizers import SGD, Adam, IterateAverage
+from skgd.engine import kernels
+from skgd.engine.fused import LOSS_CODES
+
+
+def numpy_path(monkeypatch):
+    """Make every fit take the numpy path (no fused epochs)."""
+    monkeypatch.setattr(skgd._trainer, "fused_epochs", lambda *args: None)
+
+
+def fit_both(monkeypatch, estimator, X, y, **fit_params):
+    """``(fused fit, numpy-path fit)`` of copies of ``estimator``."""
+    from sklearn.base import clone
+
+    fused = clone(estimator).fit(X, y, **fit_params)
+    with monkeypatch.context() as patch:
+        numpy_path(patch)
+        reference = clone(estimator).fit(X, y, **fit_params)
+    return fused, reference
+
+
+# -- the pieces ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss", [SquaredError(), Huber(0.7), LogLoss(), Hinge(), ModifiedHuber()]
+)
+def test_loss_grad_matches_the_numpy_loss(loss, rng):
+    z = 3.0 * rng.standard_normal((1, 4))
+    if hasattr(loss, "encode"):  # a margin loss: targets of -1 and +1
+        y = loss.encode((rng.random((1, 4)) < 0.5).astype(float))
+    else:
+        y = rng.standard_normal((1, 4))
+    grad = np.empty_like(z)
+    expected = loss.value_and_grad(z.copy(), y, np.array(1.0), grad)
+    g = np.empty(4)
+    value = kernels.loss_grad(LOSS_CODES[type(loss)], 0.7, z[0], y[0], g)
+    assert value == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(g, grad[0], rtol=1e-13, atol=1e-15)
+
+
+def test_softmax_loss_grad_matches_and_does_not_overflow(rng):
+    loss = SoftmaxLogLoss()
+    for scale in (1.0, 1e3):  # 1e3: the exponentials overflow unshifted
+        z = scale * rng.standard_normal((1, 5))
+        y = np.eye(5)[[2]]
+        grad = np.empty_like(z)
+        expected = loss.value_and_grad(z.copy(), y, np.array(1.0), grad)
+        g = np.empty(5)
+        value = kernels.loss_grad(kernels.SOFTMAX, 1.0, z[0], y[0], g)
+        assert value == pytest.approx(expected, rel=1e-12)
+        np.testing.assert_allclose(g, grad[0], rtol=1e-12, atol=1e-15)
+
+
+def test_log_loss_of_large_margins_is_finite():
+    g = np.empty(1)
+    for z, target in ((800.0, 1.0), (-800.0, 1.0), (800.0, -1.0)):
+        value = kernels.loss_grad(
+            kernels.LOG, 1.0, np.array([z]), np.array([target]), g
+        )
+        assert np.isfinite(value) and np.isfinite(g).all()
+
+
+HYPER = np.array([0.0, 1.0, 0.0, 0.9, 0.999, 1e-8, 3.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "optimizer", [SGD(), SGD(momentum=0.9), SGD(momentum=0.8, nesterov=True), Adam()]
+)
+def test_step_matches_the_optimizer(optimizer, rng):
+    params = rng.standard_normal(6)
+    expected = params.copy()
+    optimizer.init(expected)
+    hyper = HYPER.copy()
+    hyper[2] = getattr(optimizer, "momentum", 0.0)
+    velocity = np.zeros(6) if hyper[2] else np.zeros(0)
+    m_, v_, counts = np.zeros(6), np.zeros(6), np.zeros(2, np.int64)
+    code = kernels.ADAM if isinstance(optimizer, Adam) else kernels.SGD
+    nesterov = getattr(optimizer, "nesterov", False)
+    for _ in range(3):
+        grads = rng.standard_normal(6)
+        optimizer.step(expected, grads.copy(), 0.05)
+        kernels.step(
+            code, params, grads, 0.05, hyper, velocity, m_, v_, counts, nesterov
+        )
+    np.testing.assert_allclose(params, expected, rtol=1e-13)
+
+
+def test_average_matches_the_iterate_average(rng):
+    params = rng.standard_normal(5)
+    reference = IterateAverage()
+    reference.begin(params.copy())  # the mean starts at the first iterate
+    mean, counts = params.copy(), np.zeros(2, np.int64)
+    for _ in range(4):
+        iterate = rng.standard_normal(5)
+        reference.update(iterate, np.empty(5))
+        kernels.average(iterate, mean, counts, 3.0)
+    np.testing.assert_allclose(mean, reference.mean, rtol=1e-14)
+    assert counts[1] == reference.count == 4
+
+
+# -- whole fits, fused and not ---------------------------------------------------
+
+SETTINGS = {
+    "sgd": {},
+    "momentum": {"momentum": 0.9},
+    "nesterov": {"momentum": 0.9, "nesterov": True},
+    "adam": {"optimizer": "adam"},
+}
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("optimizer", list(SETTINGS))
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+def test_fused_fit_equals_the_numpy_path(
+    monkeypatch, linear_data, sparse, optimizer, average, batch_size
+):
+    X, y = linear_data
+    X = sp.csr_matrix(X) if sparse else X
+    sw = np.random.default_rng(1).uniform(0.0, 2.0, len(y))
+    estimator = GDRegressor(
+        learning_rate=0.02,
+        batch_size=batch_size,
+        epochs=6,
+        alpha=0.01,
+        average=average,
+        tol=None,
+        random_state=0,
+        **SETTINGS[optimizer],
+    )
+    fused, reference = fit_both(monkeypatch, estimator, X, y, sample_weight=sw)
+    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=1e-11)
+    np.testing.assert_allclose(fused.intercept_, reference.intercept_, rtol=1e-11)
+    train_losses = [r["train_loss"] for r in fused.history_]
+    expected = [r["train_loss"] for r in reference.history_]
+    np.testing.assert_allclose(train_losses, expected, rtol=1e-11)
+    assert fused.n_iter_ == reference.n_iter_ == 6
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_classifier_equals_the_numpy_path(
+    monkeypatch, rng, loss, n_classes, dtype
+):
+    X = rng.standard_normal((120, 4)).astype(dtype)
+    y = (X[:, 0] > 0).astype(int) + (n_classes == 3) * (X[:, 1] > 0.5)
+    estimator = GDClassifier(
+        loss=loss,
+        learning_rate=0.05,
+        lr_schedule="invscaling",
+        epochs=4,
+        alpha=1e-3,
+        tol=None,
+        validation_fraction=0.2,
+        random_state=0,
+    )
+    fused, reference = fit_both(monkeypatch, estimator, X, y)
+    rtol = 1e-11 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(
+        fused.intercept_, reference.intercept_, rtol=rtol, atol=rtol
+    )
+    np.testing.assert_array_equal(fused.predict(X), reference.predict(X))
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_fused_huber_multi_output_without_intercept(
+    monkeypatch, multi_output_data, sparse
+):
+    X, y = multi_output_data
+    X = sp.csr_matrix(X) if sparse else X
+    estimator = GDRegressor(
+        loss="huber", huber_delta=0.5, fit_intercept=False, epochs=5, tol=None,
+        random_state=0,
+    )  # fmt: skip
+    fused, reference = fit_both(monkeypatch, estimator, X, y)
+    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=1e-11)
+
+
+def test_lazy_sparse_scale_is_folded_into_the_weights(monkeypatch, linear_data):
+    # lr * alpha = 0.4 a step: the scale of the weights falls below 1e-9
+    # within a pass and must be folded back without losing the weights.
+    X, y = linear_data
+    estimator = GDRegressor(
+        learning_rate=0.04, alpha=10.0, batch_size=1, average=False, epochs=3,
+        tol=None, random_state=0,
+    )  # fmt: skip
+    fused, reference = fit_both(monkeypatch, estimator, sp.csr_matrix(X), y)
+    assert np.abs(reference.coef_).max() > 1e-3  # not all decayed away
+    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=1e-9)
+
+
+# -- the edges ---------------------------------------------------------------------
+
+
+def test_csr_with_empty_rows_and_a_batch_larger_than_the_data(monkeypatch, rng):
+    X = sp.random(30, 8, density=0.2, format="csr", random_state=0)
+    X = sp.csr_matrix(X.toarray() * (np.arange(30) % 3 != 0)[:, None])  # empty rows
+    assert (np.diff(X.indptr) == 0).sum() >= 10
+    y = rng.standard_normal(30)
+    for batch_size in (1, 1000):
+        estimator = GDRegressor(
+            batch_size=batch_size, epochs=3, tol=None, random_state=0
+        )
+        fused, reference = fit_both(monkeypatch, estimator, X, y)
+        np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=1e-11)
+
+
+def test_a_diverging_fused_fit_raises_and_changes_nothing(linear_data):
+    X, y = linear_data
+    estimator = GDRegressor(learning_rate=50.0, batch_size=1, tol=None, epochs=5)
+    with pytest.raises(DivergenceError, match="Training diverged in epoch 1"):
+        estimator.fit(X, y)
+    assert not hasattr(estimator, "coef_")
+
+
+def test_import_compiles_nothing():
+    code = "import sys, skgd; print('numba' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_kernel_falls_back_where_the_cache_cannot_be_written(monkeypatch):
+    def njit(cache=False, **options):  # numba without a writable cache
+        if cache:
+            raise RuntimeError("no locator available")
+        return lambda function: function
+
+    monkeypatch.setattr(kernels.numba, "njit", njit)
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        compiled = kernels.kernel(abs)
+    assert compiled(-2) == 2
