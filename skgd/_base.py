@@ -566,22 +566,19 @@ def _cast(X, dtype):
     return cast
 
 
-def _check_feature_scale(X, names=None, block=8192):
+def _check_feature_scale(X, names=None):
     """Refuse a feature whose square overflows the dtype of ``X``.
 
     A gradient step multiplies a feature by a residual that is itself of the
     feature's scale, and Adam squares the gradient: with any optimizer, the
-    first steps on such a feature overflow. Checked ``block`` rows at a
-    time, so that no copy of ``X`` is made.
+    first steps on such a feature overflow.
     """
     limit = math.sqrt(np.finfo(X.dtype).max)
     if sp.issparse(X):
         largest = abs(X).max(axis=0).toarray().ravel() if X.nnz else np.zeros(0)
     else:
-        largest = np.zeros(X.shape[1], X.dtype)
-        for start in range(0, X.shape[0], block):
-            part = np.abs(X[start : start + block]).max(axis=0)
-            np.maximum(largest, part, out=largest)
+        # The largest and the smallest values: two reductions, no temporary.
+        largest = np.maximum(X.max(axis=0), -X.min(axis=0))
     huge = np.flatnonzero(largest > limit)
     if huge.size:
         j = int(huge[0])

@@ -60,6 +60,7 @@ from ._layers import Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
+from .engine.fused import stacked_fused_epochs
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.
@@ -682,6 +683,8 @@ class _GroupRun:
         self.lr = np.full(self.K, math.nan)
         self.loss = copy.copy(self.tasks[0].loss)
         self._stacked_loss()
+        # Linear models train each pass in one compiled call.
+        self.fused = stacked_fused_epochs(self)
 
     def _stacked_loss(self):
         """The loss of the stack: Huber thresholds by candidate."""
@@ -719,19 +722,23 @@ class _GroupRun:
         average = self.optimizer.average
         if average is not None:  # the pass trains the iterates (see Averaged)
             average.begin(net.params)
-        for X, y, c, w in self.batches(batch_size, self.rng if shuffle else None):
-            if per_update:
-                lr = self.learning_rates()
-            value = self._objective(X, y, c, streams)
-            beyond = ~(value <= limits)  # also true for NaN
-            if beyond.any():
-                self._check(value, lr, np.flatnonzero(beyond))
-                limits = self.limit[self.active]
-            step(net.params, net.grads, lr)
-            self.t += 1
-            total += w * value
-            weight += w
-            last = X, y, c
+        part = self.batches(batch_size, self.rng if shuffle else None)
+        if self.fused is not None and self.fused.accepts(part):
+            total, weight, lr, last = self.fused.train_pass(part)
+        else:
+            for X, y, c, w in part:
+                if per_update:
+                    lr = self.learning_rates()
+                value = self._objective(X, y, c, streams)
+                beyond = ~(value <= limits)  # also true for NaN
+                if beyond.any():
+                    self._check(value, lr, np.flatnonzero(beyond))
+                    limits = self.limit[self.active]
+                step(net.params, net.grads, lr)
+                self.t += 1
+                total += w * value
+                weight += w
+                last = _returning((X, y, c))
         if average is not None:
             average.end(net.params)
         self.lr[self.active] = lr
@@ -841,7 +848,7 @@ class _GroupRun:
             return
         done = [k for k in finishing if k not in self.errors]
         if done and self._last is not None:  # judge the last update (check_last_step)
-            X, y, c = self._last
+            X, y, c = self._last()
             pred = self.net.forward(X)
             c = self._weights(c)
             value = self.loss.value_and_grad(
@@ -885,6 +892,11 @@ class _GroupRun:
             for j, initial in enumerate(self.initial_streams[k])
         ]
         return final, SessionResult(self.records[k], state, False, stopped)
+
+
+def _returning(value):
+    """A callable that returns ``value`` (the last batch, already gathered)."""
+    return lambda: value
 
 
 def _one_seed(params):

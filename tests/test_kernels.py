@@ -13,7 +13,9 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 
+import skgd._stacked
 import skgd._trainer
 from skgd import DivergenceError, GDClassifier, GDRegressor
 from skgd._losses import (
@@ -36,8 +38,6 @@ def numpy_path(monkeypatch):
 
 def fit_both(monkeypatch, estimator, X, y, **fit_params):
     """``(fused fit, numpy-path fit)`` of copies of ``estimator``."""
-    from sklearn.base import clone
-
     fused = clone(estimator).fit(X, y, **fit_params)
     with monkeypatch.context() as patch:
         numpy_path(patch)
@@ -260,3 +260,92 @@ def test_kernel_falls_back_where_the_cache_cannot_be_written(monkeypatch):
     with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
         compiled = kernels.kernel(abs)
     assert compiled(-2) == 2
+
+
+# -- stacks of candidates --------------------------------------------------------
+
+
+def stacked_and_alone(monkeypatch, candidates, X, y, **fit_params):
+    """Each candidate's stacked fit, and its own fit, as fitted estimators.
+
+    The stack trains in the stacked kernel; the same candidates' stacked
+    numpy path is checked to give the same parameters.
+    """
+    results, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
+    with monkeypatch.context() as patch:
+        patch.setattr(skgd._stacked, "stacked_fused_epochs", lambda run: None)
+        numpy_results, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
+    pairs = []
+    for candidate in candidates:
+        stacked, numpy_stacked = clone(candidate), clone(candidate)
+        with skgd._stacked.replaying(results):
+            stacked.fit(X, y, **fit_params)
+        with skgd._stacked.replaying(numpy_results):
+            numpy_stacked.fit(X, y, **fit_params)
+        np.testing.assert_allclose(stacked.coef_, numpy_stacked.coef_, rtol=1e-10)
+        pairs.append((stacked, clone(candidate).fit(X, y, **fit_params)))
+    return pairs
+
+
+@pytest.mark.parametrize("optimizer", list(SETTINGS))
+@pytest.mark.parametrize("average", [False, True])
+def test_a_candidate_in_a_stack_of_25_equals_its_own_fit(
+    monkeypatch, linear_data, optimizer, average
+):
+    X, y = linear_data
+    base = GDRegressor(
+        batch_size=16, epochs=4, tol=None, random_state=0, average=average,
+        **SETTINGS[optimizer],
+    )  # fmt: skip
+    candidates = [
+        clone(base).set_params(learning_rate=lr, alpha=alpha)
+        for lr in np.geomspace(1e-3, 3e-2, 5)
+        for alpha in (0.0, 1e-3, 1e-2, 1e-1, 1.0)
+    ]
+    for stacked, alone in stacked_and_alone(monkeypatch, candidates, X, y):
+        expected = alone.predict(X)
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(stacked.predict(X), expected, atol=1e-12 * scale)
+        assert [r["train_loss"] for r in stacked.history_] == pytest.approx(
+            [r["train_loss"] for r in alone.history_], rel=1e-12
+        )
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber"])
+def test_stacked_classifiers_with_class_weights(monkeypatch, rng, loss):
+    X = rng.standard_normal((90, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    weights = [None, "balanced", {0: 1.0, 1: 3.0, 2: 0.5}]
+    candidates = [
+        GDClassifier(loss=loss, class_weight=w, learning_rate=lr, batch_size=8,
+                     epochs=3, tol=None, validation_fraction=0.2, random_state=0)
+        for w in weights for lr in (0.01, 0.1)
+    ]  # fmt: skip
+    sw = rng.uniform(0.5, 2.0, len(y))
+    pairs = stacked_and_alone(monkeypatch, candidates, X, y, sample_weight=sw)
+    for stacked, alone in pairs:
+        np.testing.assert_allclose(stacked.coef_, alone.coef_, rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(stacked.predict(X), alone.predict(X))
+
+
+def test_a_stack_of_200_with_diverging_candidates(monkeypatch, linear_data):
+    X, y = linear_data
+    rates = np.geomspace(1e-4, 100.0, 200)  # the largest diverge (2 / L is ~1)
+    candidates = [
+        GDRegressor(learning_rate=lr, batch_size=None, epochs=6, tol=None,
+                    average=False, random_state=0)
+        for lr in rates
+    ]  # fmt: skip
+    results, _ = skgd._stacked.train_group(candidates, X, y)
+    diverged = 0
+    for candidate, lr in zip(candidates, rates):
+        (key,) = [k for k in results if f"'learning_rate', {lr!r})" in k[1]]
+        (entry,) = results[key]
+        try:
+            alone = candidate.fit(X, y)
+        except DivergenceError as error:
+            diverged += 1
+            assert isinstance(entry, DivergenceError) and str(entry) == str(error)
+        else:
+            np.testing.assert_allclose(entry[0][:-1], alone.coef_, rtol=1e-12)
+    assert 0 < diverged < 200

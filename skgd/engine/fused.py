@@ -3,7 +3,7 @@
 A network of one dense layer (a linear model without dropout) trained by a
 loss of :mod:`skgd._losses` and by SGD (with or without momentum) or Adam,
 averaged or not, trains each pass over in-memory data with one call of
-:func:`skgd.engine.kernels.dense_epoch` or ``csr_epoch`` instead of a few
+:func:`skgd.engine.epochs.dense_epoch` or ``csr_epoch`` instead of a few
 numpy calls per batch. Everything else (the shuffles, the rates, validation,
 callbacks, the checks after each pass) stays in Python, so a fused pass
 makes the same updates as the numpy path, with sums in another order.
@@ -109,7 +109,7 @@ class LinearEpochs:
         as :meth:`Trainer.train_batches` does; raises DivergenceError where
         the objective leaves its limit.
         """
-        from . import kernels  # numba: imported on the first fused pass
+        from . import epochs  # numba: imported on the first fused pass
 
         state, batches = trainer.state, part.batches
         order = part.row_order()
@@ -120,11 +120,11 @@ class LinearEpochs:
         self.hyper[0], self.hyper[7] = trainer.objective.alpha, trainer.baseline
         counts = np.array([getattr(self.inner, "t", 0), self._averaged()])
         sums = np.array([state.limit, total, weight, 0.0, 0.0])
-        status = self._call(kernels, batches, order, part.size, rates, counts, sums)
-        done = n_batches if status == kernels.OK else int(sums[4])
+        status = self._call(epochs, batches, order, part.size, rates, counts, sums)
+        done = n_batches if status == epochs.OK else int(sums[4])
         state.limit, state.t = sums[0], state.t + done
         self._store_counts(counts)
-        if status != kernels.OK:
+        if status != epochs.OK:
             trainer.lr = rates[done]
             raise trainer.diverged(sums[3], state.n_iter + 1)
         trainer.lr = rates[-1]
@@ -141,9 +141,9 @@ class LinearEpochs:
         if self.average is not None:
             self.average.count = int(counts[1])
 
-    def _call(self, kernels, batches, order, size, rates, counts, sums):
+    def _call(self, epochs, batches, order, size, rates, counts, sums):
         """The kernel's call: the data, the pass, the parameters and the state."""
-        net, inner, empty = self.net, self.inner, kernels.empty(self.net.dtype)
+        net, inner, empty = self.net, self.inner, np.zeros(0, self.net.dtype)
         velocity = getattr(inner, "velocity", None)
         state = (
             empty if velocity is None else velocity,
@@ -160,9 +160,143 @@ class LinearEpochs:
         g = np.empty(size * Y.shape[1]) if sp.issparse(X) else self._g
         common = (Y, order, sw, size, net.params, net.grads, self._z, g, rates)
         if sp.issparse(X):
-            return kernels.csr_epoch(
+            return epochs.csr_epoch(
                 X.data, X.indices, X.indptr, *common, self.codes, self.hyper, state
             )
-        return kernels.dense_epoch(
-            np.asarray(X), *common, self.codes, self.hyper, state
+        return epochs.dense_epoch(np.asarray(X), *common, self.codes, self.hyper, state)
+
+
+def stacked_fused_epochs(run):
+    """A :class:`StackedLinearEpochs` for a stacked group run, or None.
+
+    ``run`` is a ``skgd._stacked._GroupRun``: candidates of one dense layer
+    without dropout, a loss of :data:`LOSS_CODES` and SGD or Adam train
+    stacked in a kernel; anything else on the stacked numpy path.
+    """
+    net = run.net
+    fusable = (
+        len(net.dense) == 1
+        and not net.rates.any()
+        and type(run.loss) in LOSS_CODES
+        and run.optimizer.name in ("sgd", "adam")
+    )
+    return StackedLinearEpochs(run) if fusable else None
+
+
+class StackedLinearEpochs:
+    """Trains whole passes of a stack of linear models with one kernel call.
+
+    The kernel (:func:`skgd.engine.stacked.stacked_dense_epoch`) sees the
+    stack's own buffers, reshaped to ``(rows, K * n_outputs)`` without a
+    copy; the candidates' settings come from the group run each pass, since
+    candidates leave the stack as they finish.
+    """
+
+    def __init__(self, run):
+        self.run = run
+        layer = run.net.dense[0]
+        self.codes = np.array(
+            [LOSS_CODES[type(run.loss)], run.optimizer.name == "adam",
+             bool(run.optimizer.nesterov), layer.bias],
+            dtype=np.int64,
+        )  # fmt: skip
+
+    def accepts(self, part):
+        """Dense data of the stack's type (sparse data: the numpy path)."""
+        X = part.batches.X
+        return not sp.issparse(X) and X.dtype == self.run.net.dtype
+
+    def train_pass(self, part):
+        """Train on ``part``; ``(totals, weight, rates, last batch)``.
+
+        ``totals`` are the candidates' weighted loss sums over the pass,
+        ``weight`` its rows, ``rates`` the candidates' last rates, and the
+        last batch a callable that gathers it. Divergences go into the run's
+        errors, as the numpy path's checks put them.
+        """
+        from .stacked import stacked_dense_epoch  # numba: on the first fused pass
+
+        run, batches = self.run, part.batches
+        order, K = part.row_order(), len(run.active)
+        n_batches = -(-len(order) // part.size)
+        rates = self._rates(n_batches)
+        rows = run.net.blocks[0].shape[0]
+        P, G = run.net.params.reshape(rows, -1), run.net.grads.reshape(rows, -1)
+        limits = run.limit[run.active].copy()
+        totals, failed = np.zeros(K), np.column_stack([np.zeros(K), np.full(K, -1.0)])
+        counts = np.array([0, self._averaged()])
+        state = (
+            *self._optimizer_buffers(P.shape), counts,
+            np.asarray(run.active, dtype=np.int64), limits, np.empty(K), totals, failed,
+        )  # fmt: skip
+        sw = batches.sample_weight
+        stacked_dense_epoch(
+            np.asarray(batches.X), batches.Y, order,
+            np.zeros((0, 0)) if sw is None else sw, part.size, P, G,
+            np.empty(P.shape[1]), np.empty(P.shape[1]), self._steps(rates),
+            self.codes, self._hyper(), state,
+        )  # fmt: skip
+        run.t += n_batches
+        if run.optimizer.name == "adam":
+            run.optimizer.t += n_batches
+        if run.optimizer.average is not None:
+            run.optimizer.average.count = int(counts[1])
+        run.limit[run.active] = limits
+        self._record_failures(failed, rates)
+        last = order[(n_batches - 1) * part.size :]
+        return totals, float(len(order)), rates[-1], lambda: batches.batch(last)
+
+    def _averaged(self):
+        average = self.run.optimizer.average
+        return 0 if average is None else average.count
+
+    def _optimizer_buffers(self, shape):
+        """``(velocity, m_, v_, mean)`` shaped as the kernel's ``P`` (or empty)."""
+        optimizer = self.run.optimizer
+        empty = np.zeros((0, 0), self.run.net.dtype)
+        average = optimizer.average
+        buffers = [optimizer.buffers.get(name) for name in ("velocity", "m_", "v_")]
+        buffers.append(None if average is None else average.mean)
+        return [empty if b is None else b.reshape(shape) for b in buffers]
+
+    def _rates(self, n_batches):
+        """The candidates' plain rates of each update, shape (n_batches, K)."""
+        run = self.run
+        return np.column_stack(
+            [run.schedules[k].rates(run.t, run.n_iter, n_batches) for k in run.active]
         )
+
+    def _steps(self, rates):
+        """The rates the kernel multiplies by: Adam's factors folded in."""
+        optimizer = self.run.optimizer
+        if optimizer.name != "adam":
+            return rates
+        b1, b2 = optimizer.values["beta_1"], optimizer.values["beta_2"]
+        t = optimizer.t + 1 + np.arange(len(rates))[:, None]
+        correction = np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        return rates * correction * ((1.0 - b1) / np.sqrt(1.0 - b2))
+
+    def _hyper(self):
+        run, values = self.run, self.run.optimizer.values
+        K, hyper = len(run.active), np.zeros((len(run.active), 8))
+        hyper[:, 0] = run.alpha[run.active]
+        hyper[:, 1] = [run.deltas[k] or 1.0 for k in run.active]
+        hyper[:, 2] = values.get("momentum", np.zeros(K))
+        if "beta_1" in values:
+            hyper[:, 3], hyper[:, 4] = values["beta_1"], values["beta_2"]
+            hyper[:, 5] = values["epsilon"] / np.sqrt(1.0 - values["beta_2"])
+        average = run.optimizer.average
+        hyper[:, 6] = 0.0 if average is None else average.power
+        hyper[:, 7] = run.baseline[run.active]
+        return hyper
+
+    def _record_failures(self, failed, rates):
+        """The DivergenceError of each candidate that diverged in the pass."""
+        from .._trainer import divergence_error
+
+        run = self.run
+        for i in np.flatnonzero(failed[:, 1] >= 0):
+            k, batch = run.active[i], int(failed[i, 1])
+            if k not in run.errors:
+                what = f"the training loss reached {failed[i, 0]:.3g}"
+                run.errors[k] = divergence_error(run.n_iter + 1, what, rates[batch, i])
