@@ -349,3 +349,12 @@ def test_a_stack_of_200_with_diverging_candidates(monkeypatch, linear_data):
         else:
             np.testing.assert_allclose(entry[0][:-1], alone.coef_, rtol=1e-12)
     assert 0 < diverged < 200
+
+
+def test_a_stack_of_one_equals_its_own_fit(monkeypatch, multi_output_data):
+    X, y = multi_output_data
+    candidate = GDRegressor(
+        loss="huber", batch_size=32, epochs=3, tol=None, random_state=0
+    )
+    ((stacked, alone),) = stacked_and_alone(monkeypatch, [candidate], X, y)
+    np.testing.assert_allclose(stacked.coef_, alone.coef_, rtol=1e-12)
