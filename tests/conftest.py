@@ -59,3 +59,21 @@ def _check_gradient(net, objective, X, Y, c, seed=0):
 @pytest.fixture
 def check_gradient():
     return _check_gradient
+
+
+def _fitted_weights(est):
+    """The fitted weights and intercepts of ``est`` as a list of arrays."""
+    if hasattr(est, "coef_"):
+        return [np.asarray(est.coef_), np.asarray(est.intercept_)]
+    return [*est.coefs_, *est.intercepts_]
+
+
+@pytest.fixture
+def fitted_weights():
+    """A function: the fitted weights and intercepts of an estimator, as arrays.
+
+    A fixture rather than a module to import: the test directory is no package,
+    and a top-level module name of its own (``tests``, ``_helpers``) could be
+    taken by another installed distribution, which would then shadow it.
+    """
+    return _fitted_weights
