@@ -373,7 +373,9 @@ def _group_members(pgid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
-def test_ctrl_c_during_the_start_of_a_local_cluster_stops_the_study(tmp_path):
+def test_ctrl_c_during_the_start_of_a_local_cluster_stops_the_study(
+    tmp_path, default_sigint
+):
     """A terminal's Ctrl-C (SIGINT to the foreground group) while workers start."""
     import subprocess
     import sys
