@@ -34,11 +34,13 @@ huber_delta : float, default=1.0
 class_weight : dict, "balanced" or None, default=None
     Weights of the classes, ``{label: weight}``; classes not named weigh 1.
     ``"balanced"`` weighs each class ``n_samples / (n_classes *
-    count)``, from the labels given to ``fit`` (``partial_fit``, which sees
-    a part of the data, refuses it). The weight :math:`s_i` of a sample in
-    the objective is its ``sample_weight`` times the weight of its class,
-    taken relative to the mean of :math:`s_i` over the training samples; so
-    scaling every class weight by the same factor changes nothing.
+    count)``, from the labels given to ``fit``; ``partial_fit``, which sees
+    a part of the data, is not available with it (pass the weights of
+    :func:`sklearn.utils.class_weight.compute_class_weight` as a dict).
+    The weight :math:`s_i` of a sample in the objective is its
+    ``sample_weight`` times the weight of its class, taken relative to the
+    mean of :math:`s_i` over the training samples; so scaling every class
+    weight by the same factor changes nothing.
 momentum : float in [0, 1), default=0.0
     Momentum of ``"sgd"``: the velocity ``v <- momentum * v + g`` replaces
     the gradient ``g`` in the step: ``w <- w - lr * v``.
