@@ -29,10 +29,22 @@ class _LinearModel:
         return [Dropout(self.dropout, 0), dense] if self.dropout else [dense]
 
     def _get_weights(self):
-        coef = np.asarray(self.coef_)
-        W = coef[:, None] if coef.ndim == 1 else coef.T  # checked by the base
-        b = np.broadcast_to(self.intercept_, (W.shape[1],) if W.ndim == 2 else ())
-        return [(W, b)]
+        coef, b = np.asarray(self.coef_), np.asarray(self.intercept_)
+        if coef.ndim not in (1, 2):
+            return [(coef, b)]  # refused by the base's check
+        W = coef[:, None] if coef.ndim == 1 else coef.T
+        # A scalar beside a 1-D coef_, one intercept per row of a 2-D one: of
+        # the fitted shape, never broadcast (a (1,) intercept_ for 3 classes
+        # would be stretched to (3,)).
+        expected = () if coef.ndim == 1 else (W.shape[1],)
+        if b.shape == expected:
+            return [(W, b.reshape(W.shape[1]))]
+        if W.shape[0] != getattr(self, "n_features_in_", None):
+            return [(W, b)]  # coef_ is wrong too: the base's check names it
+        raise ValueError(
+            f"intercept_ has shape {b.shape}, where coef_ of shape {coef.shape} "
+            f"needs {expected or 'a scalar'}"
+        )
 
     def _dense_attributes(self, weights):
         """``(coef_, intercept_)`` of shapes (n_outputs, n_features), (n_outputs,)."""
