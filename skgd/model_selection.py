@@ -310,7 +310,12 @@ def _train_fold(members, X, y, train, fit_params):
     X_train, y_train = _safe_split(members[0][1], X, y, train)
     params = _check_method_params(X, params=fit_params, indices=train)
     if pre is not None:
-        X_train = clone(pre).fit_transform(X_train, y_train)
+        try:
+            X_train = clone(pre).fit_transform(X_train, y_train)
+        except Exception:  # a refused parameter of a step, say
+            # Each fit meets the error alone, in scikit-learn's search, which
+            # scores it error_score (with its warning) or raises it.
+            return {}, time.perf_counter() - start
     finals = [final for _, final in members]
     results, _ = train_group(finals, X_train, y_train, params.get("sample_weight"))
     return results, time.perf_counter() - start
@@ -390,7 +395,12 @@ _ATTRIBUTES = """
     about 1e-15 relative where training is well conditioned, and, as after
     any change of summation order, less where training is chaotic (e.g.
     plain SGD on unscaled targets). A candidate that diverges gets
-    ``error_score``, with scikit-learn's warning; one that stops early
+    ``error_score``, with scikit-learn's warning. So does one with a value
+    that a parameter's constraints refuse (``optimizer="momentum"``, a
+    pipeline step's bad parameter), as in scikit-learn's search: it is left
+    out of the stacked runs, and its own fit raises scikit-learn's
+    ``InvalidParameterError``, which ``error_score="raise"`` lets through.
+    One that stops early
     (``tol``, ``early_stopping``) leaves its stack at that epoch. With
     ``random_state=None``, the candidates of a fold share one random draw
     (common random numbers) instead of drawing one each.
