@@ -260,5 +260,5 @@ def test_a_state_whose_dropout_streams_are_no_generators_is_refused(fitted, stre
     model, _, _ = fitted
     state = model.__getstate__()
     state["_training_state"] = dict(state["_training_state"], streams=streams)
-    with pytest.raises(ValueError, match="_training_state=dict, which no"):
+    with pytest.raises(ValueError, match="_training_state that is not a list of ran"):
         type(model).__new__(type(model)).__setstate__(state)
