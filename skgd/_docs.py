@@ -23,7 +23,9 @@ def _entries(text):
 
 PARAMETERS = _entries(r"""
 epochs : int, default=200
-    Passes over the training set (the maximum when training stops early).
+    Passes over the training set (the maximum when training stops early;
+    200 as ``max_iter`` of scikit-learn's ``MLPRegressor`` and
+    ``MLPClassifier``).
 loss : {"squared_error", "huber"}, default="squared_error"
     Per-sample loss :math:`\ell`: half the squared error, or the Huber loss,
     quadratic for residuals up to ``huber_delta`` and linear beyond, which

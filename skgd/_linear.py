@@ -271,7 +271,13 @@ class GDRegressor(_LinearModel, RegressorGD):
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
-    {{epochs}}
+    epochs : int, default=1000
+        Passes over the training set, at most: at the defaults training stops
+        once the objective settles (see ``tol``), which most problems reach
+        far sooner. 1000 as in scikit-learn's ``SGDRegressor`` and
+        ``SGDClassifier`` (``max_iter``), so that a slowly converging
+        problem (unscaled features, extreme class weights) is still fitted:
+        scikit-learn's estimator checks pass with the estimator as built.
     alpha : float, default=0.0
         Strength of the L2 penalty :math:`\frac{\alpha}{2}\lVert w\rVert^2`.
     dropout : float in [0, 1), default=0.0
@@ -352,7 +358,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         self,
         learning_rate="auto",
         batch_size=32,
-        epochs=200,
+        epochs=1000,
         alpha=0.0,
         dropout=0.0,
         *,
@@ -478,7 +484,13 @@ class GDClassifier(_LinearModel, ClassifierGD):
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
-    {{epochs}}
+    epochs : int, default=1000
+        Passes over the training set, at most: at the defaults training stops
+        once the objective settles (see ``tol``), which most problems reach
+        far sooner. 1000 as in scikit-learn's ``SGDRegressor`` and
+        ``SGDClassifier`` (``max_iter``), so that a slowly converging
+        problem (unscaled features, extreme class weights) is still fitted:
+        scikit-learn's estimator checks pass with the estimator as built.
     alpha : float, default=0.0
         Strength of the L2 penalty :math:`\frac{\alpha}{2}\lVert W\rVert^2`.
     dropout : float in [0, 1), default=0.0
@@ -563,7 +575,7 @@ class GDClassifier(_LinearModel, ClassifierGD):
         self,
         learning_rate="auto",
         batch_size=32,
-        epochs=200,
+        epochs=1000,
         alpha=0.0,
         dropout=0.0,
         *,
