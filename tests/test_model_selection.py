@@ -216,6 +216,31 @@ def test_an_invalid_value_in_a_grid_is_a_failed_fit_as_in_scikit_learn(
     assert errors[0] == errors[1]
 
 
+@pytest.mark.parametrize(
+    ("params", "grid"),
+    [
+        (dict(epochs=50), {"alpha": [0.0, 1e-3, 1e-2]}),
+        (dict(epochs=20, optimizer="adam"), {"learning_rate": [0.1, 0.3, 1.0]}),
+    ],
+    ids=["sgd", "adam"],
+)
+def test_stacked_scores_agree_with_scikit_learn_s_to_the_documented_rounding(
+    params, grid
+):
+    """What the docstring of the searches states: float64 to about 1e-15,
+    float32 to below 1e-6, when no stopping decision is involved (tol=None).
+    """
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GDRegressor(tol=None, random_state=0, **params)
+    for dtype, bound in [(np.float64, 1e-13), (np.float32, 2e-6)]:
+        Xd, yd = X.astype(dtype), y.astype(dtype)
+        ours = GridSearchCV(model, grid, cv=CV).fit(Xd, yd)
+        theirs = sk.GridSearchCV(model, grid, cv=CV).fit(Xd, yd)
+        assert ours.best_estimator_.coef_.dtype == dtype
+        assert_same_results(ours, theirs, atol=bound)
+
+
 def test_auto_step_and_invscaling_stack(diabetes):
     X = StandardScaler().fit_transform(diabetes[0])
     model = GDRegressor(
