@@ -63,13 +63,16 @@ def _is_int(value, low):
 
 
 def _is_real(value, finite=True):
+    """A real number, not a bool; finite, not NaN (``finite=False``) or any."""
     if not isinstance(value, Real) or isinstance(value, bool | np.bool_):
         return False
+    if finite is None:
+        return True
     return bool(np.isfinite(value)) if finite else not np.isnan(value)
 
 
 def _real_list(value):
-    return isinstance(value, list) and all(_is_real(v) for v in value)
+    return isinstance(value, list) and all(_is_real(v, finite=None) for v in value)
 
 
 def _float_array(value, ndim):
@@ -90,7 +93,7 @@ def _callbacks(value):
 
 def _is_record(record):
     return isinstance(record, dict) and all(
-        isinstance(key, str) and (value is None or _is_real(value))
+        isinstance(key, str) and (value is None or _is_real(value, finite=None))
         for key, value in record.items()
     )
 
@@ -206,15 +209,18 @@ def _checks(n_features):
         ),
         "n_iter_": (lambda v: _is_int(v, 0), "an int >= 0"),
         "t_": (lambda v: _is_int(v, 0), "an int >= 0"),
-        "loss_curve_": (_real_list, "a list of finite floats"),
-        "best_loss_": (lambda v: v is None or _is_real(v), "a finite float or None"),
+        "loss_curve_": (_real_list, "a list of floats"),
+        "best_loss_": (
+            lambda v: v is None or _is_real(v, finite=False),
+            "a float or None",
+        ),
         "validation_scores_": (
             lambda v: v is None or _real_list(v),
-            "a list of finite floats or None",
+            "a list of floats or None",
         ),
         "best_validation_score_": (
-            lambda v: v is None or _is_real(v),
-            "a finite float or None",
+            lambda v: v is None or _is_real(v, finite=None),
+            "a float or None",
         ),
         "trajectory_": (
             lambda v: v is None or _float_array(v, 2),
