@@ -45,6 +45,7 @@ from ._optimizers import OPTIMIZERS
 from ._registry import build
 from ._schedules import SCHEDULES
 from ._stacked import noted_in_search, replayed
+from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
 from ._tasks import Regression
 from ._version import __version__
@@ -53,19 +54,7 @@ from ._version import __version__
 # layout is refused with a clear message instead of being loaded wrongly.
 STATE_FORMAT = 4
 
-# Every attribute a fitted skgd estimator may hold beside its parameters.
-FITTED_ATTRIBUTES = {
-    *("coef_", "intercept_", "coefs_", "intercepts_", "n_layers_", "n_outputs_"),
-    *("out_activation_", "classes_", "n_features_in_", "feature_names_in_"),
-    *("learning_rate_", "history_", "n_iter_", "t_", "loss_curve_", "best_loss_"),
-    *("validation_scores_", "best_validation_score_", "trajectory_"),
-    *("_training_state", "_activation", "_y_ndim", "_multilabel", "_sklearn_version"),
-    # scikit-learn's metadata routing (set_fit_request) and output settings:
-    *("_metadata_request", "_sklearn_output_config"),
-    # scikit-learn's callback machinery (set_callbacks, >= 1.9):
-    *("_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx"),
-    *("_parent_callback_ctx", "_propagated_callbacks"),
-}
+# Every attribute a saved skgd estimator may hold: see skgd._state.
 
 
 @dataclass
@@ -152,34 +141,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         self._check_state(state)
         super().__setstate__(state)
         if "history_" in state:  # fitted: weights a fit could have produced
-            self._fitted_weights()
+            check_optimizer_state(self, self._fitted_weights())
 
     def _check_state(self, state):
-        """Refuse a state holding anything but an skgd estimator's attributes.
+        """Refuse a state that no skgd estimator of this class could hold.
 
         A file (a crafted ``.skops`` file, say) could otherwise set attributes
-        that shadow methods, such as ``predict = numpy.negative``.
+        that shadow methods, such as ``predict = numpy.negative``, or that
+        break later with an unclear error; see :mod:`skgd._state`.
         """
-        allowed = set(self._get_param_names()) | FITTED_ATTRIBUTES
-        for name, value in state.items():
-            bad = name not in allowed or callable(value)
-            if name == "_training_state" and not bad:
-                bad = not (
-                    isinstance(value, dict)
-                    and isinstance(value.get("rng"), np.random.Generator)
-                    and isinstance(value.get("streams"), list)
-                    and all(
-                        isinstance(stream, np.random.Generator)
-                        for stream in value["streams"]
-                    )
-                )
-            if bad:
-                raise ValueError(
-                    f"This file is not an skgd {type(self).__name__}: its state "
-                    f"holds {name}={type(value).__name__}, which no "
-                    f"{type(self).__name__} has. Load only files written by "
-                    "skgd from a source you trust."
-                )
+        check_state(self, state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -6,6 +6,9 @@ class weights, and turns the network's output back into labels and
 probabilities. Everything else is :class:`skgd._base.BaseGD`'s.
 """
 
+import functools
+import types
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.metaestimators import available_if
@@ -37,6 +40,41 @@ def _has_proba(estimator):
     return True
 
 
+class _unless_balanced:
+    """A method (``partial_fit``) that does not exist with ``class_weight="balanced"``.
+
+    A call sees a part of the data only, so it cannot know the class
+    frequencies that ``"balanced"`` divides by (scikit-learn's
+    ``SGDClassifier`` refuses it too). Unavailable rather than failing, so
+    that scikit-learn's tools and checks see an estimator without it; unlike
+    :func:`~sklearn.utils.metaestimators.available_if`, the AttributeError
+    itself says why and what to do.
+    """
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        _refuse_balanced(obj)
+        return types.MethodType(self.method, obj)
+
+
+def _refuse_balanced(estimator):
+    weight = estimator.class_weight
+    if isinstance(weight, str) and weight == "balanced":
+        raise AttributeError(
+            "partial_fit is not available with class_weight='balanced': a call "
+            "sees only part of the data, so the class frequencies are unknown. "
+            "Compute the weights once from the labels of all the data (or a "
+            "large sample of them), with sklearn.utils.class_weight."
+            "compute_class_weight('balanced', classes=classes, y=y), and pass "
+            "them as class_weight=dict(zip(classes, weights))."
+        )
+
+
 class ClassifierGD(ClassifierMixin, BaseGD):
     """Base class of the classifiers: class labels and a classification loss."""
 
@@ -55,6 +93,7 @@ class ClassifierGD(ClassifierMixin, BaseGD):
         tags.classifier_tags.multi_label = multilabel
         return tags
 
+    @_unless_balanced
     @fit_context
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current state.
@@ -66,6 +105,10 @@ class ClassifierGD(ClassifierMixin, BaseGD):
         parameter changed in between takes effect in the next call (a float
         ``learning_rate`` too; ``"auto"`` keeps the step it resolved first).
         With ``epoch_size``, the calls are chunks of one stream.
+
+        Not available with ``class_weight="balanced"`` (a call sees only part
+        of the data): pass the weights as a dict, computed from all the labels
+        by :func:`sklearn.utils.class_weight.compute_class_weight`.
 
         Parameters
         ----------
@@ -262,8 +305,8 @@ def class_weights(class_weight, classes, codes, sample_weight=None):
     weight: class ``k`` weighs ``S / (K * S_k)``, with ``S_k`` the total
     sample weight of its samples, ``S`` that of all and ``K`` the number of
     classes present (``n_samples / (n_classes * count)`` without sample
-    weights, scikit-learn's rule). In a ``partial_fit`` call it balances
-    that call's samples.
+    weights, scikit-learn's rule). Only ``fit`` uses it: ``partial_fit`` is
+    not available with ``"balanced"``.
     """
     if isinstance(class_weight, str):  # "balanced"
         s = np.ones(len(codes)) if sample_weight is None else sample_weight

@@ -22,12 +22,19 @@ from contextlib import nullcontext
 import numpy as np
 from sklearn import config_context, get_config
 from sklearn.utils import validation as _validation
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._metadata_requests import MetadataRequest
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 try:  # scikit-learn >= 1.9
-    from sklearn.callback import CallbackSupportMixin
+    from sklearn.callback import CallbackContext, CallbackSupportMixin, FitCallback
     from sklearn.callback._callback_support import callback_management_context
 except ImportError:  # pragma: no cover - older scikit-learn
+    CallbackContext = FitCallback = None  # no callback can be set: none is valid
 
     class CallbackSupportMixin:
         """Stands in for scikit-learn's callback support, absent before 1.9."""
@@ -92,10 +99,14 @@ else:  # pragma: no cover - older scikit-learn
 
 
 __all__ = [
+    "CallbackContext",
     "CallbackSupportMixin",
+    "FitCallback",
     "Interval",
+    "MetadataRequest",
     "Options",
     "StrOptions",
     "_check_sample_weight",
     "fit_context",
+    "validate_parameter_constraints",
 ]

@@ -23,7 +23,9 @@ def _entries(text):
 
 PARAMETERS = _entries(r"""
 epochs : int, default=200
-    Passes over the training set (the maximum when training stops early).
+    Passes over the training set (the maximum when training stops early;
+    200 as ``max_iter`` of scikit-learn's ``MLPRegressor`` and
+    ``MLPClassifier``).
 loss : {"squared_error", "huber"}, default="squared_error"
     Per-sample loss :math:`\ell`: half the squared error, or the Huber loss,
     quadratic for residuals up to ``huber_delta`` and linear beyond, which
@@ -34,11 +36,13 @@ huber_delta : float, default=1.0
 class_weight : dict, "balanced" or None, default=None
     Weights of the classes, ``{label: weight}``; classes not named weigh 1.
     ``"balanced"`` weighs each class ``n_samples / (n_classes *
-    count)``, from the labels given to ``fit`` (``partial_fit``, which sees
-    a part of the data, refuses it). The weight :math:`s_i` of a sample in
-    the objective is its ``sample_weight`` times the weight of its class,
-    taken relative to the mean of :math:`s_i` over the training samples; so
-    scaling every class weight by the same factor changes nothing.
+    count)``, from the labels given to ``fit``; ``partial_fit``, which sees
+    a part of the data, is not available with it (pass the weights of
+    :func:`sklearn.utils.class_weight.compute_class_weight` as a dict).
+    The weight :math:`s_i` of a sample in the objective is its
+    ``sample_weight`` times the weight of its class, taken relative to the
+    mean of :math:`s_i` over the training samples; so scaling every class
+    weight by the same factor changes nothing.
 momentum : float in [0, 1), default=0.0
     Momentum of ``"sgd"``: the velocity ``v <- momentum * v + g`` replaces
     the gradient ``g`` in the step: ``w <- w - lr * v``.

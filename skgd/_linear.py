@@ -29,10 +29,22 @@ class _LinearModel:
         return [Dropout(self.dropout, 0), dense] if self.dropout else [dense]
 
     def _get_weights(self):
-        coef = np.asarray(self.coef_)
-        W = coef[:, None] if coef.ndim == 1 else coef.T  # checked by the base
-        b = np.broadcast_to(self.intercept_, (W.shape[1],) if W.ndim == 2 else ())
-        return [(W, b)]
+        coef, b = np.asarray(self.coef_), np.asarray(self.intercept_)
+        if coef.ndim not in (1, 2):
+            return [(coef, b)]  # refused by the base's check
+        W = coef[:, None] if coef.ndim == 1 else coef.T
+        # A scalar beside a 1-D coef_, one intercept per row of a 2-D one: of
+        # the fitted shape, never broadcast (a (1,) intercept_ for 3 classes
+        # would be stretched to (3,)).
+        expected = () if coef.ndim == 1 else (W.shape[1],)
+        if b.shape == expected:
+            return [(W, b.reshape(W.shape[1]))]
+        if W.shape[0] != getattr(self, "n_features_in_", None):
+            return [(W, b)]  # coef_ is wrong too: the base's check names it
+        raise ValueError(
+            f"intercept_ has shape {b.shape}, where coef_ of shape {coef.shape} "
+            f"needs {expected or 'a scalar'}"
+        )
 
     def _dense_attributes(self, weights):
         """``(coef_, intercept_)`` of shapes (n_outputs, n_features), (n_outputs,)."""
@@ -259,7 +271,13 @@ class GDRegressor(_LinearModel, RegressorGD):
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
-    {{epochs}}
+    epochs : int, default=1000
+        Passes over the training set, at most: at the defaults training stops
+        once the objective settles (see ``tol``), which most problems reach
+        far sooner. 1000 as in scikit-learn's ``SGDRegressor`` and
+        ``SGDClassifier`` (``max_iter``), so that a slowly converging
+        problem (unscaled features, extreme class weights) is still fitted:
+        scikit-learn's estimator checks pass with the estimator as built.
     alpha : float, default=0.0
         Strength of the L2 penalty :math:`\frac{\alpha}{2}\lVert w\rVert^2`.
     dropout : float in [0, 1), default=0.0
@@ -340,7 +358,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         self,
         learning_rate="auto",
         batch_size=32,
-        epochs=200,
+        epochs=1000,
         alpha=0.0,
         dropout=0.0,
         *,
@@ -466,7 +484,13 @@ class GDClassifier(_LinearModel, ClassifierGD):
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
         value above the number of training samples is clipped to it.
-    {{epochs}}
+    epochs : int, default=1000
+        Passes over the training set, at most: at the defaults training stops
+        once the objective settles (see ``tol``), which most problems reach
+        far sooner. 1000 as in scikit-learn's ``SGDRegressor`` and
+        ``SGDClassifier`` (``max_iter``), so that a slowly converging
+        problem (unscaled features, extreme class weights) is still fitted:
+        scikit-learn's estimator checks pass with the estimator as built.
     alpha : float, default=0.0
         Strength of the L2 penalty :math:`\frac{\alpha}{2}\lVert W\rVert^2`.
     dropout : float in [0, 1), default=0.0
@@ -551,7 +575,7 @@ class GDClassifier(_LinearModel, ClassifierGD):
         self,
         learning_rate="auto",
         batch_size=32,
-        epochs=200,
+        epochs=1000,
         alpha=0.0,
         dropout=0.0,
         *,

@@ -931,13 +931,15 @@ def train_group(estimators, X, y, sample_weight=None):
     Returns ``(results, seconds)``: ``results`` maps each candidate's
     :func:`fit_key` to a list of ``(params, SessionResult)`` or of the error
     its training ended with (one item for each candidate of that key); a
-    candidate whose data is refused (its own fit raises the same error
-    before training) has no entry.
+    candidate whose parameters or data are refused (its own fit raises the
+    same error before training: scikit-learn's ``InvalidParameterError`` for
+    a value its constraints refuse) has no entry.
     """
     start = time.perf_counter()
     runs, keys, results, digests = [], [], {}, {}
     for estimator in estimators:
         try:
+            estimator._validate_params()  # InvalidParameterError is a ValueError
             run = estimator._prepare(X, y, sample_weight, "fresh", False)
         except (ValueError, TypeError):
             continue

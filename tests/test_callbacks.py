@@ -8,7 +8,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDRegressor, MLPRegressor
-from tests._helpers import fitted_weights
 
 callback = pytest.importorskip("sklearn.callback")
 
@@ -41,11 +40,15 @@ class StopAfter:
         return len(self.ended) == self.k
 
 
-def _assert_same_model(a, b):
-    for u, v in zip(fitted_weights(a), fitted_weights(b), strict=True):
-        np.testing.assert_array_equal(u, v)
-    drop = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
-    assert drop(a.history_) == drop(b.history_)
+@pytest.fixture
+def _assert_same_model(fitted_weights):
+    def check(a, b):
+        for u, v in zip(fitted_weights(a), fitted_weights(b), strict=True):
+            np.testing.assert_array_equal(u, v)
+        drop = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+        assert drop(a.history_) == drop(b.history_)
+
+    return check
 
 
 @pytest.mark.parametrize("kind", sorted(ESTIMATORS))
@@ -91,7 +94,7 @@ def test_with_early_stopping_an_epoch_s_estimator_has_the_weights_fit_would_keep
 
 @pytest.mark.parametrize("kind", sorted(ESTIMATORS))
 def test_a_callback_asking_to_stop_ends_training_as_fit_with_fewer_epochs(
-    kind, linear_data
+    kind, linear_data, _assert_same_model
 ):
     X, y = linear_data
     stop = StopAfter(3)
@@ -124,7 +127,7 @@ def test_no_fitted_estimator_is_built_unless_a_callback_asks(linear_data, monkey
     assert len(built) == 1 + 4 + 1  # one per epoch end, then the commit
 
 
-def test_callbacks_change_no_result(linear_data):
+def test_callbacks_change_no_result(linear_data, _assert_same_model):
     X, y = linear_data
     for est in ESTIMATORS.values():
         plain = clone(est).fit(X, y)
@@ -134,6 +137,7 @@ def test_callbacks_change_no_result(linear_data):
 
 def test_partial_fit_reports_its_epochs_and_a_stream_closes_its_open_epoch(
     linear_data,
+    _assert_same_model,
 ):
     X, y = linear_data
     stop = StopAfter(1)
@@ -153,7 +157,9 @@ def test_partial_fit_reports_its_epochs_and_a_stream_closes_its_open_epoch(
 
 
 @pytest.mark.parametrize("kind", sorted(ESTIMATORS))
-def test_progress_bar_alone_in_a_pipeline_and_in_a_search(kind, linear_data):
+def test_progress_bar_alone_in_a_pipeline_and_in_a_search(
+    kind, linear_data, _assert_same_model
+):
     pytest.importorskip("rich")
     X, y = linear_data
     est = clone(ESTIMATORS[kind])

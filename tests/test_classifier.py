@@ -341,14 +341,33 @@ def test_partial_fit_one_epoch_at_a_time_is_fit():
     np.testing.assert_array_equal(stepped.coef_, fitted.coef_)
 
 
-def test_balanced_partial_fit_balances_each_call():
+@pytest.mark.parametrize("make", [GDClassifier, MLPClassifier])
+def test_partial_fit_is_not_available_with_balanced_class_weight(make):
+    # As scikit-learn's SGDClassifier refuses it: a call sees only part of the
+    # data. Unavailable, so scikit-learn's checks and tools see no partial_fit.
     X, y = _data(3)
-    est = GDClassifier(class_weight="balanced", learning_rate=0.1, shuffle=False)
-    est.partial_fit(X, y, classes=[0, 1, 2])
-    counts = np.bincount(y)
-    by_hand = GDClassifier(learning_rate=0.1, shuffle=False)
-    by_hand.partial_fit(X, y, classes=[0, 1, 2], sample_weight=(1 / counts)[y])
-    np.testing.assert_allclose(est.coef_, by_hand.coef_, rtol=1e-12)
+    est = make(class_weight="balanced", epochs=3, tol=None)
+    assert not hasattr(est, "partial_fit")
+    with pytest.raises(AttributeError, match="not available with class_weight='ba"):
+        est.partial_fit(X, y, classes=[0, 1, 2])
+    assert not hasattr(est, "n_iter_")  # nothing was fitted
+    # Also after a fit, and the message says what to do instead.
+    est.fit(X, y)
+    with pytest.raises(AttributeError, match="compute_class_weight"):
+        est.partial_fit(X, y)
+    # The weights it names, passed as a dict, are what fit balances with.
+    from sklearn.utils.class_weight import compute_class_weight
+
+    weights = compute_class_weight("balanced", classes=np.arange(3), y=y)
+    kw = dict(learning_rate=0.1, shuffle=False, random_state=0)
+    stepped = make(class_weight=dict(enumerate(weights)), **kw)
+    stepped.partial_fit(X, y, classes=[0, 1, 2])
+    by_hand = make(**kw).partial_fit(X, y, classes=[0, 1, 2], sample_weight=weights[y])
+    np.testing.assert_allclose(
+        stepped.predict_proba(X), by_hand.predict_proba(X), rtol=1e-12
+    )
+    # class_weight=None, or a dict, leaves partial_fit available.
+    assert hasattr(make(), "partial_fit")
 
 
 # -- errors, persistence, scikit-learn tools -------------------------------------

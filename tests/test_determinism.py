@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 import joblib
 import numpy as np
 import pytest
-from _helpers import fitted_weights
 from sklearn.model_selection import GridSearchCV
 
 from skgd import GDRegressor, MLPRegressor
@@ -82,16 +81,20 @@ def assert_same_arrays(actual, expected):
         assert_bitwise(a, e)
 
 
-def assert_same_model(actual, expected, X):
-    assert_same_arrays(fitted_weights(actual), fitted_weights(expected))
-    assert history(actual) == history(expected)
-    assert_bitwise(actual.predict(X), expected.predict(X))
+@pytest.fixture
+def assert_same_model(fitted_weights):
+    def check(actual, expected, X):
+        assert_same_arrays(fitted_weights(actual), fitted_weights(expected))
+        assert history(actual) == history(expected)
+        assert_bitwise(actual.predict(X), expected.predict(X))
+
+    return check
 
 
 # -- 1. the same seed in one process ---------------------------------------------
 
 
-def test_same_seed_same_fit(name, linear_data):
+def test_same_seed_same_fit(name, linear_data, assert_same_model):
     X, y = linear_data
     first = make(name).fit(X, y)
     second = make(name).fit(X, y)
@@ -102,7 +105,7 @@ def test_same_seed_same_fit(name, linear_data):
     assert not np.array_equal(other.predict(X), first.predict(X))
 
 
-def test_refit_same_estimator_same_fit(name, linear_data):
+def test_refit_same_estimator_same_fit(name, linear_data, assert_same_model):
     """A second ``fit`` on the same instance starts over from the seed."""
     X, y = linear_data
     expected = make(name).fit(X, y)
@@ -140,7 +143,7 @@ SUBPROCESS_FIT = textwrap.dedent(
 )
 
 
-def test_same_fit_in_fresh_process(name, linear_data, tmp_path):
+def test_same_fit_in_fresh_process(name, linear_data, tmp_path, fitted_weights):
     X, y = linear_data
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "y.npy", y)
@@ -166,7 +169,7 @@ def test_same_fit_in_fresh_process(name, linear_data, tmp_path):
 # -- 3. joblib workers ---------------------------------------------------------------
 
 
-def test_grid_search_same_with_worker_processes(name, linear_data):
+def test_grid_search_same_with_worker_processes(name, linear_data, assert_same_model):
     X, y = linear_data
     searches = [
         GridSearchCV(make(name), GRIDS[name], cv=3, n_jobs=n_jobs).fit(X, y)
@@ -186,7 +189,9 @@ def test_grid_search_same_with_worker_processes(name, linear_data):
 # -- 4. pickle and joblib round trips ------------------------------------------------
 
 
-def test_round_trips_predict_and_continue_the_same(name, linear_data, tmp_path):
+def test_round_trips_predict_and_continue_the_same(
+    name, linear_data, tmp_path, assert_same_model, fitted_weights
+):
     X, y = linear_data
     est = make(name).fit(X, y)
     by_pickle = pickle.loads(pickle.dumps(est))

@@ -1,6 +1,7 @@
 """Fitted state that skgd did not write: loaded files, weights assigned by hand."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -69,6 +70,51 @@ def test_hand_assigned_weights_are_checked_wherever_they_are_read(fitted, method
             model.set_params(warm_start=True).fit(X, y)
         else:
             model.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["predict", "warm fit", "partial_fit", "load"])
+@pytest.mark.parametrize(
+    ("make", "y_kind", "intercept"),
+    [
+        (GDClassifier, "3 classes", np.zeros(1)),  # was stretched to (3,)
+        (GDClassifier, "3 classes", 0.0),
+        (GDClassifier, "3 classes", np.zeros((1, 3))),
+        (GDClassifier, "2 classes", np.zeros(2)),
+        (GDRegressor, "2 outputs", np.zeros(1)),
+        (GDRegressor, "2 outputs", np.zeros(3)),
+        (GDRegressor, "1 output", np.zeros(1)),
+        (GDRegressor, "1 output", np.zeros(2)),
+    ],
+)
+def test_a_hand_assigned_intercept_of_the_wrong_shape_is_refused(
+    make, y_kind, intercept, method
+):
+    """As a coef_ of the wrong shape is: never broadcast to the fitted shape."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = {
+        "3 classes": np.arange(60) % 3,
+        "2 classes": np.arange(60) % 2,
+        "2 outputs": X @ rng.normal(size=(3, 2)),
+        "1 output": X @ rng.normal(size=3),
+    }[y_kind]
+    model = make(epochs=2, tol=None, random_state=0).fit(X, y)
+    model.intercept_ = intercept
+    before = pickle.dumps(model)
+    shape = np.shape(intercept)
+    match = rf"intercept_ has shape {re.escape(str(shape))}, where coef_ of shape"
+    with pytest.raises(ValueError, match=match):
+        if method == "predict":
+            model.predict(X)
+        elif method == "warm fit":
+            model.set_params(warm_start=True).fit(X, y)
+        elif method == "partial_fit":
+            model.partial_fit(X, y)
+        else:
+            pickle.loads(before)
+    if method != "load":  # nothing was fitted: the model is as it was
+        model.set_params(warm_start=False)
+        assert pickle.dumps(model) == before
 
 
 @pytest.mark.parametrize("dtype", [np.complex128, np.longdouble, np.int64])
@@ -214,5 +260,5 @@ def test_a_state_whose_dropout_streams_are_no_generators_is_refused(fitted, stre
     model, _, _ = fitted
     state = model.__getstate__()
     state["_training_state"] = dict(state["_training_state"], streams=streams)
-    with pytest.raises(ValueError, match="_training_state=dict, which no"):
+    with pytest.raises(ValueError, match="_training_state that is not a list of ran"):
         type(model).__new__(type(model)).__setstate__(state)

@@ -56,15 +56,20 @@ def test_an_interrupt_after_an_epoch_keeps_that_epoch(make, linear_data, monkeyp
     _assert_same_model(model, make(epochs=3, **KW).fit(X, y))
 
 
-def test_ctrl_c_mid_epoch_keeps_the_last_complete_epoch(rng):
+def test_ctrl_c_mid_epoch_keeps_the_last_complete_epoch(
+    rng, default_sigint, time_limit
+):
     # A real SIGINT from a timer thread, while fit runs for much longer.
     X = rng.normal(size=(2000, 5))
     y = X @ rng.normal(size=5)
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()
-    with pytest.warns(UserWarning, match="interrupted"):
-        model = GDRegressor(batch_size=1, epochs=100_000, **KW).fit(X, y)
-    timer.join()
+    try:
+        with time_limit(120), pytest.warns(UserWarning, match="interrupted"):
+            model = GDRegressor(batch_size=1, epochs=100_000, **KW).fit(X, y)
+    finally:
+        timer.cancel()
+        timer.join()
     done = model.n_iter_
     assert 0 < done < 100_000 and len(model.history_) == done
     assert model.t_ == done * 2000  # no update of the broken epoch is kept
@@ -183,7 +188,7 @@ def test_an_error_in_a_warm_fit_leaves_the_fitted_model_as_it_was(
 
 
 def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
-    linear_data, monkeypatch
+    linear_data, monkeypatch, default_sigint
 ):
     X, y = linear_data
     validated = []
@@ -199,7 +204,7 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
 
 
 def test_a_program_that_ignores_ctrl_c_keeps_ignoring_it_in_fit(
-    linear_data, monkeypatch
+    linear_data, monkeypatch, default_sigint
 ):
     X, y = linear_data
     seen = []

@@ -1,5 +1,6 @@
 """The stacked searches: scikit-learn's results, a fold's candidates trained at once."""
 
+import re
 import warnings
 
 import numpy as np
@@ -143,6 +144,101 @@ def test_diverging_candidates_get_error_score_as_in_scikit_learn(diabetes):
         GridSearchCV(model, {"learning_rate": [30.0]}, cv=CV, error_score="raise").fit(
             X, diabetes[1]
         )
+
+
+def _fit_failed_warnings(search, X, y):
+    """Fit ``search``; its FitFailedWarnings: the counts and the errors named.
+
+    Their tracebacks, which name the files the fits ran in, are left out.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    return [
+        [
+            line
+            for line in str(w.message).splitlines()
+            if re.match(r"\d+ fits? failed|[\w.]+Error: ", line)
+        ]
+        for w in caught
+        if issubclass(w.category, FitFailedWarning)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("make", "grid"),
+    [
+        (  # a group of its own, by a value no optimizer has
+            lambda: GDRegressor(epochs=3, tol=None, random_state=0),
+            {"optimizer": ["sgd", "momentum"]},
+        ),
+        (  # in the stacked group of the valid ones, by a refused number
+            lambda: GDRegressor(epochs=3, tol=None, random_state=0),
+            {"alpha": [0.0, -1.0, 1e-3]},
+        ),
+        (
+            lambda: MLPClassifier((4,), epochs=3, tol=None, random_state=0),
+            {"activation": ["relu", "bogus"], "learning_rate": [1e-3, 1e-2]},
+        ),
+        (  # refused by a step before the skgd estimator
+            lambda: make_pipeline(
+                StandardScaler(), GDRegressor(epochs=3, tol=None, random_state=0)
+            ),
+            {"standardscaler__with_mean": [True, "yes"]},
+        ),
+    ],
+    ids=["group", "stacked", "mlp", "pipeline-step"],
+)
+def test_an_invalid_value_in_a_grid_is_a_failed_fit_as_in_scikit_learn(
+    diabetes, make, grid
+):
+    X = StandardScaler().fit_transform(diabetes[0])
+    y = diabetes[1] if "gdregressor" in repr(make()).lower() else diabetes[1] > 140
+    ours, theirs = (
+        GridSearchCV(make(), grid, cv=CV),
+        sk.GridSearchCV(make(), grid, cv=CV),
+    )
+    # error_score=nan: NaN for the candidate, scikit-learn's warning, and on.
+    warned = _fit_failed_warnings(ours, X, y)
+    assert warned == _fit_failed_warnings(theirs, X, y)
+    assert len(warned) == 1 and "InvalidParameterError: The '" in warned[0][-1]
+    scores = theirs.cv_results_["mean_test_score"]
+    assert np.isnan(scores).any() and np.isfinite(scores).any()
+    assert_same_results(ours, theirs)
+    # error_score="raise": scikit-learn's InvalidParameterError, as it raises it.
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    errors = []
+    for search in (GridSearchCV, sk.GridSearchCV):
+        with pytest.raises(InvalidParameterError) as error:
+            search(make(), grid, cv=CV, error_score="raise").fit(X, y)
+        errors.append(str(error.value))
+    assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize(
+    ("params", "grid"),
+    [
+        (dict(epochs=50), {"alpha": [0.0, 1e-3, 1e-2]}),
+        (dict(epochs=20, optimizer="adam"), {"learning_rate": [0.1, 0.3, 1.0]}),
+    ],
+    ids=["sgd", "adam"],
+)
+def test_stacked_scores_agree_with_scikit_learn_s_to_the_documented_rounding(
+    params, grid
+):
+    """What the docstring of the searches states: float64 to about 1e-15,
+    float32 to below 1e-6, when no stopping decision is involved (tol=None).
+    """
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GDRegressor(tol=None, random_state=0, **params)
+    for dtype, bound in [(np.float64, 1e-13), (np.float32, 2e-6)]:
+        Xd, yd = X.astype(dtype), y.astype(dtype)
+        ours = GridSearchCV(model, grid, cv=CV).fit(Xd, yd)
+        theirs = sk.GridSearchCV(model, grid, cv=CV).fit(Xd, yd)
+        assert ours.best_estimator_.coef_.dtype == dtype
+        assert_same_results(ours, theirs, atol=bound)
 
 
 def test_auto_step_and_invscaling_stack(diabetes):

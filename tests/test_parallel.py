@@ -18,7 +18,6 @@ import signal
 
 import numpy as np
 import pytest
-from _helpers import fitted_weights
 from joblib import parallel_config
 from scipy.stats import loguniform, uniform
 from sklearn.base import clone
@@ -88,22 +87,32 @@ def _fit_on(backend, fit, client):
     return result
 
 
-def _assert_same_weights(model, expected):
-    assert type(model) is type(expected)
-    for got, want in zip(fitted_weights(model), fitted_weights(expected), strict=True):
-        np.testing.assert_array_equal(got, want, strict=True)
+@pytest.fixture
+def _assert_same_weights(fitted_weights):
+    def check(model, expected):
+        assert type(model) is type(expected)
+        pairs = zip(fitted_weights(model), fitted_weights(expected), strict=True)
+        for got, want in pairs:
+            np.testing.assert_array_equal(got, want, strict=True)
+
+    return check
 
 
-def _assert_same_search(search, expected):
-    assert search.best_params_ == expected.best_params_
-    assert search.cv_results_["params"] == expected.cv_results_["params"]
-    scores = [k for k in expected.cv_results_ if re.fullmatch(r".*_test_score", k)]
-    assert "split2_test_score" in scores
-    for key in scores:
-        np.testing.assert_array_equal(
-            search.cv_results_[key], expected.cv_results_[key], err_msg=key
-        )
-    _assert_same_weights(search.best_estimator_, expected.best_estimator_)
+@pytest.fixture
+def _assert_same_search(_assert_same_weights):
+    def check(search, expected):
+        assert search.best_params_ == expected.best_params_
+        assert search.cv_results_["params"] == expected.cv_results_["params"]
+        results = expected.cv_results_
+        scores = [k for k in results if re.fullmatch(r".*_test_score", k)]
+        assert "split2_test_score" in scores
+        for key in scores:
+            np.testing.assert_array_equal(
+                search.cv_results_[key], expected.cv_results_[key], err_msg=key
+            )
+        _assert_same_weights(search.best_estimator_, expected.best_estimator_)
+
+    return check
 
 
 # ------------------------------------------------------------------- searches
@@ -112,7 +121,7 @@ def _assert_same_search(search, expected):
 @pytest.mark.parametrize(
     ("estimator", "grid"), [(GD, GD_GRID), (MLP, MLP_GRID)], ids=["gd", "mlp"]
 )
-def test_grid_search_as_serial(client, data, estimator, grid):
+def test_grid_search_as_serial(client, data, estimator, grid, _assert_same_search):
     def fit(n_jobs):
         return GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs).fit(*data)
 
@@ -124,7 +133,7 @@ def test_grid_search_as_serial(client, data, estimator, grid):
         _assert_same_search(_fit_on(backend, fit, client), serial)
 
 
-def test_randomized_search_as_serial(client, data):
+def test_randomized_search_as_serial(client, data, _assert_same_search):
     distributions = {
         "learning_rate": loguniform(1e-3, 1e-1),
         "dropout": uniform(0.0, 0.5),
@@ -143,7 +152,7 @@ def test_randomized_search_as_serial(client, data):
         _assert_same_search(_fit_on(backend, fit, client), serial)
 
 
-def test_stacked_search_as_serial(client, data, monkeypatch):
+def test_stacked_search_as_serial(client, data, monkeypatch, _assert_same_search):
     """skgd's stacked search: its stacked runs on the cluster, bit for bit."""
     ran = []
     train_group = stacked.train_group
@@ -172,7 +181,7 @@ def test_stacked_search_as_serial(client, data, monkeypatch):
 @pytest.mark.parametrize(
     "estimator", [GD, clone(MLP).set_params(dropout=0.3)], ids=["gd", "mlp-dropout"]
 )
-def test_cross_validate_as_serial(client, data, estimator):
+def test_cross_validate_as_serial(client, data, estimator, _assert_same_weights):
     """The models fitted on the workers come back with the serial weights."""
 
     def fit(n_jobs):
@@ -222,7 +231,7 @@ def _arrays(obj):
     ],
     ids=["gd", "mlp"],
 )
-def test_a_fitted_estimator_pickles_small(estimator):
+def test_a_fitted_estimator_pickles_small(estimator, fitted_weights):
     """What a worker sends back is the model, not the data it was fitted on."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20_000, 20))
@@ -364,7 +373,9 @@ def _group_members(pgid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
-def test_ctrl_c_during_the_start_of_a_local_cluster_stops_the_study(tmp_path):
+def test_ctrl_c_during_the_start_of_a_local_cluster_stops_the_study(
+    tmp_path, default_sigint
+):
     """A terminal's Ctrl-C (SIGINT to the foreground group) while workers start."""
     import subprocess
     import sys

@@ -11,7 +11,6 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import fitted_weights
 
 from skgd import DivergenceError, GDRegressor, MLPRegressor
 
@@ -54,13 +53,17 @@ def stream(model, X, y, sw, epochs, seed=0):
     return model
 
 
-def assert_same_training(actual, expected):
-    for a, b in zip(fitted_weights(actual), fitted_weights(expected)):
-        np.testing.assert_array_equal(a, b)
-    assert actual.loss_curve_ == expected.loss_curve_
-    assert (actual.n_iter_, actual.t_) == (expected.n_iter_, expected.t_)
-    learning_rates = [r["learning_rate"] for r in expected.history_]
-    assert [r["learning_rate"] for r in actual.history_] == learning_rates
+@pytest.fixture
+def assert_same_training(fitted_weights):
+    def check(actual, expected):
+        for a, b in zip(fitted_weights(actual), fitted_weights(expected)):
+            np.testing.assert_array_equal(a, b)
+        assert actual.loss_curve_ == expected.loss_curve_
+        assert (actual.n_iter_, actual.t_) == (expected.n_iter_, expected.t_)
+        learning_rates = [r["learning_rate"] for r in expected.history_]
+        assert [r["learning_rate"] for r in actual.history_] == learning_rates
+
+    return check
 
 
 CASES = {
@@ -89,7 +92,7 @@ CASES = {
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("case", CASES)
 def test_chunks_train_exactly_like_fit_over_their_concatenation(
-    data, case, weighted, dtype
+    data, case, weighted, dtype, assert_same_training
 ):
     X, y, sw = data
     X = X.astype(dtype)
@@ -130,7 +133,9 @@ def test_a_stream_reports_and_records_each_epoch_as_fit_does(data, capsys):
     np.testing.assert_array_equal(actual.trajectory_, expected.trajectory_)
 
 
-def test_weights_of_very_different_scales_across_chunks_are_kept_relative(data):
+def test_weights_of_very_different_scales_across_chunks_are_kept_relative(
+    data, assert_same_training, fitted_weights
+):
     # The first chunk sets the mean weight; later chunks keep their ratio to
     # it, however different their scale, and the same stream scaled by a
     # power of two trains bit for bit the same.
@@ -155,7 +160,7 @@ def test_weights_of_very_different_scales_across_chunks_are_kept_relative(data):
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
-def test_unweighted_chunks_weigh_one_among_weighted_ones(data):
+def test_unweighted_chunks_weigh_one_among_weighted_ones(data, assert_same_training):
     X, y, sw = data
     common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
     sw = np.tile([0.25, 1.75, 2.0, 0.0, 1.5, 0.5], N // 6)
@@ -168,7 +173,7 @@ def test_unweighted_chunks_weigh_one_among_weighted_ones(data):
     assert_same_training(actual, expected)
 
 
-def test_a_chunk_of_weightless_rows_is_part_of_the_stream(data):
+def test_a_chunk_of_weightless_rows_is_part_of_the_stream(data, fitted_weights):
     # scikit-learn refuses weights that are all zero; a stream's chunk may
     # have them, as long as the stream is weighted elsewhere. The first chunk
     # with weights sets the mean weight: here that of the rows from 140 on,
@@ -200,7 +205,7 @@ def test_sparse_chunks_train_like_dense_ones(data):
     assert sparse.t_ == dense.t_
 
 
-def test_one_shuffled_call_per_epoch_is_fit_with_shuffling(data):
+def test_one_shuffled_call_per_epoch_is_fit_with_shuffling(data, assert_same_training):
     X, y, _ = data
     common = dict(learning_rate=0.02, batch_size=32, dropout=0.2, random_state=3)
     expected = GDRegressor(epochs=2, tol=None, **common).fit(X, y)
@@ -209,7 +214,7 @@ def test_one_shuffled_call_per_epoch_is_fit_with_shuffling(data):
     assert_same_training(actual, expected)
 
 
-def test_a_stream_pickled_mid_epoch_resumes_exactly(data):
+def test_a_stream_pickled_mid_epoch_resumes_exactly(data, assert_same_training):
     X, y, _ = data
     common = dict(hidden_layer_sizes=(5,), batch_size=32, dropout=0.2, shuffle=False)
     expected = MLPRegressor(epochs=1, tol=None, random_state=0, **common).fit(X, y)
@@ -235,7 +240,7 @@ def test_sizes_change_only_between_epochs(data, change):
     model.partial_fit(X, y)  # a new epoch may use other sizes
 
 
-def test_a_diverging_chunk_changes_nothing(data):
+def test_a_diverging_chunk_changes_nothing(data, assert_same_training):
     X, y, _ = data
     common = dict(learning_rate=0.02, batch_size=32, shuffle=False, epoch_size=N)
     expected = GDRegressor(**common)

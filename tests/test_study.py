@@ -508,14 +508,15 @@ def test_ctrl_c_in_the_refit_stops_the_study(tmp_path, capsys, monkeypatch):
     assert refitting
 
 
-def test_a_real_ctrl_c_stops_the_study(tmp_path, capsys):
+def test_a_real_ctrl_c_stops_the_study(tmp_path, capsys, default_sigint, time_limit):
     # SIGINT from a timer thread, while the first fit has far to go.
     args = ["--estimator", "gd", "--cv", "2", "--quiet", "--param", "tol=None"]
     args += ["--param", "epochs=20000", "--out", str(tmp_path / "out")]
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()
     try:
-        result = _run(capsys, *args)
+        with time_limit(120):
+            result = _run(capsys, *args)
     finally:
         timer.cancel()
     _assert_interrupted(*result, tmp_path)
