@@ -220,21 +220,21 @@ class StackedLinearEpochs:
         order, K = part.row_order(), len(run.active)
         n_batches = -(-len(order) // part.size)
         rates = self._rates(n_batches)
-        rows = run.net.blocks[0].shape[0]
-        P, G = run.net.params.reshape(rows, -1), run.net.grads.reshape(rows, -1)
+        o = run.net.dense[0].n_outputs
         limits = run.limit[run.active].copy()
         totals, failed = np.zeros(K), np.column_stack([np.zeros(K), np.full(K, -1.0)])
         counts = np.array([0, self._averaged()])
         state = (
-            *self._optimizer_buffers(P.shape), counts,
-            np.asarray(run.active, dtype=np.int64), limits, np.empty(K), totals, failed,
+            *self._optimizer_buffers(), counts,
+            np.asarray(run.active, dtype=np.int64), limits, np.empty(K), totals,
+            failed, np.empty(K * o), np.empty(K * o),
         )  # fmt: skip
         sw = batches.sample_weight
         stacked_dense_epoch(
             np.asarray(batches.X), batches.Y, order,
-            np.zeros((0, 0)) if sw is None else sw, part.size, P, G,
-            np.empty(P.shape[1]), np.empty(P.shape[1]), self._steps(rates),
-            self.codes, self._hyper(), state,
+            np.zeros((0, 0)) if sw is None else sw, part.size,
+            run.net.params, run.net.grads, np.repeat(self._steps(rates), o, axis=1),
+            np.repeat(self._spread(), o, axis=1), self._hyper(), self.codes, state,
         )  # fmt: skip
         run.t += n_batches
         if run.optimizer.name == "adam":
@@ -250,14 +250,14 @@ class StackedLinearEpochs:
         average = self.run.optimizer.average
         return 0 if average is None else average.count
 
-    def _optimizer_buffers(self, shape):
-        """``(velocity, m_, v_, mean)`` shaped as the kernel's ``P`` (or empty)."""
+    def _optimizer_buffers(self):
+        """``(velocity, m_, v_, mean)``, flat as the stack's parameters (or empty)."""
         optimizer = self.run.optimizer
-        empty = np.zeros((0, 0), self.run.net.dtype)
+        empty = np.zeros(0, self.run.net.dtype)
         average = optimizer.average
         buffers = [optimizer.buffers.get(name) for name in ("velocity", "m_", "v_")]
         buffers.append(None if average is None else average.mean)
-        return [empty if b is None else b.reshape(shape) for b in buffers]
+        return [empty if b is None else b for b in buffers]
 
     def _rates(self, n_batches):
         """The candidates' plain rates of each update, shape (n_batches, K)."""
@@ -276,19 +276,30 @@ class StackedLinearEpochs:
         correction = np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         return rates * correction * ((1.0 - b1) / np.sqrt(1.0 - b2))
 
-    def _hyper(self):
+    def _spread(self):
+        """Each candidate's alpha, momentum, betas and scaled epsilon, (5, K)."""
         run, values = self.run, self.run.optimizer.values
-        K, hyper = len(run.active), np.zeros((len(run.active), 8))
-        hyper[:, 0] = run.alpha[run.active]
-        hyper[:, 1] = [run.deltas[k] or 1.0 for k in run.active]
-        hyper[:, 2] = values.get("momentum", np.zeros(K))
+        K = len(run.active)
+        spread = np.zeros((5, K))
+        spread[0] = run.alpha[run.active]
+        spread[1] = values.get("momentum", np.zeros(K))
         if "beta_1" in values:
-            hyper[:, 3], hyper[:, 4] = values["beta_1"], values["beta_2"]
-            hyper[:, 5] = values["epsilon"] / np.sqrt(1.0 - values["beta_2"])
+            spread[2], spread[3] = values["beta_1"], values["beta_2"]
+            spread[4] = values["epsilon"] / np.sqrt(1.0 - values["beta_2"])
+        return spread
+
+    def _hyper(self):
+        """Each candidate's huber delta, averaging power and baseline, (K, 3)."""
+        run = self.run
         average = run.optimizer.average
-        hyper[:, 6] = 0.0 if average is None else average.power
-        hyper[:, 7] = run.baseline[run.active]
-        return hyper
+        power = 0.0 if average is None else average.power
+        return np.column_stack(
+            [
+                [run.deltas[k] or 1.0 for k in run.active],
+                np.full(len(run.active), power),
+                run.baseline[run.active],
+            ]
+        )
 
     def _record_failures(self, failed, rates):
         """The DivergenceError of each candidate that diverged in the pass."""

@@ -3,8 +3,10 @@
 The candidates of a stacked search (:mod:`skgd._stacked`) that differ only
 in numbers (rates, penalties, optimizer settings, sample or class weights)
 train in one pass over the data: each row's products run over all
-candidates at once, the candidates innermost in memory. The arithmetic of
-each candidate is that of :func:`skgd.engine.epochs.dense_epoch`.
+candidates at once, the candidates innermost in memory, and so do the
+penalty and the update, with each candidate's numbers spread over its
+columns. The arithmetic of each candidate is that of
+:func:`skgd.engine.epochs.dense_epoch`.
 """
 
 import math
@@ -19,105 +21,117 @@ from .kernels import (
     loss_grad,
 )
 
+# The rows of ``spread``: each column's numbers (see stacked_dense_epoch).
+ALPHA, MOMENTUM, BETA_1, BETA_2, EPSILON = range(5)
+
 
 @kernel
-def stacked_dense_epoch(X, Y, order, SW, batch, P, G, z, g, rates, codes, hyper, state):
+def stacked_dense_epoch(
+    X, Y, order, SW, batch, P, G, rates, spread, hyper, codes, state
+):
     """:func:`dense_epoch` for ``K`` candidates that share the data and the order.
 
-    ``P`` and ``G`` have shape ``(n_features [+ 1], K * n_outputs)``: the
-    stacked networks' layout ``(rows, K, n_outputs)``, candidates innermost,
-    so that a row's products run over all candidates in one contiguous loop;
-    the last row holds the intercepts. Each candidate ``k`` has its own rates
-    (``rates[:, k]``; Adam's bias correction and constant factor already
-    folded in), its own ``hyper[k]`` (alpha, huber delta, momentum, beta_1,
-    beta_2, Adam's epsilon divided by ``sqrt(1 - beta_2)``, averaging power,
-    baseline) and its own column of sample weights (``SW[:, columns[k]]``;
-    ``SW`` empty without weights). ``state`` is ``(velocity, m_, v_, mean,
-    counts, columns, limits, values, totals, failed)``: the optimizer's
-    buffers in the layout of ``P`` (empty when unused), the count of
-    averaged updates (``counts[1]``), the candidates' limits, scratch for
-    their batch objectives, their loss totals over the epoch, and for each
-    the value and the batch where it diverged (``failed``, shape (K, 2);
-    batch -1 while it has not). A diverged candidate's limit becomes inf:
-    it trains on, unjudged, as in the numpy path. ``z`` and ``g`` are
-    scratch of ``K * n_outputs``.
+    ``P`` and ``G`` are the stacked networks' flat buffers, laid out
+    ``(n_features [+ 1], K, n_outputs)``: candidates innermost, so that a
+    row's products run over all candidates in one contiguous loop; the last
+    row holds the intercepts. A candidate's ``n_outputs`` columns carry its
+    numbers: ``rates[i]`` the rate of each column in batch ``i`` (Adam's
+    bias correction and constant factor folded in), and the rows of
+    ``spread`` its alpha, momentum, beta_1, beta_2 and Adam's epsilon
+    divided by ``sqrt(1 - beta_2)``. ``hyper[k]`` holds candidate ``k``'s huber delta,
+    averaging power and baseline; ``SW[:, columns[k]]`` its sample weights
+    (``SW`` empty without weights). ``state`` is ``(velocity, m_, v_, mean,
+    counts, columns, limits, values, totals, failed, z, g)``: the
+    optimizer's buffers in the layout of ``P`` (empty when unused), the
+    count of averaged updates (``counts[1]``), the candidates' limits,
+    scratch for their batch objectives, their loss totals over the epoch,
+    the value and the batch where each diverged (``failed``, shape (K, 2);
+    batch -1 while it has not), and scratch of a row's outputs and their
+    gradients. A diverged candidate's limit becomes inf: it trains on,
+    unjudged, as in the numpy path.
     """
-    velocity, m_, v_, mean, counts, columns, limits, values, totals, failed = state
+    velocity, m_, v_, mean, counts, columns, limits, values, totals, failed, z, g = (
+        state
+    )
     n, d, K = order.size, X.shape[1], limits.size
     for i in range((n + batch - 1) // batch):
         start, stop = i * batch, min((i + 1) * batch, n)
-        for j in range(G.shape[0]):
-            for q in range(G.shape[1]):
-                G[j, q] = 0.0
+        for q in range(G.size):
+            G[q] = 0.0
         for k in range(K):
             values[k] = 0.0
-        m = stop - start
         for r in range(start, stop):
             _stacked_row(
-                X, Y, order[r], SW, columns, m, P, G, z, g, codes, hyper, values
-            )
-        _stacked_penalty(P, G, d, hyper, values)
+                X, Y, order[r], SW, columns, stop - start, P, G, z, g, codes, hyper,
+                values,
+            )  # fmt: skip
+        _stacked_penalty(P, G, d, spread, values, g)
         for k in range(K):
-            _stacked_judge(values[k], limits, hyper[k, 7], failed, k, i)
+            _stacked_judge(values[k], limits, hyper[k, 2], failed, k, i)
             totals[k] += (stop - start) * values[k]
-        _stacked_update(P, G, rates[i], codes, hyper, velocity, m_, v_)
+        _stacked_update(P, G, rates[i], spread, codes, velocity, m_, v_)
         if mean.size:
             counts[1] += 1
-            rho = (hyper[0, 6] + 1.0) / (counts[1] + hyper[0, 6])
-            for j in range(P.shape[0]):
-                for q in range(P.shape[1]):
-                    mean[j, q] += rho * (P[j, q] - mean[j, q])
+            rho = (hyper[0, 1] + 1.0) / (counts[1] + hyper[0, 1])
+            for q in range(P.size):
+                mean[q] += rho * (P[q] - mean[q])
     return OK
 
 
 @inlined
 def _stacked_row(X, Y, row, SW, columns, m, P, G, z, g, codes, hyper, values):
     """One row's outputs, losses and share of the gradient, for every candidate."""
-    d, KO, o = X.shape[1], P.shape[1], Y.shape[1]
+    d, KO, o = X.shape[1], z.size, Y.shape[1]
     for q in range(KO):
-        z[q] = P[d, q] if codes[3] else 0.0
+        z[q] = P[d * KO + q] if codes[3] else 0.0
     for j in range(d):
-        x = X[row, j]
+        x, base = X[row, j], j * KO
         for q in range(KO):
-            z[q] += x * P[j, q]
+            z[q] += x * P[base + q]
     for k in range(KO // o):
         c = (SW[row, columns[k]] if SW.size else 1.0) / m
+        at = k * o
         if o == 1:
-            loss, g[k] = elementwise_loss(codes[0], hyper[k, 1], z[k], Y[row, 0])
+            loss, g[k] = elementwise_loss(codes[0], hyper[k, 0], z[k], Y[row, 0])
         else:
-            at = k * o
             loss = loss_grad(
-                codes[0], hyper[k, 1], z[at : at + o], Y[row], g[at : at + o]
+                codes[0], hyper[k, 0], z[at : at + o], Y[row], g[at : at + o]
             )
         values[k] += c * loss
-        for q in range(k * o, (k + 1) * o):
+        for q in range(at, at + o):
             g[q] *= c
     for j in range(d):
-        x = X[row, j]
+        x, base = X[row, j], j * KO
         for q in range(KO):
-            G[j, q] += x * g[q]
+            G[base + q] += x * g[q]
     if codes[3]:
         for q in range(KO):
-            G[d, q] += g[q]
+            G[d * KO + q] += g[q]
 
 
 @inlined
-def _stacked_penalty(P, G, d, hyper, values):
-    """Each candidate's ``alpha W`` into ``G`` and ``(alpha / 2) ||W||**2``."""
-    K = values.size
-    o = P.shape[1] // K
+def _stacked_penalty(P, G, d, spread, values, squares):
+    """``alpha W`` into ``G``, and each candidate's ``(alpha / 2) ||W||**2``.
+
+    ``squares`` is scratch of one value a column.
+    """
+    KO = squares.size
+    for q in range(KO):
+        squares[q] = 0.0
     for j in range(d):
-        for k in range(K):
-            alpha = hyper[k, 0]
-            if alpha:
-                for q in range(k * o, (k + 1) * o):
-                    G[j, q] += alpha * P[j, q]
-                    values[k] += 0.5 * alpha * P[j, q] * P[j, q]
+        base = j * KO
+        for q in range(KO):
+            w = P[base + q]
+            G[base + q] += spread[ALPHA, q] * w
+            squares[q] += w * w
+    o = KO // values.size
+    for q in range(KO):
+        values[q // o] += 0.5 * spread[ALPHA, q] * squares[q]
 
 
 @inlined
 def _stacked_judge(value, limits, baseline, failed, k, index):
-    """:func:`_judge` for candidate ``k``; a diverged one is recorded once."""
+    """:func:`judge` for candidate ``k``; a diverged one is recorded once."""
     if value <= limits[k] or limits[k] == math.inf:
         return
     if limits[k] == -math.inf and math.isfinite(value):
@@ -128,23 +142,28 @@ def _stacked_judge(value, limits, baseline, failed, k, index):
 
 
 @inlined
-def _stacked_update(P, G, lr, codes, hyper, velocity, m_, v_):
-    """:func:`step` for every candidate, with its own rate and settings."""
-    K = lr.size
-    o = P.shape[1] // K
-    for j in range(P.shape[0]):
-        for k in range(K):
-            rate, mu = lr[k], hyper[k, 2]
-            for q in range(k * o, (k + 1) * o):
-                if codes[1] == ADAM:
-                    m_[j, q] = hyper[k, 3] * m_[j, q] + G[j, q]
-                    v_[j, q] = hyper[k, 4] * v_[j, q] + G[j, q] * G[j, q]
-                    P[j, q] -= rate * m_[j, q] / (math.sqrt(v_[j, q]) + hyper[k, 5])
-                elif velocity.size == 0:
-                    P[j, q] -= rate * G[j, q]
+def _stacked_update(P, G, lr, spread, codes, velocity, m_, v_):
+    """:func:`step` for every column, with its candidate's rate and settings.
+
+    The optimizer is chosen outside the loops, which run over contiguous
+    columns.
+    """
+    KO = lr.size
+    for base in range(0, P.size, KO):
+        if codes[1] == ADAM:
+            for q in range(KO):
+                at = base + q
+                m_[at] = spread[BETA_1, q] * m_[at] + G[at]
+                v_[at] = spread[BETA_2, q] * v_[at] + G[at] * G[at]
+                P[at] -= lr[q] * m_[at] / (math.sqrt(v_[at]) + spread[EPSILON, q])
+        elif velocity.size == 0:
+            for q in range(KO):
+                P[base + q] -= lr[q] * G[base + q]
+        else:
+            for q in range(KO):
+                at = base + q
+                velocity[at] = spread[MOMENTUM, q] * velocity[at] + G[at]
+                if codes[2]:
+                    P[at] -= lr[q] * (G[at] + spread[MOMENTUM, q] * velocity[at])
                 else:
-                    velocity[j, q] = mu * velocity[j, q] + G[j, q]
-                    if codes[2]:
-                        P[j, q] -= rate * (G[j, q] + mu * velocity[j, q])
-                    else:
-                        P[j, q] -= rate * velocity[j, q]
+                    P[at] -= lr[q] * velocity[at]
