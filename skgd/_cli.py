@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from ._study_data import DATASETS, DEFAULT_DATASET
+from ._study_data import DATASETS, DEFAULT_DATASET, MAX_CLASSES
 
 _OPEN, _CLOSE = "([{", ")]}"
 _LITERAL_START = _OPEN + "'\"0123456789+-."
@@ -207,9 +207,12 @@ def _add_study_arguments(study):
         "--task",
         choices=["auto", "classification", "regression"],
         default="auto",
-        help="auto (the default): classification for class labels (strings, "
-        "booleans, whole numbers: sklearn's type_of_target says binary or "
-        "multiclass), regression for other numbers",
+        help="auto (the default) chooses as a person would: text and booleans "
+        f"are class labels; whole numbers are class labels only when they take "
+        f"at most {MAX_CLASSES} distinct values and the rarest is in at least "
+        "--cv rows (one for each fold), otherwise a quantity (a count, a "
+        "price); other numbers are a regression. The first line printed says "
+        "which task was chosen, and why",
     )
     add("--estimator", choices=["gd", "mlp", "both"], default="both")
     add(
@@ -351,19 +354,15 @@ def run(args):
     out = _report.check_out(args.out)
     data = _study_data.load_data(args.data, args.target, args.dataset)
     notes = list(data.notes)
-    task = _study.make_task(data.y, args.task, default=data.task)
-    if args.task == "auto" and data.task is None and _study.detected_quantity(data.y):
-        notes.append(
-            f"a regression: the target holds {len(set(data.y.tolist()))} distinct "
-            f"whole numbers, more than {_study.MAX_CLASSES} class labels would "
-            "be; pass --task classification to classify them"
-        )
+    task, reason = _study.choose_task(data.y, args.task, data.task, args.cv)
+    task_line = _study.task_line(task, reason)
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
     grids = _study.build_grids(keys, dict(args.param), task)
     _study.check_cv(args.cv, data.y, task)
     n_train = len(data.y) - math.ceil(len(data.y) / args.cv)  # the fewest a fold
     grids, adapted = _study.adapt_epochs(keys, grids, n_train, task)
     notes += [adapted] if adapted else []
+    print(task_line, flush=True)
     for note in notes:
         print(f"skgd study: note: {note}", file=sys.stderr)
     cv = task.splitter(args.cv, args.random_state)
@@ -389,7 +388,7 @@ def run(args):
     description = "\n".join(
         [data.description, *lines, *(f"note: {note}" for note in notes)]
     )
-    paths = _report.write_report(studies, out, description, args.cv)
+    paths = _report.write_report(studies, out, description, args.cv, task_line)
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 
 

@@ -944,7 +944,7 @@ def _html_description(description, task, n_splits, pipeline):
     return f"<p>{scoring}{more}</p>", details
 
 
-def report_html(studies, images, description, n_splits):
+def report_html(studies, images, description, n_splits, task_text=None):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
 
     It opens with the summary (:func:`summary_cells`), then the description
@@ -963,6 +963,9 @@ def report_html(studies, images, description, n_splits):
         preformatted text.
     n_splits : int
         Number of cross-validation folds.
+    task_text : str or None, default=None
+        The task chosen and why (:func:`skgd._study.task_line`), shown under
+        the title; None shows nothing.
 
     Returns
     -------
@@ -975,6 +978,7 @@ def report_html(studies, images, description, n_splits):
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>skgd study</title><style>{_STYLE}</style></head><body>",
         "<h1>skgd study</h1>",
+        *([f"<p class='task'>{html.escape(task_text)}</p>"] if task_text else []),
         intro,
         *_html_summary(studies),
         *details,
@@ -998,7 +1002,7 @@ def report_html(studies, images, description, n_splits):
     return "\n".join([*parts, "</body></html>"])
 
 
-def write_report(studies, out, description, n_splits):
+def write_report(studies, out, description, n_splits, task_text=None):
     """Write results.csv, results.json, the PNG figures and report.html.
 
     The files go to a new folder beside ``out``, which replaces ``out`` (and
@@ -1016,6 +1020,8 @@ def write_report(studies, out, description, n_splits):
         fitted), shown as preformatted text.
     n_splits : int
         Number of cross-validation folds.
+    task_text : str or None, default=None
+        The task chosen and why, for the report (see :func:`report_html`).
 
     Returns
     -------
@@ -1024,11 +1030,11 @@ def write_report(studies, out, description, n_splits):
     """
     out = check_out(out)  # again: the folder may have changed since
     with _staged(out) as folder:
-        names = _write_files(studies, folder, description, n_splits)
+        names = _write_files(studies, folder, description, n_splits, task_text)
     return [out / name for name in names]
 
 
-def _write_files(studies, folder, description, n_splits):
+def _write_files(studies, folder, description, n_splits, task_text=None):
     """Write every output into ``folder``; return their names, report last."""
     records = result_records(studies)
     write_csv(records, folder / "results.csv")
@@ -1038,7 +1044,8 @@ def _write_files(studies, folder, description, n_splits):
         figure.savefig(folder / name, dpi=DPI)
         images.append(folder / name)
     report = folder / "report.html"
-    report.write_text(report_html(studies, images, description, n_splits), "utf-8")
+    page = report_html(studies, images, description, n_splits, task_text)
+    report.write_text(page, "utf-8")
     return ["results.csv", "results.json", *(path.name for path in images), report.name]
 
 

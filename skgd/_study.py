@@ -53,6 +53,7 @@ from ._exceptions import DivergenceError, FitInterruptedWarning, StudyError
 from ._linear import GDClassifier, GDRegressor
 from ._mlp import MLPClassifier, MLPRegressor
 from ._stacked import replaying
+from ._study_data import MAX_CLASSES
 from .model_selection import train_stacked
 
 #: The estimators of each task, by the key of ``--estimator``.
@@ -189,84 +190,160 @@ def _log_loss(model, X, y, classes):
     return float(log_loss(y, model.predict_proba(X), labels=list(classes)))
 
 
-def make_task(y, task="auto", default=None):
-    """The task of the study, detected from the target unless given.
+def make_task(y, task="auto", default=None, n_splits=None):
+    """The task of the study, chosen from the target unless given.
 
-    A target that :func:`~sklearn.utils.multiclass.type_of_target` calls
-    ``"binary"`` or ``"multiclass"`` (labels: strings, booleans, integers, or
-    floats that are all whole numbers) is a classification, unless it is
-    numbers of more than :data:`MAX_CLASSES` distinct values (a price or a
-    count, say: see :func:`detected_quantity`); a ``"continuous"`` one is a
-    regression.
+    See :func:`choose_task`, which also says why.
 
     Parameters
     ----------
     y : ndarray of shape (n_samples,)
         The target.
     task : {"auto", "regression", "classification"}, default="auto"
-        The ``--task`` option; ``"auto"`` takes ``default``, or detects it.
+        The ``--task`` option; ``"auto"`` takes ``default``, or chooses.
     default : {"regression", "classification"} or None, default=None
         The task of a bundled data set, taken by ``"auto"``.
+    n_splits : int or None, default=None
+        The folds of the study; None does not weigh the rarest value.
 
     Returns
     -------
     task : Task
     """
-    kind = type_of_target(y)
-    name = (default or _detect(kind)) if task == "auto" else task
-    if task == "auto" and default is None and detected_quantity(y):
-        name = "regression"
-    if name == "regression":
-        if not np.issubdtype(y.dtype, np.number):
-            raise StudyError(
-                f"--task regression needs a numeric target, got labels such as "
-                f"{_plain(y[0])!r}; use --task classification (or auto)"
-            )
-        return REGRESSION
-    if kind not in _CATEGORICAL:
-        raise StudyError(
-            f"--task classification needs class labels, but the target is "
-            f"{kind} (e.g. {_plain(y[0])!r}); use --task regression (or auto)"
-        )
-    return Task("classification", "accuracy", "accuracy", tuple(np.unique(y).tolist()))
+    return choose_task(y, task, default, n_splits)[0]
 
 
-def _plain(value):
-    """A Python scalar for a NumPy one, so that its repr reads ``'a'`` or ``2.5``."""
-    return value.item() if isinstance(value, np.generic) else value
+def choose_task(y, task="auto", default=None, n_splits=None):
+    """The task of the study and why, as a person would choose it.
 
+    With ``task="auto"`` and no ``default``:
 
-#: Whole numbers of more distinct values than this make a regression (with
-#: ``--task auto``): too many to be class labels.
-MAX_CLASSES = 50
-
-
-def detected_quantity(y):
-    """Whether whole numbers in ``y`` are a quantity, not class labels.
+    - strings, booleans and other labels are classes: a classification;
+    - numbers that are not all whole are a regression;
+    - whole numbers are classes only when they take at most
+      :data:`MAX_CLASSES` distinct values and the rarest is in at least
+      ``n_splits`` rows (one in each stratified fold); otherwise they are a
+      quantity (a count, a price in whole dollars, a length of stay): a
+      regression.
 
     Parameters
     ----------
     y : ndarray of shape (n_samples,)
         The target.
+    task : {"auto", "regression", "classification"}, default="auto"
+        The ``--task`` option; ``"auto"`` takes ``default``, or chooses.
+    default : {"regression", "classification"} or None, default=None
+        The task of a bundled data set, taken by ``"auto"``.
+    n_splits : int or None, default=None
+        The folds of the study; None does not weigh the rarest value.
 
     Returns
     -------
-    quantity : bool
-        True when ``y`` holds numbers (not booleans), all whole, of more than
-        :data:`MAX_CLASSES` distinct values: ``--task auto`` then makes the
-        study a regression, though ``type_of_target`` calls them multiclass.
+    task : Task
+    reason : str
+        Why, in words, e.g. "the target holds 17 distinct whole numbers, and
+        the rarest, 11, is in 1 row, fewer than the 5 folds need".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> visits = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 7])
+    >>> task, reason = choose_task(visits, n_splits=3)
+    >>> task.name
+    'regression'
+    >>> reason
+    'the target holds 4 distinct whole numbers, and the rarest, 7, is in 1 row, \
+fewer than the 3 folds need'
+    >>> choose_task(np.array(["cat", "dog", "cat"]))[0].name
+    'classification'
     """
-    if y.dtype.kind not in "iuf" or type_of_target(y) not in _CATEGORICAL:
-        return False
-    return len(np.unique(y)) > MAX_CLASSES
+    kind = type_of_target(y)
+    if task != "auto":
+        name, reason = task, f"--task {task}"
+    elif default is not None:
+        name, reason = default, "the task of the bundled data set"
+    else:
+        name, reason = _choose(y, kind, n_splits)
+    if name == "regression":
+        if not np.issubdtype(y.dtype, np.number) or y.dtype.kind == "b":
+            raise StudyError(
+                f"--task regression needs a numeric target, got labels such as "
+                f"{_plain(y[0])!r}; use --task classification (or auto)"
+            )
+        return REGRESSION, reason
+    if kind not in _CATEGORICAL:
+        raise StudyError(
+            f"--task classification needs class labels, but the target is "
+            f"{kind} (e.g. {_plain(y[0])!r}); use --task regression (or auto)"
+        )
+    classes = tuple(np.unique(y).tolist())
+    return Task("classification", "accuracy", "accuracy", classes), reason
 
 
-def _detect(kind):
+def _choose(y, kind, n_splits):
+    """``(name, reason)`` of ``--task auto`` for a CSV's target."""
+    if kind not in (*_CATEGORICAL, "continuous"):
+        raise StudyError(f"cannot study a {kind} target: expected numbers or labels")
+    if y.dtype.kind == "b":
+        return "classification", "the target holds booleans"
+    if not np.issubdtype(y.dtype, np.number):
+        return "classification", "the target holds labels (text)"
     if kind == "continuous":
-        return "regression"
-    if kind in _CATEGORICAL:
-        return "classification"
-    raise StudyError(f"cannot study a {kind} target: expected numbers or labels")
+        return "regression", "the target holds numbers, not all whole"
+    values, counts = np.unique(y, return_counts=True)
+    held = f"the target holds {len(values)} distinct whole numbers"
+    if len(values) > MAX_CLASSES:
+        return (
+            "regression",
+            f"{held}, too many for class labels (at most {MAX_CLASSES})",
+        )
+    rarest = counts.argmin()
+    if n_splits is not None and counts[rarest] < n_splits:
+        value, count = _plain(values[rarest]), int(counts[rarest])
+        return "regression", (
+            f"{held}, and the rarest, {_number(value)}, is in {count} "
+            f"row{'s' if count > 1 else ''}, fewer than the {n_splits} folds need"
+        )
+    least = f", each in {int(counts[rarest])} rows or more" if n_splits else ""
+    return "classification", f"{held}{least}: class labels"
+
+
+def _number(value):
+    """A whole float as an int (``11.0`` reads ``11``), other values as they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def task_line(task, reason):
+    """The first line ``skgd study`` prints: the task, why, and how to change it.
+
+    Parameters
+    ----------
+    task : Task
+    reason : str
+        From :func:`choose_task`.
+
+    Returns
+    -------
+    line : str
+        E.g. "task: regression (the target holds numbers, not all whole);
+        --task classification predicts classes instead".
+
+    Examples
+    --------
+    >>> task_line(REGRESSION, "the target holds numbers, not all whole")
+    'task: regression (the target holds numbers, not all whole); \
+--task classification predicts classes instead'
+    """
+    if task.name == "regression":
+        other = "--task classification predicts classes instead"
+    else:
+        other = "--task regression predicts a number instead"
+    return f"task: {task.name} ({reason}); {other}"
+
+
+def _plain(value):
+    """A Python scalar for a NumPy one, so that its repr reads ``'a'`` or ``2.5``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass
@@ -562,9 +639,9 @@ def check_cv(cv, y, task=REGRESSION):
         return
     labels, counts = np.unique(y, return_counts=True)
     if counts.min() < cv:
-        label, count = _plain(labels[counts.argmin()]), counts.min()
+        label, count = _number(_plain(labels[counts.argmin()])), counts.min()
         raise StudyError(
-            f"--cv {cv}: class {label!r} has only {count} sample(s), and "
+            f"--cv {cv}: class {label!r} has only {count} row(s), and {cv} "
             f"stratified folds need at least {cv} of each class; lower --cv, or "
             "pass --task regression if the target is a quantity, not a label"
         )

@@ -53,6 +53,11 @@ DATASETS = {
 #: The data set studied without ``--data`` or ``--dataset``.
 DEFAULT_DATASET = "diabetes"
 
+#: Whole numbers are class labels (with ``--task auto``) only when they take at
+#: most this many distinct values, and each is in enough rows for the folds
+#: (see :func:`skgd._study.choose_task`).
+MAX_CLASSES = 20
+
 
 class Features(NamedTuple):
     """The feature columns of a CSV, by kind.

@@ -228,6 +228,97 @@ def test_make_task_refuses(y, task, message):
         make_task(np.array(y), task)
 
 
+def _doctor_visits():
+    """A count of doctor visits: 485 rows, 17 distinct values, some rare."""
+    counts = [150, 100, 70, 50, 35, 25, 15, 10, 8, 6, 5, 3, 3, 2, 1, 1, 1]
+    visits = np.repeat(np.arange(17), counts).astype(float)
+    return np.random.default_rng(0).permutation(visits)
+
+
+def _synthetic_count():
+    """a + 2b: 200 rows, 27 distinct whole numbers."""
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 9, 200), rng.integers(0, 10, 200)
+    a[:9], b[:9] = np.arange(9), 9  # every sum from 0 to 26 is there
+    a[9:19], b[9:19] = 0, np.arange(10)
+    return (a + 2 * b).astype(float)
+
+
+CHOICES = [
+    (_doctor_visits(), "regression", "17 distinct whole numbers, and the rarest, "
+     "14, is in 1 row, fewer than the 5 folds need"),
+    (_synthetic_count(), "regression", "27 distinct whole numbers, too many for "
+     "class labels (at most 20)"),
+    (np.repeat([0.0, 1.0, 2.0], 50), "classification", "3 distinct whole "
+     "numbers, each in 50 rows or more: class labels"),
+    (np.repeat([3, 7], [5, 30]), "classification", "each in 5 rows or more"),
+    (np.repeat([3, 7], [4, 31]), "regression", "the rarest, 3, is in 4 rows"),
+    (np.repeat(np.arange(20), 5), "classification", "20 distinct whole numbers"),
+    (np.repeat(np.arange(21), 5), "regression", "too many for class labels"),
+    (np.array(["a", "b"] * 10), "classification", "labels (text)"),
+    (np.array(["a"] * 19 + ["b"]), "classification", "labels (text)"),
+    (np.array([True, False] * 10), "classification", "booleans"),
+    (np.arange(20) / 4, "regression", "numbers, not all whole"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("y", "expected", "reason"), CHOICES)
+def test_choose_task_as_a_person_would(y, expected, reason):
+    task, why = _study.choose_task(y, n_splits=5)
+    assert task.name == expected
+    assert reason in why
+
+
+def test_the_rarest_value_is_weighed_only_with_folds():
+    y = np.repeat([3, 7], [1, 30])
+    assert make_task(y).name == "classification"
+    assert make_task(y, n_splits=2).name == "regression"
+
+
+def test_a_forced_or_bundled_task_says_so():
+    y = _synthetic_count()
+    task, why = _study.choose_task(y, "classification", n_splits=2)
+    assert task.name == "classification" and why == "--task classification"
+    task, why = _study.choose_task(y, "auto", "classification", n_splits=2)
+    assert why == "the task of the bundled data set"
+
+
+def _write_target(path, y):
+    """A CSV of one feature that follows the target, and the target."""
+    x = y + np.random.default_rng(1).normal(size=len(y))
+    rows = "".join(f"{a:.4f},{t:g}\n" for a, t in zip(x, y))
+    path.write_text("x,visits\n" + rows)
+    return path
+
+
+def test_a_count_is_a_regression_and_the_first_line_says_why(tmp_path, capsys):
+    path = _write_target(tmp_path / "doctor.csv", _doctor_visits())
+    args = ["--data", str(path), "--target", "visits", "--estimator", "gd"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert out.splitlines()[0] == (
+        "task: regression (the target holds 17 distinct whole numbers, and the "
+        "rarest, 14, is in 1 row, fewer than the 2 folds need); --task "
+        "classification predicts classes instead"
+    )
+    assert "GDRegressor" in out
+    page = (tmp_path / "o" / "report.html").read_text()
+    assert "<p class='task'>task: regression (the target holds 17" in page
+
+
+def test_a_forced_classification_with_a_rare_class_is_one_line(tmp_path, capsys):
+    path = _write_target(tmp_path / "doctor.csv", _doctor_visits())
+    args = ["--data", str(path), "--target", "visits", "--task", "classification"]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 2 and out == ""
+    assert err == (
+        "skgd study: error: --cv 5: class 14 has only 1 row(s), and 5 stratified "
+        "folds need at least 5 of each class; lower --cv, or pass --task "
+        "regression if the target is a quantity, not a label\n"
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_tuple_values(tmp_path, capsys):
     args = ["--estimator", "mlp", "--param", "hidden_layer_sizes=(4,),(4,4)"]
     status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
@@ -354,6 +445,9 @@ def test_help_in_a_subprocess():
     assert result.returncode == 0, result.stderr
     assert "--param" in result.stdout and "--scheduler" in result.stdout
     assert "--task" in result.stdout and "digits" in result.stdout
+    words = " ".join(result.stdout.split())
+    assert "whole numbers are class labels only when they take at most 20" in words
+    assert "the rarest is in at least --cv rows" in words
 
 
 def test_importing_skgd_needs_no_matplotlib():

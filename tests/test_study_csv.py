@@ -283,11 +283,14 @@ def test_many_whole_numbers_are_a_regression(tmp_path, capsys):
         capsys, *args, "--estimator", "gd", *FAST, "--out", str(tmp_path / "o")
     )
     assert status == 0, err
-    assert "a regression: the target holds" in err and "more than 50" in err
+    first = out.splitlines()[0]
+    assert first.startswith("task: regression (the target holds ")
+    assert "too many for class labels (at most 20)" in first
     assert "GDRegressor" in out and "valid R2" in out
     assert _study.make_task(price).name == "regression"
     assert _study.make_task(price, "classification").name == "classification"
-    assert _study.make_task(price % 50).name == "classification"
+    assert _study.make_task(price % 20).name == "classification"
+    assert _study.make_task(price % 21).name == "regression"
 
 
 @pytest.mark.parametrize("scheduler", [False, True])
