@@ -8,6 +8,7 @@ exit status 2.
 
 import argparse
 import ast
+import codecs
 import math
 import os
 import sys
@@ -141,6 +142,35 @@ def parse_n_jobs(text):
     return n_jobs
 
 
+def parse_encoding(text):
+    """Parse ``--encoding``: the name of a text codec Python knows.
+
+    Parameters
+    ----------
+    text : str
+        The option's argument.
+
+    Returns
+    -------
+    encoding : str
+        ``text``, checked.
+
+    Examples
+    --------
+    >>> parse_encoding("latin-1")
+    'latin-1'
+    """
+    try:
+        text_codec = getattr(codecs.lookup(text), "_is_text_encoding", True)
+    except LookupError:
+        text_codec = False
+    if not text_codec:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r} (such as utf-8, latin-1, cp1252, utf-16)"
+        )
+    return text
+
+
 def default_n_jobs():
     """The default of ``--n-jobs``: the CPUs this process may run on.
 
@@ -194,6 +224,13 @@ def _add_study_arguments(study):
         "allowed) and a target column (numbers or labels)",
     )
     add("--target", metavar="COLUMN", help="column of --data to predict")
+    add(
+        "--encoding",
+        metavar="NAME",
+        type=parse_encoding,
+        help="text encoding of --data, such as latin-1, cp1252 or utf-16 "
+        "(default: UTF-8, and latin-1 with a note for a file that is not UTF-8)",
+    )
     classifications = [
         name for name, (_, task) in DATASETS.items() if task != "regression"
     ]
@@ -352,11 +389,13 @@ def run(args):
     from . import _cluster, _report, _study, _study_data
 
     out = _report.check_out(args.out)
-    data = _study_data.load_data(args.data, args.target, args.dataset)
+    data = _study_data.load_data(args.data, args.target, args.dataset, args.encoding)
     notes = list(data.notes)
     task, reason = _study.choose_task(data.y, args.task, data.task, args.cv)
     task_line = _study.task_line(task, reason)
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
+    wide = _study_data.shape_note(len(data.y), data.X.shape[1], keys)
+    notes += [wide] if wide else []
     grids = _study.build_grids(keys, dict(args.param), task)
     _study.check_cv(args.cv, data.y, task)
     n_train = len(data.y) - math.ceil(len(data.y) / args.cv)  # the fewest a fold

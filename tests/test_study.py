@@ -357,6 +357,23 @@ BAD = [
     (["--data", "{infinite}", "--target", "y"], "infinite values in"),
     (["--data", "{infinite}", "--target", "a"], "infinite values in"),
     (["--data", "{empty}", "--target", "y"], "needs data rows"),
+    (["--data", "{one_row}", "--target", "y"], "has a single data row"),
+    (["--data", "{constant}", "--target", "y"], "holds a single value, 3, in all"),
+    (
+        ["--data", "{constant}", "--target", "y", "--task", "classification"],
+        "there is nothing to predict",
+    ),
+    (["--data", "{one_label}", "--target", "y"], "single value, 'p', in all its 2"),
+    (["--data", "{two_targets}", "--target", "y"], "2 columns of"),
+    (
+        ["--data", "{csv}", "--target", "y", "--encoding", "klingon"],
+        "argument --encoding: unknown encoding 'klingon'",
+    ),
+    (
+        ["--data", "{csv}", "--target", "y", "--encoding", "base64"],
+        "unknown encoding 'base64'",
+    ),
+    (["--dataset", "iris", "--encoding", "latin-1"], "--encoding needs --data"),
     (["--data", "{blank}", "--target", "y"], "no data"),
     (["--data", "{csv}"], "--data needs --target"),
     (["--param", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
@@ -394,6 +411,10 @@ def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
         "rare": "a,y\n1,p\n2,p\n3,q\n4,p\n",
         "unlabeled": "a,y\n1,\n2,\n3,\n",
         "empty": "a,b,y\n",
+        "one_row": "a,b,y\n1,2,3\n",
+        "constant": "a,y\n1,3\n2,3\n3,\n4,3\n",
+        "one_label": "a,y\n1,p\n2,\n3,p\n",
+        "two_targets": "a,y,y\n1,2,3\n2,3,4\n3,4,5\n",
         "blank": "",
     }
     for name, text in files.items():
@@ -410,6 +431,94 @@ def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
     assert message in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_single_valued_target_is_refused_before_any_fitting(
+    tmp_path, capsys, monkeypatch
+):
+    _refuse_work(monkeypatch)
+    (tmp_path / "c.csv").write_text("a,b,y\n" + "1,2,7.5\n3,4,7.5\n" * 20)
+    args = ["--data", str(tmp_path / "c.csv"), "--target", "y"]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "out"))
+    assert status == 2 and out == ""
+    assert err == (
+        f"skgd study: error: the target 'y' of {tmp_path / 'c.csv'} holds a "
+        "single value, 7.5, in all its 40 rows: there is nothing to predict; "
+        "choose another --target\n"
+    )
+
+
+def _latin_1(path, rows=40):
+    """A CSV in latin-1: a feature named café, a category é or e, target y."""
+    rng = np.random.default_rng(0)
+    lines = ["café,kind,y"]
+    for i in range(rows):
+        x = rng.normal()
+        lines.append(f"{x:.3f},{'é' if i % 2 else 'e'},{2 * x + i % 2:.3f}")
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return path
+
+
+def test_a_latin_1_file_is_read_with_a_note(tmp_path, capsys):
+    path = _latin_1(tmp_path / "latin.csv")
+    args = ["--data", str(path), "--target", "y", "--estimator", "gd", *FAST]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert f"note: {path} is not UTF-8: reading it as latin-1; pass --encoding" in err
+    assert "numeric [café]" in out and "categorical [kind]" in out
+    page = (tmp_path / "o" / "report.html").read_text("utf-8")
+    assert "is not UTF-8: reading it as latin-1" in page
+
+
+def test_encoding_option(tmp_path, capsys):
+    path = _latin_1(tmp_path / "latin.csv")
+    args = ["--data", str(path), "--target", "y", "--estimator", "gd", *FAST]
+    status, out, err = _run(
+        capsys, *args, "--encoding", "cp1252", "--out", str(tmp_path / "o")
+    )
+    assert status == 0, err
+    assert "UTF-8" not in err and "numeric [café]" in out
+    status, out, err = _run(
+        capsys, *args, "--encoding", "utf-8", "--out", str(tmp_path / "p")
+    )
+    assert status == 2 and out == ""
+    assert err == (
+        f"skgd study: error: cannot read {path} as utf-8: byte 0xe9 at position "
+        "3 is not utf-8; pass the file's --encoding\n"
+    )
+    assert not (tmp_path / "p").exists()
+
+
+def test_repeated_column_names_are_renamed_with_a_note(csv_path, tmp_path, capsys):
+    rows = csv_path.read_text().splitlines()[1:]
+    text = "a,b,a,y,b\n" + "".join(f"{r.rsplit(',', 1)[0]},{r},1\n" for r in rows)
+    (tmp_path / "dup.csv").write_text(text)
+    args = ["--data", str(tmp_path / "dup.csv"), "--target", "y", "--estimator", "gd"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert (
+        f"note: column names repeated in {tmp_path / 'dup.csv'}: reading 'a' "
+        "(column 3) as 'a.1', 'b' (column 5) as 'b.1'; rename the columns"
+    ) in err
+    assert "StandardScaler()" in out
+
+
+def test_more_columns_than_rows_is_noted(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 60))
+    y = X[:, 0] + 0.1 * rng.normal(size=30)
+    header = ",".join(f"f{i}" for i in range(60)) + ",y\n"
+    rows = "".join(",".join(f"{v:.3f}" for v in [*x, t]) + "\n" for x, t in zip(X, y))
+    (tmp_path / "wide.csv").write_text(header + rows)
+    args = ["--data", str(tmp_path / "wide.csv"), "--target", "y", *FAST]
+    status, _, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    note = "60 feature columns for 30 rows: more features than rows"
+    assert f"note: {note}" in err and "(--estimator gd leaves it out)" in err
+    assert note in (tmp_path / "o" / "report.html").read_text()
+    args += ["--estimator", "gd"]
+    status, _, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0 and note in err and "--estimator gd" not in err
 
 
 def test_malformed_local_scheduler_is_one_line(tmp_path, capsys):
