@@ -3,7 +3,8 @@
 This module parses the arguments, reports progress and prints the tables;
 :mod:`skgd._study_data`, :mod:`skgd._cluster` and :mod:`skgd._study` do the
 work. Bad input ends with one line on stderr, ``skgd study: error: ...``, and
-exit status 2.
+exit status 2; Ctrl-C with one line too, and exit status 130 (see
+:func:`main`).
 """
 
 import argparse
@@ -11,9 +12,12 @@ import ast
 import codecs
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
+from ._signals import sigint_handled
 from ._study_data import DATASETS, DEFAULT_DATASET, MAX_CLASSES
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -378,13 +382,16 @@ def make_progress(enabled, clock=time.monotonic):
     return progress
 
 
-def run(args):
+def run(args, written=None):
     """Run ``skgd study`` with parsed arguments; print the tables.
 
     Parameters
     ----------
     args : argparse.Namespace
         From :func:`build_parser`.
+    written : list or None, default=None
+        The ``--out`` folder is appended to it once it holds the new study
+        (see :func:`skgd._report.write_report`).
     """
     from . import _cluster, _report, _study, _study_data
 
@@ -427,7 +434,9 @@ def run(args):
     description = "\n".join(
         [data.description, *lines, *(f"note: {note}" for note in notes)]
     )
-    paths = _report.write_report(studies, out, description, args.cv, task_line)
+    paths = _report.write_report(
+        studies, out, description, args.cv, task_line, written=written
+    )
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 
 
@@ -443,16 +452,35 @@ def _searched(grid):
 def main(argv=None):
     """Entry point of the ``skgd`` command.
 
+    Ctrl-C ends the command with one line on stderr and status 130, whenever
+    it comes once this module is imported: while it imports the study's
+    modules, trains, writes, or after writing (the study is then whole in
+    ``--out``, and the line says so). Run as the command (``argv`` None), the
+    process ignores Ctrl-C once it has its status: a late Ctrl-C, while the
+    interpreter shuts down its workers, would only print a traceback.
+
     Parameters
     ----------
     argv : list of str or None
-        The arguments; None reads ``sys.argv[1:]``.
+        The arguments; None reads ``sys.argv[1:]``, as the command does.
 
     Returns
     -------
     status : int
         0 on success, 2 on bad input, 130 when interrupted.
     """
+    written = []
+    try:
+        status = _main(argv, written)
+    except KeyboardInterrupt:
+        with sigint_handled(signal.SIG_IGN):  # already ending the run
+            status = _interrupted(written)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
+
+def _main(argv, written):
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or an argparse error already printed
@@ -462,14 +490,21 @@ def main(argv=None):
     except ImportError as exc:  # pragma: no cover - depends on the environment
         return _fail(f'{exc}; pip install "skgd[study]"')
     try:
-        run(args)
+        run(args, written)
     except StudyError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:  # a previous study in --out is left as it was
-        start = "\n" if _stderr_is_terminal() else ""  # end a progress line
-        print(f"{start}skgd study: interrupted, nothing written", file=sys.stderr)
-        return 130
     return 0
+
+
+def _interrupted(written):
+    """Say that Ctrl-C stopped the study, and whether it was written first."""
+    start = "\n" if _stderr_is_terminal() else ""  # end a progress line
+    if written:
+        message = f"interrupted after writing the study to {written[-1]}"
+    else:  # a previous study in --out is left as it was
+        message = "interrupted, nothing written"
+    print(f"{start}skgd study: {message}", file=sys.stderr)
+    return 130
 
 
 def _fail(message):

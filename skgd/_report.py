@@ -1002,7 +1002,7 @@ def report_html(studies, images, description, n_splits, task_text=None):
     return "\n".join([*parts, "</body></html>"])
 
 
-def write_report(studies, out, description, n_splits, task_text=None):
+def write_report(studies, out, description, n_splits, task_text=None, written=None):
     """Write results.csv, results.json, the PNG figures and report.html.
 
     The files go to a new folder beside ``out``, which replaces ``out`` (and
@@ -1022,6 +1022,10 @@ def write_report(studies, out, description, n_splits, task_text=None):
         Number of cross-validation folds.
     task_text : str or None, default=None
         The task chosen and why, for the report (see :func:`report_html`).
+    written : list or None, default=None
+        ``out`` is appended to it as soon as ``out`` holds the new study,
+        Ctrl-C ignored meanwhile, so that a caller interrupted afterwards can
+        tell that the study was written.
 
     Returns
     -------
@@ -1029,7 +1033,7 @@ def write_report(studies, out, description, n_splits, task_text=None):
         The files written, in ``out``.
     """
     out = check_out(out)  # again: the folder may have changed since
-    with _staged(out) as folder:
+    with _staged(out, written) as folder:
         names = _write_files(studies, folder, description, n_splits, task_text)
     return [out / name for name in names]
 
@@ -1127,11 +1131,12 @@ def _check_names(names, folder, out):
 
 
 @contextmanager
-def _staged(out):
+def _staged(out, written=None):
     """A new folder beside ``out``, which replaces ``out`` after the block.
 
     On an error or Ctrl-C before ``out`` is replaced, the folder is deleted
-    instead; an OSError becomes a StudyError.
+    instead; an OSError becomes a StudyError. Once ``out`` is replaced, it is
+    appended to the list ``written`` (when not None).
 
     Yields
     ------
@@ -1144,7 +1149,7 @@ def _staged(out):
         raise _write_error(out, exc) from None
     try:
         yield folder
-        _replace(folder, out)
+        _replace(folder, out, written)
     except BaseException as exc:
         with sigint_handled(signal.SIG_IGN):  # already ending the run
             shutil.rmtree(folder, ignore_errors=True)  # gone once it replaced out
@@ -1168,11 +1173,12 @@ def _new_folder(parent):
             continue
 
 
-def _replace(folder, out):
+def _replace(folder, out, written=None):
     """Put ``folder`` in place of ``out``, deleting the previous ``out``.
 
     Ctrl-C is ignored meanwhile (a few system calls): the study is complete,
-    and stopping half-way would only leave ``out`` missing.
+    and stopping half-way would only leave ``out`` missing. ``out`` is
+    appended to ``written`` (a list, or None) before Ctrl-C is heeded again.
     """
     old = folder.with_name(folder.name + "-old")
     with sigint_handled(signal.SIG_IGN):
@@ -1189,4 +1195,6 @@ def _replace(folder, out):
             if moved:
                 os.rename(old, out)
             raise
+        if written is not None:
+            written.append(out)
         shutil.rmtree(old, ignore_errors=True)

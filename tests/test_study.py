@@ -10,6 +10,7 @@ import threading
 import numpy as np
 import pytest
 
+import skgd
 import skgd._engine
 from skgd import _cli, _report, _study
 from skgd._cli import main
@@ -609,6 +610,79 @@ def test_ctrl_c_while_writing_keeps_the_previous_study(tmp_path, capsys, monkeyp
     assert err == "skgd study: interrupted, nothing written\n"
     assert _listing(out_dir) == before
     assert os.listdir(tmp_path) == ["out"]
+
+
+class _InterruptImport:
+    """A meta path finder: Ctrl-C while importing the module ``name``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.name:
+            raise KeyboardInterrupt
+        return None
+
+
+@pytest.mark.parametrize("module", ["skgd._study", "skgd._report"])
+def test_ctrl_c_while_importing_the_study_is_one_line(
+    module, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delitem(sys.modules, module)
+    monkeypatch.delattr(skgd, module.split(".")[1])  # `from . import` sees it
+    monkeypatch.setattr(sys, "meta_path", [_InterruptImport(module), *sys.meta_path])
+    status, out, err = _run(capsys, "--estimator", "gd", *FAST, "--out", str(tmp_path))
+    assert status == 130 and out == ""
+    assert err == "skgd study: interrupted, nothing written\n"
+
+
+@pytest.mark.parametrize("when", ["replaced", "returned"])
+def test_ctrl_c_after_writing_says_the_study_was_written(
+    when, tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C once --out holds the new study: one line, which says so."""
+    out_dir = tmp_path / "out"
+    replace, write_report = _report._replace, _report.write_report
+
+    def replaced(*args):
+        replace(*args)
+        raise KeyboardInterrupt  # as the handler is restored
+
+    def returned(*args, **kwargs):
+        write_report(*args, **kwargs)
+        raise KeyboardInterrupt  # as the last line is printed
+
+    patched = {
+        "replaced": ("_replace", replaced),
+        "returned": ("write_report", returned),
+    }
+    monkeypatch.setattr(_report, *patched[when])
+    args = ["--estimator", "gd", *FAST, "--out", str(out_dir)]
+    status, _, err = _run(capsys, *args)
+    assert status == 130
+    assert err == f"skgd study: interrupted after writing the study to {out_dir}\n"
+    assert (out_dir / "report.html").exists()
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_the_command_ignores_a_late_ctrl_c():
+    """Run as the command, main leaves Ctrl-C ignored as the process ends."""
+    code = (
+        "import signal, sys\n"
+        "from skgd._cli import main\n"
+        "sys.argv = ['skgd', 'study', '--cv', 'x']\n"
+        "status = main()\n"
+        "print(status, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
+        "main(['study', '--cv', 'x'])\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "main(['study', '--cv', 'x'])\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert result.stdout == "2 True\nTrue\n", result.stderr
 
 
 def _refuse_work(monkeypatch):
