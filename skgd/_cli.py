@@ -428,14 +428,20 @@ def run(args, written=None):
             random_state=args.random_state, n_jobs=n_jobs, progress=progress,
             features=data.features,
         )  # fmt: skip
+        baselines = _study.run_baselines(
+            data.X, data.y, cv, task=task, features=data.features,
+            random_state=args.random_state, n_jobs=n_jobs,
+        )  # fmt: skip
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
+    print(_report.format_baselines(baselines, task, args.cv), end="\n\n")
+    print(_report.ascii_text(_report.standing_text(studies, baselines)), end="\n\n")
     # The report shows a description of several lines as it is printed.
     description = "\n".join(
         [data.description, *lines, *(f"note: {note}" for note in notes)]
     )
     paths = _report.write_report(
-        studies, out, description, args.cv, task_line, written=written
+        studies, out, description, args.cv, task_line, written, baselines
     )
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 

@@ -9,10 +9,12 @@ It reads the :class:`~skgd._study.EstimatorStudy` results that
 for a regression, accuracy (and the validation log-loss) for a
 classification. matplotlib is imported only by the functions that draw.
 
-The HTML page is for people: it opens with a summary (the best setting of
-each estimator, its validation score and its generalization gap, see
-:func:`summary_rows`), then the description of the data (preformatted when it
-spans several lines, such as a printed pipeline), then each estimator's
+The HTML page is for people: it opens with the task chosen and why, a
+summary (the best setting of each estimator, its validation score and its
+generalization gap, see :func:`summary_rows`), where the best candidate
+stands against the baselines (:func:`standing_text`) and their table, then
+the description of the data (preformatted when it spans several lines, such
+as a printed pipeline), then each estimator's
 table and figures with captions. Every figure has its legend below the axes
 (:func:`outside_legend`), off the curves; a parameter spanning decades is on
 a log axis, with 0 on a narrow axis of its own at the left (:func:`x_scale`);
@@ -61,8 +63,9 @@ def _extra_scores(task):
     return [name for name in task.score_names if name not in ("train", "val")]
 
 
-def _ascii(label):
-    return label.replace("²", "2")
+def ascii_text(text):
+    """Text for any terminal: ``R2`` for ``R²``, ``+/-`` for ``±``."""
+    return text.replace("²", "2").replace("±", "+/-")
 
 
 def _score_text(value):
@@ -104,7 +107,7 @@ def table_rows(study, n_folds):
     """
     columns = table_columns(study)
     extras = _extra_scores(study.task)
-    metric = _ascii(study.task.label)
+    metric = ascii_text(study.task.label)
     header = [*columns, f"train {metric}", f"valid {metric}", "gap"]
     header += [*(_EXTRA_HEADERS[name] for name in extras), "fit s", ""]
     rows = [
@@ -130,7 +133,7 @@ def format_table(study, n_folds):
     header, rows = table_rows(study, n_folds)
     widths = [max(map(len, column)) for column in zip(header, *rows)]
     plural = "s" if len(rows) != 1 else ""
-    metric = _ascii(study.task.label)
+    metric = ascii_text(study.task.label)
     size = f"{len(rows)} candidate{plural} x {n_folds} folds"
     lines = [f"{study.name}: {size}, mean {metric}"]
     for cells in [header, *rows]:
@@ -281,7 +284,7 @@ def format_summary(studies):
         E.g. "GDRegressor: best learning_rate=0.1, valid R2 0.492 +/- 0.031,
         gap 0.017".
     """
-    label = _ascii(studies[0].task.label)
+    label = ascii_text(studies[0].task.label)
     lines = []
     for summary in summary_rows(studies):
         if summary["setting"] is None:
@@ -293,6 +296,181 @@ def format_summary(studies):
             f"valid {label} {val}, gap {_score_text(summary['gap'])}"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------- baselines
+
+
+def _best_overall(studies):
+    """The study whose best candidate has the highest validation score, or None."""
+    found = [study for study in studies if study.best is not None]
+    return max(found, key=lambda st: st.rows[st.best]["mean_val_score"], default=None)
+
+
+def _against(value, baseline):
+    """``"0.012 above RidgeCV (0.464)"``, ``"level with ..."``, to 3 decimals."""
+    other = baseline.row["mean_val_score"]
+    score = _score_text(other)
+    if baseline.kind == "dummy":
+        label = f"the dummy model ({baseline.what}: {score})"
+    else:
+        label = f"{baseline.name} ({score})"
+    if not math.isfinite(other):
+        return f"{baseline.name}, which failed"
+    diff = round(value, 3) - round(other, 3)
+    if abs(diff) < 5e-4:
+        return f"level with {label}"
+    return f"{abs(diff):.3f} {'above' if diff > 0 else 'below'} {label}"
+
+
+def standing_text(studies, baselines):
+    """Where the best skgd candidate stands against the baselines, in words.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    baselines : list of skgd._study.Baseline
+        From :func:`skgd._study.run_baselines`.
+
+    Returns
+    -------
+    text : str
+        E.g. "The best skgd candidate, GDRegressor with learning_rate=0.01,
+        alpha=0.1, has a validation R² of 0.480 ± 0.020: 0.007 below RidgeCV
+        (0.487), 0.082 above HistGradientBoostingRegressor (0.398) and 0.481
+        above the dummy model (the mean: -0.001)." Then a sentence when it
+        does no better than the dummy model, when gradient boosting does best,
+        or when the linear model does at least as well.
+    """
+    label = studies[0].task.label
+    by_kind = {baseline.kind: baseline for baseline in baselines}
+    study = _best_overall(studies)
+    if study is None:
+        return "Every skgd candidate failed: only the baselines have scores."
+    row = study.rows[study.best]
+    value, spread = row["mean_val_score"], row["std_val_score"]
+    setting = _setting_text(_setting(study, row))
+    comparisons = [_against(value, baseline) for baseline in baselines]
+    text = (
+        f"The best skgd candidate, {study.name}"
+        + (f" with {setting}" if setting else "")
+        + f", has a validation {label} of {_score_text(value)} ± "
+        f"{_score_text(spread)}: {', '.join(comparisons[:-1])} and "
+        f"{comparisons[-1]}."
+    )
+    # Compared as printed, to 3 decimals, so that the words match the numbers.
+    scores = {kind: b.row["mean_val_score"] for kind, b in by_kind.items()}
+    scores = {k: round(v, 3) for k, v in scores.items() if math.isfinite(v)}
+    value = round(value, 3)
+    if "dummy" in scores and value <= scores["dummy"]:
+        return text + (
+            f" It does no better than the dummy model, which predicts "
+            f"{by_kind['dummy'].what} without looking at the features: as the "
+            "study uses them, the features predict nothing it could find."
+        )
+    top = max(scores, key=scores.get, default=None)
+    if top == "boosting" and scores[top] > value:
+        text += (
+            " Gradient boosting does best here, as trees often do on tabular "
+            "data: a model trained by gradient descent is worth it where it "
+            "comes close, or where it must be one (for partial_fit, say)."
+        )
+    elif top == "linear" and scores[top] >= value:
+        text += (
+            f" The closed-form linear model, {by_kind['linear'].name}, does at "
+            "least as well."
+        )
+    return text
+
+
+def format_baselines(baselines, task, n_folds):
+    """The baselines as a text table, with a title line.
+
+    Parameters
+    ----------
+    baselines : list of skgd._study.Baseline
+    task : Task
+        The task of the study, for the score's name.
+    n_folds : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    text : str
+    """
+    header, rows = baseline_cells(baselines, task)
+    widths = [max(len(ascii_text(c)) for c in column) for column in zip(header, *rows)]
+    metric = ascii_text(task.label)
+    lines = [f"Baselines: the same {n_folds} folds and preprocessing, mean {metric}"]
+    for cells in [header, *rows]:
+        cells = [ascii_text(cell) for cell in cells]
+        text = [cells[0].ljust(widths[0])]
+        text += [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
+        lines.append("  ".join(text).rstrip())
+    return "\n".join(lines)
+
+
+def baseline_cells(baselines, task):
+    """The baselines as a header and rows of text cells.
+
+    Parameters
+    ----------
+    baselines : list of skgd._study.Baseline
+    task : Task
+
+    Returns
+    -------
+    header : list of str
+        "model", the training and validation score, the gap, the other
+        scores (the validation log-loss) and the fit time.
+    rows : list of list of str
+        One per baseline; "failed" instead of scores for one whose fit
+        raised.
+    """
+    extras = _extra_scores(task)
+    metric = ascii_text(task.label)
+    header = ["model", f"train {metric}", f"valid {metric} ± std", "gap"]
+    header += [*(_EXTRA_HEADERS[name] for name in extras), "fit s"]
+    rows = []
+    for baseline in baselines:
+        row = baseline.row
+        name = baseline.name + (f" ({baseline.what})" if baseline.what else "")
+        if row["failed"]:
+            rows.append([name, "failed", *[""] * (len(header) - 2)])
+            continue
+        mean, std = row["mean_val_score"], row["std_val_score"]
+        scores = [row["mean_train_score"], row["gap"]]
+        scores += [row[f"mean_{extra}"] for extra in extras]
+        train, gap, *others = map(_score_text, scores)
+        val = f"{_score_text(mean)} ± {_score_text(std)}"
+        rows.append([name, train, val, gap, *others, f"{row['mean_fit_time']:.3f}"])
+    return header, rows
+
+
+def baseline_records(baselines, task):
+    """One flat record per baseline, for ``baselines.json``.
+
+    Parameters
+    ----------
+    baselines : list of skgd._study.Baseline
+    task : Task
+
+    Returns
+    -------
+    records : list of dict
+        ``model`` (class name), ``kind`` and the scores of
+        :func:`skgd._study.summarize` named by the metric (``mean_val_r2``...).
+    """
+    return [
+        {
+            "model": baseline.name,
+            "kind": baseline.kind,
+            **_name_scores(
+                {k: v for k, v in baseline.row.items() if k != "params"}, task.metric
+            ),
+        }
+        for baseline in baselines
+    ]
 
 
 # ----------------------------------------------------------------- outputs
@@ -757,7 +935,24 @@ def _html_table(study, n_folds):
     return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>"
 
 
-def _html_summary(studies):
+def _html_baselines(studies, baselines):
+    """The baselines' paragraph and table, for the summary; [] without any."""
+    if not baselines:
+        return []
+    header, rows = baseline_cells(baselines, studies[0].task)
+    head = _html_cells(header, "th")
+    body = "".join(f"<tr>{_html_cells(cells)}</tr>" for cells in rows)
+    return [
+        f"<p class='standing'>{html.escape(standing_text(studies, baselines))}</p>",
+        "<h3 id='baselines'>Baselines</h3>",
+        "<p>The same folds and the same preprocessing, each baseline in place "
+        "of the estimator: a closed-form linear model, gradient boosting with "
+        "its defaults, and the dummy model, which ignores the features.</p>",
+        f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>",
+    ]
+
+
+def _html_summary(studies, baselines=None):
     header, rows = summary_cells(studies)
     scores = [row["val"] for row in summary_rows(studies)]
     finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
@@ -790,7 +985,12 @@ def _html_summary(studies):
             f" Best overall: <b>{html.escape(studies[top].name)}</b>, validation "
             f"{label} {_score_text(scores[top])}."
         )
-    return ["<h2 id='summary'>Summary</h2>", table, f"<p>{text}</p>"]
+    return [
+        "<h2 id='summary'>Summary</h2>",
+        table,
+        f"<p>{text}</p>",
+        *_html_baselines(studies, baselines),
+    ]
 
 
 def _failed_text(rows, param):
@@ -944,7 +1144,7 @@ def _html_description(description, task, n_splits, pipeline):
     return f"<p>{scoring}{more}</p>", details
 
 
-def report_html(studies, images, description, n_splits, task_text=None):
+def report_html(studies, images, description, n_splits, task_text=None, baselines=None):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
 
     It opens with the summary (:func:`summary_cells`), then the description
@@ -966,6 +1166,9 @@ def report_html(studies, images, description, n_splits, task_text=None):
     task_text : str or None, default=None
         The task chosen and why (:func:`skgd._study.task_line`), shown under
         the title; None shows nothing.
+    baselines : list of skgd._study.Baseline or None, default=None
+        The baselines' scores, shown after the summary with a sentence on
+        where the best candidate stands (:func:`standing_text`).
 
     Returns
     -------
@@ -980,7 +1183,7 @@ def report_html(studies, images, description, n_splits, task_text=None):
         "<h1>skgd study</h1>",
         *([f"<p class='task'>{html.escape(task_text)}</p>"] if task_text else []),
         intro,
-        *_html_summary(studies),
+        *_html_summary(studies, baselines),
         *details,
     ]
     text = captions(studies, n_splits)
@@ -1002,7 +1205,9 @@ def report_html(studies, images, description, n_splits, task_text=None):
     return "\n".join([*parts, "</body></html>"])
 
 
-def write_report(studies, out, description, n_splits, task_text=None, written=None):
+def write_report(
+    studies, out, description, n_splits, task_text=None, written=None, baselines=None
+):
     """Write results.csv, results.json, the PNG figures and report.html.
 
     The files go to a new folder beside ``out``, which replaces ``out`` (and
@@ -1026,6 +1231,8 @@ def write_report(studies, out, description, n_splits, task_text=None, written=No
         ``out`` is appended to it as soon as ``out`` holds the new study,
         Ctrl-C ignored meanwhile, so that a caller interrupted afterwards can
         tell that the study was written.
+    baselines : list of skgd._study.Baseline or None, default=None
+        The baselines' scores, for the report and ``baselines.json``.
 
     Returns
     -------
@@ -1034,29 +1241,39 @@ def write_report(studies, out, description, n_splits, task_text=None, written=No
     """
     out = check_out(out)  # again: the folder may have changed since
     with _staged(out, written) as folder:
-        names = _write_files(studies, folder, description, n_splits, task_text)
+        names = _write_files(
+            studies, folder, description, n_splits, task_text, baselines
+        )
     return [out / name for name in names]
 
 
-def _write_files(studies, folder, description, n_splits, task_text=None):
+def _write_files(
+    studies, folder, description, n_splits, task_text=None, baselines=None
+):
     """Write every output into ``folder``; return their names, report last."""
     records = result_records(studies)
     write_csv(records, folder / "results.csv")
     write_json(records, folder / "results.json")
+    extra = []
+    if baselines:
+        task = studies[0].task
+        write_json(baseline_records(baselines, task), folder / "baselines.json")
+        extra.append("baselines.json")
     images = []
     for name, figure in figures(studies).items():
         figure.savefig(folder / name, dpi=DPI)
         images.append(folder / name)
     report = folder / "report.html"
-    page = report_html(studies, images, description, n_splits, task_text)
+    page = report_html(studies, images, description, n_splits, task_text, baselines)
     report.write_text(page, "utf-8")
-    return ["results.csv", "results.json", *(path.name for path in images), report.name]
+    names = ["results.csv", "results.json", *extra, *(p.name for p in images)]
+    return [*names, report.name]
 
 
 # ------------------------------------------------------------ the out folder
 
 #: The files that a study writes besides its figures (``*.png``).
-STUDY_FILES = ("results.csv", "results.json", "report.html")
+STUDY_FILES = ("results.csv", "results.json", "baselines.json", "report.html")
 
 
 def check_out(out):

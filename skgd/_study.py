@@ -27,6 +27,9 @@ scored. Each finished run reports its fits to a progress callback. Beyond
 :data:`EPOCH_ROWS` training rows, the estimators train fewer epochs
 (:func:`adapt_epochs`).
 
+Beside the grid, :func:`run_baselines` scores a closed-form linear model,
+gradient boosting and the dummy model on the same folds and preprocessing.
+
 The data comes from :mod:`skgd._study_data`, the dask cluster from
 :mod:`skgd._cluster`, and :mod:`skgd._report` writes the results.
 """
@@ -41,8 +44,14 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import log_loss
 from sklearn.model_selection import KFold, ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -986,3 +995,117 @@ def run_study(
 
 def _bind(progress, key):
     return lambda done, total, **work: progress(key, done, total, **work)
+
+
+# ---------------------------------------------------------------- baselines
+
+#: The penalties RidgeCV chooses from (by its efficient leave-one-out), from
+#: almost none to an underfit: 13 values, 1e-3 to 1e3.
+RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
+
+
+@dataclass
+class Baseline:
+    """The cross-validated scores of a baseline model.
+
+    Attributes
+    ----------
+    kind : {"linear", "boosting", "dummy"}
+        What it stands for: a closed-form linear model, gradient boosting
+        with its defaults, or the dummy model.
+    name : str
+        Its class name, e.g. ``"RidgeCV"``.
+    what : str
+        What it predicts, in words, e.g. ``"the mean"``; "" for a model.
+    row : dict
+        Its scores over the folds, as :func:`summarize` gives them.
+    """
+
+    kind: str
+    name: str
+    what: str
+    row: dict
+
+
+def baseline_models(task=REGRESSION, random_state=0):
+    """The baselines of a study, unfitted: ``(kind, what, estimator)``.
+
+    Parameters
+    ----------
+    task : Task, default=REGRESSION
+        Whose baselines.
+    random_state : int, default=0
+        Seed of gradient boosting.
+
+    Returns
+    -------
+    models : list of tuple
+        ``RidgeCV(alphas=RIDGE_ALPHAS)``, ``HistGradientBoostingRegressor()``
+        and ``DummyRegressor()`` (the mean) for a regression;
+        ``LogisticRegression(max_iter=1000)``,
+        ``HistGradientBoostingClassifier()`` and
+        ``DummyClassifier(strategy="most_frequent")`` for a classification.
+    """
+    if task.classes is None:
+        return [
+            ("linear", "", RidgeCV(alphas=RIDGE_ALPHAS)),
+            ("boosting", "", HistGradientBoostingRegressor(random_state=random_state)),
+            ("dummy", "the mean", DummyRegressor()),
+        ]
+    return [
+        ("linear", "", LogisticRegression(max_iter=1000)),
+        ("boosting", "", HistGradientBoostingClassifier(random_state=random_state)),
+        ("dummy", "the most frequent class", DummyClassifier()),
+    ]
+
+
+def run_baselines(
+    X, y, cv, *, task=REGRESSION, features=None, random_state=0, n_jobs=1
+):
+    """Score the baselines on the folds and preprocessing of the study.
+
+    Each baseline takes the place of the estimator in the study's pipeline
+    (:func:`make_preprocessor`, fitted on each fold's training rows), and is
+    scored on the same folds (``cv`` gives the same splits each time it is
+    asked, its shuffling seeded) as the grid, by :meth:`Task.fold_scores`.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    cv : cross-validation splitter
+        The study's, e.g. ``task.splitter(5, random_state)``.
+    task : Task, default=REGRESSION
+        Which baselines, how scored.
+    features : Features or None, default=None
+        The columns of a CSV by kind, for the preprocessing.
+    random_state : int, default=0
+        Seed of gradient boosting.
+    n_jobs : int or None, default=1
+        Fits run at once, as in :class:`joblib.Parallel`.
+
+    Returns
+    -------
+    baselines : list of Baseline
+        In the order of :func:`baseline_models`. A fit that raises scores
+        NaN, as a candidate's would.
+    """
+    models = baseline_models(task, random_state)
+    pipelines = [
+        Pipeline([make_preprocessor(features), (_STEP, model)]) for *_, model in models
+    ]
+    splits = list(cv.split(X, y))
+    fits = [
+        (j, k, task, pipeline, {}, X, y, train, test)
+        for j, pipeline in enumerate(pipelines)
+        for k, (train, test) in enumerate(splits)
+    ]
+    outcomes = [[None] * len(splits) for _ in models]
+    for j, k, outcome in Parallel(n_jobs=n_jobs)(
+        delayed(_fold_task)(*fit) for fit in fits
+    ):
+        outcomes[j][k] = outcome
+    return [
+        Baseline(kind, type(model).__name__, what, summarize({}, outcome))
+        for (kind, what, model), outcome in zip(models, outcomes)
+    ]

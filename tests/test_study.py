@@ -149,6 +149,14 @@ def test_string_labels_are_a_classification(labels_path, tmp_path, capsys):
     assert "MLPClassifier" in out and "valid accuracy" in out
     (record,) = json.loads((tmp_path / "out" / "results.json").read_text())
     assert list(record) == CLASSIFICATION_KEYS
+    assert "Baselines: the same 2 folds and preprocessing, mean accuracy" in out
+    assert "valid log-loss" in out.split("Baselines: ")[1].splitlines()[1]
+    baselines = json.loads((tmp_path / "out" / "baselines.json").read_text())
+    assert [b["model"] for b in baselines] == [
+        "LogisticRegression", "HistGradientBoostingClassifier", "DummyClassifier",
+    ]  # fmt: skip
+    assert baselines[0]["mean_val_accuracy"] > 0.8  # three well-apart clusters
+    assert baselines[2]["mean_val_accuracy"] < 0.5  # the most frequent of three
 
 
 def test_no_probabilities_no_log_loss(tmp_path, capsys):
@@ -589,7 +597,8 @@ def test_a_study_replaces_the_previous_one(tmp_path, capsys):
     status, out, err = _run(capsys, *args, "--param", "learning_rate=1e-2")
     assert status == 0, err
     assert set(_listing(out_dir)) == {
-        "results.csv", "results.json", "gd_training_curve.png", "report.html",
+        "results.csv", "results.json", "baselines.json", "gd_training_curve.png",
+        "report.html",
     }  # fmt: skip
     assert os.listdir(tmp_path) == ["out"]  # no folder of the run left beside
     assert f"see {out_dir / 'report.html'}" in out

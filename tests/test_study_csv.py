@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, cross_validate
+from sklearn.pipeline import Pipeline
 
 import skgd._engine
 from skgd import _cli, _cluster, _study
@@ -402,3 +403,64 @@ def test_progress_restarts_for_each_estimator(capsys):
 )
 def test_format_seconds(seconds, text):
     assert _cli.format_seconds(seconds) == text
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_the_baselines_match_scikit_learn_on_the_same_folds(task):
+    """Each baseline scores as scikit-learn's cross_validate of the same
+    preprocessing and model, on the study's folds."""
+    frame = _frame(n=80).dropna(subset=["price"])
+    y = frame["price"].to_numpy()
+    if task == "classification":
+        y = np.where(y > np.median(y), "high", "low")
+    data_kinds, _ = sort_columns(frame.drop(columns=["price"]), "f.csv")
+    X = frame[[*data_kinds["numeric"], *data_kinds["categorical"]]]
+    features = Features(tuple(data_kinds["numeric"]), ("cut",), True, True)
+    study_task = _study.make_task(y, task)
+    cv = study_task.splitter(3, 0)
+    baselines = _study.run_baselines(X, y, cv, task=study_task, features=features)
+    names = [b.name for b in baselines]
+    expected = {
+        "regression": ["RidgeCV", "HistGradientBoostingRegressor", "DummyRegressor"],
+        "classification": [
+            "LogisticRegression", "HistGradientBoostingClassifier", "DummyClassifier",
+        ],
+    }  # fmt: skip
+    assert names == expected[task]
+    assert [b.kind for b in baselines] == ["linear", "boosting", "dummy"]
+    models = _study.baseline_models(study_task, 0)
+    for baseline, (*_, model) in zip(baselines, models):
+        pipeline = Pipeline([_study.make_preprocessor(features), ("model", model)])
+        scores = cross_validate(pipeline, X, y, cv=cv, return_train_score=True)
+        row = baseline.row
+        assert row["mean_val_score"] == pytest.approx(np.mean(scores["test_score"]))
+        assert row["mean_train_score"] == pytest.approx(np.mean(scores["train_score"]))
+        assert not row["failed"]
+    dummy = baselines[-1].row["mean_val_score"]
+    assert dummy < 0.01 if task == "regression" else dummy <= 0.6
+    assert baselines[0].row["mean_val_score"] > 0.8  # price follows the cut
+
+
+def test_the_study_prints_and_writes_its_baselines(real_csv, tmp_path, capsys):
+    args = ["--data", str(real_csv), "--target", "price", "--estimator", "gd"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert "Baselines: the same 2 folds and preprocessing, mean R2" in out
+    table = out.split("Baselines: ")[1].splitlines()
+    assert table[1].split() == [
+        "model", "train", "R2", "valid", "R2", "+/-", "std", "gap", "fit", "s",
+    ]  # fmt: skip
+    assert [line.split()[0] for line in table[2:5]] == [
+        "RidgeCV", "HistGradientBoostingRegressor", "DummyRegressor",
+    ]  # fmt: skip
+    assert "DummyRegressor (the mean)" in table[4]
+    standing = [line for line in out.splitlines() if "best skgd candidate" in line]
+    assert len(standing) == 1 and "RidgeCV (" in standing[0]
+    assert "the dummy model (the mean: " in standing[0]
+    records = json.loads((tmp_path / "o" / "baselines.json").read_text())
+    assert [r["model"] for r in records] == [line.split()[0] for line in table[2:5]]
+    assert {"mean_val_r2", "std_val_r2", "mean_train_r2", "gap"} <= set(records[0])
+    page = (tmp_path / "o" / "report.html").read_text()
+    assert page.index("class='standing'") < page.index("id='baselines'")
+    assert html.escape(standing[0].replace("R2", "R²").replace("+/-", "±")) in page
