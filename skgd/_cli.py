@@ -331,13 +331,15 @@ def format_seconds(seconds):
 
 
 def make_progress(enabled, clock=time.monotonic):
-    """A progress callback drawing ``[gd] ####------ 12/25 fits 48% (9 s left)``.
+    """A progress callback drawing the candidates and fits done, and the time.
 
-    The line is redrawn on stderr at most every :data:`REDRAW_EVERY` seconds
-    (and at the start and end of each estimator's search). Once the search
-    has run :data:`ESTIMATE_AFTER` seconds, it ends with an estimate of the
-    time left: the time so far times the work left over the work done, the
-    work being the fraction ``work`` the search reports (fits of wide
+    Such as ``[mlp] ####------ 54/135 candidates, 270/675 fits 40%, 8 s
+    elapsed, 12 s left``. The line is redrawn on stderr at most every
+    :data:`REDRAW_EVERY` seconds (and at the start and end of each
+    estimator's search), and ends with the time the search took. Once the
+    search has run :data:`ESTIMATE_AFTER` seconds, it shows an estimate of
+    the time left: the time so far times the work left over the work done,
+    the work being the fraction ``work`` the search reports (fits of wide
     networks take longer), else the fraction of fits done.
 
     Parameters
@@ -350,12 +352,16 @@ def make_progress(enabled, clock=time.monotonic):
     Returns
     -------
     progress : callable
-        Called as ``progress(key, done, total, work=None)``, with ``done`` 0
-        at the start of each estimator's search.
+        Called as ``progress(key, done, total, work=None, folds=None)``, with
+        ``done`` 0 at the start of each estimator's search. With ``folds``,
+        the line counts candidates too: the fits done over the folds, each
+        candidate being one fit a fold (a stacked run trains a group of
+        candidates on one fold at a time, so this is the candidates' worth of
+        fits done).
     """
     runs = {}
 
-    def progress(key, done, total, work=None):
+    def progress(key, done, total, work=None, folds=None):
         if not enabled:
             return
         now = clock()
@@ -369,11 +375,16 @@ def make_progress(enabled, clock=time.monotonic):
         share = share if work is None or done == total else work
         filled = round(30 * share)
         bar = "#" * filled + "-" * (30 - filled)
-        line = f"[{key}] {bar} {done}/{total} fits {math.floor(100 * share + 1e-9)}%"
+        counted = f"{done // folds}/{total // folds} candidates, " if folds else ""
+        percent = math.floor(100 * share + 1e-9)
+        line = f"[{key}] {bar} {counted}{done}/{total} fits {percent}%"
         elapsed = now - run["start"]
+        if done == total:
+            line += f" in {format_seconds(elapsed)}"
+        else:
+            line += f", {format_seconds(elapsed)} elapsed"
         if share > 0 and done < total and elapsed >= ESTIMATE_AFTER:
-            left = elapsed * (1 - share) / share
-            line += f" ({format_seconds(left)} left)"
+            line += f", {format_seconds(elapsed * (1 - share) / share)} left"
         pad = " " * max(0, run["width"] - len(line))  # erase a longer line
         run["width"] = len(line)
         end = "\n" if done == total else ""
@@ -395,6 +406,7 @@ def run(args, written=None):
     """
     from . import _cluster, _report, _study, _study_data
 
+    start = time.perf_counter()
     out = _report.check_out(args.out)
     data = _study_data.load_data(args.data, args.target, args.dataset, args.encoding)
     notes = list(data.notes)
@@ -428,20 +440,24 @@ def run(args, written=None):
             random_state=args.random_state, n_jobs=n_jobs, progress=progress,
             features=data.features,
         )  # fmt: skip
+        started = time.perf_counter()
         baselines = _study.run_baselines(
             data.X, data.y, cv, task=task, features=data.features,
             random_state=args.random_state, n_jobs=n_jobs,
         )  # fmt: skip
+        baseline_seconds = time.perf_counter() - started
+    timing = _report.time_text(studies, time.perf_counter() - start, baseline_seconds)
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
     print(_report.format_baselines(baselines, task, args.cv), end="\n\n")
     print(_report.ascii_text(_report.standing_text(studies, baselines)), end="\n\n")
+    print(timing, end="\n\n")
     # The report shows a description of several lines as it is printed.
     description = "\n".join(
         [data.description, *lines, *(f"note: {note}" for note in notes)]
     )
     paths = _report.write_report(
-        studies, out, description, args.cv, task_line, written, baselines
+        studies, out, description, args.cv, task_line, written, baselines, timing
     )
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli import format_seconds
 from ._exceptions import StudyError
 from ._signals import sigint_handled
 from ._study import LOG_SCALE
@@ -381,6 +382,46 @@ def standing_text(studies, baselines):
             "least as well."
         )
     return text
+
+
+def time_text(studies, seconds, baseline_seconds=None):
+    """The time the study took and how many fits it stacked, in a sentence.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    seconds : float
+        The whole study's time, from loading the data to the last score.
+    baseline_seconds : float or None, default=None
+        The baselines' time, or None without baselines.
+
+    Returns
+    -------
+    text : str
+        E.g. "The study took 42 s: GDRegressor 3 s and MLPRegressor 35 s
+        (search and refit), the baselines 4 s; 800 of its 800 fits were
+        stacked, trained in runs of many candidates at once."
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as S
+    >>> gd = S(name="GDRegressor", seconds=2.5, fits=125, stacked=125)
+    >>> time_text([gd], 7.2, 3.1)
+    'The study took 8 s: GDRegressor 3 s (search and refit), the baselines \
+4 s; 125 of its 125 fits were stacked, trained in runs of many candidates \
+at once.'
+    """
+    parts = [f"{study.name} {format_seconds(study.seconds)}" for study in studies]
+    text = f"The study took {format_seconds(seconds)}: " + " and ".join(parts)
+    text += " (search and refit)"
+    if baseline_seconds is not None:
+        text += f", the baselines {format_seconds(baseline_seconds)}"
+    fits = sum(study.fits for study in studies)
+    stacked = sum(study.stacked for study in studies)
+    return (
+        f"{text}; {stacked} of its {fits} fits were stacked, trained in runs "
+        "of many candidates at once."
+    )
 
 
 def format_baselines(baselines, task, n_folds):
@@ -952,7 +993,7 @@ def _html_baselines(studies, baselines):
     ]
 
 
-def _html_summary(studies, baselines=None):
+def _html_summary(studies, baselines=None, timing=None):
     header, rows = summary_cells(studies)
     scores = [row["val"] for row in summary_rows(studies)]
     finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
@@ -990,6 +1031,7 @@ def _html_summary(studies, baselines=None):
         table,
         f"<p>{text}</p>",
         *_html_baselines(studies, baselines),
+        *([f"<p class='time'>{html.escape(timing)}</p>"] if timing else []),
     ]
 
 
@@ -1144,7 +1186,15 @@ def _html_description(description, task, n_splits, pipeline):
     return f"<p>{scoring}{more}</p>", details
 
 
-def report_html(studies, images, description, n_splits, task_text=None, baselines=None):
+def report_html(
+    studies,
+    images,
+    description,
+    n_splits,
+    task_text=None,
+    baselines=None,
+    timing=None,
+):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
 
     It opens with the summary (:func:`summary_cells`), then the description
@@ -1169,6 +1219,8 @@ def report_html(studies, images, description, n_splits, task_text=None, baseline
     baselines : list of skgd._study.Baseline or None, default=None
         The baselines' scores, shown after the summary with a sentence on
         where the best candidate stands (:func:`standing_text`).
+    timing : str or None, default=None
+        The time the study took (:func:`time_text`), ending the summary.
 
     Returns
     -------
@@ -1183,7 +1235,7 @@ def report_html(studies, images, description, n_splits, task_text=None, baseline
         "<h1>skgd study</h1>",
         *([f"<p class='task'>{html.escape(task_text)}</p>"] if task_text else []),
         intro,
-        *_html_summary(studies, baselines),
+        *_html_summary(studies, baselines, timing),
         *details,
     ]
     text = captions(studies, n_splits)
@@ -1206,7 +1258,14 @@ def report_html(studies, images, description, n_splits, task_text=None, baseline
 
 
 def write_report(
-    studies, out, description, n_splits, task_text=None, written=None, baselines=None
+    studies,
+    out,
+    description,
+    n_splits,
+    task_text=None,
+    written=None,
+    baselines=None,
+    timing=None,
 ):
     """Write results.csv, results.json, the PNG figures and report.html.
 
@@ -1233,6 +1292,8 @@ def write_report(
         tell that the study was written.
     baselines : list of skgd._study.Baseline or None, default=None
         The baselines' scores, for the report and ``baselines.json``.
+    timing : str or None, default=None
+        The time the study took, for the report's summary.
 
     Returns
     -------
@@ -1242,13 +1303,13 @@ def write_report(
     out = check_out(out)  # again: the folder may have changed since
     with _staged(out, written) as folder:
         names = _write_files(
-            studies, folder, description, n_splits, task_text, baselines
+            studies, folder, description, n_splits, task_text, baselines, timing
         )
     return [out / name for name in names]
 
 
 def _write_files(
-    studies, folder, description, n_splits, task_text=None, baselines=None
+    studies, folder, description, n_splits, task_text=None, baselines=None, timing=None
 ):
     """Write every output into ``folder``; return their names, report last."""
     records = result_records(studies)
@@ -1264,7 +1325,9 @@ def _write_files(
         figure.savefig(folder / name, dpi=DPI)
         images.append(folder / name)
     report = folder / "report.html"
-    page = report_html(studies, images, description, n_splits, task_text, baselines)
+    page = report_html(
+        studies, images, description, n_splits, task_text, baselines, timing
+    )
     report.write_text(page, "utf-8")
     names = ["results.csv", "results.json", *extra, *(p.name for p in images)]
     return [*names, report.name]

@@ -377,6 +377,12 @@ class EstimatorStudy:
     model : Pipeline or None
         The best pipeline refitted on all data with ``validation_fraction=0.2``
         (for its training curves); None if there is no best or it failed.
+    seconds : float
+        The time its search and refit took (NaN when not measured).
+    fits : int
+        Its fits: candidates times folds.
+    stacked : int
+        How many of its fits were trained in stacked runs.
     """
 
     key: str
@@ -386,6 +392,9 @@ class EstimatorStudy:
     rows: list
     best: int | None
     model: Pipeline | None = None
+    seconds: float = math.nan
+    fits: int = 0
+    stacked: int = 0
 
     @property
     def name(self):
@@ -750,7 +759,7 @@ def _stacked_fold(task, pipeline, candidates, X, y, train, test):
 
 
 def cross_validate_grid(
-    pipeline, grid, X, y, cv, n_jobs=1, progress=None, task=REGRESSION
+    pipeline, grid, X, y, cv, n_jobs=1, progress=None, task=REGRESSION, stats=None
 ):
     """Score every candidate of a grid by cross-validation.
 
@@ -774,12 +783,15 @@ def cross_validate_grid(
         Stacked runs (and fits that cannot be stacked) at once, as in
         :class:`joblib.Parallel`.
     progress : callable or None, default=None
-        Called as ``progress(done, total, work=fraction)`` at the start
-        (``done`` 0) and as fits finish: ``done`` of the ``total`` fits, and
-        an estimate of the fraction of the work done (the wide networks'
-        fits take longer).
+        Called as ``progress(done, total, work=fraction, folds=n_folds)`` at
+        the start (``done`` 0) and as fits finish: ``done`` of the ``total``
+        fits, an estimate of the fraction of the work done (the wide
+        networks' fits take longer), and the number of folds.
     task : Task, default=REGRESSION
         How each fold is scored.
+    stats : dict or None, default=None
+        When given, ``"fits"`` (candidates times folds) and ``"stacked"``
+        (how many of them were trained in stacked runs) are set in it.
 
     Returns
     -------
@@ -803,7 +815,7 @@ def cross_validate_grid(
         done += n_fits
         if progress is not None:
             work = costs[done - 1] / costs[-1] if done else 0.0
-            progress(done, total, work=float(work))
+            progress(done, total, work=float(work), folds=len(splits))
 
     advance(0)
     prefixed = [_prefixed(candidates[i]) for i in order]
@@ -811,6 +823,8 @@ def cross_validate_grid(
         pipeline, prefixed, X, y, splits, n_jobs=n_jobs, progress=advance
     )
     shares = {(order[j], k): seconds for (j, k), seconds in ordered.items()}
+    if stats is not None:
+        stats.update(fits=total, stacked=len(shares))
     outcomes = [[None] * len(splits) for _ in candidates]
     fits = [
         (i, k, task, pipeline, params, X, y, train, test)
@@ -984,11 +998,15 @@ def run_study(
     for key in keys:
         report = None if progress is None else _bind(progress, key)
         pipeline, grid = pipelines[key], grids[key]
+        start, stats = time.perf_counter(), {}
         rows = cross_validate_grid(
-            pipeline, grid, X, y, cv, n_jobs=n_jobs, progress=report, task=task
+            pipeline, grid, X, y, cv, n_jobs, report, task, stats
+        )  # fmt: skip
+        study = EstimatorStudy(
+            key, task, pipeline, grid, rows, best_index(rows), **stats
         )
-        study = EstimatorStudy(key, task, pipeline, grid, rows, best_index(rows))
         study.model = refit_best(study, X, y)
+        study.seconds = time.perf_counter() - start
         studies.append(study)
     return studies
 

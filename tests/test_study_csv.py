@@ -7,6 +7,7 @@ whole numbers) and the estimate of the time left.
 import html
 import json
 import os
+import re
 from contextlib import nullcontext
 
 import numpy as np
@@ -345,12 +346,36 @@ def test_progress_shows_the_time_left(capsys):
     err = capsys.readouterr().err
     lines = err.split("\r")[1:]
     assert len(lines) == 4
-    assert lines[0].startswith("[mlp] " + "-" * 30 + " 0/50 fits 0%")
-    assert lines[1].rstrip() == "[mlp] " + "#" * 3 + "-" * 27 + " 5/50 fits 10%"
-    assert lines[2].rstrip().endswith("20/50 fits 40% (12 s left)")
+    assert lines[0].startswith("[mlp] " + "-" * 30 + " 0/50 fits 0%, 0 s elapsed")
+    assert lines[1].rstrip() == (
+        "[mlp] " + "#" * 3 + "-" * 27 + " 5/50 fits 10%, 1 s elapsed"
+    )
+    assert lines[2].rstrip().endswith("20/50 fits 40%, 8 s elapsed, 12 s left")
     assert lines[3].endswith("\n")
-    assert lines[3].rstrip() == "[mlp] " + "#" * 30 + " 50/50 fits 100%"
+    assert lines[3].rstrip() == "[mlp] " + "#" * 30 + " 50/50 fits 100% in 20 s"
     assert len(lines[3]) - 1 >= len(lines[2])  # erases the time left
+
+
+def test_progress_counts_the_candidates_with_the_folds(capsys):
+    now = [0.0]
+    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress("mlp", 0, 675, work=0.0, folds=5)
+    now[0] = 8.0
+    progress("mlp", 270, 675, work=0.4, folds=5)
+    now[0] = 21.0
+    progress("mlp", 675, 675, work=1.0, folds=5)
+    lines = capsys.readouterr().err.split("\r")[1:]
+    assert lines[0].rstrip() == (
+        "[mlp] " + "-" * 30 + " 0/135 candidates, 0/675 fits 0%, 0 s elapsed"
+    )
+    assert lines[1].rstrip() == (
+        "[mlp] " + "#" * 12 + "-" * 18 + " 54/135 candidates, 270/675 fits 40%, "
+        "8 s elapsed, 12 s left"
+    )
+    assert lines[2].rstrip() == (
+        "[mlp] " + "#" * 30 + " 135/135 candidates, 675/675 fits 100% in 21 s"
+    )
+    assert lines[2].endswith("\n") and len(lines[2]) - 1 >= len(lines[1])
 
 
 def test_progress_weighs_the_work_the_search_reports(capsys):
@@ -360,7 +385,9 @@ def test_progress_weighs_the_work_the_search_reports(capsys):
     now[0] = 10.0
     progress("mlp", 20, 100, work=0.5)  # the wide networks' fits came first
     err = capsys.readouterr().err
-    assert err.endswith("[mlp] " + "#" * 15 + "-" * 15 + " 20/100 fits 50% (10 s left)")
+    assert err.endswith(
+        "[mlp] " + "#" * 15 + "-" * 15 + " 20/100 fits 50%, 10 s elapsed, 10 s left"
+    )
 
 
 def test_cross_validate_grid_reports_the_work_done():
@@ -369,8 +396,14 @@ def test_cross_validate_grid_reports_the_work_done():
     pipeline = _study.make_pipeline("mlp", 0, grid=grid)
     X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40.0)
     cv = _study.REGRESSION.splitter(2, 0)
-    progress = lambda done, total, work: calls.append((done, total, work))  # noqa: E731
-    _study.cross_validate_grid(pipeline, grid, X, y, cv, progress=progress)
+
+    def progress(done, total, work, folds):
+        calls.append((done, total, work))
+        assert folds == 2
+
+    stats = {}
+    _study.cross_validate_grid(pipeline, grid, X, y, cv, progress=progress, stats=stats)
+    assert stats == {"fits": 4, "stacked": 4}
     assert calls[0] == (0, 4, 0.0) and calls[-1][:2] == (4, 4)
     # The 30 units first: two fits of cost 4 against two of cost 1.2.
     assert [work for _, _, work in calls] == pytest.approx(
@@ -388,7 +421,7 @@ def test_progress_restarts_for_each_estimator(capsys):
     now[0] = 104.0
     progress("mlp", 5, 10)
     err = capsys.readouterr().err
-    assert err.endswith("5/10 fits 50% (4 s left)")
+    assert err.endswith("5/10 fits 50%, 4 s elapsed, 4 s left")
 
 
 @pytest.mark.parametrize(
@@ -464,3 +497,19 @@ def test_the_study_prints_and_writes_its_baselines(real_csv, tmp_path, capsys):
     page = (tmp_path / "o" / "report.html").read_text()
     assert page.index("class='standing'") < page.index("id='baselines'")
     assert html.escape(standing[0].replace("R2", "R²").replace("+/-", "±")) in page
+
+
+def test_the_study_says_its_time_and_the_fits_it_stacked(tmp_path, capsys):
+    args = ["--estimator", "both", "--param", "learning_rate=1e-2,1e-1", *FAST]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("The study took")]
+    assert re.fullmatch(
+        r"The study took \d+ s: GDRegressor \d+ s and MLPRegressor \d+ s \(search "
+        r"and refit\), the baselines \d+ s; 8 of its 8 fits were stacked, trained "
+        r"in runs of many candidates at once\.",
+        line,
+    )
+    page = (tmp_path / "o" / "report.html").read_text()
+    assert f"<p class='time'>{line}</p>" in page
+    assert page.index("class='time'") < page.index("<h2 id='gd'>")
