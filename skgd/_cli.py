@@ -251,7 +251,8 @@ def _add_study_arguments(study):
         help="auto (the default) chooses as a person would: text and booleans "
         f"are class labels; whole numbers are class labels only when they take "
         f"at most {MAX_CLASSES} distinct values and the rarest is in at least "
-        "--cv rows (one for each fold), otherwise a quantity (a count, a "
+        "--cv rows (one for each fold) and, of more than two values, 1%% of "
+        "the rows; otherwise a quantity (a count, a "
         "price); other numbers are a regression. The first line printed says "
         "which task was chosen, and why",
     )

@@ -231,9 +231,10 @@ def choose_task(y, task="auto", default=None, n_splits=None):
     - numbers that are not all whole are a regression;
     - whole numbers are classes only when they take at most
       :data:`MAX_CLASSES` distinct values and the rarest is in at least
-      ``n_splits`` rows (one in each stratified fold); otherwise they are a
-      quantity (a count, a price in whole dollars, a length of stay): a
-      regression.
+      ``n_splits`` rows (one in each stratified fold) and, of more than two
+      values, in at least :data:`MIN_CLASS_SHARE` of the rows; otherwise
+      they are a quantity (a count, a price in whole dollars, a length of
+      stay): a regression.
 
     Parameters
     ----------
@@ -313,8 +314,20 @@ def _choose(y, kind, n_splits):
             f"{held}, and the rarest, {_number(value)}, is in {count} "
             f"row{'s' if count > 1 else ''}, fewer than the {n_splits} folds need"
         )
-    least = f", each in {int(counts[rarest])} rows or more" if n_splits else ""
+    value, count = _number(_plain(values[rarest])), int(counts[rarest])
+    if len(values) > 2 and count < MIN_CLASS_SHARE * len(y):
+        return "regression", (
+            f"{held}, and the rarest, {value}, is in {count} of the {len(y)} "
+            f"rows, less than {MIN_CLASS_SHARE:.0%}: a tail, as of a count"
+        )
+    least = f", each in {count} rows or more" if n_splits else ""
     return "classification", f"{held}{least}: class labels"
+
+
+#: With more than two distinct whole numbers, the rarest must hold at least
+#: this share of the rows for ``--task auto`` to take them as class labels: a
+#: count's long tail (a value or two in thousands of rows) makes a regression.
+MIN_CLASS_SHARE = 0.01
 
 
 def _number(value):
