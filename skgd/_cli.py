@@ -421,6 +421,12 @@ def run(args, written=None):
     n_train = len(data.y) - math.ceil(len(data.y) / args.cv)  # the fewest a fold
     grids, adapted = _study.adapt_epochs(keys, grids, n_train, task)
     notes += [adapted] if adapted else []
+    dense = _study.dense_bytes(data.X, data.features)
+    if dense > _study.DENSE_BYTES:
+        notes.append(
+            f"gradient boosting is left out of the baselines: its dense input "
+            f"would take {dense / 2**30:.1f} GiB"
+        )
     print(task_line, flush=True)
     for note in notes:
         print(f"skgd study: note: {note}", file=sys.stderr)

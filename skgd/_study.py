@@ -1090,6 +1090,32 @@ def baseline_models(task=REGRESSION, random_state=0):
     ]
 
 
+#: The most memory the dense input of gradient boosting may take: 1 GiB.
+DENSE_BYTES = 2**30
+
+
+def dense_bytes(X, features=None):
+    """The bytes of the preprocessed features as a dense float64 array.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+    features : Features or None, default=None
+        The columns of a CSV by kind; None for numbers alone.
+
+    Returns
+    -------
+    n_bytes : int
+        Rows times columns times 8, a categorical column counting one
+        column per category (and one for a missing cell).
+    """
+    if features is None:
+        return X.shape[0] * X.shape[1] * 8
+    width = len(features.numeric)
+    width += sum(X[c].nunique() + int(X[c].isna().any()) for c in features.categorical)
+    return X.shape[0] * width * 8
+
+
 def run_baselines(
     X, y, cv, *, task=REGRESSION, features=None, random_state=0, n_jobs=1
 ):
@@ -1119,12 +1145,20 @@ def run_baselines(
     -------
     baselines : list of Baseline
         In the order of :func:`baseline_models`. A fit that raises scores
-        NaN, as a candidate's would.
+        NaN, as a candidate's would. Gradient boosting takes dense input, the
+        one-hot code of the categories as a dense array: it is left out when
+        that would take more than :data:`DENSE_BYTES` (see
+        :func:`dense_bytes`).
     """
     models = baseline_models(task, random_state)
-    pipelines = [
-        Pipeline([make_preprocessor(features), (_STEP, model)]) for *_, model in models
-    ]
+    if dense_bytes(X, features) > DENSE_BYTES:
+        models = [model for model in models if model[0] != "boosting"]
+    pipelines = []
+    for kind, _, model in models:
+        name, pre = make_preprocessor(features)
+        if kind == "boosting" and isinstance(pre, ColumnTransformer):
+            pre.set_params(sparse_threshold=0)  # the same numbers, dense
+        pipelines.append(Pipeline([(name, pre), (_STEP, model)]))
     splits = list(cv.split(X, y))
     fits = [
         (j, k, task, pipeline, {}, X, y, train, test)

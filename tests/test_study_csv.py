@@ -513,3 +513,35 @@ def test_the_study_says_its_time_and_the_fits_it_stacked(tmp_path, capsys):
     page = (tmp_path / "o" / "report.html").read_text()
     assert f"<p class='time'>{line}</p>" in page
     assert page.index("class='time'") < page.index("<h2 id='gd'>")
+
+
+def test_boosting_takes_the_one_hot_code_dense(tmp_path, monkeypatch, capsys):
+    """A categorical column of many categories makes the one-hot code sparse,
+    which HistGradientBoosting refuses: its baseline takes it dense, unless
+    that would take too much memory."""
+    rng = np.random.default_rng(0)
+    cat = rng.choice([f"c{i}" for i in range(40)], 200)
+    x = rng.normal(size=200)
+    y = x + np.array([int(c[1:]) for c in cat]) / 10 + 0.1 * rng.normal(size=200)
+    pd.DataFrame({"x": x, "cat": cat, "y": y}).to_csv(tmp_path / "s.csv", index=False)
+    data = load_data(str(tmp_path / "s.csv"), "y")
+    task = _study.make_task(data.y)
+    cv = task.splitter(3, 0)
+    baselines = _study.run_baselines(
+        data.X, data.y, cv, task=task, features=data.features
+    )
+    assert [b.row["failed"] for b in baselines] == [False, False, False]
+    assert baselines[1].row["mean_val_score"] > 0.2  # scored, dense
+    n_bytes = 200 * (1 + data.X["cat"].nunique()) * 8  # x, and one per category
+    assert _study.dense_bytes(data.X, data.features) == n_bytes
+    monkeypatch.setattr(_study, "DENSE_BYTES", n_bytes - 1)
+    baselines = _study.run_baselines(
+        data.X, data.y, cv, task=task, features=data.features
+    )
+    assert [b.kind for b in baselines] == ["linear", "dummy"]
+    args = ["--data", str(tmp_path / "s.csv"), "--target", "y", "--estimator", "gd"]
+    status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert "note: gradient boosting is left out of the baselines: its dense " in err
+    records = json.loads((tmp_path / "o" / "baselines.json").read_text())
+    assert [r["model"] for r in records] == ["RidgeCV", "DummyRegressor"]
