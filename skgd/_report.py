@@ -469,7 +469,7 @@ def baseline_cells(baselines, task):
         raised.
     """
     extras = _extra_scores(task)
-    metric = ascii_text(task.label)
+    metric = task.label
     header = ["model", f"train {metric}", f"valid {metric} ± std", "gap"]
     header += [*(_EXTRA_HEADERS[name] for name in extras), "fit s"]
     rows = []
@@ -1111,6 +1111,8 @@ _STYLE = (
     "table.summary .text{text-align:left;white-space:normal;min-width:10em}"
     "tr.best{background:#fff2c2;font-weight:bold}tr.failed{color:#999}"
     ".wide{overflow-x:auto}"
+    "p.task,p.standing{background:#eef4fb;border-left:3px solid #4a7fc1;"
+    "padding:.4em .7em}"
     "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;"
     "white-space:pre-wrap;overflow-wrap:anywhere}"
     "figure{margin:1.2em 0}img{width:100%;max-width:48em;height:auto}"

@@ -496,6 +496,7 @@ def test_the_study_prints_and_writes_its_baselines(real_csv, tmp_path, capsys):
     assert {"mean_val_r2", "std_val_r2", "mean_train_r2", "gap"} <= set(records[0])
     page = (tmp_path / "o" / "report.html").read_text()
     assert page.index("class='standing'") < page.index("id='baselines'")
+    assert "<th>train R²</th><th>valid R² ± std</th>" in page
     assert html.escape(standing[0].replace("R2", "R²").replace("+/-", "±")) in page
 
 
