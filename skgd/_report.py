@@ -1091,8 +1091,10 @@ def captions(studies, n_splits):
 
 
 def _html_image(path, caption=""):
+    """A figure embedded as a data URI; its alt text is its caption, which says
+    what it shows (the file name without one)."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    alt = html.escape(path.stem)
+    alt = html.escape(caption or path.stem.replace("_", " "), quote=True)
     caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (
         f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'

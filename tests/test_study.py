@@ -3,6 +3,7 @@
 import _thread
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -95,6 +96,22 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert 'src="http' not in report and "<link" not in report
     assert "R²" in report and "accuracy" not in report and "log-loss" not in report
     assert "<- best" in out and "valid R2" in out and "accuracy" not in out
+
+
+def test_every_figure_has_its_caption_as_alt_text(csv_path, tmp_path, capsys):
+    args = ["--data", str(csv_path), "--target", "y", "--estimator", "gd"]
+    args += ["--param", "learning_rate=1e-2,1e-1"]
+    status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    page = (tmp_path / "o" / "report.html").read_text()
+    figures = re.findall(
+        r'<figure><img alt="([^"]*)" src="data:image/png;base64,[^"]+">'
+        r"<figcaption>([^<]*)</figcaption></figure>",
+        page,
+    )
+    assert len(figures) == page.count("<figure>") >= 2
+    for alt, caption in figures:
+        assert alt == caption and len(alt) > 30
 
 
 def test_default_data_restricted_grid(tmp_path, capsys):
