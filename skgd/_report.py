@@ -792,18 +792,39 @@ def outside_legend(figure, ncols=4):
     )  # fmt: skip
 
 
-def _limit_scores(ax, task, values):
-    """Keep a huge negative R² of a near-divergent candidate off the scale.
+#: R² below -1 is drawn on a log scale (a symmetric log: linear in [-1, 1]).
+_SYMLOG = {"linthresh": 1.0, "linscale": 2.0}
 
-    Only R² is unbounded below; accuracy stays in [0, 1] and keeps
-    matplotlib's limits.
+
+def _limit_scores(ax, task, values):
+    """Show every R², however negative, without flattening the rest.
+
+    R² in [-1, 1] is on a linear scale; when some value is below -1 (a
+    candidate far from converged, or near divergence), the axis goes on
+    below -1 on a log scale (matplotlib's ``symlog``), so that every curve
+    stays in view. Only R² is unbounded below; accuracy stays in [0, 1] and
+    keeps matplotlib's limits.
     """
     if task.metric != "r2":
         return
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
-    if finite.size:
-        ax.set_ylim(max(finite.min(), -1.0) - 0.05, max(finite.max(), 0.0) + 0.05)
+    if not finite.size:
+        return
+    low, high = finite.min(), max(finite.max(), 0.0) + 0.05
+    if low >= -1.0:
+        ax.set_ylim(low - 0.05, high)
+        return
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    ax.set_yscale("symlog", **_SYMLOG)  # shared with the axes at 0
+    ax.set_ylim(low * 1.3, high)
+    # Plain numbers: the linear part every 0.5, then each decade below -1.
+    decades = [-(10.0**k) for k in range(math.ceil(math.log10(-low * 1.3)))]
+    ticks = [t for t in (-0.5, 0.0, 0.5, 1.0) if t <= high] + decades
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_locator(FixedLocator([]))
 
 
 def _failed(rows, param):

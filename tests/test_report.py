@@ -384,3 +384,28 @@ def test_standing_text_picks_the_best_estimator_and_names_a_failed_baseline():
     assert standing_text([failed], _baselines(0.5, 0.5, 0.0)) == (
         "Every skgd candidate failed: only the baselines have scores."
     )
+
+
+def test_a_score_far_below_zero_stays_in_view():
+    """R² far below -1 goes on a log scale below -1: every point is in view,
+    and the others keep a linear scale in [-1, 1]."""
+    grid = {"learning_rate": [1e-3, 1e-2, 1e-1], "alpha": [0.0, 1e-2, 1.0]}
+    scores = {1e-3: -500.0, 1e-2: 0.5, 1e-1: 0.6}
+
+    def score(p):  # far below 0 at the smallest rate, and without a penalty
+        return -500.0 if p["alpha"] == 0 else scores[p["learning_rate"]]
+
+    study = _study("gd", GDRegressor(), grid, score)
+    for param in ("learning_rate", "alpha"):  # alpha has an axes of its own at 0
+        figure = validation_curve_figure(study, param)
+        for ax in figure.axes:
+            assert ax.get_yscale() == "symlog"
+            low, high = ax.get_ylim()
+            assert low < -500.01 and 0.6 < high < 1
+            ticks = ax.get_yticks()
+            assert {-100.0, -10.0, -1.0, -0.5, 0.0, 0.5} <= set(ticks)
+    figure = learning_rate_figure([study])
+    assert figure.axes[0].get_ylim()[0] < -500
+    mild = _study("gd", GDRegressor(), grid, lambda p: scores[p["learning_rate"]] / 600)
+    ax = validation_curve_figure(mild, "learning_rate").axes[0]
+    assert ax.get_yscale() == "linear" and -0.9 < ax.get_ylim()[0] < -0.8
