@@ -3,17 +3,22 @@
 This module parses the arguments, reports progress and prints the tables;
 :mod:`skgd._study_data`, :mod:`skgd._cluster` and :mod:`skgd._study` do the
 work. Bad input ends with one line on stderr, ``skgd study: error: ...``, and
-exit status 2.
+exit status 2; Ctrl-C with one line too, and exit status 130 (see
+:func:`main`).
 """
 
 import argparse
 import ast
+import codecs
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
-from ._study_data import DATASETS, DEFAULT_DATASET
+from ._signals import sigint_handled
+from ._study_data import DATASETS, DEFAULT_DATASET, MAX_CLASSES
 
 _OPEN, _CLOSE = "([{", ")]}"
 _LITERAL_START = _OPEN + "'\"0123456789+-."
@@ -141,6 +146,35 @@ def parse_n_jobs(text):
     return n_jobs
 
 
+def parse_encoding(text):
+    """Parse ``--encoding``: the name of a text codec Python knows.
+
+    Parameters
+    ----------
+    text : str
+        The option's argument.
+
+    Returns
+    -------
+    encoding : str
+        ``text``, checked.
+
+    Examples
+    --------
+    >>> parse_encoding("latin-1")
+    'latin-1'
+    """
+    try:
+        text_codec = getattr(codecs.lookup(text), "_is_text_encoding", True)
+    except LookupError:
+        text_codec = False
+    if not text_codec:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r} (such as utf-8, latin-1, cp1252, utf-16)"
+        )
+    return text
+
+
 def default_n_jobs():
     """The default of ``--n-jobs``: the CPUs this process may run on.
 
@@ -194,6 +228,13 @@ def _add_study_arguments(study):
         "allowed) and a target column (numbers or labels)",
     )
     add("--target", metavar="COLUMN", help="column of --data to predict")
+    add(
+        "--encoding",
+        metavar="NAME",
+        type=parse_encoding,
+        help="text encoding of --data, such as latin-1, cp1252 or utf-16 "
+        "(default: UTF-8, and latin-1 with a note for a file that is not UTF-8)",
+    )
     classifications = [
         name for name, (_, task) in DATASETS.items() if task != "regression"
     ]
@@ -207,9 +248,13 @@ def _add_study_arguments(study):
         "--task",
         choices=["auto", "classification", "regression"],
         default="auto",
-        help="auto (the default): classification for class labels (strings, "
-        "booleans, whole numbers: sklearn's type_of_target says binary or "
-        "multiclass), regression for other numbers",
+        help="auto (the default) chooses as a person would: text and booleans "
+        f"are class labels; whole numbers are class labels only when they take "
+        f"at most {MAX_CLASSES} distinct values and the rarest is in at least "
+        "--cv rows (one for each fold) and, of more than two values, 1%% of "
+        "the rows; otherwise a quantity (a count, a "
+        "price); other numbers are a regression. The first line printed says "
+        "which task was chosen, and why",
     )
     add("--estimator", choices=["gd", "mlp", "both"], default="both")
     add(
@@ -287,13 +332,15 @@ def format_seconds(seconds):
 
 
 def make_progress(enabled, clock=time.monotonic):
-    """A progress callback drawing ``[gd] ####------ 12/25 fits 48% (9 s left)``.
+    """A progress callback drawing the candidates and fits done, and the time.
 
-    The line is redrawn on stderr at most every :data:`REDRAW_EVERY` seconds
-    (and at the start and end of each estimator's search). Once the search
-    has run :data:`ESTIMATE_AFTER` seconds, it ends with an estimate of the
-    time left: the time so far times the work left over the work done, the
-    work being the fraction ``work`` the search reports (fits of wide
+    Such as ``[mlp] ####------ 54/135 candidates, 270/675 fits 40%, 8 s
+    elapsed, 12 s left``. The line is redrawn on stderr at most every
+    :data:`REDRAW_EVERY` seconds (and at the start and end of each
+    estimator's search), and ends with the time the search took. Once the
+    search has run :data:`ESTIMATE_AFTER` seconds, it shows an estimate of
+    the time left: the time so far times the work left over the work done,
+    the work being the fraction ``work`` the search reports (fits of wide
     networks take longer), else the fraction of fits done.
 
     Parameters
@@ -306,12 +353,16 @@ def make_progress(enabled, clock=time.monotonic):
     Returns
     -------
     progress : callable
-        Called as ``progress(key, done, total, work=None)``, with ``done`` 0
-        at the start of each estimator's search.
+        Called as ``progress(key, done, total, work=None, folds=None)``, with
+        ``done`` 0 at the start of each estimator's search. With ``folds``,
+        the line counts candidates too: the fits done over the folds, each
+        candidate being one fit a fold (a stacked run trains a group of
+        candidates on one fold at a time, so this is the candidates' worth of
+        fits done).
     """
     runs = {}
 
-    def progress(key, done, total, work=None):
+    def progress(key, done, total, work=None, folds=None):
         if not enabled:
             return
         now = clock()
@@ -325,11 +376,16 @@ def make_progress(enabled, clock=time.monotonic):
         share = share if work is None or done == total else work
         filled = round(30 * share)
         bar = "#" * filled + "-" * (30 - filled)
-        line = f"[{key}] {bar} {done}/{total} fits {math.floor(100 * share + 1e-9)}%"
+        counted = f"{done // folds}/{total // folds} candidates, " if folds else ""
+        percent = math.floor(100 * share + 1e-9)
+        line = f"[{key}] {bar} {counted}{done}/{total} fits {percent}%"
         elapsed = now - run["start"]
+        if done == total:
+            line += f" in {format_seconds(elapsed)}"
+        else:
+            line += f", {format_seconds(elapsed)} elapsed"
         if share > 0 and done < total and elapsed >= ESTIMATE_AFTER:
-            left = elapsed * (1 - share) / share
-            line += f" ({format_seconds(left)} left)"
+            line += f", {format_seconds(elapsed * (1 - share) / share)} left"
         pad = " " * max(0, run["width"] - len(line))  # erase a longer line
         run["width"] = len(line)
         end = "\n" if done == total else ""
@@ -338,32 +394,40 @@ def make_progress(enabled, clock=time.monotonic):
     return progress
 
 
-def run(args):
+def run(args, written=None):
     """Run ``skgd study`` with parsed arguments; print the tables.
 
     Parameters
     ----------
     args : argparse.Namespace
         From :func:`build_parser`.
+    written : list or None, default=None
+        The ``--out`` folder is appended to it once it holds the new study
+        (see :func:`skgd._report.write_report`).
     """
     from . import _cluster, _report, _study, _study_data
 
+    start = time.perf_counter()
     out = _report.check_out(args.out)
-    data = _study_data.load_data(args.data, args.target, args.dataset)
+    data = _study_data.load_data(args.data, args.target, args.dataset, args.encoding)
     notes = list(data.notes)
-    task = _study.make_task(data.y, args.task, default=data.task)
-    if args.task == "auto" and data.task is None and _study.detected_quantity(data.y):
-        notes.append(
-            f"a regression: the target holds {len(set(data.y.tolist()))} distinct "
-            f"whole numbers, more than {_study.MAX_CLASSES} class labels would "
-            "be; pass --task classification to classify them"
-        )
+    task, reason = _study.choose_task(data.y, args.task, data.task, args.cv)
+    task_line = _study.task_line(task, reason)
     keys = ["gd", "mlp"] if args.estimator == "both" else [args.estimator]
+    wide = _study_data.shape_note(len(data.y), data.X.shape[1], keys)
+    notes += [wide] if wide else []
     grids = _study.build_grids(keys, dict(args.param), task)
     _study.check_cv(args.cv, data.y, task)
     n_train = len(data.y) - math.ceil(len(data.y) / args.cv)  # the fewest a fold
     grids, adapted = _study.adapt_epochs(keys, grids, n_train, task)
     notes += [adapted] if adapted else []
+    dense = _study.dense_bytes(data.X, data.features)
+    if dense > _study.DENSE_BYTES:
+        notes.append(
+            f"gradient boosting is left out of the baselines: its dense input "
+            f"would take {dense / 2**30:.1f} GiB"
+        )
+    print(task_line, flush=True)
     for note in notes:
         print(f"skgd study: note: {note}", file=sys.stderr)
     cv = task.splitter(args.cv, args.random_state)
@@ -383,13 +447,25 @@ def run(args):
             random_state=args.random_state, n_jobs=n_jobs, progress=progress,
             features=data.features,
         )  # fmt: skip
+        started = time.perf_counter()
+        baselines = _study.run_baselines(
+            data.X, data.y, cv, task=task, features=data.features,
+            random_state=args.random_state, n_jobs=n_jobs,
+        )  # fmt: skip
+        baseline_seconds = time.perf_counter() - started
+    timing = _report.time_text(studies, time.perf_counter() - start, baseline_seconds)
     for study in studies:
         print(_report.format_table(study, args.cv), end="\n\n")
+    print(_report.format_baselines(baselines, task, args.cv), end="\n\n")
+    print(_report.ascii_text(_report.standing_text(studies, baselines)), end="\n\n")
+    print(timing, end="\n\n")
     # The report shows a description of several lines as it is printed.
     description = "\n".join(
         [data.description, *lines, *(f"note: {note}" for note in notes)]
     )
-    paths = _report.write_report(studies, out, description, args.cv)
+    paths = _report.write_report(
+        studies, out, description, args.cv, task_line, written, baselines, timing
+    )
     print(f"wrote {len(paths)} files to {args.out}, see {paths[-1]}")
 
 
@@ -405,16 +481,35 @@ def _searched(grid):
 def main(argv=None):
     """Entry point of the ``skgd`` command.
 
+    Ctrl-C ends the command with one line on stderr and status 130, whenever
+    it comes once this module is imported: while it imports the study's
+    modules, trains, writes, or after writing (the study is then whole in
+    ``--out``, and the line says so). Run as the command (``argv`` None), the
+    process ignores Ctrl-C once it has its status: a late Ctrl-C, while the
+    interpreter shuts down its workers, would only print a traceback.
+
     Parameters
     ----------
     argv : list of str or None
-        The arguments; None reads ``sys.argv[1:]``.
+        The arguments; None reads ``sys.argv[1:]``, as the command does.
 
     Returns
     -------
     status : int
         0 on success, 2 on bad input, 130 when interrupted.
     """
+    written = []
+    try:
+        status = _main(argv, written)
+    except KeyboardInterrupt:
+        with sigint_handled(signal.SIG_IGN):  # already ending the run
+            status = _interrupted(written)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
+
+def _main(argv, written):
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or an argparse error already printed
@@ -424,14 +519,21 @@ def main(argv=None):
     except ImportError as exc:  # pragma: no cover - depends on the environment
         return _fail(f'{exc}; pip install "skgd[study]"')
     try:
-        run(args)
+        run(args, written)
     except StudyError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:  # a previous study in --out is left as it was
-        start = "\n" if _stderr_is_terminal() else ""  # end a progress line
-        print(f"{start}skgd study: interrupted, nothing written", file=sys.stderr)
-        return 130
     return 0
+
+
+def _interrupted(written):
+    """Say that Ctrl-C stopped the study, and whether it was written first."""
+    start = "\n" if _stderr_is_terminal() else ""  # end a progress line
+    if written:
+        message = f"interrupted after writing the study to {written[-1]}"
+    else:  # a previous study in --out is left as it was
+        message = "interrupted, nothing written"
+    print(f"{start}skgd study: {message}", file=sys.stderr)
+    return 130
 
 
 def _fail(message):

@@ -9,10 +9,12 @@ It reads the :class:`~skgd._study.EstimatorStudy` results that
 for a regression, accuracy (and the validation log-loss) for a
 classification. matplotlib is imported only by the functions that draw.
 
-The HTML page is for people: it opens with a summary (the best setting of
-each estimator, its validation score and its generalization gap, see
-:func:`summary_rows`), then the description of the data (preformatted when it
-spans several lines, such as a printed pipeline), then each estimator's
+The HTML page is for people: it opens with the task chosen and why, a
+summary (the best setting of each estimator, its validation score and its
+generalization gap, see :func:`summary_rows`), where the best candidate
+stands against the baselines (:func:`standing_text`) and their table, then
+the description of the data (preformatted when it spans several lines, such
+as a printed pipeline), then each estimator's
 table and figures with captions. Every figure has its legend below the axes
 (:func:`outside_legend`), off the curves; a parameter spanning decades is on
 a log axis, with 0 on a narrow axis of its own at the left (:func:`x_scale`);
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli import format_seconds
 from ._exceptions import StudyError
 from ._signals import sigint_handled
 from ._study import LOG_SCALE
@@ -61,8 +64,9 @@ def _extra_scores(task):
     return [name for name in task.score_names if name not in ("train", "val")]
 
 
-def _ascii(label):
-    return label.replace("²", "2")
+def ascii_text(text):
+    """Text for any terminal: ``R2`` for ``R²``, ``+/-`` for ``±``."""
+    return text.replace("²", "2").replace("±", "+/-")
 
 
 def _score_text(value):
@@ -104,7 +108,7 @@ def table_rows(study, n_folds):
     """
     columns = table_columns(study)
     extras = _extra_scores(study.task)
-    metric = _ascii(study.task.label)
+    metric = ascii_text(study.task.label)
     header = [*columns, f"train {metric}", f"valid {metric}", "gap"]
     header += [*(_EXTRA_HEADERS[name] for name in extras), "fit s", ""]
     rows = [
@@ -130,7 +134,7 @@ def format_table(study, n_folds):
     header, rows = table_rows(study, n_folds)
     widths = [max(map(len, column)) for column in zip(header, *rows)]
     plural = "s" if len(rows) != 1 else ""
-    metric = _ascii(study.task.label)
+    metric = ascii_text(study.task.label)
     size = f"{len(rows)} candidate{plural} x {n_folds} folds"
     lines = [f"{study.name}: {size}, mean {metric}"]
     for cells in [header, *rows]:
@@ -281,7 +285,7 @@ def format_summary(studies):
         E.g. "GDRegressor: best learning_rate=0.1, valid R2 0.492 +/- 0.031,
         gap 0.017".
     """
-    label = _ascii(studies[0].task.label)
+    label = ascii_text(studies[0].task.label)
     lines = []
     for summary in summary_rows(studies):
         if summary["setting"] is None:
@@ -293,6 +297,221 @@ def format_summary(studies):
             f"valid {label} {val}, gap {_score_text(summary['gap'])}"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------- baselines
+
+
+def _best_overall(studies):
+    """The study whose best candidate has the highest validation score, or None."""
+    found = [study for study in studies if study.best is not None]
+    return max(found, key=lambda st: st.rows[st.best]["mean_val_score"], default=None)
+
+
+def _against(value, baseline):
+    """``"0.012 above RidgeCV (0.464)"``, ``"level with ..."``, to 3 decimals."""
+    other = baseline.row["mean_val_score"]
+    score = _score_text(other)
+    if baseline.kind == "dummy":
+        label = f"the dummy model ({baseline.what}: {score})"
+    else:
+        label = f"{baseline.name} ({score})"
+    if not math.isfinite(other):
+        return f"{baseline.name}, which failed"
+    diff = round(value, 3) - round(other, 3)
+    if abs(diff) < 5e-4:
+        return f"level with {label}"
+    return f"{abs(diff):.3f} {'above' if diff > 0 else 'below'} {label}"
+
+
+def standing_text(studies, baselines):
+    """Where the best skgd candidate stands against the baselines, in words.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    baselines : list of skgd._study.Baseline
+        From :func:`skgd._study.run_baselines`.
+
+    Returns
+    -------
+    text : str
+        E.g. "The best skgd candidate, GDRegressor with learning_rate=0.01,
+        alpha=0.1, has a validation R² of 0.480 ± 0.020: 0.007 below RidgeCV
+        (0.487), 0.082 above HistGradientBoostingRegressor (0.398) and 0.481
+        above the dummy model (the mean: -0.001)." Then a sentence when it
+        does no better than the dummy model, when gradient boosting does best,
+        or when the linear model does at least as well.
+    """
+    label = studies[0].task.label
+    by_kind = {baseline.kind: baseline for baseline in baselines}
+    study = _best_overall(studies)
+    if study is None:
+        return "Every skgd candidate failed: only the baselines have scores."
+    row = study.rows[study.best]
+    value, spread = row["mean_val_score"], row["std_val_score"]
+    setting = _setting_text(_setting(study, row))
+    comparisons = [_against(value, baseline) for baseline in baselines]
+    text = (
+        f"The best skgd candidate, {study.name}"
+        + (f" with {setting}" if setting else "")
+        + f", has a validation {label} of {_score_text(value)} ± "
+        f"{_score_text(spread)}: {', '.join(comparisons[:-1])} and "
+        f"{comparisons[-1]}."
+    )
+    # Compared as printed, to 3 decimals, so that the words match the numbers.
+    scores = {kind: b.row["mean_val_score"] for kind, b in by_kind.items()}
+    scores = {k: round(v, 3) for k, v in scores.items() if math.isfinite(v)}
+    value = round(value, 3)
+    if "dummy" in scores and value <= scores["dummy"]:
+        return text + (
+            f" It does no better than the dummy model, which predicts "
+            f"{by_kind['dummy'].what} without looking at the features: as the "
+            "study uses them, the features predict nothing it could find."
+        )
+    top = max(scores, key=scores.get, default=None)
+    if top == "boosting" and scores[top] > value:
+        text += (
+            " Gradient boosting does best here, as trees often do on tabular "
+            "data: a model trained by gradient descent is worth it where it "
+            "comes close, or where it must be one (for partial_fit, say)."
+        )
+    elif top == "linear" and scores[top] >= value:
+        text += (
+            f" The closed-form linear model, {by_kind['linear'].name}, does at "
+            "least as well."
+        )
+    return text
+
+
+def time_text(studies, seconds, baseline_seconds=None):
+    """The time the study took and how many fits it stacked, in a sentence.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    seconds : float
+        The whole study's time, from loading the data to the last score.
+    baseline_seconds : float or None, default=None
+        The baselines' time, or None without baselines.
+
+    Returns
+    -------
+    text : str
+        E.g. "The study took 42 s: GDRegressor 3 s and MLPRegressor 35 s
+        (search and refit), the baselines 4 s; 800 of its 800 fits were
+        stacked, trained in runs of many candidates at once."
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as S
+    >>> gd = S(name="GDRegressor", seconds=2.5, fits=125, stacked=125)
+    >>> time_text([gd], 7.2, 3.1)
+    'The study took 8 s: GDRegressor 3 s (search and refit), the baselines \
+4 s; 125 of its 125 fits were stacked, trained in runs of many candidates \
+at once.'
+    """
+    parts = [f"{study.name} {format_seconds(study.seconds)}" for study in studies]
+    text = f"The study took {format_seconds(seconds)}: " + " and ".join(parts)
+    text += " (search and refit)"
+    if baseline_seconds is not None:
+        text += f", the baselines {format_seconds(baseline_seconds)}"
+    fits = sum(study.fits for study in studies)
+    stacked = sum(study.stacked for study in studies)
+    return (
+        f"{text}; {stacked} of its {fits} fits were stacked, trained in runs "
+        "of many candidates at once."
+    )
+
+
+def format_baselines(baselines, task, n_folds):
+    """The baselines as a text table, with a title line.
+
+    Parameters
+    ----------
+    baselines : list of skgd._study.Baseline
+    task : Task
+        The task of the study, for the score's name.
+    n_folds : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    text : str
+    """
+    header, rows = baseline_cells(baselines, task)
+    widths = [max(len(ascii_text(c)) for c in column) for column in zip(header, *rows)]
+    metric = ascii_text(task.label)
+    lines = [f"Baselines: the same {n_folds} folds and preprocessing, mean {metric}"]
+    for cells in [header, *rows]:
+        cells = [ascii_text(cell) for cell in cells]
+        text = [cells[0].ljust(widths[0])]
+        text += [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
+        lines.append("  ".join(text).rstrip())
+    return "\n".join(lines)
+
+
+def baseline_cells(baselines, task):
+    """The baselines as a header and rows of text cells.
+
+    Parameters
+    ----------
+    baselines : list of skgd._study.Baseline
+    task : Task
+
+    Returns
+    -------
+    header : list of str
+        "model", the training and validation score, the gap, the other
+        scores (the validation log-loss) and the fit time.
+    rows : list of list of str
+        One per baseline; "failed" instead of scores for one whose fit
+        raised.
+    """
+    extras = _extra_scores(task)
+    metric = task.label
+    header = ["model", f"train {metric}", f"valid {metric} ± std", "gap"]
+    header += [*(_EXTRA_HEADERS[name] for name in extras), "fit s"]
+    rows = []
+    for baseline in baselines:
+        row = baseline.row
+        name = baseline.name + (f" ({baseline.what})" if baseline.what else "")
+        if row["failed"]:
+            rows.append([name, "failed", *[""] * (len(header) - 2)])
+            continue
+        mean, std = row["mean_val_score"], row["std_val_score"]
+        scores = [row["mean_train_score"], row["gap"]]
+        scores += [row[f"mean_{extra}"] for extra in extras]
+        train, gap, *others = map(_score_text, scores)
+        val = f"{_score_text(mean)} ± {_score_text(std)}"
+        rows.append([name, train, val, gap, *others, f"{row['mean_fit_time']:.3f}"])
+    return header, rows
+
+
+def baseline_records(baselines, task):
+    """One flat record per baseline, for ``baselines.json``.
+
+    Parameters
+    ----------
+    baselines : list of skgd._study.Baseline
+    task : Task
+
+    Returns
+    -------
+    records : list of dict
+        ``model`` (class name), ``kind`` and the scores of
+        :func:`skgd._study.summarize` named by the metric (``mean_val_r2``...).
+    """
+    return [
+        {
+            "model": baseline.name,
+            "kind": baseline.kind,
+            **_name_scores(
+                {k: v for k, v in baseline.row.items() if k != "params"}, task.metric
+            ),
+        }
+        for baseline in baselines
+    ]
 
 
 # ----------------------------------------------------------------- outputs
@@ -573,18 +792,39 @@ def outside_legend(figure, ncols=4):
     )  # fmt: skip
 
 
-def _limit_scores(ax, task, values):
-    """Keep a huge negative R² of a near-divergent candidate off the scale.
+#: R² below -1 is drawn on a log scale (a symmetric log: linear in [-1, 1]).
+_SYMLOG = {"linthresh": 1.0, "linscale": 2.0}
 
-    Only R² is unbounded below; accuracy stays in [0, 1] and keeps
-    matplotlib's limits.
+
+def _limit_scores(ax, task, values):
+    """Show every R², however negative, without flattening the rest.
+
+    R² in [-1, 1] is on a linear scale; when some value is below -1 (a
+    candidate far from converged, or near divergence), the axis goes on
+    below -1 on a log scale (matplotlib's ``symlog``), so that every curve
+    stays in view. Only R² is unbounded below; accuracy stays in [0, 1] and
+    keeps matplotlib's limits.
     """
     if task.metric != "r2":
         return
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
-    if finite.size:
-        ax.set_ylim(max(finite.min(), -1.0) - 0.05, max(finite.max(), 0.0) + 0.05)
+    if not finite.size:
+        return
+    low, high = finite.min(), max(finite.max(), 0.0) + 0.05
+    if low >= -1.0:
+        ax.set_ylim(low - 0.05, high)
+        return
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    ax.set_yscale("symlog", **_SYMLOG)  # shared with the axes at 0
+    ax.set_ylim(low * 1.3, high)
+    # Plain numbers: the linear part every 0.5, then each decade below -1.
+    decades = [-(10.0**k) for k in range(math.ceil(math.log10(-low * 1.3)))]
+    ticks = [t for t in (-0.5, 0.0, 0.5, 1.0) if t <= high] + decades
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_locator(FixedLocator([]))
 
 
 def _failed(rows, param):
@@ -757,7 +997,24 @@ def _html_table(study, n_folds):
     return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>"
 
 
-def _html_summary(studies):
+def _html_baselines(studies, baselines):
+    """The baselines' paragraph and table, for the summary; [] without any."""
+    if not baselines:
+        return []
+    header, rows = baseline_cells(baselines, studies[0].task)
+    head = _html_cells(header, "th")
+    body = "".join(f"<tr>{_html_cells(cells)}</tr>" for cells in rows)
+    return [
+        f"<p class='standing'>{html.escape(standing_text(studies, baselines))}</p>",
+        "<h3 id='baselines'>Baselines</h3>",
+        "<p>The same folds and the same preprocessing, each baseline in place "
+        "of the estimator: a closed-form linear model, gradient boosting with "
+        "its defaults, and the dummy model, which ignores the features.</p>",
+        f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>",
+    ]
+
+
+def _html_summary(studies, baselines=None, timing=None):
     header, rows = summary_cells(studies)
     scores = [row["val"] for row in summary_rows(studies)]
     finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
@@ -790,7 +1047,13 @@ def _html_summary(studies):
             f" Best overall: <b>{html.escape(studies[top].name)}</b>, validation "
             f"{label} {_score_text(scores[top])}."
         )
-    return ["<h2 id='summary'>Summary</h2>", table, f"<p>{text}</p>"]
+    return [
+        "<h2 id='summary'>Summary</h2>",
+        table,
+        f"<p>{text}</p>",
+        *_html_baselines(studies, baselines),
+        *([f"<p class='time'>{html.escape(timing)}</p>"] if timing else []),
+    ]
 
 
 def _failed_text(rows, param):
@@ -849,8 +1112,10 @@ def captions(studies, n_splits):
 
 
 def _html_image(path, caption=""):
+    """A figure embedded as a data URI; its alt text is its caption, which says
+    what it shows (the file name without one)."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    alt = html.escape(path.stem)
+    alt = html.escape(caption or path.stem.replace("_", " "), quote=True)
     caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (
         f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
@@ -869,6 +1134,8 @@ _STYLE = (
     "table.summary .text{text-align:left;white-space:normal;min-width:10em}"
     "tr.best{background:#fff2c2;font-weight:bold}tr.failed{color:#999}"
     ".wide{overflow-x:auto}"
+    "p.task,p.standing{background:#eef4fb;border-left:3px solid #4a7fc1;"
+    "padding:.4em .7em}"
     "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;"
     "white-space:pre-wrap;overflow-wrap:anywhere}"
     "figure{margin:1.2em 0}img{width:100%;max-width:48em;height:auto}"
@@ -944,7 +1211,15 @@ def _html_description(description, task, n_splits, pipeline):
     return f"<p>{scoring}{more}</p>", details
 
 
-def report_html(studies, images, description, n_splits):
+def report_html(
+    studies,
+    images,
+    description,
+    n_splits,
+    task_text=None,
+    baselines=None,
+    timing=None,
+):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
 
     It opens with the summary (:func:`summary_cells`), then the description
@@ -963,6 +1238,14 @@ def report_html(studies, images, description, n_splits):
         preformatted text.
     n_splits : int
         Number of cross-validation folds.
+    task_text : str or None, default=None
+        The task chosen and why (:func:`skgd._study.task_line`), shown under
+        the title; None shows nothing.
+    baselines : list of skgd._study.Baseline or None, default=None
+        The baselines' scores, shown after the summary with a sentence on
+        where the best candidate stands (:func:`standing_text`).
+    timing : str or None, default=None
+        The time the study took (:func:`time_text`), ending the summary.
 
     Returns
     -------
@@ -975,8 +1258,9 @@ def report_html(studies, images, description, n_splits):
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>skgd study</title><style>{_STYLE}</style></head><body>",
         "<h1>skgd study</h1>",
+        *([f"<p class='task'>{html.escape(task_text)}</p>"] if task_text else []),
         intro,
-        *_html_summary(studies),
+        *_html_summary(studies, baselines, timing),
         *details,
     ]
     text = captions(studies, n_splits)
@@ -998,7 +1282,16 @@ def report_html(studies, images, description, n_splits):
     return "\n".join([*parts, "</body></html>"])
 
 
-def write_report(studies, out, description, n_splits):
+def write_report(
+    studies,
+    out,
+    description,
+    n_splits,
+    task_text=None,
+    written=None,
+    baselines=None,
+    timing=None,
+):
     """Write results.csv, results.json, the PNG figures and report.html.
 
     The files go to a new folder beside ``out``, which replaces ``out`` (and
@@ -1016,6 +1309,16 @@ def write_report(studies, out, description, n_splits):
         fitted), shown as preformatted text.
     n_splits : int
         Number of cross-validation folds.
+    task_text : str or None, default=None
+        The task chosen and why, for the report (see :func:`report_html`).
+    written : list or None, default=None
+        ``out`` is appended to it as soon as ``out`` holds the new study,
+        Ctrl-C ignored meanwhile, so that a caller interrupted afterwards can
+        tell that the study was written.
+    baselines : list of skgd._study.Baseline or None, default=None
+        The baselines' scores, for the report and ``baselines.json``.
+    timing : str or None, default=None
+        The time the study took, for the report's summary.
 
     Returns
     -------
@@ -1023,29 +1326,42 @@ def write_report(studies, out, description, n_splits):
         The files written, in ``out``.
     """
     out = check_out(out)  # again: the folder may have changed since
-    with _staged(out) as folder:
-        names = _write_files(studies, folder, description, n_splits)
+    with _staged(out, written) as folder:
+        names = _write_files(
+            studies, folder, description, n_splits, task_text, baselines, timing
+        )
     return [out / name for name in names]
 
 
-def _write_files(studies, folder, description, n_splits):
+def _write_files(
+    studies, folder, description, n_splits, task_text=None, baselines=None, timing=None
+):
     """Write every output into ``folder``; return their names, report last."""
     records = result_records(studies)
     write_csv(records, folder / "results.csv")
     write_json(records, folder / "results.json")
+    extra = []
+    if baselines:
+        task = studies[0].task
+        write_json(baseline_records(baselines, task), folder / "baselines.json")
+        extra.append("baselines.json")
     images = []
     for name, figure in figures(studies).items():
         figure.savefig(folder / name, dpi=DPI)
         images.append(folder / name)
     report = folder / "report.html"
-    report.write_text(report_html(studies, images, description, n_splits), "utf-8")
-    return ["results.csv", "results.json", *(path.name for path in images), report.name]
+    page = report_html(
+        studies, images, description, n_splits, task_text, baselines, timing
+    )
+    report.write_text(page, "utf-8")
+    names = ["results.csv", "results.json", *extra, *(p.name for p in images)]
+    return [*names, report.name]
 
 
 # ------------------------------------------------------------ the out folder
 
 #: The files that a study writes besides its figures (``*.png``).
-STUDY_FILES = ("results.csv", "results.json", "report.html")
+STUDY_FILES = ("results.csv", "results.json", "baselines.json", "report.html")
 
 
 def check_out(out):
@@ -1120,11 +1436,12 @@ def _check_names(names, folder, out):
 
 
 @contextmanager
-def _staged(out):
+def _staged(out, written=None):
     """A new folder beside ``out``, which replaces ``out`` after the block.
 
     On an error or Ctrl-C before ``out`` is replaced, the folder is deleted
-    instead; an OSError becomes a StudyError.
+    instead; an OSError becomes a StudyError. Once ``out`` is replaced, it is
+    appended to the list ``written`` (when not None).
 
     Yields
     ------
@@ -1137,7 +1454,7 @@ def _staged(out):
         raise _write_error(out, exc) from None
     try:
         yield folder
-        _replace(folder, out)
+        _replace(folder, out, written)
     except BaseException as exc:
         with sigint_handled(signal.SIG_IGN):  # already ending the run
             shutil.rmtree(folder, ignore_errors=True)  # gone once it replaced out
@@ -1161,11 +1478,12 @@ def _new_folder(parent):
             continue
 
 
-def _replace(folder, out):
+def _replace(folder, out, written=None):
     """Put ``folder`` in place of ``out``, deleting the previous ``out``.
 
     Ctrl-C is ignored meanwhile (a few system calls): the study is complete,
-    and stopping half-way would only leave ``out`` missing.
+    and stopping half-way would only leave ``out`` missing. ``out`` is
+    appended to ``written`` (a list, or None) before Ctrl-C is heeded again.
     """
     old = folder.with_name(folder.name + "-old")
     with sigint_handled(signal.SIG_IGN):
@@ -1182,4 +1500,6 @@ def _replace(folder, out):
             if moved:
                 os.rename(old, out)
             raise
+        if written is not None:
+            written.append(out)
         shutil.rmtree(old, ignore_errors=True)

@@ -27,6 +27,9 @@ scored. Each finished run reports its fits to a progress callback. Beyond
 :data:`EPOCH_ROWS` training rows, the estimators train fewer epochs
 (:func:`adapt_epochs`).
 
+Beside the grid, :func:`run_baselines` scores a closed-form linear model,
+gradient boosting and the dummy model on the same folds and preprocessing.
+
 The data comes from :mod:`skgd._study_data`, the dask cluster from
 :mod:`skgd._cluster`, and :mod:`skgd._report` writes the results.
 """
@@ -41,8 +44,14 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import log_loss
 from sklearn.model_selection import KFold, ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -53,6 +62,7 @@ from ._exceptions import DivergenceError, FitInterruptedWarning, StudyError
 from ._linear import GDClassifier, GDRegressor
 from ._mlp import MLPClassifier, MLPRegressor
 from ._stacked import replaying
+from ._study_data import MAX_CLASSES
 from .model_selection import train_stacked
 
 #: The estimators of each task, by the key of ``--estimator``.
@@ -189,84 +199,173 @@ def _log_loss(model, X, y, classes):
     return float(log_loss(y, model.predict_proba(X), labels=list(classes)))
 
 
-def make_task(y, task="auto", default=None):
-    """The task of the study, detected from the target unless given.
+def make_task(y, task="auto", default=None, n_splits=None):
+    """The task of the study, chosen from the target unless given.
 
-    A target that :func:`~sklearn.utils.multiclass.type_of_target` calls
-    ``"binary"`` or ``"multiclass"`` (labels: strings, booleans, integers, or
-    floats that are all whole numbers) is a classification, unless it is
-    numbers of more than :data:`MAX_CLASSES` distinct values (a price or a
-    count, say: see :func:`detected_quantity`); a ``"continuous"`` one is a
-    regression.
+    See :func:`choose_task`, which also says why.
 
     Parameters
     ----------
     y : ndarray of shape (n_samples,)
         The target.
     task : {"auto", "regression", "classification"}, default="auto"
-        The ``--task`` option; ``"auto"`` takes ``default``, or detects it.
+        The ``--task`` option; ``"auto"`` takes ``default``, or chooses.
     default : {"regression", "classification"} or None, default=None
         The task of a bundled data set, taken by ``"auto"``.
+    n_splits : int or None, default=None
+        The folds of the study; None does not weigh the rarest value.
 
     Returns
     -------
     task : Task
     """
-    kind = type_of_target(y)
-    name = (default or _detect(kind)) if task == "auto" else task
-    if task == "auto" and default is None and detected_quantity(y):
-        name = "regression"
-    if name == "regression":
-        if not np.issubdtype(y.dtype, np.number):
-            raise StudyError(
-                f"--task regression needs a numeric target, got labels such as "
-                f"{_plain(y[0])!r}; use --task classification (or auto)"
-            )
-        return REGRESSION
-    if kind not in _CATEGORICAL:
-        raise StudyError(
-            f"--task classification needs class labels, but the target is "
-            f"{kind} (e.g. {_plain(y[0])!r}); use --task regression (or auto)"
-        )
-    return Task("classification", "accuracy", "accuracy", tuple(np.unique(y).tolist()))
+    return choose_task(y, task, default, n_splits)[0]
 
 
-def _plain(value):
-    """A Python scalar for a NumPy one, so that its repr reads ``'a'`` or ``2.5``."""
-    return value.item() if isinstance(value, np.generic) else value
+def choose_task(y, task="auto", default=None, n_splits=None):
+    """The task of the study and why, as a person would choose it.
 
+    With ``task="auto"`` and no ``default``:
 
-#: Whole numbers of more distinct values than this make a regression (with
-#: ``--task auto``): too many to be class labels.
-MAX_CLASSES = 50
-
-
-def detected_quantity(y):
-    """Whether whole numbers in ``y`` are a quantity, not class labels.
+    - strings, booleans and other labels are classes: a classification;
+    - numbers that are not all whole are a regression;
+    - whole numbers are classes only when they take at most
+      :data:`MAX_CLASSES` distinct values and the rarest is in at least
+      ``n_splits`` rows (one in each stratified fold) and, of more than two
+      values, in at least :data:`MIN_CLASS_SHARE` of the rows; otherwise
+      they are a quantity (a count, a price in whole dollars, a length of
+      stay): a regression.
 
     Parameters
     ----------
     y : ndarray of shape (n_samples,)
         The target.
+    task : {"auto", "regression", "classification"}, default="auto"
+        The ``--task`` option; ``"auto"`` takes ``default``, or chooses.
+    default : {"regression", "classification"} or None, default=None
+        The task of a bundled data set, taken by ``"auto"``.
+    n_splits : int or None, default=None
+        The folds of the study; None does not weigh the rarest value.
 
     Returns
     -------
-    quantity : bool
-        True when ``y`` holds numbers (not booleans), all whole, of more than
-        :data:`MAX_CLASSES` distinct values: ``--task auto`` then makes the
-        study a regression, though ``type_of_target`` calls them multiclass.
+    task : Task
+    reason : str
+        Why, in words, e.g. "the target holds 17 distinct whole numbers, and
+        the rarest, 11, is in 1 row, fewer than the 5 folds need".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> visits = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 7])
+    >>> task, reason = choose_task(visits, n_splits=3)
+    >>> task.name
+    'regression'
+    >>> reason
+    'the target holds 4 distinct whole numbers, and the rarest, 7, is in 1 row, \
+fewer than the 3 folds need'
+    >>> choose_task(np.array(["cat", "dog", "cat"]))[0].name
+    'classification'
     """
-    if y.dtype.kind not in "iuf" or type_of_target(y) not in _CATEGORICAL:
-        return False
-    return len(np.unique(y)) > MAX_CLASSES
+    kind = type_of_target(y)
+    if task != "auto":
+        name, reason = task, f"--task {task}"
+    elif default is not None:
+        name, reason = default, "the task of the bundled data set"
+    else:
+        name, reason = _choose(y, kind, n_splits)
+    if name == "regression":
+        if not np.issubdtype(y.dtype, np.number) or y.dtype.kind == "b":
+            raise StudyError(
+                f"--task regression needs a numeric target, got labels such as "
+                f"{_plain(y[0])!r}; use --task classification (or auto)"
+            )
+        return REGRESSION, reason
+    if kind not in _CATEGORICAL:
+        raise StudyError(
+            f"--task classification needs class labels, but the target is "
+            f"{kind} (e.g. {_plain(y[0])!r}); use --task regression (or auto)"
+        )
+    classes = tuple(np.unique(y).tolist())
+    return Task("classification", "accuracy", "accuracy", classes), reason
 
 
-def _detect(kind):
+def _choose(y, kind, n_splits):
+    """``(name, reason)`` of ``--task auto`` for a CSV's target."""
+    if kind not in (*_CATEGORICAL, "continuous"):
+        raise StudyError(f"cannot study a {kind} target: expected numbers or labels")
+    if y.dtype.kind == "b":
+        return "classification", "the target holds booleans"
+    if not np.issubdtype(y.dtype, np.number):
+        return "classification", "the target holds labels (text)"
     if kind == "continuous":
-        return "regression"
-    if kind in _CATEGORICAL:
-        return "classification"
-    raise StudyError(f"cannot study a {kind} target: expected numbers or labels")
+        return "regression", "the target holds numbers, not all whole"
+    values, counts = np.unique(y, return_counts=True)
+    held = f"the target holds {len(values)} distinct whole numbers"
+    if len(values) > MAX_CLASSES:
+        return (
+            "regression",
+            f"{held}, too many for class labels (at most {MAX_CLASSES})",
+        )
+    rarest = counts.argmin()
+    if n_splits is not None and counts[rarest] < n_splits:
+        value, count = _plain(values[rarest]), int(counts[rarest])
+        return "regression", (
+            f"{held}, and the rarest, {_number(value)}, is in {count} "
+            f"row{'s' if count > 1 else ''}, fewer than the {n_splits} folds need"
+        )
+    value, count = _number(_plain(values[rarest])), int(counts[rarest])
+    if len(values) > 2 and count < MIN_CLASS_SHARE * len(y):
+        return "regression", (
+            f"{held}, and the rarest, {value}, is in {count} of the {len(y)} "
+            f"rows, less than {MIN_CLASS_SHARE:.0%}: a tail, as of a count"
+        )
+    least = f", each in {count} rows or more" if n_splits else ""
+    return "classification", f"{held}{least}: class labels"
+
+
+#: With more than two distinct whole numbers, the rarest must hold at least
+#: this share of the rows for ``--task auto`` to take them as class labels: a
+#: count's long tail (a value or two in thousands of rows) makes a regression.
+MIN_CLASS_SHARE = 0.01
+
+
+def _number(value):
+    """A whole float as an int (``11.0`` reads ``11``), other values as they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def task_line(task, reason):
+    """The first line ``skgd study`` prints: the task, why, and how to change it.
+
+    Parameters
+    ----------
+    task : Task
+    reason : str
+        From :func:`choose_task`.
+
+    Returns
+    -------
+    line : str
+        E.g. "task: regression (the target holds numbers, not all whole);
+        --task classification predicts classes instead".
+
+    Examples
+    --------
+    >>> task_line(REGRESSION, "the target holds numbers, not all whole")
+    'task: regression (the target holds numbers, not all whole); \
+--task classification predicts classes instead'
+    """
+    if task.name == "regression":
+        other = "--task classification predicts classes instead"
+    else:
+        other = "--task regression predicts a number instead"
+    return f"task: {task.name} ({reason}); {other}"
+
+
+def _plain(value):
+    """A Python scalar for a NumPy one, so that its repr reads ``'a'`` or ``2.5``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass
@@ -291,6 +390,12 @@ class EstimatorStudy:
     model : Pipeline or None
         The best pipeline refitted on all data with ``validation_fraction=0.2``
         (for its training curves); None if there is no best or it failed.
+    seconds : float
+        The time its search and refit took (NaN when not measured).
+    fits : int
+        Its fits: candidates times folds.
+    stacked : int
+        How many of its fits were trained in stacked runs.
     """
 
     key: str
@@ -300,6 +405,9 @@ class EstimatorStudy:
     rows: list
     best: int | None
     model: Pipeline | None = None
+    seconds: float = math.nan
+    fits: int = 0
+    stacked: int = 0
 
     @property
     def name(self):
@@ -562,9 +670,9 @@ def check_cv(cv, y, task=REGRESSION):
         return
     labels, counts = np.unique(y, return_counts=True)
     if counts.min() < cv:
-        label, count = _plain(labels[counts.argmin()]), counts.min()
+        label, count = _number(_plain(labels[counts.argmin()])), counts.min()
         raise StudyError(
-            f"--cv {cv}: class {label!r} has only {count} sample(s), and "
+            f"--cv {cv}: class {label!r} has only {count} row(s), and {cv} "
             f"stratified folds need at least {cv} of each class; lower --cv, or "
             "pass --task regression if the target is a quantity, not a label"
         )
@@ -664,7 +772,7 @@ def _stacked_fold(task, pipeline, candidates, X, y, train, test):
 
 
 def cross_validate_grid(
-    pipeline, grid, X, y, cv, n_jobs=1, progress=None, task=REGRESSION
+    pipeline, grid, X, y, cv, n_jobs=1, progress=None, task=REGRESSION, stats=None
 ):
     """Score every candidate of a grid by cross-validation.
 
@@ -688,12 +796,15 @@ def cross_validate_grid(
         Stacked runs (and fits that cannot be stacked) at once, as in
         :class:`joblib.Parallel`.
     progress : callable or None, default=None
-        Called as ``progress(done, total, work=fraction)`` at the start
-        (``done`` 0) and as fits finish: ``done`` of the ``total`` fits, and
-        an estimate of the fraction of the work done (the wide networks'
-        fits take longer).
+        Called as ``progress(done, total, work=fraction, folds=n_folds)`` at
+        the start (``done`` 0) and as fits finish: ``done`` of the ``total``
+        fits, an estimate of the fraction of the work done (the wide
+        networks' fits take longer), and the number of folds.
     task : Task, default=REGRESSION
         How each fold is scored.
+    stats : dict or None, default=None
+        When given, ``"fits"`` (candidates times folds) and ``"stacked"``
+        (how many of them were trained in stacked runs) are set in it.
 
     Returns
     -------
@@ -717,7 +828,7 @@ def cross_validate_grid(
         done += n_fits
         if progress is not None:
             work = costs[done - 1] / costs[-1] if done else 0.0
-            progress(done, total, work=float(work))
+            progress(done, total, work=float(work), folds=len(splits))
 
     advance(0)
     prefixed = [_prefixed(candidates[i]) for i in order]
@@ -725,6 +836,8 @@ def cross_validate_grid(
         pipeline, prefixed, X, y, splits, n_jobs=n_jobs, progress=advance
     )
     shares = {(order[j], k): seconds for (j, k), seconds in ordered.items()}
+    if stats is not None:
+        stats.update(fits=total, stacked=len(shares))
     outcomes = [[None] * len(splits) for _ in candidates]
     fits = [
         (i, k, task, pipeline, params, X, y, train, test)
@@ -898,14 +1011,166 @@ def run_study(
     for key in keys:
         report = None if progress is None else _bind(progress, key)
         pipeline, grid = pipelines[key], grids[key]
+        start, stats = time.perf_counter(), {}
         rows = cross_validate_grid(
-            pipeline, grid, X, y, cv, n_jobs=n_jobs, progress=report, task=task
+            pipeline, grid, X, y, cv, n_jobs, report, task, stats
+        )  # fmt: skip
+        study = EstimatorStudy(
+            key, task, pipeline, grid, rows, best_index(rows), **stats
         )
-        study = EstimatorStudy(key, task, pipeline, grid, rows, best_index(rows))
         study.model = refit_best(study, X, y)
+        study.seconds = time.perf_counter() - start
         studies.append(study)
     return studies
 
 
 def _bind(progress, key):
     return lambda done, total, **work: progress(key, done, total, **work)
+
+
+# ---------------------------------------------------------------- baselines
+
+#: The penalties RidgeCV chooses from (by its efficient leave-one-out), from
+#: almost none to an underfit: 13 values, 1e-3 to 1e3.
+RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
+
+
+@dataclass
+class Baseline:
+    """The cross-validated scores of a baseline model.
+
+    Attributes
+    ----------
+    kind : {"linear", "boosting", "dummy"}
+        What it stands for: a closed-form linear model, gradient boosting
+        with its defaults, or the dummy model.
+    name : str
+        Its class name, e.g. ``"RidgeCV"``.
+    what : str
+        What it predicts, in words, e.g. ``"the mean"``; "" for a model.
+    row : dict
+        Its scores over the folds, as :func:`summarize` gives them.
+    """
+
+    kind: str
+    name: str
+    what: str
+    row: dict
+
+
+def baseline_models(task=REGRESSION, random_state=0):
+    """The baselines of a study, unfitted: ``(kind, what, estimator)``.
+
+    Parameters
+    ----------
+    task : Task, default=REGRESSION
+        Whose baselines.
+    random_state : int, default=0
+        Seed of gradient boosting.
+
+    Returns
+    -------
+    models : list of tuple
+        ``RidgeCV(alphas=RIDGE_ALPHAS)``, ``HistGradientBoostingRegressor()``
+        and ``DummyRegressor()`` (the mean) for a regression;
+        ``LogisticRegression(max_iter=1000)``,
+        ``HistGradientBoostingClassifier()`` and
+        ``DummyClassifier(strategy="most_frequent")`` for a classification.
+    """
+    if task.classes is None:
+        return [
+            ("linear", "", RidgeCV(alphas=RIDGE_ALPHAS)),
+            ("boosting", "", HistGradientBoostingRegressor(random_state=random_state)),
+            ("dummy", "the mean", DummyRegressor()),
+        ]
+    return [
+        ("linear", "", LogisticRegression(max_iter=1000)),
+        ("boosting", "", HistGradientBoostingClassifier(random_state=random_state)),
+        ("dummy", "the most frequent class", DummyClassifier()),
+    ]
+
+
+#: The most memory the dense input of gradient boosting may take: 1 GiB.
+DENSE_BYTES = 2**30
+
+
+def dense_bytes(X, features=None):
+    """The bytes of the preprocessed features as a dense float64 array.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+    features : Features or None, default=None
+        The columns of a CSV by kind; None for numbers alone.
+
+    Returns
+    -------
+    n_bytes : int
+        Rows times columns times 8, a categorical column counting one
+        column per category (and one for a missing cell).
+    """
+    if features is None:
+        return X.shape[0] * X.shape[1] * 8
+    width = len(features.numeric)
+    width += sum(X[c].nunique() + int(X[c].isna().any()) for c in features.categorical)
+    return X.shape[0] * width * 8
+
+
+def run_baselines(
+    X, y, cv, *, task=REGRESSION, features=None, random_state=0, n_jobs=1
+):
+    """Score the baselines on the folds and preprocessing of the study.
+
+    Each baseline takes the place of the estimator in the study's pipeline
+    (:func:`make_preprocessor`, fitted on each fold's training rows), and is
+    scored on the same folds (``cv`` gives the same splits each time it is
+    asked, its shuffling seeded) as the grid, by :meth:`Task.fold_scores`.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    cv : cross-validation splitter
+        The study's, e.g. ``task.splitter(5, random_state)``.
+    task : Task, default=REGRESSION
+        Which baselines, how scored.
+    features : Features or None, default=None
+        The columns of a CSV by kind, for the preprocessing.
+    random_state : int, default=0
+        Seed of gradient boosting.
+    n_jobs : int or None, default=1
+        Fits run at once, as in :class:`joblib.Parallel`.
+
+    Returns
+    -------
+    baselines : list of Baseline
+        In the order of :func:`baseline_models`. A fit that raises scores
+        NaN, as a candidate's would. Gradient boosting takes dense input, the
+        one-hot code of the categories as a dense array: it is left out when
+        that would take more than :data:`DENSE_BYTES` (see
+        :func:`dense_bytes`).
+    """
+    models = baseline_models(task, random_state)
+    if dense_bytes(X, features) > DENSE_BYTES:
+        models = [model for model in models if model[0] != "boosting"]
+    pipelines = []
+    for kind, _, model in models:
+        name, pre = make_preprocessor(features)
+        if kind == "boosting" and isinstance(pre, ColumnTransformer):
+            pre.set_params(sparse_threshold=0)  # the same numbers, dense
+        pipelines.append(Pipeline([(name, pre), (_STEP, model)]))
+    splits = list(cv.split(X, y))
+    fits = [
+        (j, k, task, pipeline, {}, X, y, train, test)
+        for j, pipeline in enumerate(pipelines)
+        for k, (train, test) in enumerate(splits)
+    ]
+    outcomes = [[None] * len(splits) for _ in models]
+    for j, k, outcome in Parallel(n_jobs=n_jobs)(
+        delayed(_fold_task)(*fit) for fit in fits
+    ):
+        outcomes[j][k] = outcome
+    return [
+        Baseline(kind, type(model).__name__, what, summarize({}, outcome))
+        for (kind, what, model), outcome in zip(models, outcomes)
+    ]

@@ -9,6 +9,8 @@ task. The target of a CSV may be numbers or class labels (strings, say), and
 The columns and rows of a CSV are sorted out by :func:`sort_columns` and
 :func:`load_data`, and each row or column left out is said in a note:
 
+- a file that is not UTF-8 is read as latin-1, unless ``--encoding`` says;
+- repeated column names are read as pandas renames them (``a.1``...);
 - rows whose target is missing are dropped;
 - the row index that ``DataFrame.to_csv()`` writes is left out
   (:func:`drop_index_column`);
@@ -28,8 +30,9 @@ The columns and rows of a CSV are sorted out by :func:`sort_columns` and
 Missing cells are kept as NaN: the study's pipeline imputes them
 (:func:`skgd._study.make_preprocessor`), fitted on the training rows of each
 fold, so that no fold leaks into another. A file that cannot be read, a
-missing target column, an infinite value, a number too large to standardize
-or no feature left raise :class:`~skgd._exceptions.StudyError`. pandas is
+missing or repeated target column, a target of a single value, a single
+data row, an infinite value, a number too large to standardize or no
+feature left raise :class:`~skgd._exceptions.StudyError`. pandas is
 imported only to read a CSV (``pip install "skgd[study]"``).
 """
 
@@ -52,6 +55,11 @@ DATASETS = {
 
 #: The data set studied without ``--data`` or ``--dataset``.
 DEFAULT_DATASET = "diabetes"
+
+#: Whole numbers are class labels (with ``--task auto``) only when they take at
+#: most this many distinct values, and each is in enough rows for the folds
+#: (see :func:`skgd._study.choose_task`).
+MAX_CLASSES = 20
 
 
 class Features(NamedTuple):
@@ -107,7 +115,7 @@ class StudyData(NamedTuple):
     features: Features | None = None
 
 
-def load_data(path=None, target=None, dataset=None):
+def load_data(path=None, target=None, dataset=None, encoding=None):
     """Load the features and target of the study.
 
     Parameters
@@ -121,6 +129,9 @@ def load_data(path=None, target=None, dataset=None):
     dataset : str or None
         A key of :data:`DATASETS` (with ``path`` None); None means
         :data:`DEFAULT_DATASET`.
+    encoding : str or None, default=None
+        The encoding of ``path`` (``--encoding``); None reads UTF-8, and a
+        file that is not UTF-8 as latin-1, with a note.
 
     Returns
     -------
@@ -129,17 +140,23 @@ def load_data(path=None, target=None, dataset=None):
         data set, or the notes and feature kinds of a CSV.
     """
     if path is None:
-        if target is not None:
-            raise StudyError("--target needs --data FILE.csv")
+        if target is not None or encoding is not None:
+            option = "--target" if target is not None else "--encoding"
+            raise StudyError(f"{option} needs --data FILE.csv")
         return load_dataset(dataset or DEFAULT_DATASET)
     if dataset is not None:
         raise StudyError("--dataset and --data exclude each other")
     if target is None:
         raise StudyError("--data needs --target COLUMN")
-    frame, notes = drop_index_column(_read_csv(path), path, target)
+    frame, read_notes = _read_csv(path, encoding)
+    used = encoding or ("latin-1" if read_notes else "utf-8")
+    read_notes += _renamed_columns(frame, path, target, used)
+    frame, notes = drop_index_column(frame, path, target)
+    notes = (*read_notes, *notes)
     _check_frame(frame, path, target)
     kinds, left_out = sort_columns(frame.drop(columns=[target]), path)
     frame, dropped = _drop_missing_target(frame, path, target)
+    _check_target_values(frame[target], path, target)
     numeric, categorical = kinds["numeric"], kinds["categorical"]
     _check_numbers(frame, path, target, numeric)
     X = frame[[*numeric, *categorical]].copy()
@@ -158,6 +175,51 @@ def load_data(path=None, target=None, dataset=None):
         size += f": {len(numeric)} numeric, {len(categorical)} categorical"
     description = f"{path} ({size}), target {target!r}"
     return StudyData(X, y, description, notes=notes, features=features)
+
+
+def shape_note(n_rows, n_features, estimators=("gd", "mlp")):
+    """A note for data of more feature columns than rows, else None.
+
+    With more features than rows, a linear model can fit its training rows
+    exactly: only the penalty ``alpha`` holds it back, and predicting the
+    mean (the dummy baseline) may well do better. A network's first layer
+    has ``n_features`` inputs for each hidden unit, which makes its grid the
+    slow part of the study.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows of the data.
+    n_features : int
+        Feature columns, as loaded (before one-hot encoding).
+    estimators : tuple of str, default=("gd", "mlp")
+        The estimators of the study.
+
+    Returns
+    -------
+    note : str or None
+
+    Examples
+    --------
+    >>> shape_note(300, 20) is None
+    True
+    >>> shape_note(300, 3000, ("gd",))[:52]
+    '3000 feature columns for 300 rows: more features tha'
+    """
+    if n_features <= n_rows:
+        return None
+    note = (
+        f"{n_features} feature columns for {n_rows} rows: more features than "
+        "rows, so a linear model can fit its training rows exactly and only "
+        "alpha holds it back; expect a large gap, and compare the best score "
+        "with the mean's"
+    )
+    if "mlp" in estimators:
+        note += (
+            f"; the MLP's grid, each hidden unit with {n_features} inputs, is "
+            "the slow part of the study (--estimator gd leaves it out)"
+        )
+    return note
 
 
 #: Whole numbers all distinct in at least this many rows make an ID-like
@@ -402,19 +464,74 @@ def _target_values(column):
     return column.to_numpy()
 
 
-def _read_csv(path):
+def _read_csv(path, encoding=None, **options):
+    """The CSV as a DataFrame, and a note when it was read as latin-1.
+
+    Without ``encoding``, a file that is not UTF-8 is read again as latin-1
+    (every byte is a character there: such a file is most often latin-1 or
+    Windows' cp1252, which differ only in a few symbols such as the euro).
+    """
     try:
         import pandas as pd
     except ImportError:
         raise StudyError('--data needs pandas: pip install "skgd[study]"') from None
     try:
-        return pd.read_csv(path)
+        try:
+            return pd.read_csv(path, encoding=encoding or "utf-8", **options), ()
+        except UnicodeDecodeError as exc:
+            if encoding is not None:
+                raise StudyError(_decode_error(path, encoding, exc)) from None
+        note = (
+            f"{path} is not UTF-8: reading it as latin-1; pass --encoding "
+            "(such as cp1252 or utf-16) if its text looks wrong"
+        )
+        return pd.read_csv(path, encoding="latin-1", **options), (note,)
     except FileNotFoundError:
         raise StudyError(f"no such file: {path}") from None
     except pd.errors.EmptyDataError:
         raise StudyError(f"no data in {path}") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except LookupError:
+        raise StudyError(f"unknown --encoding {encoding!r}") from None
+    except (OSError, UnicodeError, pd.errors.ParserError) as exc:
         raise StudyError(f"cannot read {path}: {exc}") from None
+
+
+def _decode_error(path, encoding, exc):
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return (
+        f"cannot read {path} as {encoding}: byte 0x{byte} at position "
+        f"{exc.start} is not {encoding}; pass the file's --encoding"
+    )
+
+
+def _renamed_columns(frame, path, target, encoding):
+    """Notes on repeated column names, which pandas renames ``a.1``, ``a.2``...
+
+    A repeated target name is refused: ``--target`` could not tell which.
+    """
+    header, _ = _read_csv(
+        path, encoding, header=None, nrows=1, dtype=str, keep_default_na=False
+    )
+    names = [str(name) for name in header.iloc[0]] if len(header) else []
+    if len(names) != frame.shape[1]:
+        return ()  # not the header pandas read (a parsing option differs)
+    repeated = {name for name in names if name and names.count(name) > 1}
+    if target in repeated:
+        raise StudyError(
+            f"{names.count(target)} columns of {path} are named {target!r}: "
+            "rename them so that --target names one"
+        )
+    renamed = [
+        f"{name!r} (column {i + 1}) as {str(read)!r}"
+        for i, (name, read) in enumerate(zip(names, frame.columns))
+        if name in repeated and name != str(read)
+    ]
+    if not renamed:
+        return ()
+    return (
+        f"column names repeated in {path}: reading {', '.join(renamed)}; "
+        "rename the columns to choose the names",
+    )
 
 
 def _check_frame(frame, path, target):
@@ -423,6 +540,25 @@ def _check_frame(frame, path, target):
         raise StudyError(f"no column {target!r} in {path} (columns: {columns})")
     if len(frame) == 0 or frame.shape[1] < 2:
         raise StudyError(f"{path} needs data rows and at least one feature column")
+    if len(frame) < 2:
+        raise StudyError(
+            f"{path} has a single data row: a cross-validated study needs at "
+            "least one row for each fold"
+        )
+
+
+def _check_target_values(column, path, target):
+    """Refuse a target of a single value, before any fitting: nothing to learn."""
+    values = column.unique()
+    if len(values) == 1:
+        value = values[0].item() if isinstance(values[0], np.generic) else values[0]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 3, as the file has it, not 3.0
+        raise StudyError(
+            f"the target {target!r} of {path} holds a single value, {value!r}, "
+            f"in all its {len(column)} rows: there is nothing to predict; "
+            "choose another --target"
+        )
 
 
 def _check_numbers(frame, path, target, numeric):

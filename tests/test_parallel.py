@@ -260,6 +260,8 @@ FAST = ["--cv", "2", "--param", "epochs=3", "--quiet"]
 GRID = ["--param", "learning_rate=1e-3,1e-2", "--param", "dropout=0,0.2"]
 GRID += ["--cv", "3"]  # the order of folds matters to a mean of three
 _FIT_TIME = re.compile(r"\s+\d+\.\d{3}(?=(\s+<- best)?$)")
+#: The durations of the line that says how long the study took.
+_DURATION = re.compile(r"\d+ (?:h|min|s)\b")
 
 
 def _study_outputs(out_dir, stdout):
@@ -270,6 +272,7 @@ def _study_outputs(out_dir, stdout):
     for record in [*records, *rows]:
         assert record.pop("mean_fit_time")
     table = [_FIT_TIME.sub(" <fit s>", line) for line in stdout.splitlines()]
+    table = [_DURATION.sub("<time>", line) for line in table]
     return records, rows, table[:-1]  # the last line names the output folder
 
 

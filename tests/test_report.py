@@ -16,6 +16,7 @@ from skgd._report import (
     format_summary,
     learning_rate_figure,
     report_html,
+    standing_text,
     summary_cells,
     summary_rows,
     training_curve_figure,
@@ -324,3 +325,87 @@ def test_write_report(fitted, tmp_path):
     assert page.count("<figcaption>") == 6
     assert page.index("Summary") < page.index("<img")
     assert 'src="http' not in page and "<link" not in page
+
+
+def _baselines(linear, boosting, dummy):
+    """Baselines of these mean validation scores (gap 0.05), or NaN (failed)."""
+    from skgd._study import Baseline
+
+    scores = [
+        ("linear", "RidgeCV", "", linear),
+        ("boosting", "HistGradientBoostingRegressor", "", boosting),
+        ("dummy", "DummyRegressor", "the mean", dummy),
+    ]
+    return [
+        Baseline(kind, name, what, summarize({}, _outcomes(val, 0.05)))
+        for kind, name, what, val in scores
+    ]
+
+
+def test_standing_text_says_where_the_best_candidate_stands():
+    study = _study("gd", GDRegressor(), {"alpha": [0.0, 1.0]}, lambda p: 0.5)
+    text = standing_text([study], _baselines(0.512, 0.4, -0.01))
+    assert text == (
+        "The best skgd candidate, GDRegressor with alpha=0, has a validation R² "
+        "of 0.500 ± 0.008: 0.012 below RidgeCV (0.512), 0.100 above "
+        "HistGradientBoostingRegressor (0.400) and 0.510 above the dummy model "
+        "(the mean: -0.010). The closed-form linear model, RidgeCV, does at "
+        "least as well."
+    )
+    text = standing_text([study], _baselines(0.4996, 0.45, 0.0))
+    assert "of 0.500 ± 0.008: level with RidgeCV (0.500), 0.050 above" in text
+    assert "does at least as well" in text  # 0.4996 rounds to the same 0.500
+
+
+def test_standing_text_when_boosting_or_the_dummy_does_better():
+    study = _study("mlp", MLPRegressor(), {"alpha": [0.0, 1.0]}, lambda p: 0.3)
+    text = standing_text([study], _baselines(0.2, 0.6, 0.0))
+    assert "0.300 below HistGradientBoostingRegressor (0.600)" in text
+    assert text.endswith("as trees often do on tabular data: a model trained by "
+                         "gradient descent is worth it where it comes close, or "
+                         "where it must be one (for partial_fit, say).")  # fmt: skip
+    worse = _study("gd", GDRegressor(), {"alpha": [0.0]}, lambda p: -0.03)
+    text = standing_text([worse], _baselines(-0.02, -0.05, -0.01))
+    assert "0.020 below the dummy model (the mean: -0.010)" in text
+    assert text.endswith(
+        "It does no better than the dummy model, which predicts the mean without "
+        "looking at the features: as the study uses them, the features predict "
+        "nothing it could find."
+    )
+
+
+def test_standing_text_picks_the_best_estimator_and_names_a_failed_baseline():
+    gd = _study("gd", GDRegressor(), {"alpha": [0.0]}, lambda p: 0.6)
+    mlp = _study("mlp", MLPRegressor(), {"alpha": [0.0, 0.1]}, lambda p: 0.7)
+    text = standing_text([gd, mlp], _baselines(np.nan, 0.5, 0.0))
+    assert text.startswith("The best skgd candidate, MLPRegressor with alpha=0,")
+    assert "of 0.700 ± 0.008: RidgeCV, which failed, 0.200 above" in text
+    failed = _study("gd", GDRegressor(), {"alpha": [0.0]}, lambda p: None)
+    assert standing_text([failed], _baselines(0.5, 0.5, 0.0)) == (
+        "Every skgd candidate failed: only the baselines have scores."
+    )
+
+
+def test_a_score_far_below_zero_stays_in_view():
+    """R² far below -1 goes on a log scale below -1: every point is in view,
+    and the others keep a linear scale in [-1, 1]."""
+    grid = {"learning_rate": [1e-3, 1e-2, 1e-1], "alpha": [0.0, 1e-2, 1.0]}
+    scores = {1e-3: -500.0, 1e-2: 0.5, 1e-1: 0.6}
+
+    def score(p):  # far below 0 at the smallest rate, and without a penalty
+        return -500.0 if p["alpha"] == 0 else scores[p["learning_rate"]]
+
+    study = _study("gd", GDRegressor(), grid, score)
+    for param in ("learning_rate", "alpha"):  # alpha has an axes of its own at 0
+        figure = validation_curve_figure(study, param)
+        for ax in figure.axes:
+            assert ax.get_yscale() == "symlog"
+            low, high = ax.get_ylim()
+            assert low < -500.01 and 0.6 < high < 1
+            ticks = ax.get_yticks()
+            assert {-100.0, -10.0, -1.0, -0.5, 0.0, 0.5} <= set(ticks)
+    figure = learning_rate_figure([study])
+    assert figure.axes[0].get_ylim()[0] < -500
+    mild = _study("gd", GDRegressor(), grid, lambda p: scores[p["learning_rate"]] / 600)
+    ax = validation_curve_figure(mild, "learning_rate").axes[0]
+    assert ax.get_yscale() == "linear" and -0.9 < ax.get_ylim()[0] < -0.8

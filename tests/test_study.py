@@ -3,6 +3,7 @@
 import _thread
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -10,6 +11,7 @@ import threading
 import numpy as np
 import pytest
 
+import skgd
 import skgd._engine
 from skgd import _cli, _report, _study
 from skgd._cli import main
@@ -96,6 +98,22 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert "<- best" in out and "valid R2" in out and "accuracy" not in out
 
 
+def test_every_figure_has_its_caption_as_alt_text(csv_path, tmp_path, capsys):
+    args = ["--data", str(csv_path), "--target", "y", "--estimator", "gd"]
+    args += ["--param", "learning_rate=1e-2,1e-1"]
+    status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    page = (tmp_path / "o" / "report.html").read_text()
+    figures = re.findall(
+        r'<figure><img alt="([^"]*)" src="data:image/png;base64,[^"]+">'
+        r"<figcaption>([^<]*)</figcaption></figure>",
+        page,
+    )
+    assert len(figures) == page.count("<figure>") >= 2
+    for alt, caption in figures:
+        assert alt == caption and len(alt) > 30
+
+
 def test_default_data_restricted_grid(tmp_path, capsys):
     args = ["--estimator", "gd", "--param", "learning_rate=1e-2,1e-1"]
     status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
@@ -148,6 +166,14 @@ def test_string_labels_are_a_classification(labels_path, tmp_path, capsys):
     assert "MLPClassifier" in out and "valid accuracy" in out
     (record,) = json.loads((tmp_path / "out" / "results.json").read_text())
     assert list(record) == CLASSIFICATION_KEYS
+    assert "Baselines: the same 2 folds and preprocessing, mean accuracy" in out
+    assert "valid log-loss" in out.split("Baselines: ")[1].splitlines()[1]
+    baselines = json.loads((tmp_path / "out" / "baselines.json").read_text())
+    assert [b["model"] for b in baselines] == [
+        "LogisticRegression", "HistGradientBoostingClassifier", "DummyClassifier",
+    ]  # fmt: skip
+    assert baselines[0]["mean_val_accuracy"] > 0.8  # three well-apart clusters
+    assert baselines[2]["mean_val_accuracy"] < 0.5  # the most frequent of three
 
 
 def test_no_probabilities_no_log_loss(tmp_path, capsys):
@@ -228,6 +254,102 @@ def test_make_task_refuses(y, task, message):
         make_task(np.array(y), task)
 
 
+def _doctor_visits():
+    """A count of doctor visits: 485 rows, 17 distinct values, some rare."""
+    counts = [150, 100, 70, 50, 35, 25, 15, 10, 8, 6, 5, 3, 3, 2, 1, 1, 1]
+    visits = np.repeat(np.arange(17), counts).astype(float)
+    return np.random.default_rng(0).permutation(visits)
+
+
+def _synthetic_count():
+    """a + 2b: 200 rows, 27 distinct whole numbers."""
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 9, 200), rng.integers(0, 10, 200)
+    a[:9], b[:9] = np.arange(9), 9  # every sum from 0 to 26 is there
+    a[9:19], b[9:19] = 0, np.arange(10)
+    return (a + 2 * b).astype(float)
+
+
+CHOICES = [
+    (_doctor_visits(), "regression", "17 distinct whole numbers, and the rarest, "
+     "14, is in 1 row, fewer than the 5 folds need"),
+    (_synthetic_count(), "regression", "27 distinct whole numbers, too many for "
+     "class labels (at most 20)"),
+    (np.repeat([0.0, 1.0, 2.0], 50), "classification", "3 distinct whole "
+     "numbers, each in 50 rows or more: class labels"),
+    (np.repeat([3, 7], [5, 30]), "classification", "each in 5 rows or more"),
+    (np.repeat([3, 7], [4, 31]), "regression", "the rarest, 3, is in 4 rows"),
+    (np.repeat(np.arange(20), 5), "classification", "20 distinct whole numbers"),
+    (np.repeat([0, 1, 2, 8], [4000, 800, 180, 10]), "regression",
+     "the rarest, 8, is in 10 of the 4990 rows, less than 1%: a tail"),
+    (np.repeat([0, 1, 2, 8], [4000, 800, 180, 60]), "classification",
+     "each in 60 rows or more"),
+    (np.repeat([0, 1], [4000, 10]), "classification", "each in 10 rows or more"),
+    (np.repeat(np.arange(21), 5), "regression", "too many for class labels"),
+    (np.array(["a", "b"] * 10), "classification", "labels (text)"),
+    (np.array(["a"] * 19 + ["b"]), "classification", "labels (text)"),
+    (np.array([True, False] * 10), "classification", "booleans"),
+    (np.arange(20) / 4, "regression", "numbers, not all whole"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("y", "expected", "reason"), CHOICES)
+def test_choose_task_as_a_person_would(y, expected, reason):
+    task, why = _study.choose_task(y, n_splits=5)
+    assert task.name == expected
+    assert reason in why
+
+
+def test_the_rarest_value_is_weighed_only_with_folds():
+    y = np.repeat([3, 7], [1, 30])
+    assert make_task(y).name == "classification"
+    assert make_task(y, n_splits=2).name == "regression"
+
+
+def test_a_forced_or_bundled_task_says_so():
+    y = _synthetic_count()
+    task, why = _study.choose_task(y, "classification", n_splits=2)
+    assert task.name == "classification" and why == "--task classification"
+    task, why = _study.choose_task(y, "auto", "classification", n_splits=2)
+    assert why == "the task of the bundled data set"
+
+
+def _write_target(path, y):
+    """A CSV of one feature that follows the target, and the target."""
+    x = y + np.random.default_rng(1).normal(size=len(y))
+    rows = "".join(f"{a:.4f},{t:g}\n" for a, t in zip(x, y))
+    path.write_text("x,visits\n" + rows)
+    return path
+
+
+def test_a_count_is_a_regression_and_the_first_line_says_why(tmp_path, capsys):
+    path = _write_target(tmp_path / "doctor.csv", _doctor_visits())
+    args = ["--data", str(path), "--target", "visits", "--estimator", "gd"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert out.splitlines()[0] == (
+        "task: regression (the target holds 17 distinct whole numbers, and the "
+        "rarest, 14, is in 1 row, fewer than the 2 folds need); --task "
+        "classification predicts classes instead"
+    )
+    assert "GDRegressor" in out
+    page = (tmp_path / "o" / "report.html").read_text()
+    assert "<p class='task'>task: regression (the target holds 17" in page
+
+
+def test_a_forced_classification_with_a_rare_class_is_one_line(tmp_path, capsys):
+    path = _write_target(tmp_path / "doctor.csv", _doctor_visits())
+    args = ["--data", str(path), "--target", "visits", "--task", "classification"]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 2 and out == ""
+    assert err == (
+        "skgd study: error: --cv 5: class 14 has only 1 row(s), and 5 stratified "
+        "folds need at least 5 of each class; lower --cv, or pass --task "
+        "regression if the target is a quantity, not a label\n"
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_tuple_values(tmp_path, capsys):
     args = ["--estimator", "mlp", "--param", "hidden_layer_sizes=(4,),(4,4)"]
     status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path))
@@ -266,6 +388,23 @@ BAD = [
     (["--data", "{infinite}", "--target", "y"], "infinite values in"),
     (["--data", "{infinite}", "--target", "a"], "infinite values in"),
     (["--data", "{empty}", "--target", "y"], "needs data rows"),
+    (["--data", "{one_row}", "--target", "y"], "has a single data row"),
+    (["--data", "{constant}", "--target", "y"], "holds a single value, 3, in all"),
+    (
+        ["--data", "{constant}", "--target", "y", "--task", "classification"],
+        "there is nothing to predict",
+    ),
+    (["--data", "{one_label}", "--target", "y"], "single value, 'p', in all its 2"),
+    (["--data", "{two_targets}", "--target", "y"], "2 columns of"),
+    (
+        ["--data", "{csv}", "--target", "y", "--encoding", "klingon"],
+        "argument --encoding: unknown encoding 'klingon'",
+    ),
+    (
+        ["--data", "{csv}", "--target", "y", "--encoding", "base64"],
+        "unknown encoding 'base64'",
+    ),
+    (["--dataset", "iris", "--encoding", "latin-1"], "--encoding needs --data"),
     (["--data", "{blank}", "--target", "y"], "no data"),
     (["--data", "{csv}"], "--data needs --target"),
     (["--param", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
@@ -303,6 +442,10 @@ def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
         "rare": "a,y\n1,p\n2,p\n3,q\n4,p\n",
         "unlabeled": "a,y\n1,\n2,\n3,\n",
         "empty": "a,b,y\n",
+        "one_row": "a,b,y\n1,2,3\n",
+        "constant": "a,y\n1,3\n2,3\n3,\n4,3\n",
+        "one_label": "a,y\n1,p\n2,\n3,p\n",
+        "two_targets": "a,y,y\n1,2,3\n2,3,4\n3,4,5\n",
         "blank": "",
     }
     for name, text in files.items():
@@ -319,6 +462,94 @@ def test_bad_input_is_one_line(args, message, csv_path, tmp_path, capsys):
     assert message in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_single_valued_target_is_refused_before_any_fitting(
+    tmp_path, capsys, monkeypatch
+):
+    _refuse_work(monkeypatch)
+    (tmp_path / "c.csv").write_text("a,b,y\n" + "1,2,7.5\n3,4,7.5\n" * 20)
+    args = ["--data", str(tmp_path / "c.csv"), "--target", "y"]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "out"))
+    assert status == 2 and out == ""
+    assert err == (
+        f"skgd study: error: the target 'y' of {tmp_path / 'c.csv'} holds a "
+        "single value, 7.5, in all its 40 rows: there is nothing to predict; "
+        "choose another --target\n"
+    )
+
+
+def _latin_1(path, rows=40):
+    """A CSV in latin-1: a feature named café, a category é or e, target y."""
+    rng = np.random.default_rng(0)
+    lines = ["café,kind,y"]
+    for i in range(rows):
+        x = rng.normal()
+        lines.append(f"{x:.3f},{'é' if i % 2 else 'e'},{2 * x + i % 2:.3f}")
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return path
+
+
+def test_a_latin_1_file_is_read_with_a_note(tmp_path, capsys):
+    path = _latin_1(tmp_path / "latin.csv")
+    args = ["--data", str(path), "--target", "y", "--estimator", "gd", *FAST]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert f"note: {path} is not UTF-8: reading it as latin-1; pass --encoding" in err
+    assert "numeric [café]" in out and "categorical [kind]" in out
+    page = (tmp_path / "o" / "report.html").read_text("utf-8")
+    assert "is not UTF-8: reading it as latin-1" in page
+
+
+def test_encoding_option(tmp_path, capsys):
+    path = _latin_1(tmp_path / "latin.csv")
+    args = ["--data", str(path), "--target", "y", "--estimator", "gd", *FAST]
+    status, out, err = _run(
+        capsys, *args, "--encoding", "cp1252", "--out", str(tmp_path / "o")
+    )
+    assert status == 0, err
+    assert "UTF-8" not in err and "numeric [café]" in out
+    status, out, err = _run(
+        capsys, *args, "--encoding", "utf-8", "--out", str(tmp_path / "p")
+    )
+    assert status == 2 and out == ""
+    assert err == (
+        f"skgd study: error: cannot read {path} as utf-8: byte 0xe9 at position "
+        "3 is not utf-8; pass the file's --encoding\n"
+    )
+    assert not (tmp_path / "p").exists()
+
+
+def test_repeated_column_names_are_renamed_with_a_note(csv_path, tmp_path, capsys):
+    rows = csv_path.read_text().splitlines()[1:]
+    text = "a,b,a,y,b\n" + "".join(f"{r.rsplit(',', 1)[0]},{r},1\n" for r in rows)
+    (tmp_path / "dup.csv").write_text(text)
+    args = ["--data", str(tmp_path / "dup.csv"), "--target", "y", "--estimator", "gd"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert (
+        f"note: column names repeated in {tmp_path / 'dup.csv'}: reading 'a' "
+        "(column 3) as 'a.1', 'b' (column 5) as 'b.1'; rename the columns"
+    ) in err
+    assert "StandardScaler()" in out
+
+
+def test_more_columns_than_rows_is_noted(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 60))
+    y = X[:, 0] + 0.1 * rng.normal(size=30)
+    header = ",".join(f"f{i}" for i in range(60)) + ",y\n"
+    rows = "".join(",".join(f"{v:.3f}" for v in [*x, t]) + "\n" for x, t in zip(X, y))
+    (tmp_path / "wide.csv").write_text(header + rows)
+    args = ["--data", str(tmp_path / "wide.csv"), "--target", "y", *FAST]
+    status, _, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    note = "60 feature columns for 30 rows: more features than rows"
+    assert f"note: {note}" in err and "(--estimator gd leaves it out)" in err
+    assert note in (tmp_path / "o" / "report.html").read_text()
+    args += ["--estimator", "gd"]
+    status, _, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0 and note in err and "--estimator gd" not in err
 
 
 def test_malformed_local_scheduler_is_one_line(tmp_path, capsys):
@@ -354,6 +585,9 @@ def test_help_in_a_subprocess():
     assert result.returncode == 0, result.stderr
     assert "--param" in result.stdout and "--scheduler" in result.stdout
     assert "--task" in result.stdout and "digits" in result.stdout
+    words = " ".join(result.stdout.split())
+    assert "whole numbers are class labels only when they take at most 20" in words
+    assert "the rarest is in at least --cv rows" in words
 
 
 def test_importing_skgd_needs_no_matplotlib():
@@ -385,7 +619,8 @@ def test_a_study_replaces_the_previous_one(tmp_path, capsys):
     status, out, err = _run(capsys, *args, "--param", "learning_rate=1e-2")
     assert status == 0, err
     assert set(_listing(out_dir)) == {
-        "results.csv", "results.json", "gd_training_curve.png", "report.html",
+        "results.csv", "results.json", "baselines.json", "gd_training_curve.png",
+        "report.html",
     }  # fmt: skip
     assert os.listdir(tmp_path) == ["out"]  # no folder of the run left beside
     assert f"see {out_dir / 'report.html'}" in out
@@ -406,6 +641,79 @@ def test_ctrl_c_while_writing_keeps_the_previous_study(tmp_path, capsys, monkeyp
     assert err == "skgd study: interrupted, nothing written\n"
     assert _listing(out_dir) == before
     assert os.listdir(tmp_path) == ["out"]
+
+
+class _InterruptImport:
+    """A meta path finder: Ctrl-C while importing the module ``name``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.name:
+            raise KeyboardInterrupt
+        return None
+
+
+@pytest.mark.parametrize("module", ["skgd._study", "skgd._report"])
+def test_ctrl_c_while_importing_the_study_is_one_line(
+    module, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delitem(sys.modules, module)
+    monkeypatch.delattr(skgd, module.split(".")[1])  # `from . import` sees it
+    monkeypatch.setattr(sys, "meta_path", [_InterruptImport(module), *sys.meta_path])
+    status, out, err = _run(capsys, "--estimator", "gd", *FAST, "--out", str(tmp_path))
+    assert status == 130 and out == ""
+    assert err == "skgd study: interrupted, nothing written\n"
+
+
+@pytest.mark.parametrize("when", ["replaced", "returned"])
+def test_ctrl_c_after_writing_says_the_study_was_written(
+    when, tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C once --out holds the new study: one line, which says so."""
+    out_dir = tmp_path / "out"
+    replace, write_report = _report._replace, _report.write_report
+
+    def replaced(*args):
+        replace(*args)
+        raise KeyboardInterrupt  # as the handler is restored
+
+    def returned(*args, **kwargs):
+        write_report(*args, **kwargs)
+        raise KeyboardInterrupt  # as the last line is printed
+
+    patched = {
+        "replaced": ("_replace", replaced),
+        "returned": ("write_report", returned),
+    }
+    monkeypatch.setattr(_report, *patched[when])
+    args = ["--estimator", "gd", *FAST, "--out", str(out_dir)]
+    status, _, err = _run(capsys, *args)
+    assert status == 130
+    assert err == f"skgd study: interrupted after writing the study to {out_dir}\n"
+    assert (out_dir / "report.html").exists()
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_the_command_ignores_a_late_ctrl_c():
+    """Run as the command, main leaves Ctrl-C ignored as the process ends."""
+    code = (
+        "import signal, sys\n"
+        "from skgd._cli import main\n"
+        "sys.argv = ['skgd', 'study', '--cv', 'x']\n"
+        "status = main()\n"
+        "print(status, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
+        "main(['study', '--cv', 'x'])\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "main(['study', '--cv', 'x'])\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert result.stdout == "2 True\nTrue\n", result.stderr
 
 
 def _refuse_work(monkeypatch):

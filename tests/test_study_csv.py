@@ -7,12 +7,14 @@ whole numbers) and the estimate of the time left.
 import html
 import json
 import os
+import re
 from contextlib import nullcontext
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, cross_validate
+from sklearn.pipeline import Pipeline
 
 import skgd._engine
 from skgd import _cli, _cluster, _study
@@ -283,11 +285,14 @@ def test_many_whole_numbers_are_a_regression(tmp_path, capsys):
         capsys, *args, "--estimator", "gd", *FAST, "--out", str(tmp_path / "o")
     )
     assert status == 0, err
-    assert "a regression: the target holds" in err and "more than 50" in err
+    first = out.splitlines()[0]
+    assert first.startswith("task: regression (the target holds ")
+    assert "too many for class labels (at most 20)" in first
     assert "GDRegressor" in out and "valid R2" in out
     assert _study.make_task(price).name == "regression"
     assert _study.make_task(price, "classification").name == "classification"
-    assert _study.make_task(price % 50).name == "classification"
+    assert _study.make_task(price % 20).name == "classification"
+    assert _study.make_task(price % 21).name == "regression"
 
 
 @pytest.mark.parametrize("scheduler", [False, True])
@@ -341,12 +346,36 @@ def test_progress_shows_the_time_left(capsys):
     err = capsys.readouterr().err
     lines = err.split("\r")[1:]
     assert len(lines) == 4
-    assert lines[0].startswith("[mlp] " + "-" * 30 + " 0/50 fits 0%")
-    assert lines[1].rstrip() == "[mlp] " + "#" * 3 + "-" * 27 + " 5/50 fits 10%"
-    assert lines[2].rstrip().endswith("20/50 fits 40% (12 s left)")
+    assert lines[0].startswith("[mlp] " + "-" * 30 + " 0/50 fits 0%, 0 s elapsed")
+    assert lines[1].rstrip() == (
+        "[mlp] " + "#" * 3 + "-" * 27 + " 5/50 fits 10%, 1 s elapsed"
+    )
+    assert lines[2].rstrip().endswith("20/50 fits 40%, 8 s elapsed, 12 s left")
     assert lines[3].endswith("\n")
-    assert lines[3].rstrip() == "[mlp] " + "#" * 30 + " 50/50 fits 100%"
+    assert lines[3].rstrip() == "[mlp] " + "#" * 30 + " 50/50 fits 100% in 20 s"
     assert len(lines[3]) - 1 >= len(lines[2])  # erases the time left
+
+
+def test_progress_counts_the_candidates_with_the_folds(capsys):
+    now = [0.0]
+    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress("mlp", 0, 675, work=0.0, folds=5)
+    now[0] = 8.0
+    progress("mlp", 270, 675, work=0.4, folds=5)
+    now[0] = 21.0
+    progress("mlp", 675, 675, work=1.0, folds=5)
+    lines = capsys.readouterr().err.split("\r")[1:]
+    assert lines[0].rstrip() == (
+        "[mlp] " + "-" * 30 + " 0/135 candidates, 0/675 fits 0%, 0 s elapsed"
+    )
+    assert lines[1].rstrip() == (
+        "[mlp] " + "#" * 12 + "-" * 18 + " 54/135 candidates, 270/675 fits 40%, "
+        "8 s elapsed, 12 s left"
+    )
+    assert lines[2].rstrip() == (
+        "[mlp] " + "#" * 30 + " 135/135 candidates, 675/675 fits 100% in 21 s"
+    )
+    assert lines[2].endswith("\n") and len(lines[2]) - 1 >= len(lines[1])
 
 
 def test_progress_weighs_the_work_the_search_reports(capsys):
@@ -356,7 +385,9 @@ def test_progress_weighs_the_work_the_search_reports(capsys):
     now[0] = 10.0
     progress("mlp", 20, 100, work=0.5)  # the wide networks' fits came first
     err = capsys.readouterr().err
-    assert err.endswith("[mlp] " + "#" * 15 + "-" * 15 + " 20/100 fits 50% (10 s left)")
+    assert err.endswith(
+        "[mlp] " + "#" * 15 + "-" * 15 + " 20/100 fits 50%, 10 s elapsed, 10 s left"
+    )
 
 
 def test_cross_validate_grid_reports_the_work_done():
@@ -365,8 +396,14 @@ def test_cross_validate_grid_reports_the_work_done():
     pipeline = _study.make_pipeline("mlp", 0, grid=grid)
     X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40.0)
     cv = _study.REGRESSION.splitter(2, 0)
-    progress = lambda done, total, work: calls.append((done, total, work))  # noqa: E731
-    _study.cross_validate_grid(pipeline, grid, X, y, cv, progress=progress)
+
+    def progress(done, total, work, folds):
+        calls.append((done, total, work))
+        assert folds == 2
+
+    stats = {}
+    _study.cross_validate_grid(pipeline, grid, X, y, cv, progress=progress, stats=stats)
+    assert stats == {"fits": 4, "stacked": 4}
     assert calls[0] == (0, 4, 0.0) and calls[-1][:2] == (4, 4)
     # The 30 units first: two fits of cost 4 against two of cost 1.2.
     assert [work for _, _, work in calls] == pytest.approx(
@@ -384,7 +421,7 @@ def test_progress_restarts_for_each_estimator(capsys):
     now[0] = 104.0
     progress("mlp", 5, 10)
     err = capsys.readouterr().err
-    assert err.endswith("5/10 fits 50% (4 s left)")
+    assert err.endswith("5/10 fits 50%, 4 s elapsed, 4 s left")
 
 
 @pytest.mark.parametrize(
@@ -399,3 +436,113 @@ def test_progress_restarts_for_each_estimator(capsys):
 )
 def test_format_seconds(seconds, text):
     assert _cli.format_seconds(seconds) == text
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_the_baselines_match_scikit_learn_on_the_same_folds(task):
+    """Each baseline scores as scikit-learn's cross_validate of the same
+    preprocessing and model, on the study's folds."""
+    frame = _frame(n=80).dropna(subset=["price"])
+    y = frame["price"].to_numpy()
+    if task == "classification":
+        y = np.where(y > np.median(y), "high", "low")
+    data_kinds, _ = sort_columns(frame.drop(columns=["price"]), "f.csv")
+    X = frame[[*data_kinds["numeric"], *data_kinds["categorical"]]]
+    features = Features(tuple(data_kinds["numeric"]), ("cut",), True, True)
+    study_task = _study.make_task(y, task)
+    cv = study_task.splitter(3, 0)
+    baselines = _study.run_baselines(X, y, cv, task=study_task, features=features)
+    names = [b.name for b in baselines]
+    expected = {
+        "regression": ["RidgeCV", "HistGradientBoostingRegressor", "DummyRegressor"],
+        "classification": [
+            "LogisticRegression", "HistGradientBoostingClassifier", "DummyClassifier",
+        ],
+    }  # fmt: skip
+    assert names == expected[task]
+    assert [b.kind for b in baselines] == ["linear", "boosting", "dummy"]
+    models = _study.baseline_models(study_task, 0)
+    for baseline, (*_, model) in zip(baselines, models):
+        pipeline = Pipeline([_study.make_preprocessor(features), ("model", model)])
+        scores = cross_validate(pipeline, X, y, cv=cv, return_train_score=True)
+        row = baseline.row
+        assert row["mean_val_score"] == pytest.approx(np.mean(scores["test_score"]))
+        assert row["mean_train_score"] == pytest.approx(np.mean(scores["train_score"]))
+        assert not row["failed"]
+    dummy = baselines[-1].row["mean_val_score"]
+    assert dummy < 0.01 if task == "regression" else dummy <= 0.6
+    assert baselines[0].row["mean_val_score"] > 0.8  # price follows the cut
+
+
+def test_the_study_prints_and_writes_its_baselines(real_csv, tmp_path, capsys):
+    args = ["--data", str(real_csv), "--target", "price", "--estimator", "gd"]
+    status, out, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert "Baselines: the same 2 folds and preprocessing, mean R2" in out
+    table = out.split("Baselines: ")[1].splitlines()
+    assert table[1].split() == [
+        "model", "train", "R2", "valid", "R2", "+/-", "std", "gap", "fit", "s",
+    ]  # fmt: skip
+    assert [line.split()[0] for line in table[2:5]] == [
+        "RidgeCV", "HistGradientBoostingRegressor", "DummyRegressor",
+    ]  # fmt: skip
+    assert "DummyRegressor (the mean)" in table[4]
+    standing = [line for line in out.splitlines() if "best skgd candidate" in line]
+    assert len(standing) == 1 and "RidgeCV (" in standing[0]
+    assert "the dummy model (the mean: " in standing[0]
+    records = json.loads((tmp_path / "o" / "baselines.json").read_text())
+    assert [r["model"] for r in records] == [line.split()[0] for line in table[2:5]]
+    assert {"mean_val_r2", "std_val_r2", "mean_train_r2", "gap"} <= set(records[0])
+    page = (tmp_path / "o" / "report.html").read_text()
+    assert page.index("class='standing'") < page.index("id='baselines'")
+    assert "<th>train R²</th><th>valid R² ± std</th>" in page
+    assert html.escape(standing[0].replace("R2", "R²").replace("+/-", "±")) in page
+
+
+def test_the_study_says_its_time_and_the_fits_it_stacked(tmp_path, capsys):
+    args = ["--estimator", "both", "--param", "learning_rate=1e-2,1e-1", *FAST]
+    status, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("The study took")]
+    assert re.fullmatch(
+        r"The study took \d+ s: GDRegressor \d+ s and MLPRegressor \d+ s \(search "
+        r"and refit\), the baselines \d+ s; 8 of its 8 fits were stacked, trained "
+        r"in runs of many candidates at once\.",
+        line,
+    )
+    page = (tmp_path / "o" / "report.html").read_text()
+    assert f"<p class='time'>{line}</p>" in page
+    assert page.index("class='time'") < page.index("<h2 id='gd'>")
+
+
+def test_boosting_takes_the_one_hot_code_dense(tmp_path, monkeypatch, capsys):
+    """A categorical column of many categories makes the one-hot code sparse,
+    which HistGradientBoosting refuses: its baseline takes it dense, unless
+    that would take too much memory."""
+    rng = np.random.default_rng(0)
+    cat = rng.choice([f"c{i}" for i in range(40)], 200)
+    x = rng.normal(size=200)
+    y = x + np.array([int(c[1:]) for c in cat]) / 10 + 0.1 * rng.normal(size=200)
+    pd.DataFrame({"x": x, "cat": cat, "y": y}).to_csv(tmp_path / "s.csv", index=False)
+    data = load_data(str(tmp_path / "s.csv"), "y")
+    task = _study.make_task(data.y)
+    cv = task.splitter(3, 0)
+    baselines = _study.run_baselines(
+        data.X, data.y, cv, task=task, features=data.features
+    )
+    assert [b.row["failed"] for b in baselines] == [False, False, False]
+    assert baselines[1].row["mean_val_score"] > 0.2  # scored, dense
+    n_bytes = 200 * (1 + data.X["cat"].nunique()) * 8  # x, and one per category
+    assert _study.dense_bytes(data.X, data.features) == n_bytes
+    monkeypatch.setattr(_study, "DENSE_BYTES", n_bytes - 1)
+    baselines = _study.run_baselines(
+        data.X, data.y, cv, task=task, features=data.features
+    )
+    assert [b.kind for b in baselines] == ["linear", "dummy"]
+    args = ["--data", str(tmp_path / "s.csv"), "--target", "y", "--estimator", "gd"]
+    status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
+    assert status == 0, err
+    assert "note: gradient boosting is left out of the baselines: its dense " in err
+    records = json.loads((tmp_path / "o" / "baselines.json").read_text())
+    assert [r["model"] for r in records] == ["RidgeCV", "DummyRegressor"]
