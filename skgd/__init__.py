@@ -1,10 +1,38 @@
-"""skgd: scikit-learn estimators trained by mini-batch gradient descent."""
+"""skgd: scikit-learn estimators trained by mini-batch gradient descent.
+
+The estimators and displays are imported on first use (PEP 562): ``import
+skgd`` itself takes milliseconds, so that ``skgd study`` (which Python
+starts by importing this package) handles Ctrl-C from its first moment,
+before scikit-learn loads.
+"""
+
+import importlib
 
 from ._exceptions import DivergenceError, FitInterruptedWarning
-from ._linear import GDClassifier, GDRegressor
-from ._mlp import MLPClassifier, MLPRegressor
-from ._plotting import LossLandscapeDisplay, TrainingCurveDisplay
 from ._version import __version__
+
+# The public names that live in heavier modules, and where.
+_LAZY = {
+    "GDClassifier": "_linear",
+    "GDRegressor": "_linear",
+    "MLPClassifier": "_mlp",
+    "MLPRegressor": "_mlp",
+    "LossLandscapeDisplay": "_plotting",
+    "TrainingCurveDisplay": "_plotting",
+}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'skgd' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 def trusted_types():
@@ -36,6 +64,9 @@ def trusted_types():
     >>> bool((loaded.predict(X) == model.predict(X)).all())
     True
     """
+    from ._linear import GDClassifier, GDRegressor
+    from ._mlp import MLPClassifier, MLPRegressor
+
     estimators = GDRegressor, GDClassifier, MLPRegressor, MLPClassifier
     return [f"{c.__module__}.{c.__qualname__}" for c in estimators]
 

@@ -696,6 +696,20 @@ def test_ctrl_c_after_writing_says_the_study_was_written(
     assert os.listdir(tmp_path) == ["out"]
 
 
+def test_the_command_line_loads_before_scikit_learn():
+    """``python -m skgd`` reaches main, which handles Ctrl-C, before the
+    seconds of importing scikit-learn (skgd's estimators load on first use)."""
+    code = (
+        "import sys, skgd.__main__\n"
+        "print(sorted({'sklearn', 'scipy'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert result.stdout == "[]\n", result.stderr
+
+
 def test_the_command_ignores_a_late_ctrl_c():
     """Run as the command, main leaves Ctrl-C ignored as the process ends."""
     code = (
