@@ -2,6 +2,10 @@
 
 Every derivative is written in terms of the activation's *output* ``y``, so the
 backward pass needs no copy of the layer's input.
+
+These numpy functions are the reference; the layer trains with the compiled
+passes of :mod:`skgd.engine.activate` where there are some (see
+:func:`compiled_passes`).
 """
 
 import numpy as np
@@ -55,6 +59,17 @@ ACTIVATIONS = {
 }
 
 
+def compiled_passes(name):
+    """``(function, gradient)`` of ``name``, compiled where that pays.
+
+    Imports numba (so it is called on a network's first batch, never by
+    ``import skgd``).
+    """
+    from .engine.activate import compiled
+
+    return compiled(name, ACTIVATIONS[name])
+
+
 class Activation(Elementwise):
     """Layer applying an activation function elementwise.
 
@@ -68,7 +83,11 @@ class Activation(Elementwise):
         self._function, self._gradient = ACTIVATIONS[name]
 
     def make_cache(self, m, n_in, dtype):
-        """Scratch space for the backward pass, and an array of zeros."""
+        """Scratch space for the backward pass, and an array of zeros.
+
+        The first batch also switches the layer to its compiled passes.
+        """
+        self._function, self._gradient = compiled_passes(self.name)
         return np.empty((m, n_in), dtype=dtype), np.zeros((m, n_in), dtype=dtype)
 
     def forward(self, x, out, cache, rng):

@@ -39,6 +39,8 @@ class Network:
     penalized : list of (ndarray, ndarray, ndarray)
         ``(params view, grads view, scratch)`` of each block the L2 penalty
         applies to, with scratch space of the same size.
+    penalized_bounds : ndarray of shape (n_blocks, 2), int64
+        ``(start, stop)`` of each of those blocks in ``params``.
     """
 
     def __init__(self, layers, n_features, dtype):
@@ -60,7 +62,7 @@ class Network:
         size = sum(int(np.prod(shape)) for s in shapes for _, shape, _ in s)
         self.params = np.zeros(size, dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
-        self.penalized, offset = [], 0
+        self.penalized, bounds, offset = [], [], 0
         for layer, layer_shapes in zip(layers, shapes):
             params, grads = {}, {}
             for name, shape, n_penalized in layer_shapes:
@@ -69,6 +71,7 @@ class Network:
                 grads[name] = self.grads[offset : offset + n].reshape(shape)
                 if n_penalized:
                     stop = offset + n_penalized
+                    bounds.append((offset, stop))
                     self.penalized.append(
                         (
                             self.params[offset:stop],
@@ -78,6 +81,7 @@ class Network:
                     )
                 offset += n
             layer.bind(params, grads)
+        self.penalized_bounds = np.array(bounds, dtype=np.int64).reshape(-1, 2)
         # The first layer with parameters needs no gradient for its input.
         has_params = [bool(s) for s in shapes]
         self._needs_grad_in = [any(has_params[:i]) for i in range(len(layers))]

@@ -17,6 +17,7 @@ import numpy as np
 from ._exceptions import DivergenceError
 from ._losses import weighted_loss
 from .engine.fused import fused_epochs
+from .engine.steps import fused_steps
 
 # The objective may grow this many times over its starting value before the
 # run counts as diverged: far beyond any noisy but healthy descent.
@@ -177,6 +178,8 @@ class Trainer:
         self.last_batch = None  # () -> (X, y, c) of the last update's batch
         # Whole passes in one compiled call, for the networks that allow it.
         self.fused = fused_epochs(net, objective.loss, state.optimizer)
+        # The other passes: each step's update in one compiled call.
+        self.steps = fused_steps(net, state.optimizer)
 
     def _check_objective(self, value, lr, epoch):
         state = self.state
@@ -198,31 +201,51 @@ class Trainer:
         Adds each batch's ``w * J`` to ``total`` and its weight ``w`` to
         ``weight``, and returns the two. An interrupt (``self.interrupted``)
         ends the pass after the current batch. This is the hot loop: what it
-        uses is looked up once, before it.
+        uses is looked up once, before it. Each step is the compiled one
+        (:class:`skgd.engine.steps.NetworkSteps`) where the optimizer has
+        one, else :meth:`numpy_step`.
         """
-        state, net, objective = self.state, self.net, self.objective
-        learning_rate, step = state.learning_rate, state.optimizer.step
-        rng = state.streams  # the dropout streams: a list, so training mode
+        state, steps = self.state, self.steps
+        learning_rate = state.learning_rate
         # A rate that cannot change within the pass is asked for once.
         fixed = None if state.schedule.per_update else learning_rate()
         batch, lr = None, self.lr
-        for batch in batches:
-            X, y, c, w = batch
-            lr = learning_rate() if fixed is None else fixed
-            value = objective(net, X, y, c, rng)
-            if not value <= state.limit:  # also true for NaN
-                self._check_objective(value, lr, state.n_iter + 1)
-            step(net.params, net.grads, lr)
-            state.t += 1
-            total += w * value
-            weight += w
-            if self.interrupted:
-                break
+        if steps is None:
+            take_step = self.numpy_step
+        else:
+            take_step = steps.step
+            steps.begin(self)
+        try:
+            for batch in batches:
+                X, y, c, w = batch
+                lr = learning_rate() if fixed is None else fixed
+                value = take_step(X, y, c, lr)
+                state.t += 1
+                total += w * value
+                weight += w
+                if self.interrupted:
+                    break
+        finally:
+            if steps is not None:
+                steps.end()
         self.lr = lr
         if batch is not None:
             last = batch[:3]
             self.last_batch = lambda: last
         return total, weight
+
+    def numpy_step(self, X, y, c, lr):
+        """A step on a batch through numpy calls; its objective.
+
+        Raises DivergenceError, without updating, where the objective is
+        beyond the limit.
+        """
+        state, net = self.state, self.net
+        value = self.objective(net, X, y, c, state.streams)  # training mode
+        if not value <= state.limit:  # also true for NaN
+            self._check_objective(value, lr, state.n_iter + 1)
+        state.optimizer.step(net.params, net.grads, lr)
+        return value
 
     def train_part(self, part):
         """Train on one part of an epoch source; the epoch's record, or None.

@@ -15,6 +15,7 @@ import skgd._engine
 import skgd._optimizers
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.engine.fused import LinearEpochs
+from skgd.engine.steps import NetworkSteps
 
 KW = dict(tol=None, random_state=0)
 
@@ -97,20 +98,21 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
 def _before_updates(monkeypatch, hook):
     """Call ``hook(k)`` before the parameter updates, ``k`` counting them.
 
-    The numpy path calls it before each update (of any optimizer); a fused
-    pass of a linear model (``skgd.engine.fused``), which makes all the
-    updates of a pass in one compiled call, calls it once before the pass,
-    with ``k`` the count at the pass's last update.
+    The numpy path calls it before each update (of any optimizer), and so
+    does a compiled step (``skgd.engine.steps``); a fused pass of a linear
+    model (``skgd.engine.fused``), which makes all the updates of a pass in
+    one compiled call, calls it once before the pass, with ``k`` the count
+    at the pass's last update.
     """
     calls = [0]
-    for optimizer in (skgd._optimizers.SGD, skgd._optimizers.Adam):
+    for owner in (skgd._optimizers.SGD, skgd._optimizers.Adam, NetworkSteps):
 
-        def step(self, *args, original=optimizer.step):
+        def step(self, *args, original=owner.step):
             calls[0] += 1
             hook(calls[0])
             return original(self, *args)
 
-        monkeypatch.setattr(optimizer, "step", step)
+        monkeypatch.setattr(owner, "step", step)
     original_pass = LinearEpochs.train_pass
 
     def train_pass(self, trainer, part, *args):

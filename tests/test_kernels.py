@@ -15,9 +15,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 
+import skgd._activations
 import skgd._stacked
 import skgd._trainer
-from skgd import DivergenceError, GDClassifier, GDRegressor
+from skgd import DivergenceError, GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
+from skgd._activations import ACTIVATIONS, Activation
+from skgd._layers import Dense
 from skgd._losses import (
     Hinge,
     Huber,
@@ -26,14 +29,18 @@ from skgd._losses import (
     SoftmaxLogLoss,
     SquaredError,
 )
-from skgd._optimizers import SGD, Adam, IterateAverage
-from skgd.engine import kernels
-from skgd.engine.fused import LOSS_CODES
+from skgd._network import Network
+from skgd._optimizers import SGD, Adam, Averaged, IterateAverage
+from skgd._trainer import add_penalty
+from skgd.engine import activate, kernels
+from skgd.engine.fused import LOSS_CODES, kernel_settings
 
 
 def numpy_path(monkeypatch):
-    """Make every fit take the numpy path (no fused epochs)."""
+    """Make every fit take the numpy path (no fused epochs, no fused steps)."""
     monkeypatch.setattr(skgd._trainer, "fused_epochs", lambda *args: None)
+    monkeypatch.setattr(skgd._trainer, "fused_steps", lambda *args: None)
+    monkeypatch.setattr(skgd._activations, "compiled_passes", ACTIVATIONS.get)
 
 
 def fit_both(monkeypatch, estimator, X, y, **fit_params):
@@ -123,6 +130,175 @@ def test_average_matches_the_iterate_average(rng):
         kernels.average(iterate, mean, counts, 3.0)
     np.testing.assert_allclose(mean, reference.mean, rtol=1e-14)
     assert counts[1] == reference.count == 4
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": lambda: SGD(momentum=0.9),
+    "nesterov": lambda: SGD(momentum=0.8, nesterov=True),
+    "adam": Adam,
+}
+
+
+def small_network():
+    """Two dense layers with intercepts: two penalized blocks, apart."""
+    layers = [Dense(3, 4), Activation("tanh"), Dense(4, 2)]
+    return Network(layers, 3, np.float64)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("averaged", [False, True])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_network_step_matches_penalty_optimizer_and_average(rng, name, averaged, alpha):
+    net, reference = small_network(), small_network()
+    net.params[:] = reference.params[:] = rng.standard_normal(net.params.size)
+    optimizers = [OPTIMIZERS[name]() for _ in range(2)]
+    if averaged:
+        optimizers = [Averaged(optimizer) for optimizer in optimizers]
+    for optimizer, network in zip(optimizers, (net, reference)):
+        optimizer.init(network.params)
+        if averaged:
+            optimizer.average.begin(network.params)
+    inner, average, codes, hyper = kernel_settings(optimizers[0])
+    hyper[0], sums = alpha, np.array([np.inf, 0.0, 0.0, 0.0, 0.0])
+    counts = np.zeros(2, np.int64)
+    empty, velocity = np.zeros(0), getattr(inner, "velocity", None)
+    state = (
+        empty if velocity is None else velocity,
+        getattr(inner, "m_", empty), getattr(inner, "v_", empty),
+        average.mean if averaged else empty, counts, sums,
+    )  # fmt: skip
+    for _ in range(3):
+        loss, grads = rng.random(), rng.standard_normal(net.params.size)
+        net.grads[:] = reference.grads[:] = grads
+        expected = add_penalty(reference, alpha, loss) if alpha else loss
+        optimizers[1].step(reference.params, reference.grads, 0.05)
+        value = kernels.network_step(
+            loss, net.params, net.grads, net.penalized_bounds, 0.05, codes, hyper,
+            state,
+        )  # fmt: skip
+        assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(net.params, reference.params, rtol=1e-12)
+    if averaged:
+        reference_average = optimizers[1].average
+        np.testing.assert_allclose(average.mean, reference_average.mean, rtol=1e-12)
+        assert counts[1] == reference_average.count == 3
+    if name == "adam":
+        assert counts[0] == getattr(optimizers[1], "inner", optimizers[1]).t == 3
+
+
+def test_network_step_beyond_the_limit_changes_nothing(rng):
+    net = small_network()
+    net.params[:] = rng.standard_normal(net.params.size)
+    net.grads[:] = rng.standard_normal(net.params.size)
+    before = net.params.copy()
+    _, _, codes, hyper = kernel_settings(SGD())
+    empty, counts = np.zeros(0), np.zeros(2, np.int64)
+    for value in (2.0, np.nan):
+        sums = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
+        state = (empty, empty, empty, empty, counts, sums)
+        out = kernels.network_step(
+            value, net.params, net.grads, net.penalized_bounds, 0.1, codes, hyper,
+            state,
+        )  # fmt: skip
+        assert not out <= sums[0]
+    np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_passes_match_the_numpy_ones(rng, name, dtype):
+    # The input is a view beside a column of ones, as the network lays it out.
+    x = np.ones((9, 6), dtype)
+    x[:, :5] = 3.0 * rng.standard_normal((9, 5))
+    x[0, :3] = np.nan, 0.0, -0.0
+    x = x[:, :5]
+    function, gradient = activate.compiled(name, ACTIVATIONS[name])
+    reference, reference_gradient = ACTIVATIONS[name]
+    y, expected = np.empty((9, 5), dtype), np.empty((9, 5), dtype)
+    zeros, scratch = np.zeros((9, 5), dtype), np.empty((9, 5), dtype)
+    function(x, y, zeros)
+    reference(x, expected, zeros)
+    np.testing.assert_array_equal(y, expected)  # NaN where the reference has it
+    grad_out = rng.standard_normal((9, 5)).astype(dtype)
+    grad_out[1, 0] = np.nan
+    grad_in, expected_in = np.empty((9, 5), dtype), np.empty((9, 5), dtype)
+    gradient(y, grad_out, grad_in, scratch)
+    reference_gradient(y, grad_out, expected_in, scratch)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(grad_in, expected_in, rtol=rtol, atol=0)
+
+
+MLP_SETTINGS = {
+    "sgd": {"optimizer": "sgd", "learning_rate": 0.05},
+    "momentum": {"optimizer": "sgd", "learning_rate": 0.02, "momentum": 0.9},
+    "nesterov": {
+        "optimizer": "sgd", "learning_rate": 0.02, "momentum": 0.9, "nesterov": True
+    },
+    "adam": {"optimizer": "adam", "learning_rate": 0.01},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("optimizer", list(MLP_SETTINGS))
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_fused_mlp_steps_equal_the_numpy_path(
+    monkeypatch, multi_output_data, optimizer, dropout
+):
+    X, y = multi_output_data
+    estimator = MLPRegressor(
+        (8, 6), batch_size=16, epochs=5, alpha=0.01, dropout=dropout, tol=None,
+        validation_fraction=0.2, random_state=0, **MLP_SETTINGS[optimizer],
+    )  # fmt: skip
+    fused, reference = fit_both(monkeypatch, estimator, X, y)
+    for W, W0 in zip(fused.coefs_ + fused.intercepts_,
+                     reference.coefs_ + reference.intercepts_):  # fmt: skip
+        np.testing.assert_allclose(W, W0, rtol=1e-10, atol=1e-13)
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(
+            [r[key] for r in fused.history_],
+            [r[key] for r in reference.history_],
+            rtol=1e-11,
+        )
+
+
+def test_fused_mlp_classifier_equals_the_numpy_path(monkeypatch, rng):
+    X = rng.standard_normal((150, 5))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    estimator = MLPClassifier((7,), batch_size=20, epochs=4, alpha=1e-3, tol=None,
+                              random_state=0)  # fmt: skip
+    fused, reference = fit_both(monkeypatch, estimator, X, y)
+    np.testing.assert_allclose(
+        fused.predict_proba(X), reference.predict_proba(X), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_averaged_steps_with_dropout_equal_the_numpy_path(
+    monkeypatch, linear_data, optimizer
+):
+    # Dropout keeps a linear model off the fused epoch: it trains step by step.
+    X, y = linear_data
+    estimator = GDRegressor(
+        learning_rate=0.02, batch_size=10, epochs=4, alpha=0.01, dropout=0.1,
+        average=True, optimizer=optimizer, tol=None, random_state=0,
+    )  # fmt: skip
+    fused, reference = fit_both(monkeypatch, estimator, X, y)
+    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=1e-11)
+    np.testing.assert_allclose(fused.intercept_, reference.intercept_, rtol=1e-11)
+
+
+def test_a_diverging_mlp_raises_as_the_numpy_path(monkeypatch, multi_output_data):
+    X, y = multi_output_data
+    estimator = MLPRegressor(
+        (8,), optimizer="sgd", learning_rate=50.0, batch_size=16, epochs=20,
+        tol=None, random_state=0,
+    )  # fmt: skip
+    with pytest.raises(DivergenceError) as fused:
+        clone(estimator).fit(X, y)
+    with monkeypatch.context() as patch, pytest.raises(DivergenceError) as reference:
+        numpy_path(patch)
+        clone(estimator).fit(X, y)
+    assert str(fused.value) == str(reference.value)
 
 
 # -- whole fits, fused and not ---------------------------------------------------

@@ -39,18 +39,55 @@ OPTIMIZER_CODES = {SGD: 0, Adam: 1}
 
 def fused_epochs(net, loss, optimizer):
     """A :class:`LinearEpochs` for this network, loss and optimizer, or None."""
-    inner = optimizer.inner if isinstance(optimizer, Averaged) else optimizer
     fusable = (
         len(net.layers) == 1
         and type(net.layers[0]) is Dense
         and type(loss) in LOSS_CODES
-        and type(inner) in OPTIMIZER_CODES
-        and (
-            not isinstance(optimizer, Averaged)
-            or type(optimizer.average) is IterateAverage
-        )
+        and compiled_optimizer(optimizer)
     )
     return LinearEpochs(net, loss, optimizer) if fusable else None
+
+
+def compiled_optimizer(optimizer):
+    """Whether the kernels implement ``optimizer`` (SGD, Adam, averaged or not)."""
+    inner = optimizer.inner if isinstance(optimizer, Averaged) else optimizer
+    return type(inner) in OPTIMIZER_CODES and (
+        not isinstance(optimizer, Averaged) or type(optimizer.average) is IterateAverage
+    )
+
+
+def kernel_settings(optimizer, loss=None, bias=False):
+    """``(inner, average, codes, hyper)`` of an optimizer for the kernels.
+
+    ``inner`` is the optimizer that steps (SGD or Adam), ``average`` its
+    :class:`IterateAverage` or None; ``codes`` and ``hyper`` are the
+    kernels' (see :mod:`skgd.engine.kernels`), with ``alpha`` and the
+    baseline left at 0, to be set per pass.
+    """
+    inner = optimizer.inner if isinstance(optimizer, Averaged) else optimizer
+    average = getattr(optimizer, "average", None)
+    codes = np.array(
+        [
+            LOSS_CODES.get(type(loss), -1),
+            OPTIMIZER_CODES[type(inner)],
+            bool(getattr(inner, "nesterov", False)),
+            bias,
+        ],
+        dtype=np.int64,
+    )
+    hyper = np.array(
+        [
+            0.0,  # alpha, set per pass
+            getattr(loss, "delta", 1.0),
+            getattr(inner, "momentum", 0.0),
+            getattr(inner, "beta_1", 0.9),
+            getattr(inner, "beta_2", 0.999),
+            getattr(inner, "epsilon", 1e-8),
+            getattr(average, "power", 0.0),
+            0.0,  # the baseline, set per pass
+        ]
+    )
+    return inner, average, codes, hyper
 
 
 class LinearEpochs:
@@ -67,29 +104,8 @@ class LinearEpochs:
 
     def __init__(self, net, loss, optimizer):
         self.net, self.optimizer = net, optimizer
-        self.inner = optimizer.inner if isinstance(optimizer, Averaged) else optimizer
-        self.average = getattr(optimizer, "average", None)
-        layer, inner = net.layers[0], self.inner
-        self.codes = np.array(
-            [
-                LOSS_CODES[type(loss)],
-                OPTIMIZER_CODES[type(inner)],
-                bool(getattr(inner, "nesterov", False)),
-                layer.bias,
-            ],
-            dtype=np.int64,
-        )
-        self.hyper = np.array(
-            [
-                0.0,  # alpha, set per pass
-                getattr(loss, "delta", 1.0),
-                getattr(inner, "momentum", 0.0),
-                getattr(inner, "beta_1", 0.9),
-                getattr(inner, "beta_2", 0.999),
-                getattr(inner, "epsilon", 1e-8),
-                getattr(self.average, "power", 0.0),
-                0.0,  # the baseline, set per pass
-            ]
+        self.inner, self.average, self.codes, self.hyper = kernel_settings(
+            optimizer, loss, net.layers[0].bias
         )
         o = net.widths[-1]
         self._z = np.empty(o)

@@ -239,3 +239,23 @@ def fold_scale(P, n_weights, s):
     for i in range(n_weights):
         P[i] *= s
     return squares(P, n_weights)
+
+
+@kernel
+def network_step(value, P, G, penalized, lr, codes, hyper, state):
+    """A network's step after its backward pass: penalty, check, update.
+
+    Adds the L2 penalty of each block ``penalized[j, 0]:penalized[j, 1]``
+    of ``P`` to ``G`` and to the batch's loss ``value``, judges that
+    objective against the limit ``sums[0]`` (see :func:`judge`) and, within
+    it, updates ``P`` and the average (see :func:`update`). Returns the
+    objective; beyond the limit nothing is updated. ``state`` is
+    ``(velocity, m_, v_, mean, counts, sums)`` as in the epoch kernels.
+    """
+    velocity, m_, v_, mean, counts, sums = state
+    for j in range(penalized.shape[0]):
+        a, b = penalized[j, 0], penalized[j, 1]
+        value += penalty(P[a:b], G[a:b], b - a, hyper[0])
+    if judge(value, sums, hyper, 0.0):
+        update(P, G, lr, codes, hyper, velocity, m_, v_, counts, mean)
+    return value
