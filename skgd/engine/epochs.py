@@ -205,12 +205,15 @@ def _csr_lazy(
             row, at = order[r], (r - start) * o
             for k in range(o):
                 gk = rate * g[at + k]
-                for p in range(indptr[row], indptr[row + 1]):
-                    q = indices[p] * o + k
-                    old = P[q]
-                    P[q] = old - data[p] * gk
-                    if alpha:  # the penalty's value needs ||V||**2
+                if alpha:  # the penalty's value needs ||V||**2
+                    for p in range(indptr[row], indptr[row + 1]):
+                        q = indices[p] * o + k
+                        old = P[q]
+                        P[q] = old - data[p] * gk
                         norm += P[q] * P[q] - old * old
+                else:
+                    for p in range(indptr[row], indptr[row + 1]):
+                        P[indices[p] * o + k] -= data[p] * gk
                 if codes[3]:
                     P[n_weights + k] -= lr * g[at + k]
         if not SCALE_LOW < s < SCALE_HIGH:
