@@ -391,22 +391,21 @@ _ATTRIBUTES = """
     :mod:`skgd.model_selection`). Every candidate goes through the
     arithmetic of its own fit, with the same splits, initial weights,
     shuffles and dropout draws, so its scores equal those of scikit-learn's
-    search to rounding, not bit for bit. The sums that are ordered
-    differently: the first layer's products (a linear model's only layer),
-    ``X @ W`` forward and ``X.T @ G`` for the gradient, are one matrix
-    product over the candidates' columns in a stack and a product with one
-    candidate's column in a single fit, and BLAS groups their terms (over
-    the features, over the batch's samples) differently for the two shapes;
-    each result may differ in its last bit (1.1e-16 relative in float64,
-    6e-8 in float32), and training carries that along. Measured on diabetes
-    (3 folds, 3 candidates, scores as R²): float64 scores agree to 1e-16
-    at the defaults and to 1e-14 otherwise; float32 scores to 6e-8 at the
-    defaults (one rounding of a score near 0.4) and to 7e-7 with Adam over
-    20 epochs. Where the differences decide a stop (``tol``,
+    search to rounding, not bit for bit. A linear model on dense data trains
+    in compiled kernels in both, which sum each row's products in the same
+    order: on diabetes (3 folds, 3 candidates, R²) the scores agreed
+    exactly in float32 and to 2e-16 in float64. Elsewhere (networks, sparse
+    data) the first layer's products, ``X @ W`` forward and ``X.T @ G`` for
+    the gradient, are one matrix product over the candidates' columns in a
+    stack and a product with one candidate's column in a single fit, and
+    BLAS groups their terms differently for the two shapes; each result may
+    differ in its last bit (1.1e-16 relative in float64, 6e-8 in float32),
+    and training carries that along, to about 1e-14 in float64 and 1e-6 in
+    float32. Where the differences decide a stop (``tol``,
     ``early_stopping``), a candidate may stop one epoch earlier or later
-    than its single fit, and its score differs by that epoch's progress:
-    2.2e-5 for one fold of full-batch float32 descent on diabetes (585
-    epochs against 586); float64 rarely meets such a tie. Where training is
+    than its single fit, and its score differs by that epoch's progress
+    (2.2e-5 for one fold of full-batch float32 descent on diabetes, 585
+    epochs against 586, before the linear kernels). Where training is
     chaotic (plain SGD on unscaled targets), differences grow as after any
     change of summation order. A candidate that diverges gets
     ``error_score``, with scikit-learn's warning. So does one with a value

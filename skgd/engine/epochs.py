@@ -37,7 +37,6 @@ def dense_epoch(X, Y, order, sw, batch, P, G, z, g, rates, codes, hyper, state):
     ``sw`` holds relative sample weights, empty without them. ``z`` and
     ``g`` are scratch of n_outputs each.
     """
-    velocity, m_, v_, mean, counts, sums = state
     n, o = order.size, Y.shape[1]
     for i in range((n + batch - 1) // batch):
         start, stop = i * batch, min((i + 1) * batch, n)
@@ -47,13 +46,24 @@ def dense_epoch(X, Y, order, sw, batch, P, G, z, g, rates, codes, hyper, state):
             value = _one_output_batch(X, Y, order, sw, start, stop, P, G, codes, hyper)
         else:
             value = _dense_batch(X, Y, order, sw, start, stop, P, G, z, g, codes, hyper)
-        value += penalty(P, G, X.shape[1] * o, hyper[0])
-        if not judge(value, sums, hyper, i):
+        n_weights, m = X.shape[1] * o, stop - start
+        if not _step(P, G, value, i, m, n_weights, rates[i], codes, hyper, state):
             return DIVERGED
-        update(P, G, rates[i], codes, hyper, velocity, m_, v_, counts, mean)
-        sums[1] += (stop - start) * value
-        sums[2] += stop - start
     return OK
+
+
+@inlined
+def _step(P, G, value, i, m, n_weights, rate, codes, hyper, state):
+    """The penalty, the divergence check, the update and the epoch's sums of
+    batch ``i`` of ``m`` rows, whose loss is ``value``; False if it diverged."""
+    velocity, m_, v_, mean, counts, sums = state
+    value += penalty(P, G, n_weights, hyper[0])
+    if not judge(value, sums, hyper, i):
+        return False
+    update(P, G, rate, codes, hyper, velocity, m_, v_, counts, mean)
+    sums[1] += m * value
+    sums[2] += m
+    return True
 
 
 @inlined
@@ -122,7 +132,6 @@ def csr_epoch(
             data, indices, indptr, Y, order, sw, batch, P, z, g, rates, codes, hyper,
             state[5], n_weights,
         )  # fmt: skip
-    velocity, m_, v_, mean, counts, sums = state
     n = order.size
     for i in range((n + batch - 1) // batch):
         start, stop = i * batch, min((i + 1) * batch, n)
@@ -140,12 +149,9 @@ def csr_epoch(
                     G[indices[p] * o + k] += data[p] * gk
                 if codes[3]:
                     G[n_weights + k] += gk
-        value += penalty(P, G, n_weights, hyper[0])
-        if not judge(value, sums, hyper, i):
+        m = stop - start
+        if not _step(P, G, value, i, m, n_weights, rates[i], codes, hyper, state):
             return DIVERGED
-        update(P, G, rates[i], codes, hyper, velocity, m_, v_, counts, mean)
-        sums[1] += (stop - start) * value
-        sums[2] += stop - start
     return OK
 
 
