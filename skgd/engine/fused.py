@@ -9,8 +9,9 @@ callbacks, the checks after each pass) stays in Python, so a fused pass
 makes the same updates as the numpy path, with sums in another order.
 
 Anything else (dropout, a loss or an optimizer added to the registries,
-a stream of ``partial_fit`` chunks, input of another floating type than the
-network's, sparse input in another format than CSR) takes the numpy path.
+input of another floating type than the network's, sparse input in another
+format than CSR) takes the numpy path. A stream of ``partial_fit`` chunks
+is fused too: its parts are passes (the pending batch, then the chunk's).
 
 ``numba`` is imported, and the kernels compiled, on the first fused pass,
 never by ``import skgd``.
