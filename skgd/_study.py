@@ -200,20 +200,9 @@ def _log_loss(model, X, y, classes):
 
 
 def make_task(y, task="auto", default=None, n_splits=None):
-    """The task of the study, chosen from the target unless given.
+    """The task of the study: :func:`choose_task`'s, without the reason.
 
-    See :func:`choose_task`, which also says why.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-        The target.
-    task : {"auto", "regression", "classification"}, default="auto"
-        The ``--task`` option; ``"auto"`` takes ``default``, or chooses.
-    default : {"regression", "classification"} or None, default=None
-        The task of a bundled data set, taken by ``"auto"``.
-    n_splits : int or None, default=None
-        The folds of the study; None does not weigh the rarest value.
+    The parameters are :func:`choose_task`'s.
 
     Returns
     -------

@@ -91,6 +91,34 @@ def kernel_settings(optimizer, loss=None, bias=False):
     return inner, average, codes, hyper
 
 
+def optimizer_state(inner, average, dtype, counts, sums):
+    """The kernels' ``state``: ``(velocity, m_, v_, mean, counts, sums)``.
+
+    The optimizer's own arrays (the kernel updates them in place; an empty
+    array for what the optimizer lacks), with ``counts`` set from Adam's
+    step count and the average's count (see :func:`store_counts`).
+    """
+    empty = np.zeros(0, dtype)
+    counts[:] = getattr(inner, "t", 0), getattr(average, "count", 0)
+    velocity = getattr(inner, "velocity", None)
+    return (
+        empty if velocity is None else velocity,
+        getattr(inner, "m_", empty),
+        getattr(inner, "v_", empty),
+        empty if average is None else average.mean,
+        counts,
+        sums,
+    )
+
+
+def store_counts(inner, average, counts):
+    """Give Adam's step count and the average's count back from ``counts``."""
+    if isinstance(inner, Adam):
+        inner.t = int(counts[0])
+    if average is not None:
+        average.count = int(counts[1])
+
+
 class LinearEpochs:
     """Trains whole passes of a one-layer network with a compiled kernel.
 
@@ -135,12 +163,12 @@ class LinearEpochs:
             state.t - state.origin[1], state.n_iter - state.origin[0], n_batches
         )
         self.hyper[0], self.hyper[7] = trainer.objective.alpha, trainer.baseline
-        counts = np.array([getattr(self.inner, "t", 0), self._averaged()])
+        counts = np.zeros(2, np.int64)
         sums = np.array([state.limit, total, weight, 0.0, 0.0])
         status = self._call(epochs, batches, order, part.size, rates, counts, sums)
         done = n_batches if status == epochs.OK else int(sums[4])
         state.limit, state.t = sums[0], state.t + done
-        self._store_counts(counts)
+        store_counts(self.inner, self.average, counts)
         if status != epochs.OK:
             trainer.lr = rates[done]
             raise trainer.diverged(sums[3], state.n_iter + 1)
@@ -149,27 +177,10 @@ class LinearEpochs:
         trainer.last_batch = lambda: batches.batch(last)
         return sums[1], sums[2]
 
-    def _averaged(self):
-        return 0 if self.average is None else self.average.count
-
-    def _store_counts(self, counts):
-        if isinstance(self.inner, Adam):
-            self.inner.t = int(counts[0])
-        if self.average is not None:
-            self.average.count = int(counts[1])
-
     def _call(self, epochs, batches, order, size, rates, counts, sums):
         """The kernel's call: the data, the pass, the parameters and the state."""
-        net, inner, empty = self.net, self.inner, np.zeros(0, self.net.dtype)
-        velocity = getattr(inner, "velocity", None)
-        state = (
-            empty if velocity is None else velocity,
-            getattr(inner, "m_", empty),
-            getattr(inner, "v_", empty),
-            empty if self.average is None else self.average.mean,
-            counts,
-            sums,
-        )
+        net = self.net
+        state = optimizer_state(self.inner, self.average, net.dtype, counts, sums)
         sw = batches.sample_weight
         sw = np.zeros(0) if sw is None else sw.reshape(-1)
         X, Y = batches.X, batches.Y

@@ -17,7 +17,12 @@ the first pass, never by ``import skgd``.
 
 import numpy as np
 
-from .fused import compiled_optimizer, kernel_settings
+from .fused import (
+    compiled_optimizer,
+    kernel_settings,
+    optimizer_state,
+    store_counts,
+)
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -59,26 +64,15 @@ class NetworkSteps:
         self.loss, self.streams = trainer.objective.loss, trainer.state.streams
         self.hyper[0], self.hyper[7] = trainer.objective.alpha, trainer.baseline
         self.sums[0] = trainer.state.limit
-        self.counts[:] = getattr(self.inner, "t", 0), getattr(self.average, "count", 0)
-        inner, empty = self.inner, np.zeros(0, self.net.dtype)
-        velocity = getattr(inner, "velocity", None)
-        self.buffers = (
-            empty if velocity is None else velocity,
-            getattr(inner, "m_", empty),
-            getattr(inner, "v_", empty),
-            empty if self.average is None else self.average.mean,
-            self.counts,
-            self.sums,
+        self.buffers = optimizer_state(
+            self.inner, self.average, self.net.dtype, self.counts, self.sums
         )
 
     def end(self):
         """Take the limit and the counters back from the kernel."""
         trainer, self.trainer = self.trainer, None
         trainer.state.limit = float(self.sums[0])
-        if hasattr(self.inner, "t"):
-            self.inner.t = int(self.counts[0])
-        if self.average is not None:
-            self.average.count = int(self.counts[1])
+        store_counts(self.inner, self.average, self.counts)
 
     def step(self, X, y, c, lr):
         """One step on a batch; its objective.
