@@ -545,10 +545,14 @@ def _check_feature_scale(X, names=None):
     first steps on such a feature overflow.
     """
     limit = math.sqrt(np.finfo(X.dtype).max)
+    values = X.data if sp.issparse(X) else X
+    # The largest and the smallest values: two whole-array reductions, no
+    # temporary; the columns are looked at only to name the one at fault.
+    if not values.size or max(values.max(), -values.min()) <= limit:
+        return
     if sp.issparse(X):
-        largest = abs(X).max(axis=0).toarray().ravel() if X.nnz else np.zeros(0)
+        largest = abs(X).max(axis=0).toarray().ravel()
     else:
-        # The largest and the smallest values: two reductions, no temporary.
         largest = np.maximum(X.max(axis=0), -X.min(axis=0))
     huge = np.flatnonzero(largest > limit)
     if huge.size:

@@ -37,14 +37,12 @@ estimator parameters on the same data takes the stacked result
 
 import contextvars
 import copy
-import hashlib
 import math
 import time
 import weakref
 from contextlib import contextmanager
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from ._activations import ACTIVATIONS, Activation
@@ -60,6 +58,7 @@ from ._layers import Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
+from .engine.digest import array_digest
 from .engine.fused import stacked_fused_epochs
 
 # The parameters that only change numbers: candidates differing in them alone
@@ -117,21 +116,6 @@ def replaying(results):
         yield _SEARCH.get().log
     finally:
         _SEARCH.reset(token)
-
-
-def array_digest(array):
-    """A digest of an array (dense or sparse, or None): type, shape and bytes."""
-    digest = hashlib.blake2b(digest_size=16)
-    if array is None:
-        return "none"
-    parts = (
-        (array.data, array.indices, array.indptr) if sp.issparse(array) else (array,)
-    )
-    for part in parts:
-        part = np.ascontiguousarray(part)
-        digest.update(f"{part.dtype}{part.shape}".encode())
-        digest.update(part.view(np.uint8).ravel())
-    return digest.hexdigest()
 
 
 def data_digest(X, Y, sample_weight, digest_of=array_digest):
@@ -936,7 +920,8 @@ def train_group(estimators, X, y, sample_weight=None):
     a value its constraints refuse) has no entry.
     """
     start = time.perf_counter()
-    runs, keys, results, digests = [], [], {}, {}
+    runs, keys, results = [], [], {}
+    digest_of = _Replay({}).digest_of  # the candidates' X is mostly one array
     for estimator in estimators:
         try:
             estimator._validate_params()  # InvalidParameterError is a ValueError
@@ -944,11 +929,9 @@ def train_group(estimators, X, y, sample_weight=None):
         except (ValueError, TypeError):
             continue
         runs.append(run)
-        arrays = run.X, run.Y, run.sample_weight
-        same = tuple(map(id, arrays))  # the candidates' data is mostly one
-        if same not in digests:
-            digests[same] = data_digest(*arrays)
-        keys.append(fit_key(estimator, digests[same]))
+        keys.append(
+            fit_key(estimator, data_digest(run.X, run.Y, run.sample_weight, digest_of))
+        )
     if not runs:
         return results, time.perf_counter() - start
     # Candidates of equal dropout rates side by side: one mask for each run.
