@@ -17,6 +17,7 @@ _LAZY = {
     "GDRegressor": "_linear",
     "MLPClassifier": "_mlp",
     "MLPRegressor": "_mlp",
+    "LearningRateRangeDisplay": "_range_test",
     "LossLandscapeDisplay": "_plotting",
     "TrainingCurveDisplay": "_plotting",
 }
@@ -76,6 +77,7 @@ __all__ = [
     "FitInterruptedWarning",
     "GDClassifier",
     "GDRegressor",
+    "LearningRateRangeDisplay",
     "LossLandscapeDisplay",
     "MLPClassifier",
     "MLPRegressor",

@@ -43,9 +43,10 @@ import weakref
 from contextlib import contextmanager
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from sklearn import config_context
 
 from ._activations import ACTIVATIONS, Activation
+from ._compat import validate_parameter_constraints
 from ._data import Batches, iter_rows
 from ._engine import (
     SessionResult,
@@ -60,6 +61,7 @@ from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
 from .engine.digest import array_digest
 from .engine.fused import stacked_fused_epochs
+from .engine.threads import one_blas_thread
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.
@@ -683,17 +685,55 @@ class _GroupRun:
         """The rate of each candidate in the stack for the next update."""
         return np.array([self.schedules[k](self.t, self.n_iter) for k in self.active])
 
-    def run(self):
-        first = self.params[0]
+    def run(self, epochs=None, keep=False):
+        """Train to ``epochs`` epochs in all (the candidates' own by default).
+
+        The candidates still in the stack then finish: each gets the result
+        a fit of that many epochs ends with. With ``keep`` they stay in the
+        stack, so that :meth:`run` can take them further (the rungs of a
+        halving search), as one longer fit would.
+        """
+        self.train(epochs)
+        active = list(self.active)
+        with _quiet():
+            self._finish(active, stopped=[False] * len(active), keep=keep)
+
+    def train(self, epochs=None):
+        """Train to ``epochs`` epochs in all, storing no results."""
+        epochs = self.params[0]["epochs"] if epochs is None else epochs
         per_update = self.schedules[0].per_update  # the rate changes each update
-        with np.errstate(
-            over="ignore", invalid="ignore", under="ignore", divide="ignore"
-        ):
-            for _ in range(first["epochs"]):
-                if not self.active:
-                    break
+        with _quiet():
+            while self.active and self.n_iter < epochs:
                 self._epoch(per_update)
-            self._finish(list(self.active), stopped=[False] * len(self.active))
+
+    def diverged(self):
+        """The candidates (group indices) whose training diverged so far,
+        their last update judged as their fit's end would judge it."""
+        with _quiet():
+            return {**self.errors, **self._judge_last(self.active)}
+
+    def losses(self, X, y):
+        """The loss of each candidate in the stack on ``(X, y)`` (unweighted).
+
+        ``X`` is in the stack's dtype and layout (as its training data);
+        ``y`` holds the targets as its fits take them.
+        """
+        pred = self.net.predict(X, None, self.params[0]["batch_size"] or len(y))
+        losses = np.empty(len(self.active))
+        for i, k in enumerate(self.active):
+            task = self.tasks[k]
+            Y = task.encode(y, pred.dtype)
+            losses[i] = weighted_loss(task.loss, pred[:, i, :], Y, None)
+        return losses
+
+    def rekey(self, k, estimator):
+        """Store candidate ``k``'s next results under ``estimator``'s parameters."""
+        self.keys[k] = fit_key(estimator, self.keys[k][2])
+
+    def retain(self, candidates):
+        """Keep only ``candidates`` (indices of the group) in the stack."""
+        dropped = [k for k in self.active if k not in set(candidates)]
+        self._drop(dropped)
 
     def _epoch(self, per_update):
         start = time.perf_counter()
@@ -826,28 +866,45 @@ class _GroupRun:
         record["val_loss"] = loss
         record[f"val_{task.score_name}"] = task.score(y, pred, sw)
 
-    def _finish(self, finishing, stopped):
-        """Store the results of the candidates that finish, and drop them."""
+    def _finish(self, finishing, stopped, keep=False):
+        """Store the results of the candidates that finish, and drop them.
+
+        With ``keep``, they stay in the stack: a last update that their fit
+        would judge diverged is their result's error, but the stack, like a
+        longer fit, judges it with the next batch.
+        """
         if not finishing:
             return
-        done = [k for k in finishing if k not in self.errors]
-        if done and self._last is not None:  # judge the last update (check_last_step)
-            X, y, c = self._last()
-            pred = self.net.forward(X)
-            c = self._weights(c)
-            value = self.loss.value_and_grad(
-                pred, y[:, None, :], c, self.net._ws["g"][-1]
-            )
-            for k in done:
-                i = self.position[k]
-                if not value[i] <= self.limit[k]:
-                    what = f"the training loss reached {value[i]:.3g}"
-                    self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
+        errors = {**self.errors, **self._judge_last(finishing)}
         for k, was_stopped in zip(finishing, stopped):
-            key = self.keys[k]
-            entry = self.errors.get(k) or self._result(k, was_stopped)
-            self.results.setdefault(key, []).append(entry)
-        kept = [i for i, k in enumerate(self.active) if k not in finishing]
+            entry = errors.get(k) or self._result(k, was_stopped, copied=keep)
+            self.results.setdefault(self.keys[k], []).append(entry)
+        if not keep:
+            self.errors = errors
+            self._drop(finishing)
+
+    def _judge_last(self, candidates):
+        """The errors of ``candidates`` whose last update went beyond their
+        limit, judged on its own batch (as ``Trainer.check_last_step``)."""
+        done = [k for k in candidates if k not in self.errors]
+        if not done or self._last is None:
+            return {}
+        X, y, c = self._last()
+        pred = self.net.forward(X)
+        value = self.loss.value_and_grad(
+            pred, y[:, None, :], self._weights(c), self.net._ws["g"][-1]
+        )
+        errors = {}
+        for k in done:
+            i = self.position[k]
+            if not value[i] <= self.limit[k]:
+                what = f"the training loss reached {value[i]:.3g}"
+                errors[k] = divergence_error(self.n_iter, what, self.lr[k])
+        return errors
+
+    def _drop(self, leaving):
+        """Take the candidates ``leaving`` out of the stack."""
+        kept = [i for i, k in enumerate(self.active) if k not in leaving]
         if kept:
             select = self.net.keep(kept)
             self.optimizer.keep(kept, select)
@@ -856,15 +913,18 @@ class _GroupRun:
         if self.active:
             self._stacked_loss()
 
-    def _result(self, k, stopped):
+    def _result(self, k, stopped, copied=False):
         """Candidate ``k``'s ``(params, SessionResult)``, as its own fit ends.
 
         Its training state is the one its start made, carried forward: the
         optimizer's state, the counters, the limit, and the generators as
         its own fit would have left them (a dropout stream it never drew
-        from is as it started).
+        from is as it started). ``copied``: a copy of that state, for a
+        candidate that trains on.
         """
         i, state = self.position[k], self.states[k]
+        if copied:
+            state = copy.deepcopy(state)
         weights = self.stopping[k].best_params
         final = self.net.candidate_params(i) if weights is None else weights
         state.optimizer.load_state_dict(self.optimizer.candidate_state(i))
@@ -875,7 +935,12 @@ class _GroupRun:
             copy.deepcopy(self.streams[j] if rates[j] else initial)
             for j, initial in enumerate(self.initial_streams[k])
         ]
-        return final, SessionResult(self.records[k], state, False, stopped)
+        return final, SessionResult(list(self.records[k]), state, False, stopped)
+
+
+def _quiet():
+    """numpy's floating-point warnings off: divergence is judged, not warned of."""
+    return np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore")
 
 
 def _returning(value):
@@ -909,42 +974,80 @@ def _shared_batches(run, sources):
     return Batches(run.X, run.Y, matrix, sources[0].rows)
 
 
-def train_group(estimators, X, y, sample_weight=None):
+def train_group(estimators, X, y, sample_weight=None, keep=False):
     """Train ``estimators`` (one group, fresh) stacked on ``(X, y)``.
 
-    Returns ``(results, seconds)``: ``results`` maps each candidate's
-    :func:`fit_key` to a list of ``(params, SessionResult)`` or of the error
-    its training ended with (one item for each candidate of that key); a
-    candidate whose parameters or data are refused (its own fit raises the
-    same error before training: scikit-learn's ``InvalidParameterError`` for
-    a value its constraints refuse) has no entry.
+    Returns ``(results, seconds, group)``: ``results`` maps each
+    candidate's :func:`fit_key` to a list of ``(params, SessionResult)`` or
+    of the error its training ended with (one item for each candidate of
+    that key); a candidate whose parameters or data are refused (its own fit
+    raises the same error before training: scikit-learn's
+    ``InvalidParameterError`` for a value its constraints refuse) has no
+    entry. With ``keep``, ``group`` is the :class:`_GroupRun`, its
+    candidates still in the stack (see :meth:`_GroupRun.run`; None when none
+    could train); else None.
     """
     start = time.perf_counter()
-    runs, keys, results = [], [], {}
+    group, results = stack_group(estimators, X, y, sample_weight)
+    if group is not None:
+        # Small matrix products run fastest on one thread; workers run in parallel.
+        with one_blas_thread():
+            group.run(keep=keep)
+    return results, time.perf_counter() - start, group if keep else None
+
+
+def stack_group(estimators, X, y, sample_weight=None):
+    """The stacked run of ``estimators`` (one group, fresh), ready to train.
+
+    Returns ``(group, results)``: the :class:`_GroupRun` (None when no
+    candidate can train) and the dict its results go to (see
+    :func:`train_group`). Its candidates are numbered in the order of
+    ``estimators``, those refused left out (``group.candidates`` maps its
+    numbers to their indices in ``estimators``).
+    """
+    runs, keys, indices, results = [], [], [], {}
     digest_of = _Replay({}).digest_of  # the candidates' X is mostly one array
-    for estimator in estimators:
+    for index, estimator in enumerate(estimators):
         try:
-            estimator._validate_params()  # InvalidParameterError is a ValueError
-            run = estimator._prepare(X, y, sample_weight, "fresh", False)
+            if runs:  # X as the first candidate's fit checked it, for all
+                _validate_stacked(estimator)
+                with config_context(assume_finite=True):
+                    run = estimator._prepare(
+                        runs[0].X, y, sample_weight, "fresh", False
+                    )
+            else:
+                estimator._validate_params()  # InvalidParameterError is a ValueError
+                run = estimator._prepare(X, y, sample_weight, "fresh", False)
         except (ValueError, TypeError):
             continue
         runs.append(run)
-        keys.append(
-            fit_key(estimator, data_digest(run.X, run.Y, run.sample_weight, digest_of))
-        )
+        indices.append(index)
+        digest = data_digest(run.X, run.Y, run.sample_weight, digest_of)
+        keys.append(fit_key(estimator, digest))
     if not runs:
-        return results, time.perf_counter() - start
+        return None, results
     # Candidates of equal dropout rates side by side: one mask for each run.
     order = sorted(range(len(runs)), key=lambda i: _rates_by_position(runs[i].net))
     runs, keys = [runs[i] for i in order], [keys[i] for i in order]
-    # Small matrix products run fastest on one thread; workers run in parallel.
-    with threadpool_limits(1, user_api="blas"):
-        try:
-            group = _GroupRun(runs, keys, results)
-        except (ValueError, DivergenceError):
-            return {}, time.perf_counter() - start  # each fit meets it alone
-        group.run()
-    return results, time.perf_counter() - start
+    try:
+        group = _GroupRun(runs, keys, results)
+    except (ValueError, DivergenceError):
+        return None, {}  # each fit meets it alone
+    group.candidates = [indices[i] for i in order]
+    return group, results
+
+
+def _validate_stacked(estimator):
+    """Check the parameters in which ``estimator`` may differ from the first
+    candidate of its group (they share all others, checked with the first)."""
+    constraints = estimator._parameter_constraints
+    params = estimator.get_params(deep=False)
+    names = [name for name in STACKED if name in constraints]
+    validate_parameter_constraints(
+        {name: constraints[name] for name in names},
+        {name: params[name] for name in names},
+        caller_name=type(estimator).__name__,
+    )
 
 
 def _rates_by_position(net):

@@ -447,10 +447,10 @@ def stacked_and_alone(monkeypatch, candidates, X, y, **fit_params):
     The stack trains in the stacked kernel; the same candidates' stacked
     numpy path is checked to give the same parameters.
     """
-    results, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
+    results, _, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
     with monkeypatch.context() as patch:
         patch.setattr(skgd._stacked, "stacked_fused_epochs", lambda run: None)
-        numpy_results, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
+        numpy_results, _, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
     pairs = []
     for candidate in candidates:
         stacked, numpy_stacked = clone(candidate), clone(candidate)
@@ -512,7 +512,7 @@ def test_a_stack_of_200_with_diverging_candidates(monkeypatch, linear_data):
                     average=False, random_state=0)
         for lr in rates
     ]  # fmt: skip
-    results, _ = skgd._stacked.train_group(candidates, X, y)
+    results, _, _ = skgd._stacked.train_group(candidates, X, y)
     diverged = 0
     for candidate, lr in zip(candidates, rates):
         (key,) = [k for k in results if f"'learning_rate', {lr!r})" in k[1]]

@@ -413,13 +413,13 @@ def test_workers_and_chunks_give_the_same_results(diabetes, monkeypatch):
     grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-3]}
     serial = GridSearchCV(model, grid, cv=CV, refit=False).fit(X, diabetes[1])
     workers = []
-    joblib_parallel = skgd.model_selection.Parallel
+    joblib_parallel = skgd.model_selection._stacking.Parallel
 
     def spied(n_jobs=None, **kwargs):
         workers.append(n_jobs)
         return joblib_parallel(n_jobs=n_jobs, **kwargs)
 
-    monkeypatch.setattr(skgd.model_selection, "Parallel", spied)
+    monkeypatch.setattr(skgd.model_selection._stacking, "Parallel", spied)
     parallel = GridSearchCV(model, grid, cv=CV, refit=False, n_jobs=2)
     parallel.fit(X, diabetes[1])
     assert workers == [2]  # the stacked runs, on two workers
@@ -432,8 +432,8 @@ def test_workers_and_chunks_give_the_same_results(diabetes, monkeypatch):
         runs.append(len(estimators))
         return train_group(estimators, *args)
 
-    monkeypatch.setattr(skgd.model_selection, "train_group", counted)
-    one_per_run = skgd.model_selection._candidate_bytes(model, X.shape[1])
+    monkeypatch.setattr(skgd.model_selection._stacking, "train_group", counted)
+    one_per_run = skgd.model_selection._stacking._candidate_bytes(model, X.shape[1])
     chunked = GridSearchCV(
         model, grid, cv=CV, refit=False, max_stack_bytes=2 * one_per_run
     )
@@ -511,7 +511,7 @@ def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
     )
     grid = [{"dropout": (0.0, 0.3), "learning_rate": 1e-2}, {"dropout": 0.2}]
     candidates = [clone(model).set_params(**params) for params in grid]
-    results, _ = skgd._stacked.train_group(candidates, X, y)
+    results, _, _ = skgd._stacked.train_group(candidates, X, y)
     for candidate in candidates:
         alone, stacked = clone(candidate).fit(X, y), clone(candidate)
         with skgd._stacked.replaying(results):

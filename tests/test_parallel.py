@@ -161,7 +161,7 @@ def test_stacked_search_as_serial(client, data, monkeypatch, _assert_same_search
         ran.append(1)
         return train_group(*args)
 
-    monkeypatch.setattr(model_selection, "train_group", counted)
+    monkeypatch.setattr(model_selection._stacking, "train_group", counted)
     alone = []  # fits trained here on their own, not taken from a stack
     session = _base.fit_session
     monkeypatch.setattr(_base, "fit_session", lambda *a: alone.append(1) or session(*a))

@@ -32,8 +32,17 @@ def blas_threads_for(net, batch_rows):
     """
     if len(net.layers) == 1 or largest_product(net, batch_rows) > SMALL_PRODUCT:
         return nullcontext()
+    return one_blas_thread()
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (threadpoolctl's limit).
+
+    The loaded libraries are scanned once per process: a scan takes
+    milliseconds, which a small stacked run would pay at every call.
+    """
     global _controller
-    if _controller is None:  # scanning the loaded libraries takes milliseconds
+    if _controller is None:
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()

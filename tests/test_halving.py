@@ -1,0 +1,226 @@
+"""The halving searches: scikit-learn's results; survivors train on in their stacks."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import HalvingGridSearchCV as SklearnHalvingGrid
+from sklearn.model_selection import HalvingRandomSearchCV as SklearnHalvingRandom
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skgd._stacked
+from skgd import GDClassifier, GDRegressor, MLPRegressor
+from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
+
+CV = KFold(3, shuffle=True, random_state=0)
+TIMES = {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X[:240]), y[:240]
+
+
+@pytest.fixture
+def epochs_trained(monkeypatch):
+    """The epochs that stacked runs train, one count per stacked epoch."""
+    counts = []
+    epoch = skgd._stacked._GroupRun._epoch
+
+    def counted(self, *args):
+        counts.append(1)
+        return epoch(self, *args)
+
+    monkeypatch.setattr(skgd._stacked._GroupRun, "_epoch", counted)
+    return counts
+
+
+def _fit_both(ours, theirs, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ours.fit(X, y), theirs.fit(X, y)
+
+
+def assert_same_halving(ours, theirs, atol=1e-9):
+    """Equal rungs and cv_results_ (but timings), NaN where scikit-learn has NaN."""
+    assert ours.n_resources_ == theirs.n_resources_
+    assert ours.n_candidates_ == theirs.n_candidates_
+    assert set(ours.cv_results_) == set(theirs.cv_results_)
+    for key, value in theirs.cv_results_.items():
+        if key in TIMES or key.startswith("rank_"):
+            continue
+        if key == "params" or not np.issubdtype(np.asarray(value).dtype, np.number):
+            assert list(ours.cv_results_[key]) == list(value), key
+            continue
+        np.testing.assert_allclose(
+            ours.cv_results_[key], value, rtol=0, atol=atol, equal_nan=True, err_msg=key
+        )
+    assert ours.best_params_ == theirs.best_params_
+
+
+def _mlp_pipeline(**params):
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(8,), batch_size=32, tol=None, random_state=0, **params
+    )
+    return make_pipeline(StandardScaler(), mlp)
+
+
+MLP_GRID = {
+    "mlpregressor__learning_rate": [1e-3, 1e-2, 3e-2],
+    "mlpregressor__alpha": [0.0, 1e-2],
+    "mlpregressor__dropout": [0.0, 0.2],
+}
+MLP_HALVING = {
+    "resource": "mlpregressor__epochs",
+    "max_resources": 27,
+    "factor": 3,
+    "cv": CV,
+}
+
+
+def test_pipeline_halving_equals_scikit_learn_and_continues(diabetes, epochs_trained):
+    X, y = diabetes
+    ours, theirs = _fit_both(
+        HalvingGridSearchCV(_mlp_pipeline(), MLP_GRID, **MLP_HALVING),
+        SklearnHalvingGrid(_mlp_pipeline(), MLP_GRID, **MLP_HALVING),
+        X,
+        y,
+    )
+    assert ours.n_resources_ == [3, 9, 27]
+    assert ours.n_candidates_ == [12, 4, 2]
+    assert_same_halving(ours, theirs)
+    # Each fold's stacks run to 27 epochs once (one stack of the 12
+    # candidates: the dropout rates stack), instead of 3 + 9 + 27 epochs.
+    assert len(epochs_trained) == 3 * 27
+
+
+def test_linear_halving_equals_scikit_learn(diabetes, epochs_trained):
+    X, y = diabetes
+    model = GDRegressor(batch_size=16, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2, 3e-2, 1e-1], "alpha": [0.0, 1e-2, 1e-1]}
+    settings = {"resource": "epochs", "max_resources": 20, "factor": 2, "cv": CV}
+    ours, theirs = _fit_both(
+        HalvingGridSearchCV(model, grid, **settings),
+        SklearnHalvingGrid(model, grid, **settings),
+        X,
+        y,
+    )
+    assert_same_halving(ours, theirs)
+    assert len(epochs_trained) == 3 * ours.n_resources_[-1]
+
+
+def test_classifier_halving_equals_scikit_learn():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GDClassifier(batch_size=8, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2, 1e-1], "alpha": [0.0, 1e-3, 1e-1]}
+    settings = {"resource": "epochs", "max_resources": 18, "factor": 3, "cv": 3}
+    ours, theirs = _fit_both(
+        HalvingGridSearchCV(model, grid, **settings),
+        SklearnHalvingGrid(model, grid, **settings),
+        X,
+        y,
+    )
+    assert_same_halving(ours, theirs)
+
+
+def test_random_halving_equals_scikit_learn(diabetes):
+    X, y = diabetes
+    distributions = {
+        "mlpregressor__learning_rate": [1e-3, 3e-3, 1e-2, 3e-2],
+        "mlpregressor__alpha": [0.0, 1e-3, 1e-2],
+    }
+    settings = {**MLP_HALVING, "n_candidates": 9, "random_state": 1}
+    ours, theirs = _fit_both(
+        HalvingRandomSearchCV(_mlp_pipeline(), distributions, **settings),
+        SklearnHalvingRandom(_mlp_pipeline(), distributions, **settings),
+        X,
+        y,
+    )
+    assert_same_halving(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"tol": 1e-3, "n_iter_no_change": 2},  # a stopping rule
+        {"lr_schedule": "cosine"},  # a cycle as long as the epochs
+    ],
+)
+def test_fits_that_depend_on_their_end_start_anew_at_each_rung(
+    diabetes, epochs_trained, params
+):
+    X, y = diabetes
+    model = GDRegressor(batch_size=16, random_state=0, **{"tol": None, **params})
+    grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-2, 1e-1]}
+    settings = {"resource": "epochs", "max_resources": 18, "factor": 3, "cv": CV}
+    ours, theirs = _fit_both(
+        HalvingGridSearchCV(model, grid, **settings),
+        SklearnHalvingGrid(model, grid, **settings),
+        X,
+        y,
+    )
+    assert_same_halving(ours, theirs)
+    # A fresh stack at every rung: more epochs than one run to the last rung.
+    assert len(epochs_trained) > 3 * ours.n_resources_[-1]
+
+
+def test_diverged_candidates_score_error_score_as_in_scikit_learn(diabetes):
+    X, y = diabetes
+    model = GDRegressor(batch_size=16, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-2, 3e-2, 10.0, 30.0], "alpha": [0.0, 1e-2]}
+    settings = {"resource": "epochs", "max_resources": 12, "factor": 2, "cv": CV}
+    ours, theirs = _fit_both(
+        HalvingGridSearchCV(model, grid, **settings),
+        SklearnHalvingGrid(model, grid, **settings),
+        X,
+        y,
+    )
+    assert np.isnan(ours.cv_results_["mean_test_score"]).any()
+    assert_same_halving(ours, theirs)
+
+
+def test_n_samples_resource_is_scikit_learns(diabetes):
+    X, y = diabetes
+    model = GDRegressor(batch_size=16, epochs=5, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-1]}
+    settings = {"factor": 2, "cv": CV, "random_state": 0, "min_resources": 40}
+    ours, theirs = _fit_both(
+        HalvingGridSearchCV(model, grid, **settings),
+        SklearnHalvingGrid(model, grid, **settings),
+        X,
+        y,
+    )
+    assert_same_halving(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "grid, settings",
+    [
+        ({"alpha": [0.0, 0.1]}, {"resource": "no_such_parameter"}),
+        ({"alpha": [0.0, 0.1]}, {"max_resources": 3, "min_resources": 9}),
+        ({"alpha": [0.0, 0.1]}, {"factor": 1}),
+        ({"alpha": [0.0, 0.1]}, {"factor": 0}),
+        ({"alpha": [0.0, 0.1], "epochs": [2, 4]}, {}),  # the resource in the grid
+        ({"alpha": [0.1]}, {}),  # one candidate
+    ],
+)
+def test_bad_settings_meet_scikit_learns_own_errors(diabetes, grid, settings):
+    X, y = diabetes
+    model = GDRegressor(batch_size=16, tol=None, random_state=0)
+    settings = {"resource": "epochs", "max_resources": 9, "cv": 3, **settings}
+    outcomes = []
+    for search in (HalvingGridSearchCV, SklearnHalvingGrid):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = search(model, grid, **settings).fit(X, y)
+            outcomes.append(("fitted", fitted.n_resources_, fitted.best_params_))
+        except Exception as error:  # the same error, wherever it comes from
+            outcomes.append((type(error), str(error)))
+    assert outcomes[0] == outcomes[1]
