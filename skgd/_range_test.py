@@ -219,7 +219,11 @@ def _losses(estimator, X, y, rates, epochs, split):
     group, _ = stack_group(candidates, X_train, y_train)
     if group is None:  # refused data or parameters: the fit says why
         candidates[0].fit(X_train, y_train)
-        raise ValueError(f"{type(final).__name__} cannot be trained stacked.")
+        raise ValueError(
+            f"{type(final).__name__}(optimizer={final.optimizer!r}) cannot be "
+            "trained stacked, so it has no range test: the stacks train SGD "
+            "and Adam only."
+        )
     with one_blas_thread():
         group.train()
     losses = np.full((2, len(rates)), np.nan)

@@ -60,7 +60,7 @@ from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
 from .engine.digest import array_digest
-from .engine.fused import stacked_fused_epochs
+from .engine.fused import compiled_optimizer, stacked_fused_epochs
 from .engine.threads import one_blas_thread
 
 # The parameters that only change numbers: candidates differing in them alone
@@ -654,6 +654,9 @@ class _GroupRun:
             _early_stopping(run.config.params, run.net, sources[0]) for run in runs
         ]
         self.views = [_CandidateView(self, k) for k in range(len(runs))]
+        if not compiled_optimizer(self.states[0].optimizer):
+            # An optimizer added to the registry: only its own fit knows it.
+            raise ValueError("A stack trains only SGD and Adam (averaged or not).")
         averaged = isinstance(self.states[0].optimizer, Averaged)
         self.optimizer = StackedOptimizer(self.params, self.net, averaged)
         self.batches = _shared_batches(runs[0], sources)

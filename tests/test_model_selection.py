@@ -15,8 +15,10 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import make_scorer, mean_absolute_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import StrOptions
 
 import skgd._engine
+import skgd._optimizers
 import skgd._stacked
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.model_selection import GridSearchCV, RandomizedSearchCV
@@ -447,6 +449,33 @@ def test_another_estimator_falls_back_with_a_warning(diabetes):
     with pytest.warns(UserWarning, match="not an skgd estimator"):
         ours = GridSearchCV(Ridge(), grid, cv=CV).fit(*diabetes)
     theirs = sk.GridSearchCV(Ridge(), grid, cv=CV).fit(*diabetes)
+    assert_same_results(ours, theirs, atol=0)
+
+
+class _SignSGD(skgd._optimizers.SGD):
+    """An optimizer of the registry's kind that the stacks do not implement."""
+
+    def step(self, params, grads, lr):
+        np.multiply(np.sign(grads), lr, grads)
+        np.subtract(params, grads, params)
+
+
+@pytest.mark.parametrize("estimator", [GDRegressor, MLPRegressor])
+def test_an_optimizer_added_to_the_registry_trains_as_its_own_fit(
+    diabetes, monkeypatch, estimator
+):
+    """The stacks know SGD and Adam only: a new optimizer's fits train alone."""
+    monkeypatch.setitem(skgd._optimizers.OPTIMIZERS, "signsgd", _SignSGD)
+    constraints = {
+        **estimator._parameter_constraints,
+        "optimizer": [StrOptions(set(skgd._optimizers.OPTIMIZERS))],
+    }
+    monkeypatch.setattr(estimator, "_parameter_constraints", constraints)
+    model = estimator(optimizer="signsgd", epochs=4, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2], "alpha": [0.0, 1e-2]}
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=CV), sk.GridSearchCV(model, grid, cv=CV), *diabetes
+    )
     assert_same_results(ours, theirs, atol=0)
 
 
