@@ -60,7 +60,12 @@ from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
 from .engine.digest import array_digest
-from .engine.fused import compiled_optimizer, stacked_fused_epochs
+from .engine.fused import (
+    adam_steps,
+    compiled_optimizer,
+    spread_settings,
+    stacked_fused_epochs,
+)
 from .engine.threads import one_blas_thread
 
 # The parameters that only change numbers: candidates differing in them alone
@@ -217,26 +222,22 @@ class StackedNetwork:
         sizes = [math.prod(shape) for shape in shapes]
         self.params = np.zeros(sum(sizes), self.dtype)
         self.grads = np.zeros_like(self.params)
-        self.penalized = np.zeros(sum(sizes), bool)
         self.blocks, self.grad_blocks, offset = [], [], 0
-        for shape, size, layer in zip(shapes, sizes, self.dense):
+        for shape, size in zip(shapes, sizes):
             part = slice(offset, offset + size)
             self.blocks.append(self.params[part].reshape(shape))
             self.grad_blocks.append(self.grads[part].reshape(shape))
-            self.penalized[part].reshape(shape)[: layer.n_in] = True
             offset += size
         self.dropout = [_rate_runs(rates, self.dtype) for rates in self.rates]
         self._workspaces = {}
 
-    def per_candidate(self, values):
-        """``values`` (one per candidate) spread over the parameters they govern."""
-        out = np.empty_like(self.params)
-        offset = 0
-        for block in self.blocks:
-            part = out[offset : offset + block.size].reshape(block.shape)
-            part[...] = np.asarray(values, self.dtype)[:, None]
+    def block_table(self):
+        """Each dense layer's offset, rows, penalized rows and outputs (int64)."""
+        table, offset = [], 0
+        for block, layer in zip(self.blocks, self.dense):
+            table.append((offset, block.shape[0], layer.n_in, block.shape[2]))
             offset += block.size
-        return out
+        return np.array(table, dtype=np.int64).reshape(-1, 4)
 
     def sums(self, flat):
         """Each candidate's sum of ``flat`` (a buffer of the parameters' layout)."""
@@ -244,16 +245,6 @@ class StackedNetwork:
         for block in self.blocks:
             part = flat[offset : offset + block.size].reshape(block.shape)
             total = total + _add(_add(part, 2), 0)
-            offset += block.size
-        return total
-
-    def inner(self, a, b):
-        """Each candidate's ``sum(a * b)`` over buffers of the parameters' layout."""
-        total, offset = 0.0, 0
-        for block in self.blocks:
-            part = slice(offset, offset + block.size)
-            x, y = a[part].reshape(block.shape), b[part].reshape(block.shape)
-            total = total + np.einsum("rkn,rkn->k", x, y)
             offset += block.size
         return total
 
@@ -474,14 +465,17 @@ def _rate_runs(rates, dtype):
 class StackedOptimizer:
     """SGD or Adam over a stacked buffer, with each candidate's own settings.
 
-    The arithmetic is that of :mod:`skgd._optimizers`, element by element,
-    with per-candidate numbers broadcast to the parameters they govern.
+    Each step is one call of
+    :func:`skgd.engine.stacked.stacked_network_step`: each candidate's L2
+    penalty and update, with the arithmetic of its own fit's compiled step.
 
     Parameters
     ----------
     params : list of dict
         The candidates' parameters (``optimizer`` and ``nesterov`` equal).
     net : StackedNetwork
+    averaged : bool, default=False
+        Whether the model is the average of the iterates.
     """
 
     def __init__(self, params, net, averaged=False):
@@ -489,27 +483,24 @@ class StackedOptimizer:
         self.average = IterateAverage() if averaged else None
         settings = [key for key in OPTIMIZERS[self.name].settings if key != "nesterov"]
         self.values = {
-            key: np.array([float(p[key]) for p in params]) for key in settings
+            key: np.array([float(p[key]) for p in params])
+            for key in (*settings, "alpha")
         }
         self.net, self.t = net, 0
         names = ("m_", "v_") if self.name == "adam" else ("velocity",)
         if self.name == "sgd" and not self.values["momentum"].any():
             names = ()
         self.buffers = {name: np.zeros_like(net.params) for name in names}
-        self.scratch = np.empty_like(net.params)
-        self._spread_cache = {}
-        self._index_betas()
+        self.codes = np.array([0, self.name == "adam", self.nesterov, 0], np.int64)
+        self._settle()
 
-    def _index_betas(self):
-        """Adam's constant settings, spread, and its distinct pairs of betas."""
-        if self.name == "adam":
-            b1, b2 = self.values["beta_1"], self.values["beta_2"]
-            epsilon = self.values["epsilon"] / np.sqrt(1.0 - b2)
-            self._constants = [self._spread(values) for values in (b1, b2, epsilon)]
-            pairs, inverse = np.unique(
-                np.stack([b1, b2], 1), axis=0, return_inverse=True
-            )
-            self._pairs = pairs.tolist(), inverse.ravel()
+    def _settle(self):
+        """The kernel's settings for the candidates now in the stack."""
+        self.spread = spread_settings(self.values["alpha"], self.values)
+        self.blocks = self.net.block_table()
+        empty = np.zeros(0, self.net.dtype)
+        names = ("velocity", "m_", "v_")
+        self._buffers = [self.buffers.get(name, empty) for name in names]
 
     def keep(self, kept, select):
         """Keep the candidates ``kept``; ``select`` maps an old buffer to the new."""
@@ -517,69 +508,26 @@ class StackedOptimizer:
         self.buffers = {name: select(buffer) for name, buffer in self.buffers.items()}
         if self.average is not None and self.average.iterate is not None:
             self.average.iterate = select(self.average.iterate)
-        self.scratch = np.empty_like(self.net.params)
-        self._spread_cache = {}
-        self._index_betas()
-
-    def _spread(self, values):
-        """Per-candidate ``values``: a float when all are equal, else per parameter."""
-        if (values == values[0]).all():
-            return float(values[0])
-        key = values.tobytes()
-        if key not in self._spread_cache:
-            if len(self._spread_cache) > 16:
-                self._spread_cache.clear()
-            self._spread_cache[key] = self.net.per_candidate(values)
-        return self._spread_cache[key]
+        self._settle()
 
     def step(self, params, grads, lr):
-        """One update of every candidate; ``lr`` holds their learning rates."""
-        self._step(params, grads, lr)
+        """One update of every candidate at its rate ``lr[k]``, its penalty
+        included; returns each candidate's ``(alpha / 2) ||W||**2``."""
+        from .engine.stacked import stacked_network_step  # numba: on first use
+
+        rates = np.asarray(lr, dtype=float)
+        if self.name == "adam":
+            self.t += 1
+            b1, b2 = self.values["beta_1"], self.values["beta_2"]
+            rates = adam_steps(rates, b1, b2, self.t)
+        penalties = np.zeros(len(rates))
+        stacked_network_step(
+            params, grads, self.blocks, rates, self.spread, self.codes,
+            *self._buffers, penalties,
+        )  # fmt: skip
         if self.average is not None:
             self.average.update(params, grads)  # the gradients are spent
-
-    def _step(self, params, grads, lr):
-        if self.name == "adam":
-            self._adam(params, grads, lr)
-            return
-        if "velocity" not in self.buffers:
-            np.multiply(grads, self._spread(lr), grads)
-            np.subtract(params, grads, params)
-            return
-        v, momentum = self.buffers["velocity"], self.values["momentum"]
-        np.multiply(v, self._spread(momentum), v)
-        np.add(v, grads, v)
-        if self.nesterov:
-            _descend(params, grads, self._spread(lr))
-            _descend(params, v, self._spread(lr * momentum), grads)
-        else:
-            _descend(params, v, self._spread(lr), grads)
-
-    def _adam(self, params, g, lr):
-        m_, v_ = self.buffers["m_"], self.buffers["v_"]
-        b1, b2, epsilon = self._constants
-        self.t += 1
-        np.multiply(m_, b1, m_)
-        np.add(m_, g, m_)
-        np.multiply(v_, b2, v_)
-        np.multiply(g, g, g)
-        np.add(v_, g, v_)
-        np.sqrt(v_, g)
-        np.add(g, epsilon, g)
-        np.divide(m_, g, g)
-        # The step lr * correction * k, with correction * k as Adam.step
-        # computes them, once for each distinct pair of betas.
-        pairs, inverse = self._pairs
-        factor = np.empty(len(pairs))
-        for i, (beta_1, beta_2) in enumerate(pairs):
-            correction = math.sqrt(1.0 - beta_2**self.t) / (1.0 - beta_1**self.t)
-            factor[i] = correction * ((1.0 - beta_1) / math.sqrt(1.0 - beta_2))
-        if len(pairs) == 1:  # the rates, then one number for all
-            np.multiply(g, self._spread(lr), g)
-            np.multiply(g, float(factor[0]), g)
-        else:
-            np.multiply(g, self._spread(lr * factor[inverse]), g)
-        np.subtract(params, g, params)
+        return penalties
 
     def candidate_state(self, k):
         """Candidate ``k``'s state, as its own optimizer's ``state_dict``."""
@@ -599,13 +547,6 @@ class StackedOptimizer:
             }
         v = self.buffers.get("velocity")
         return {**state, "velocity": None if v is None else net.candidate_params(k, v)}
-
-
-def _descend(params, direction, lr, scratch=None):
-    """``params -= lr * direction``, through ``scratch`` (may be ``direction``)."""
-    scratch = direction if scratch is None else scratch
-    np.multiply(direction, lr, scratch)
-    np.subtract(params, scratch, params)
 
 
 # -- training a group ----------------------------------------------------------
@@ -680,9 +621,6 @@ class _GroupRun:
         deltas = [self.deltas[k] for k in self.active]
         if deltas[0] is not None:
             self.loss.delta = np.array(deltas, self.net.dtype)[:, None]
-        self._alpha = self.net.per_candidate(self.alpha[self.active])
-        self._alpha *= self.net.penalized
-        self._penalized = bool(self._alpha.any())
 
     def learning_rates(self):
         """The rate of each candidate in the stack for the next update."""
@@ -757,11 +695,11 @@ class _GroupRun:
                 if per_update:
                     lr = self.learning_rates()
                 value = self._objective(X, y, c, streams)
+                value = value + step(net.params, net.grads, lr)  # and the penalty
                 beyond = ~(value <= limits)  # also true for NaN
                 if beyond.any():
                     self._check(value, lr, np.flatnonzero(beyond))
                     limits = self.limit[self.active]
-                step(net.params, net.grads, lr)
                 self.t += 1
                 total += w * value
                 weight += w
@@ -789,11 +727,6 @@ class _GroupRun:
             self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
         )
         net.backward()
-        if self._penalized:
-            scratch = self.optimizer.scratch
-            np.multiply(net.params, self._alpha, scratch)
-            np.add(net.grads, scratch, net.grads)
-            value = value + 0.5 * net.inner(scratch, net.params)
         return value
 
     def _weights(self, c):

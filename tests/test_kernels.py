@@ -187,6 +187,49 @@ def test_network_step_matches_penalty_optimizer_and_average(rng, name, averaged,
         assert counts[0] == getattr(optimizers[1], "inner", optimizers[1]).t == 3
 
 
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("sgd", {}),
+        ("sgd", {"momentum": 0.9}),
+        ("sgd", {"momentum": 0.8, "nesterov": True}),
+        ("adam", {"beta_1": 0.8}),
+    ],
+)
+def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings):
+    """Each candidate of the stacked step gets its own penalty and update, as
+    its own optimizer (skgd._optimizers) and add_penalty make them."""
+    K, alphas, rates = 3, [0.0, 0.3, 1.2], [0.05, 0.01, 0.2]
+    stack = skgd._stacked.StackedNetwork([small_network() for _ in range(K)])
+    stack.params[:] = rng.standard_normal(stack.params.size)
+    params = [
+        {"optimizer": name, "nesterov": False, "alpha": alpha,
+         "momentum": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8,
+         **settings}
+        for alpha in alphas
+    ]  # fmt: skip
+    params[2] = {**params[2], "beta_2": 0.99} if name == "adam" else params[2]
+    optimizer = skgd._stacked.StackedOptimizer(params, stack)
+    singles = [small_network() for _ in range(K)]
+    references = []
+    for k, (net, setting) in enumerate(zip(singles, params)):
+        net.params[:] = stack.candidate_params(k)
+        wanted = OPTIMIZERS[name].settings
+        references.append(OPTIMIZERS[name](**{key: setting[key] for key in wanted}))
+        references[k].init(net.params)
+    for _ in range(3):
+        stack.grads[:] = rng.standard_normal(stack.grads.size)
+        grads = [stack.candidate_params(k, stack.grads) for k in range(K)]
+        penalties = optimizer.step(stack.params, stack.grads, np.array(rates))
+        for k, net in enumerate(singles):
+            net.grads[:] = grads[k]
+            expected = add_penalty(net, alphas[k], 0.0) if alphas[k] else 0.0
+            assert penalties[k] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+            references[k].step(net.params, net.grads, rates[k])
+    for k, net in enumerate(singles):
+        np.testing.assert_allclose(stack.candidate_params(k), net.params, rtol=1e-12)
+
+
 def test_network_step_beyond_the_limit_changes_nothing(rng):
     net = small_network()
     net.params[:] = rng.standard_normal(net.params.size)

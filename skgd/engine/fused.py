@@ -194,6 +194,27 @@ class LinearEpochs:
         return epochs.dense_epoch(np.asarray(X), *common, self.codes, self.hyper, state)
 
 
+def adam_steps(rates, beta_1, beta_2, t):
+    """Adam's steps at update ``t``: the rates times its bias correction and
+    constant factor, as :func:`skgd.engine.kernels.step` computes them."""
+    correction = np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    return rates * correction * ((1.0 - beta_1) / np.sqrt(1.0 - beta_2))
+
+
+def spread_settings(alpha, values):
+    """The stacked kernels' ``spread`` (5, K): each candidate's alpha,
+    momentum, betas and epsilon divided by ``sqrt(1 - beta_2)``, from the
+    optimizer settings ``values`` (arrays by candidate)."""
+    K = len(alpha)
+    spread = np.zeros((5, K))
+    spread[0] = alpha
+    spread[1] = values.get("momentum", np.zeros(K))
+    if "beta_1" in values:
+        spread[2], spread[3] = values["beta_1"], values["beta_2"]
+        spread[4] = values["epsilon"] / np.sqrt(1.0 - values["beta_2"])
+    return spread
+
+
 def stacked_fused_epochs(run):
     """A :class:`StackedLinearEpochs` for a stacked group run, or None.
 
@@ -300,21 +321,14 @@ class StackedLinearEpochs:
         if optimizer.name != "adam":
             return rates
         b1, b2 = optimizer.values["beta_1"], optimizer.values["beta_2"]
-        t = optimizer.t + 1 + np.arange(len(rates))[:, None]
-        correction = np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-        return rates * correction * ((1.0 - b1) / np.sqrt(1.0 - b2))
+        return adam_steps(
+            rates, b1, b2, optimizer.t + 1 + np.arange(len(rates))[:, None]
+        )
 
     def _spread(self):
         """Each candidate's alpha, momentum, betas and scaled epsilon, (5, K)."""
-        run, values = self.run, self.run.optimizer.values
-        K = len(run.active)
-        spread = np.zeros((5, K))
-        spread[0] = run.alpha[run.active]
-        spread[1] = values.get("momentum", np.zeros(K))
-        if "beta_1" in values:
-            spread[2], spread[3] = values["beta_1"], values["beta_2"]
-            spread[4] = values["epsilon"] / np.sqrt(1.0 - values["beta_2"])
-        return spread
+        run = self.run
+        return spread_settings(run.alpha[run.active], run.optimizer.values)
 
     def _hyper(self):
         """Each candidate's huber delta, averaging power and baseline, (K, 3)."""

@@ -1,4 +1,8 @@
-"""The epoch kernel of a stack of linear models that share their data.
+"""The kernels of a stack of candidates that share their data.
+
+:func:`stacked_dense_epoch` is the epoch of a stack of linear models;
+:func:`stacked_network_step` the step of a stack of networks after their
+backward pass.
 
 The candidates of a stacked search (:mod:`skgd._stacked`) that differ only
 in numbers (rates, penalties, optimizer settings, sample or class weights)
@@ -167,3 +171,67 @@ def _stacked_update(P, G, lr, spread, codes, velocity, m_, v_):
                     P[at] -= lr[q] * (G[at] + spread[MOMENTUM, q] * velocity[at])
                 else:
                     P[at] -= lr[q] * velocity[at]
+
+
+@kernel
+def stacked_network_step(P, G, blocks, rates, spread, codes, velocity, m_, v_, values):
+    """The step of ``K`` stacked networks after their backward pass.
+
+    Adds each candidate's L2 penalty to ``G`` and ``(alpha / 2) ||W||**2``
+    to its objective ``values[k]``, then makes its update, with the
+    arithmetic of :func:`skgd.engine.kernels.network_step`. ``blocks`` has
+    a row per dense layer: its offset in ``P``, its rows (inputs, then the
+    intercepts), the rows penalized (the inputs) and its outputs ``o``; a
+    layer's parameters are laid out ``(rows, K, o)``. ``rates[k]`` is
+    candidate ``k``'s step (Adam's bias correction and constant factor
+    folded in), ``spread[:, k]`` its alpha, momentum, betas and Adam's
+    epsilon divided by ``sqrt(1 - beta_2)``; ``codes`` as in
+    :func:`stacked_dense_epoch`. The optimizer's buffers are empty when
+    unused.
+    """
+    K = rates.size
+    for j in range(blocks.shape[0]):
+        offset, rows, penalized, o = (
+            blocks[j, 0],
+            blocks[j, 1],
+            blocks[j, 2],
+            blocks[j, 3],
+        )
+        for k in range(K):
+            alpha = spread[ALPHA, k]
+            if alpha != 0.0:
+                total = 0.0
+                for r in range(penalized):
+                    at = offset + (r * K + k) * o
+                    for q in range(at, at + o):
+                        G[q] += alpha * P[q]
+                        total += P[q] * P[q]
+                values[k] += 0.5 * alpha * total
+        for r in range(rows):
+            for k in range(K):
+                at = offset + (r * K + k) * o
+                _run_update(
+                    P, G, at, at + o, rates[k], spread, k, codes, velocity, m_, v_
+                )
+
+
+@inlined
+def _run_update(P, G, start, stop, lr, spread, k, codes, velocity, m_, v_):
+    """:func:`step` on ``P[start:stop]``, with candidate ``k``'s settings."""
+    if codes[1] == ADAM:
+        b1, b2, eps = spread[BETA_1, k], spread[BETA_2, k], spread[EPSILON, k]
+        for q in range(start, stop):
+            m_[q] = b1 * m_[q] + G[q]
+            v_[q] = b2 * v_[q] + G[q] * G[q]
+            P[q] -= lr * m_[q] / (math.sqrt(v_[q]) + eps)
+    elif velocity.size == 0:
+        for q in range(start, stop):
+            P[q] -= lr * G[q]
+    else:
+        mu = spread[MOMENTUM, k]
+        for q in range(start, stop):
+            velocity[q] = mu * velocity[q] + G[q]
+            if codes[2]:
+                P[q] -= lr * (G[q] + mu * velocity[q])
+            else:
+                P[q] -= lr * velocity[q]
