@@ -120,11 +120,14 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     IMAGES.mkdir(exist_ok=True)
     print(f"studies in {work}")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("no Chromium: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
+            executable_path=chromium,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic"],
         )
         for name in args.only.split(","):

@@ -149,6 +149,7 @@ def test_report_loads_every_image_and_nothing_from_the_network(report):
     assert leaks(seen) == []
     assert len(seen["images"]) >= 4  # each estimator's figures, at least
     assert all(img["src"].startswith("data:image/png") for img in seen["images"])
+    assert all(img["alt"] for img in seen["images"])
     assert seen["requests"][0].startswith("file:")  # the page itself, seen
     assert screenshot.read_bytes().startswith(b"\x89PNG")
 
