@@ -13,7 +13,7 @@ photographed in headless Chromium, 1024 px wide, from the top:
 
   - ``doctorvisits`` (AER's DoctorVisits, 5,190 rows): the number of visits
     to a doctor in two weeks, a count of 10 distinct values, so a regression;
-    6 yes/no and sex columns;
+    sex and five yes/no columns;
   - ``titanic`` (carData's TitanicSurvival, 1,309 rows): survived or not, a
     classification; the age is missing in 263 rows, and the passengers' names
     are an ID-like column that the study leaves out;
