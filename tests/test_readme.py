@@ -14,3 +14,10 @@ def test_readme_python_blocks_run():
     assert blocks
     for block in blocks:
         exec(compile(block, str(README), "exec"), {})
+
+
+def test_readme_images_are_in_the_repository():
+    images = re.findall(r"!\[[^]]+\]\(([^)]+)\)", README.read_text())
+    assert images
+    for image in images:
+        assert (README.parent / image).is_file(), image
