@@ -45,7 +45,7 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn import config_context
 
-from ._activations import ACTIVATIONS, Activation
+from ._activations import Activation, compiled_passes
 from ._compat import validate_parameter_constraints
 from ._data import Batches, iter_rows
 from ._engine import (
@@ -292,6 +292,9 @@ class StackedNetwork:
         ws = self._workspaces.get(m)
         if ws is not None:
             return ws
+        # The activation's compiled passes (numba is imported on first use),
+        # over each batch's (m, K, width) arrays seen as (m, K * width).
+        self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
         K, dtype, dense = self.K, self.dtype, self.dense
         # With dropout after a smooth activation, its output is kept apart
         # for the backward pass; relu's and identity's derivatives can be
@@ -320,7 +323,7 @@ class StackedNetwork:
     def forward(self, X, streams=None):
         """Outputs ``(m, K, n_out)`` for a batch; training mode with ``streams``."""
         ws = self._ws = self._workspace(X.shape[0])
-        function = ACTIVATIONS[self.activation][0]
+        function = self._passes[0]
         self._masks, self._inputs = [None] * len(self.dense), []
         for j, layer in enumerate(self.dense):
             runs = self.dropout[j] if streams is not None else []
@@ -415,7 +418,7 @@ class StackedNetwork:
         derivative, in fewer passes (and exactly: the mask is 0 or ``scale``).
         """
         ws, runs, masks = self._ws, self.dropout[j], self._masks[j] or ()
-        gradient = ACTIVATIONS[self.activation][1]
+        gradient = self._passes[1]
         if runs and self.activation == "relu":
             gradient(a, ga, out, ws["scratch"][j])
             for (part, threshold, scale), _ in zip(runs, masks):
@@ -435,6 +438,15 @@ class StackedNetwork:
         for part, Xb in iter_rows(X, block, self.dtype, rows):
             out[part] = self.forward(Xb)
         return out
+
+
+def _on_rows(elementwise):
+    """``elementwise`` (of 2-D arrays) applied to contiguous 3-D arrays."""
+
+    def on_rows(*arrays):
+        elementwise(*(a.reshape(a.shape[0], -1) for a in arrays))
+
+    return on_rows
 
 
 def _flat(block):

@@ -129,6 +129,23 @@ def test_groups_split_on_what_changes_shapes(diabetes, trainings):
     assert len(trainings) == len(theirs.cv_results_["params"]) * 3  # theirs only
 
 
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "identity"])
+def test_each_activation_stacks_with_dropout(diabetes, activation):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = MLPRegressor(
+        hidden_layer_sizes=(6, 4), activation=activation, batch_size=16, epochs=5,
+        tol=None, random_state=0,
+    )  # fmt: skip
+    grid = {"dropout": [0.0, 0.2], "learning_rate": [1e-3, 1e-2]}
+    ours, theirs = _both(
+        GridSearchCV(model, grid, cv=CV, refit=False),
+        sk.GridSearchCV(model, grid, cv=CV, refit=False),
+        X,
+        diabetes[1],
+    )
+    assert_same_results(ours, theirs)
+
+
 def test_diverging_candidates_get_error_score_as_in_scikit_learn(diabetes):
     X = StandardScaler().fit_transform(diabetes[0])
     model = GDRegressor(batch_size=8, epochs=20, tol=None, random_state=0)
