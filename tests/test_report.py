@@ -10,21 +10,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDClassifier, GDRegressor, MLPRegressor
-from skgd._report import (
+from skgd.study.axes import x_scale
+from skgd.study.figures import (
     captions,
     figures,
-    format_summary,
     learning_rate_figure,
-    report_html,
-    standing_text,
-    summary_cells,
-    summary_rows,
     training_curve_figure,
     validation_curve_figure,
-    write_report,
-    x_scale,
 )
-from skgd._study import REGRESSION, EstimatorStudy, best_index, make_task, summarize
+from skgd.study.folds import best_index, summarize
+from skgd.study.page import report_html
+from skgd.study.report import write_report
+from skgd.study.run import EstimatorStudy
+from skgd.study.story import standing_text
+from skgd.study.tables import format_summary, summary_cells, summary_rows
+from skgd.study.task import REGRESSION, make_task
 
 pytest.importorskip("matplotlib")
 
@@ -329,7 +329,7 @@ def test_write_report(fitted, tmp_path):
 
 def _baselines(linear, boosting, dummy):
     """Baselines of these mean validation scores (gap 0.05), or NaN (failed)."""
-    from skgd._study import Baseline
+    from skgd.study.baselines import Baseline
 
     scores = [
         ("linear", "RidgeCV", "", linear),

@@ -13,11 +13,12 @@ import pytest
 
 import skgd
 import skgd._engine
-from skgd import _cli, _report, _study
-from skgd._cli import main
 from skgd._exceptions import StudyError
-from skgd._study import make_task
-from skgd._study_data import drop_index_column
+from skgd.study import report
+from skgd.study import run as study_run
+from skgd.study.cli import main
+from skgd.study.data import drop_index_column
+from skgd.study.task import choose_task, make_task
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
@@ -295,7 +296,7 @@ CHOICES = [
 
 @pytest.mark.parametrize(("y", "expected", "reason"), CHOICES)
 def test_choose_task_as_a_person_would(y, expected, reason):
-    task, why = _study.choose_task(y, n_splits=5)
+    task, why = choose_task(y, n_splits=5)
     assert task.name == expected
     assert reason in why
 
@@ -308,9 +309,9 @@ def test_the_rarest_value_is_weighed_only_with_folds():
 
 def test_a_forced_or_bundled_task_says_so():
     y = _synthetic_count()
-    task, why = _study.choose_task(y, "classification", n_splits=2)
+    task, why = choose_task(y, "classification", n_splits=2)
     assert task.name == "classification" and why == "--task classification"
-    task, why = _study.choose_task(y, "auto", "classification", n_splits=2)
+    task, why = choose_task(y, "auto", "classification", n_splits=2)
     assert why == "the task of the bundled data set"
 
 
@@ -359,7 +360,7 @@ def test_tuple_values(tmp_path, capsys):
 
 @pytest.mark.parametrize("quiet", [True, False])
 def test_progress_on_a_terminal_unless_quiet(quiet, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(_cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("skgd.study.cli._stderr_is_terminal", lambda: True)
     args = ["--estimator", "gd", "--param", "learning_rate=1e-2", "--cv", "2"]
     args += ["--param", "epochs=2", "--out", str(tmp_path)]
     status, _, err = _run(capsys, *args, *(["--quiet"] if quiet else []))
@@ -593,8 +594,8 @@ def test_help_in_a_subprocess():
 def test_importing_skgd_needs_no_matplotlib():
     code = (
         "import sys, skgd; "
-        "modules = ('matplotlib', 'skgd._cli', 'skgd._study', 'skgd._study_data', "
-        "'skgd._cluster'); "
+        "modules = ('matplotlib', 'sklearn', 'skgd.study', 'skgd.study.cli', "
+        "'skgd.study.run', 'skgd.study.data', 'skgd.study.cluster'); "
         "print(sorted(m for m in modules if m in sys.modules))"
     )
     result = subprocess.run(
@@ -635,7 +636,7 @@ def test_ctrl_c_while_writing_keeps_the_previous_study(tmp_path, capsys, monkeyp
     def interrupted(*args):  # after results.csv, results.json and the figures
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_report, "report_html", interrupted)
+    monkeypatch.setattr(report, "report_html", interrupted)
     status, _, err = _run(capsys, *args, "--param", "learning_rate=1e-3")
     assert status == 130
     assert err == "skgd study: interrupted, nothing written\n"
@@ -655,12 +656,13 @@ class _InterruptImport:
         return None
 
 
-@pytest.mark.parametrize("module", ["skgd._study", "skgd._report"])
+@pytest.mark.parametrize("module", ["skgd.study.run", "skgd.study.report"])
 def test_ctrl_c_while_importing_the_study_is_one_line(
     module, tmp_path, capsys, monkeypatch
 ):
+    package, name = module.rsplit(".", 1)
     monkeypatch.delitem(sys.modules, module)
-    monkeypatch.delattr(skgd, module.split(".")[1])  # `from . import` sees it
+    monkeypatch.delattr(sys.modules[package], name)  # `from . import` sees it
     monkeypatch.setattr(sys, "meta_path", [_InterruptImport(module), *sys.meta_path])
     status, out, err = _run(capsys, "--estimator", "gd", *FAST, "--out", str(tmp_path))
     assert status == 130 and out == ""
@@ -673,7 +675,7 @@ def test_ctrl_c_after_writing_says_the_study_was_written(
 ):
     """Ctrl-C once --out holds the new study: one line, which says so."""
     out_dir = tmp_path / "out"
-    replace, write_report = _report._replace, _report.write_report
+    replace, write_report = report._replace, report.write_report
 
     def replaced(*args):
         replace(*args)
@@ -687,7 +689,7 @@ def test_ctrl_c_after_writing_says_the_study_was_written(
         "replaced": ("_replace", replaced),
         "returned": ("write_report", returned),
     }
-    monkeypatch.setattr(_report, *patched[when])
+    monkeypatch.setattr(report, *patched[when])
     args = ["--estimator", "gd", *FAST, "--out", str(out_dir)]
     status, _, err = _run(capsys, *args)
     assert status == 130
@@ -714,7 +716,7 @@ def test_the_command_ignores_a_late_ctrl_c():
     """Run as the command, main leaves Ctrl-C ignored as the process ends."""
     code = (
         "import signal, sys\n"
-        "from skgd._cli import main\n"
+        "from skgd.study.cli import main\n"
         "sys.argv = ['skgd', 'study', '--cv', 'x']\n"
         "status = main()\n"
         "print(status, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
@@ -734,7 +736,7 @@ def _refuse_work(monkeypatch):
     def run_study(*args, **kwargs):
         raise AssertionError("the study ran before --out was checked")
 
-    monkeypatch.setattr(_study, "run_study", run_study)
+    monkeypatch.setattr("skgd.study.run.run_study", run_study)
 
 
 BAD_OUT = [
@@ -817,13 +819,13 @@ def test_ctrl_c_in_a_fold_stops_the_study(tmp_path, capsys, monkeypatch):
 
 def test_ctrl_c_in_the_refit_stops_the_study(tmp_path, capsys, monkeypatch):
     refitting = []
-    refit_best = _study.refit_best
+    refit_best = study_run.refit_best
 
     def refit(*args):
         refitting.append(True)
         return refit_best(*args)
 
-    monkeypatch.setattr(_study, "refit_best", refit)
+    monkeypatch.setattr("skgd.study.run.refit_best", refit)
     _interrupt_training(monkeypatch, when=lambda: refitting)
     args = ["--estimator", "gd", *FAST, "--out", str(tmp_path / "out")]
     _assert_interrupted(*_run(capsys, *args), tmp_path)

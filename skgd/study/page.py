@@ -1,0 +1,271 @@
+"""The HTML page of ``skgd study``: self-contained, the figures as data URIs.
+
+It opens with the task chosen and why, a summary (the best setting of each
+estimator, its validation score and its generalization gap), where the best
+candidate stands against the baselines and their table, then the
+description of the data (preformatted when it spans several lines, such as
+a printed pipeline), then each estimator's table and figures with captions.
+"""
+
+import base64
+import html
+import math
+
+from .figures import captions
+from .story import standing_text
+from .tables import (
+    baseline_cells,
+    format_value,
+    score_text,
+    summary_cells,
+    summary_rows,
+    table_rows,
+)
+
+
+def _html_cells(cells, tag="td"):
+    return "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells)
+
+
+def _html_table(study, n_folds):
+    header, rows = table_rows(study, n_folds)
+    body = []
+    for i, cells in enumerate(rows):
+        row = study.rows[i]
+        kind = " class='best'" if i == study.best else ""
+        kind = " class='failed'" if row["failed"] else kind
+        cells = [*cells[:-1], "best" if i == study.best else ""]
+        body.append(f"<tr{kind}>{_html_cells(cells)}</tr>")
+    head = _html_cells(header, "th")
+    return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+
+
+def _html_baselines(studies, baselines):
+    """The baselines' paragraph and table, for the summary; [] without any."""
+    if not baselines:
+        return []
+    header, rows = baseline_cells(baselines, studies[0].task)
+    head = _html_cells(header, "th")
+    body = "".join(f"<tr>{_html_cells(cells)}</tr>" for cells in rows)
+    return [
+        f"<p class='standing'>{html.escape(standing_text(studies, baselines))}</p>",
+        "<h3 id='baselines'>Baselines</h3>",
+        "<p>The same folds and the same preprocessing, each baseline in place "
+        "of the estimator: a closed-form linear model, gradient boosting with "
+        "its defaults, and the dummy model, which ignores the features.</p>",
+        f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>",
+    ]
+
+
+def _html_summary(studies, baselines=None, timing=None):
+    header, rows = summary_cells(studies)
+    scores = [row["val"] for row in summary_rows(studies)]
+    finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
+    top = max(finite, key=scores.__getitem__) if len(finite) > 1 else None
+    text_columns = {1, len(header) - 1} if header[-1] == "notes" else {1}
+    body = "".join(
+        f"<tr{' class=best' if i == top else ''}>"
+        + "".join(
+            f"<td{' class=text' if j in text_columns else ''}>{html.escape(c)}</td>"
+            for j, c in enumerate(cells)
+        )
+        + "</tr>"
+        for i, cells in enumerate(rows)
+    )
+    head = "".join(
+        f"<th{' class=text' if j in text_columns else ''}>{html.escape(c)}</th>"
+        for j, c in enumerate(header)
+    )
+    table = (
+        f"<div class='wide'><table class='summary'><tr>{head}</tr>{body}</table></div>"
+    )
+    label = html.escape(studies[0].task.label)
+    text = (
+        f"The best setting of each estimator is the candidate of the highest mean "
+        f"validation {label} over the folds; the gap is its training minus "
+        f"validation {label}: the larger, the more it overfits."
+    )
+    if top is not None:
+        text += (
+            f" Best overall: <b>{html.escape(studies[top].name)}</b>, validation "
+            f"{label} {score_text(scores[top])}."
+        )
+    return [
+        "<h2 id='summary'>Summary</h2>",
+        table,
+        f"<p>{text}</p>",
+        *_html_baselines(studies, baselines),
+        *([f"<p class='time'>{html.escape(timing)}</p>"] if timing else []),
+    ]
+
+
+def _html_image(path, caption=""):
+    """A figure embedded as a data URI; its alt text is its caption, which says
+    what it shows (the file name without one)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    alt = html.escape(caption or path.stem.replace("_", " "), quote=True)
+    caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
+        f"{caption}</figure>"
+    )
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;"
+    "padding:0 1em 2em;line-height:1.4;color:#222}"
+    "h2{margin-top:1.6em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse;font-variant-numeric:tabular-nums}"
+    "td,th{padding:2px 8px;text-align:right;white-space:nowrap}"
+    "th{border-bottom:1px solid #888}tr:nth-child(even){background:#f3f3f3}"
+    "table.summary th{white-space:normal;vertical-align:bottom}"
+    "table.summary .text{text-align:left;white-space:normal;min-width:10em}"
+    "tr.best{background:#fff2c2;font-weight:bold}tr.failed{color:#999}"
+    ".wide{overflow-x:auto}"
+    "p.task,p.standing{background:#eef4fb;border-left:3px solid #4a7fc1;"
+    "padding:.4em .7em}"
+    "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;"
+    "white-space:pre-wrap;overflow-wrap:anywhere}"
+    "figure{margin:1.2em 0}img{width:100%;max-width:48em;height:auto}"
+    "figcaption{font-size:.9em;color:#555;max-width:48em}"
+)
+
+
+def scoring_text(task, n_splits, pipeline=None):
+    """How the study scores, in a sentence of the report.
+
+    Parameters
+    ----------
+    task : Task
+        The task of the study.
+    n_splits : int
+        Number of cross-validation folds.
+    pipeline : Pipeline or None, default=None
+        The pipeline of a study, whose steps before the estimator are named;
+        "StandardScaler" when None.
+
+    Returns
+    -------
+    text : str
+        E.g. "5-fold cross-validation, R² of a StandardScaler + estimator
+        pipeline; the gap is training minus validation R²."
+    """
+    label = task.label
+    if task.classes is None:
+        folds, scores = "", label
+    else:
+        folds, scores = " stratified", f"{label} and validation log-loss"
+    steps = "StandardScaler"
+    if pipeline is not None and len(pipeline.steps) > 1:
+        steps = " + ".join(type(step).__name__ for _, step in pipeline.steps[:-1])
+    return (
+        f"{n_splits}-fold{folds} cross-validation, {scores} of a {steps} + "
+        f"estimator pipeline; the gap is training minus validation {label}."
+    )
+
+
+def _fixed_text(study):
+    """The estimator's parameters set apart from the grid, e.g. "epochs=50"."""
+    estimator = study.pipeline[-1]
+    defaults = type(estimator)().get_params(deep=False)
+    fixed = [
+        f"{name}={format_value(value)}"
+        for name, value in estimator.get_params(deep=False).items()
+        if name not in study.grid and repr(value) != repr(defaults.get(name))
+    ]
+    return ", ".join(fixed) or "none"
+
+
+def _html_description(description, task, n_splits, pipeline):
+    """The introduction: the data and how it is scored.
+
+    A one-line description opens the first paragraph; a longer one (such as
+    the printed pipeline) is preformatted text after the summary.
+
+    Returns
+    -------
+    intro : str
+    details : list of str
+    """
+    scoring = html.escape(scoring_text(task, n_splits, pipeline))
+    text = description.strip("\n")
+    if "\n" not in text:
+        return f"<p>{html.escape(text)}; {scoring}</p>", []
+    details = [
+        "<h2 id='data'>Data and pipeline</h2>",
+        f"<pre>{html.escape(text)}</pre>",
+    ]
+    more = " The data and the pipeline are described after the summary."
+    return f"<p>{scoring}{more}</p>", details
+
+
+def report_html(
+    studies,
+    images,
+    description,
+    n_splits,
+    task_text=None,
+    baselines=None,
+    timing=None,
+):
+    """A self-contained HTML report: the tables and the PNGs as data URIs.
+
+    It opens with the summary (:func:`~skgd.study.tables.summary_cells`), then the
+    description of the data when it spans several lines, then a section per estimator:
+    its fixed parameters, its table and figures.
+
+    Parameters
+    ----------
+    studies : list of EstimatorStudy
+    images : list of Path
+        PNG files to embed; each estimator's files (named ``<key>_*``) follow
+        its table, the others come last.
+    description : str
+        The data, for the introduction: one line (e.g. "scikit-learn's
+        diabetes data (442 samples, 10 features)"), or several, shown as
+        preformatted text.
+    n_splits : int
+        Number of cross-validation folds.
+    task_text : str or None, default=None
+        The task chosen and why (:func:`skgd.study.task.task_line`), shown under
+        the title; None shows nothing.
+    baselines : list of skgd.study.baselines.Baseline or None, default=None
+        The baselines' scores, shown after the summary with a sentence on
+        where the best candidate stands (:func:`~skgd.study.story.standing_text`).
+    timing : str or None, default=None
+        The time the study took (:func:`~skgd.study.story.time_text`), ending the
+        summary.
+
+    Returns
+    -------
+    text : str
+    """
+    task = studies[0].task
+    intro, details = _html_description(description, task, n_splits, studies[0].pipeline)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>skgd study</title><style>{_STYLE}</style></head><body>",
+        "<h1>skgd study</h1>",
+        *([f"<p class='task'>{html.escape(task_text)}</p>"] if task_text else []),
+        intro,
+        *_html_summary(studies, baselines, timing),
+        *details,
+    ]
+    text = captions(studies, n_splits)
+    placed = set()
+    for study in studies:
+        fixed = html.escape(_fixed_text(study))
+        parts += [
+            f"<h2 id='{study.key}'>{study.name}</h2>",
+            f"<p>Set apart from the defaults: {fixed}</p>",
+        ]
+        parts.append(_html_table(study, n_splits))
+        own = [path for path in images if path.name.startswith(f"{study.key}_")]
+        parts += [_html_image(path, text.get(path.name, "")) for path in own]
+        placed.update(own)
+    rest = [path for path in images if path not in placed]
+    if rest:
+        parts.append("<h2 id='all'>All estimators</h2>")
+    parts += [_html_image(path, text.get(path.name, "")) for path in rest]
+    return "\n".join([*parts, "</body></html>"])
