@@ -81,8 +81,8 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert {
         "gd_validation_learning_rate.png",
         "mlp_validation_alpha.png",
-        "gd_training_curve.png",
-        "mlp_training_curve.png",
+        "gd_learning_curves.png",
+        "mlp_learning_curves.png",
         "learning_rate_sweep.png",
     } <= names
     records = json.loads((out_dir / "results.json").read_text())
@@ -99,7 +99,7 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert "<- best" in out and "valid R2" in out and "accuracy" not in out
 
 
-def test_every_figure_has_its_caption_as_alt_text(csv_path, tmp_path, capsys):
+def test_every_figure_says_what_it_shows_in_its_alt_text(csv_path, tmp_path, capsys):
     args = ["--data", str(csv_path), "--target", "y", "--estimator", "gd"]
     args += ["--param", "learning_rate=1e-2,1e-1"]
     status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
@@ -112,7 +112,10 @@ def test_every_figure_has_its_caption_as_alt_text(csv_path, tmp_path, capsys):
     )
     assert len(figures) == page.count("<figure>") >= 2
     for alt, caption in figures:
-        assert alt == caption and len(alt) > 30
+        assert alt.endswith(caption) and len(caption) > 30
+    # A knob's figure says first what it shows: the knob's sentence.
+    (alt,) = [alt for alt, caption in figures if "against learning_rate" in caption]
+    assert alt.startswith("Validation R² ") or alt.startswith("learning_rate does")
 
 
 def test_default_data_restricted_grid(tmp_path, capsys):
@@ -142,7 +145,7 @@ def test_digits_classification(tmp_path, capsys):
     assert "GDClassifier" in out and "MLPClassifier" in out
     assert "valid accuracy" in out and "valid log-loss" in out and "R2" not in out
     names = {path.name for path in tmp_path.iterdir()}
-    assert {"gd_training_curve.png", "mlp_training_curve.png"} <= names
+    assert {"gd_learning_curves.png", "mlp_learning_curves.png"} <= names
     assert "learning_rate_sweep.png" in names
     records = json.loads((tmp_path / "results.json").read_text())
     assert all(list(record) == CLASSIFICATION_KEYS for record in records)
@@ -620,7 +623,7 @@ def test_a_study_replaces_the_previous_one(tmp_path, capsys):
     status, out, err = _run(capsys, *args, "--param", "learning_rate=1e-2")
     assert status == 0, err
     assert set(_listing(out_dir)) == {
-        "results.csv", "results.json", "baselines.json", "gd_training_curve.png",
+        "results.csv", "results.json", "baselines.json", "gd_learning_curves.png",
         "report.html",
     }  # fmt: skip
     assert os.listdir(tmp_path) == ["out"]  # no folder of the run left beside

@@ -198,6 +198,30 @@ def outside_legend(figure, ncols=4):
 _SYMLOG = {"linthresh": 1.0, "linscale": 2.0}
 
 
+def symlog_scores(task, values):
+    """Whether :func:`limit_scores` draws the scores on a symmetric log axis.
+
+    Parameters
+    ----------
+    task : Task
+    values : array-like
+        Every score drawn; NaN are left out.
+
+    Returns
+    -------
+    symlog : bool
+        True for an R² below -1.
+
+    Examples
+    --------
+    >>> from skgd.study.task import REGRESSION
+    >>> symlog_scores(REGRESSION, [0.5, -1.7, float("nan")])
+    True
+    """
+    finite = np.asarray(values, dtype=float)
+    return task.metric == "r2" and bool(np.any(finite[np.isfinite(finite)] < -1))
+
+
 def limit_scores(ax, task, values):
     """Show every R², however negative, without flattening the rest.
 
@@ -206,6 +230,13 @@ def limit_scores(ax, task, values):
     below -1 on a log scale (matplotlib's ``symlog``), so that every curve
     stays in view. Only R² is unbounded below; accuracy stays in [0, 1] and
     keeps matplotlib's limits.
+
+    Parameters
+    ----------
+    ax : Axes
+    task : Task
+    values : array-like
+        Every score drawn (the bands' edges too); NaN are left out.
     """
     if task.metric != "r2":
         return
@@ -214,7 +245,7 @@ def limit_scores(ax, task, values):
     if not finite.size:
         return
     low, high = finite.min(), max(finite.max(), 0.0) + 0.05
-    if low >= -1.0:
+    if not symlog_scores(task, values):
         ax.set_ylim(low - 0.05, high)
         return
     from matplotlib.ticker import FixedLocator, FuncFormatter

@@ -4,40 +4,19 @@ It opens with the task chosen and why, a summary (the best setting of each
 estimator, its validation score and its generalization gap), where the best
 candidate stands against the baselines and their table, then the
 description of the data (preformatted when it spans several lines, such as
-a printed pipeline), then each estimator's table and figures with captions.
+a printed pipeline). Then a section per estimator that tells the story of
+its knobs (:mod:`skgd.study.sections`), the figures of all the estimators,
+and last the full tables of candidates, collapsed and sortable. The page
+loads nothing: its style and its small sorting script are inline.
 """
 
-import base64
 import html
 import math
 
 from .figures import captions
+from .sections import candidates_table, estimator_section, html_cells, html_image
 from .story import standing_text
-from .tables import (
-    baseline_cells,
-    format_value,
-    score_text,
-    summary_cells,
-    summary_rows,
-    table_rows,
-)
-
-
-def _html_cells(cells, tag="td"):
-    return "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells)
-
-
-def _html_table(study, n_folds):
-    header, rows = table_rows(study, n_folds)
-    body = []
-    for i, cells in enumerate(rows):
-        row = study.rows[i]
-        kind = " class='best'" if i == study.best else ""
-        kind = " class='failed'" if row["failed"] else kind
-        cells = [*cells[:-1], "best" if i == study.best else ""]
-        body.append(f"<tr{kind}>{_html_cells(cells)}</tr>")
-    head = _html_cells(header, "th")
-    return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+from .tables import baseline_cells, score_text, summary_cells, summary_rows
 
 
 def _html_baselines(studies, baselines):
@@ -45,8 +24,8 @@ def _html_baselines(studies, baselines):
     if not baselines:
         return []
     header, rows = baseline_cells(baselines, studies[0].task)
-    head = _html_cells(header, "th")
-    body = "".join(f"<tr>{_html_cells(cells)}</tr>" for cells in rows)
+    head = html_cells(header, "th")
+    body = "".join(f"<tr>{html_cells(cells)}</tr>" for cells in rows)
     return [
         f"<p class='standing'>{html.escape(standing_text(studies, baselines))}</p>",
         "<h3 id='baselines'>Baselines</h3>",
@@ -58,24 +37,21 @@ def _html_baselines(studies, baselines):
 
 
 def _html_summary(studies, baselines=None, timing=None):
+    """The summary: its table, notes, the baselines and the time taken."""
     header, rows = summary_cells(studies)
+    notes = []
+    if header[-1] == "notes":  # below the table, which stays narrow
+        header = header[:-1]
+        notes = [(cells[0], cells[-1]) for cells in rows if cells[-1]]
+        rows = [cells[:-1] for cells in rows]
     scores = [row["val"] for row in summary_rows(studies)]
     finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
     top = max(finite, key=scores.__getitem__) if len(finite) > 1 else None
-    text_columns = {1, len(header) - 1} if header[-1] == "notes" else {1}
     body = "".join(
-        f"<tr{' class=best' if i == top else ''}>"
-        + "".join(
-            f"<td{' class=text' if j in text_columns else ''}>{html.escape(c)}</td>"
-            for j, c in enumerate(cells)
-        )
-        + "</tr>"
+        f"<tr{' class=best' if i == top else ''}>{_summary_cells(cells)}</tr>"
         for i, cells in enumerate(rows)
     )
-    head = "".join(
-        f"<th{' class=text' if j in text_columns else ''}>{html.escape(c)}</th>"
-        for j, c in enumerate(header)
-    )
+    head = _summary_cells(header, "th")
     table = (
         f"<div class='wide'><table class='summary'><tr>{head}</tr>{body}</table></div>"
     )
@@ -90,44 +66,62 @@ def _html_summary(studies, baselines=None, timing=None):
             f" Best overall: <b>{html.escape(studies[top].name)}</b>, validation "
             f"{label} {score_text(scores[top])}."
         )
+    listed = "".join(
+        f"<li>{html.escape(f'{name}: best at an edge of the grid, {note}')}</li>"
+        for name, note in notes
+    )
     return [
         "<h2 id='summary'>Summary</h2>",
         table,
+        *([f"<ul class='notes'>{listed}</ul>"] if notes else []),
         f"<p>{text}</p>",
         *_html_baselines(studies, baselines),
         *([f"<p class='time'>{html.escape(timing)}</p>"] if timing else []),
     ]
 
 
-def _html_image(path, caption=""):
-    """A figure embedded as a data URI; its alt text is its caption, which says
-    what it shows (the file name without one)."""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    alt = html.escape(caption or path.stem.replace("_", " "), quote=True)
-    caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (
-        f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
-        f"{caption}</figure>"
+def _summary_cells(cells, tag="td"):
+    """The summary's cells, the setting's (the second) as wrapping text."""
+    return "".join(
+        f"<{tag}{' class=text' if j == 1 else ''}>{html.escape(c)}</{tag}>"
+        for j, c in enumerate(cells)
     )
 
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;"
     "padding:0 1em 2em;line-height:1.4;color:#222}"
-    "h2{margin-top:1.6em;border-bottom:1px solid #ccc}"
+    "h2{margin-top:1.6em;border-bottom:1px solid #ccc}h3{margin-bottom:.3em}"
     "table{border-collapse:collapse;font-variant-numeric:tabular-nums}"
     "td,th{padding:2px 8px;text-align:right;white-space:nowrap}"
     "th{border-bottom:1px solid #888}tr:nth-child(even){background:#f3f3f3}"
+    "table.summary{width:100%}"
     "table.summary th{white-space:normal;vertical-align:bottom}"
-    "table.summary .text{text-align:left;white-space:normal;min-width:10em}"
+    "table.summary .text{text-align:left;white-space:normal;overflow-wrap:anywhere}"
+    "table.sortable th{cursor:pointer}"
     "tr.best{background:#fff2c2;font-weight:bold}tr.failed{color:#999}"
-    ".wide{overflow-x:auto}"
-    "p.task,p.standing{background:#eef4fb;border-left:3px solid #4a7fc1;"
-    "padding:.4em .7em}"
+    ".wide{overflow-x:auto;max-width:100%}"
+    "p.task,p.standing,p.recommended{background:#eef4fb;"
+    "border-left:3px solid #4a7fc1;padding:.4em .7em}"
     "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;"
     "white-space:pre-wrap;overflow-wrap:anywhere}"
     "figure{margin:1.2em 0}img{width:100%;max-width:48em;height:auto}"
     "figcaption{font-size:.9em;color:#555;max-width:48em}"
+    "details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}"
+)
+
+#: Sorts a table.sortable by the column whose header is clicked: by number
+#: where both cells read as one, else as text; "diverged" rows go last.
+_SCRIPT = (
+    "document.querySelectorAll('table.sortable th').forEach(function(th,i){"
+    "th.addEventListener('click',function(){"
+    "var body=th.closest('table').tBodies[0],rows=Array.from(body.rows),"
+    "up=th.dataset.dir!=='up';th.dataset.dir=up?'up':'down';"
+    "rows.sort(function(a,b){var x=a.cells[i].textContent,"
+    "y=b.cells[i].textContent,p=parseFloat(x),q=parseFloat(y);"
+    "if(isNaN(p)||isNaN(q))return isNaN(p)-isNaN(q)||(up?1:-1)*x.localeCompare(y);"
+    "return up?p-q:q-p});"
+    "rows.forEach(function(row){body.appendChild(row)})})});"
 )
 
 
@@ -164,18 +158,6 @@ def scoring_text(task, n_splits, pipeline=None):
     )
 
 
-def _fixed_text(study):
-    """The estimator's parameters set apart from the grid, e.g. "epochs=50"."""
-    estimator = study.pipeline[-1]
-    defaults = type(estimator)().get_params(deep=False)
-    fixed = [
-        f"{name}={format_value(value)}"
-        for name, value in estimator.get_params(deep=False).items()
-        if name not in study.grid and repr(value) != repr(defaults.get(name))
-    ]
-    return ", ".join(fixed) or "none"
-
-
 def _html_description(description, task, n_splits, pipeline):
     """The introduction: the data and how it is scored.
 
@@ -210,16 +192,18 @@ def report_html(
 ):
     """A self-contained HTML report: the tables and the PNGs as data URIs.
 
-    It opens with the summary (:func:`~skgd.study.tables.summary_cells`), then the
-    description of the data when it spans several lines, then a section per estimator:
-    its fixed parameters, its table and figures.
+    It opens with the summary (:func:`~skgd.study.tables.summary_cells`),
+    then the description of the data when it spans several lines, then a
+    section per estimator (:func:`~skgd.study.sections.estimator_section`),
+    the figures of all the estimators, and last the tables of candidates
+    (:func:`~skgd.study.sections.candidates_table`).
 
     Parameters
     ----------
     studies : list of EstimatorStudy
     images : list of Path
-        PNG files to embed; each estimator's files (named ``<key>_*``) follow
-        its table, the others come last.
+        PNG files to embed (see :func:`skgd.study.figures.figures`): each
+        estimator's (named ``<key>_*``) in its section, the others after.
     description : str
         The data, for the introduction: one line (e.g. "scikit-learn's
         diabetes data (442 samples, 10 features)"), or several, shown as
@@ -227,14 +211,15 @@ def report_html(
     n_splits : int
         Number of cross-validation folds.
     task_text : str or None, default=None
-        The task chosen and why (:func:`skgd.study.task.task_line`), shown under
-        the title; None shows nothing.
+        The task chosen and why (:func:`skgd.study.task.task_line`), shown
+        under the title; None shows nothing.
     baselines : list of skgd.study.baselines.Baseline or None, default=None
         The baselines' scores, shown after the summary with a sentence on
-        where the best candidate stands (:func:`~skgd.study.story.standing_text`).
+        where the best candidate stands
+        (:func:`~skgd.study.story.standing_text`).
     timing : str or None, default=None
-        The time the study took (:func:`~skgd.study.story.time_text`), ending the
-        summary.
+        The time the study took (:func:`~skgd.study.story.time_text`), ending
+        the summary.
 
     Returns
     -------
@@ -252,20 +237,15 @@ def report_html(
         *_html_summary(studies, baselines, timing),
         *details,
     ]
-    text = captions(studies, n_splits)
-    placed = set()
+    by_name = {path.name: path for path in images}
     for study in studies:
-        fixed = html.escape(_fixed_text(study))
-        parts += [
-            f"<h2 id='{study.key}'>{study.name}</h2>",
-            f"<p>Set apart from the defaults: {fixed}</p>",
-        ]
-        parts.append(_html_table(study, n_splits))
-        own = [path for path in images if path.name.startswith(f"{study.key}_")]
-        parts += [_html_image(path, text.get(path.name, "")) for path in own]
-        placed.update(own)
-    rest = [path for path in images if path not in placed]
+        parts += estimator_section(study, by_name, n_splits)
+    keys = tuple(f"{study.key}_" for study in studies)
+    rest = [path for path in images if not path.name.startswith(keys)]
     if rest:
+        text = captions(studies, n_splits)
         parts.append("<h2 id='all'>All estimators</h2>")
-    parts += [_html_image(path, text.get(path.name, "")) for path in rest]
-    return "\n".join([*parts, "</body></html>"])
+        parts += [html_image(path, text.get(path.name, "")) for path in rest]
+    parts.append("<h2 id='candidates'>All candidates</h2>")
+    parts += [candidates_table(study, n_splits) for study in studies]
+    return "\n".join([*parts, f"<script>{_SCRIPT}</script></body></html>"])

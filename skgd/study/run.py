@@ -12,12 +12,14 @@ candidates and fold, through :class:`joblib.Parallel`, so ``n_jobs`` and a
 dask backend apply. Each fold's preprocessing is then fitted once, and each
 candidate's estimator fitted on its output takes its stacked result and is
 scored. Each finished run reports its fits to a progress callback. The best
-candidate is then refitted on all the data, for its training curves.
+candidate is then refitted on all the data, for its learning curves, and
+so are its nearest less and more regularized neighbours
+(:func:`skgd.study.knobs.neighbours`).
 """
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -28,6 +30,7 @@ from sklearn.pipeline import Pipeline
 from .._exceptions import DivergenceError
 from .._stacked import replaying
 from ..model_selection import train_stacked
+from . import knobs
 from .folds import (
     best_index,
     fold_task,
@@ -63,8 +66,13 @@ class EstimatorStudy:
     model : Pipeline or None
         The best pipeline refitted on all data with ``validation_fraction=0.2``
         (for its training curves); None if there is no best or it failed.
+    neighbours : dict of str to tuple
+        The best candidate's nearest ``"less regularized"`` and ``"more
+        regularized"`` neighbours (see :func:`skgd.study.knobs.neighbours`),
+        those that exist and refit: ``(row, model)``, ``row`` from ``rows``
+        and ``model`` refitted as ``model`` is.
     seconds : float
-        The time its search and refit took (NaN when not measured).
+        The time its search and refits took (NaN when not measured).
     fits : int
         Its fits: candidates times folds.
     stacked : int
@@ -78,6 +86,7 @@ class EstimatorStudy:
     rows: list
     best: int | None
     model: Pipeline | None = None
+    neighbours: dict = field(default_factory=dict)
     seconds: float = math.nan
     fits: int = 0
     stacked: int = 0
@@ -228,7 +237,38 @@ def refit_best(study, X, y):
     """
     if study.best is None:
         return None
-    params = {**study.rows[study.best]["params"], "validation_fraction": 0.2}
+    return _refit(study, study.rows[study.best]["params"], X, y)
+
+
+def refit_neighbours(study, X, y):
+    """Refit the best candidate's nearest less and more regularized neighbours.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+        With ``best`` set.
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    neighbours : dict of str to tuple
+        ``(row, model)`` by label (see :func:`skgd.study.knobs.neighbours`),
+        each refitted as :func:`refit_best` does; a refit that raises is left
+        out.
+    """
+    if study.best is None:
+        return {}
+    _, rows = knobs.neighbours(study)
+    refitted = {
+        label: (row, _refit(study, row["params"], X, y)) for label, row in rows.items()
+    }
+    return {label: pair for label, pair in refitted.items() if pair[1] is not None}
+
+
+def _refit(study, params, X, y):
+    """A candidate fitted on all the data, 20% held out; None if it raises."""
+    params = {**params, "validation_fraction": 0.2}
     model = clone(study.pipeline).set_params(**prefixed(params))
     try:
         with quiet_unless_interrupted():
@@ -298,6 +338,7 @@ def run_study(
             key, task, pipeline, grid, rows, best_index(rows), **stats
         )
         study.model = refit_best(study, X, y)
+        study.neighbours = refit_neighbours(study, X, y)
         study.seconds = time.perf_counter() - start
         studies.append(study)
     return studies

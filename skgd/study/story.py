@@ -1,13 +1,23 @@
 """What the report of ``skgd study`` says in words.
 
 Where the best candidate stands against the baselines
-(:func:`standing_text`) and how long the study took (:func:`time_text`).
+(:func:`standing_text`), how long the study took (:func:`time_text`), each
+estimator's recommended setting (:func:`recommended_text`) and the
+candidates that diverged, by learning rate (:func:`diverged_lines`). The
+knobs have their own sentences (:mod:`skgd.study.knobs`).
 """
 
 import math
+from collections import defaultdict
 
 from .progress import format_seconds
-from .tables import candidate_setting, score_text, setting_text
+from .tables import (
+    candidate_setting,
+    format_value,
+    score_text,
+    setting_text,
+    summary_rows,
+)
 
 
 def _best_overall(studies):
@@ -130,3 +140,83 @@ at once.'
         f"{text}; {stacked} of its {fits} fits were stacked, trained in runs "
         "of many candidates at once."
     )
+
+
+def recommended_text(study, n_splits):
+    """The opening of an estimator's section: its best setting and score.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    text : str
+        E.g. "Recommended: learning_rate=0.01, alpha=0.1. Validation R² 0.490
+        ± 0.084 (mean ± standard deviation over the 5 folds); training R²
+        0.512, so a gap of 0.023." Then the knobs whose best value is at an
+        edge of the grid, where a wider grid may do better.
+    """
+    (summary,) = summary_rows([study])
+    if summary["setting"] is None:
+        return "Every candidate failed: the table of candidates gives the errors."
+    label = study.task.label
+    setting = setting_text(summary["setting"]) or "the one candidate"
+    text = (
+        f"Recommended: {setting}. Validation {label} {score_text(summary['val'])} "
+        f"± {score_text(summary['val_std'])} (mean ± standard deviation over "
+        f"the {n_splits} folds); training {label} {score_text(summary['train'])}, "
+        f"so a gap of {score_text(summary['gap'])}."
+    )
+    if summary["notes"]:
+        text += (
+            f" At an edge of the grid ({'; '.join(summary['notes'])}): a wider "
+            "grid may do better."
+        )
+    return text
+
+
+def _rate(study, row):
+    """The learning rate of a candidate: its own, or the estimator's."""
+    return row["params"].get("learning_rate", study.pipeline[-1].learning_rate)
+
+
+def diverged_lines(study):
+    """The candidates that failed, by learning rate, one line per rate.
+
+    Parameters
+    ----------
+    study : EstimatorStudy
+
+    Returns
+    -------
+    lines : list of str
+        E.g. "learning_rate = 1: 5 of 5 candidates diverged"; up to three
+        candidates of a rate are named by their other knobs, and a failure
+        that is not a divergence gives its first error. Empty when none
+        failed.
+    """
+    by_rate = defaultdict(list)
+    for row in study.rows:
+        by_rate[_rate(study, row)].append(row)
+    lines = []
+    for rate in sorted(by_rate, key=lambda r: (isinstance(r, str), r)):
+        rows = by_rate[rate]
+        failed = [row for row in rows if row["failed"]]
+        if not failed:
+            continue
+        verb = "diverged" if all(row["diverged"] for row in failed) else "failed"
+        line = f"learning_rate = {format_value(rate)}: {len(failed)} of {len(rows)} "
+        line += f"candidate{'s' if len(rows) > 1 else ''} {verb}"
+        others = [k for k in study.varied if k != "learning_rate"]
+        if others and len(failed) <= 3:
+            named = [
+                setting_text({k: row["params"][k] for k in others}) for row in failed
+            ]
+            line += f" ({'; '.join(named)})"
+        if verb == "failed":
+            line += f"; first error: {failed[0]['error']}"
+        lines.append(line)
+    return lines
