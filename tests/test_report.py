@@ -162,10 +162,25 @@ def test_the_report_opens_with_the_summary(studies):
     summary = page.index("<h2 id='summary'>Summary</h2>")
     assert summary < page.index("<h2 id='gd'>") < page.index("<h2 id='mlp'>")
     table = page[summary : page.index("<h2 id='gd'>")]
-    assert "learning_rate=0.1, alpha=0.01" in table
+    setting = "<span class=kv>learning_rate=0.1</span>, <span class=kv>alpha=0.01"
+    assert setting in table  # wraps between the pairs only
     assert "0.900 ± 0.008" in table and "<td>0.050</td>" in table
     assert "Best overall: <b>GDRegressor</b>, validation R² 0.900." in table
     assert "<p>toy data (40 samples, 2 features); 3-fold cross-validation" in page
+
+
+def test_the_summary_table_stays_narrow_its_notes_below():
+    """No notes column nor fit time, which widened the table past the page."""
+    grid = {"alpha": [1e-3, 1e-2, 1e-1]}
+    study = _study("gd", GDRegressor(), grid, lambda p: p["alpha"])
+    page = report_html([study], [], "toy data", 3)
+    summary = page[page.index("<h2 id='summary'>") : page.index("<h2 id='gd'>")]
+    table = summary[: summary.index("</table>")]
+    assert "notes" not in table and "fit s" not in table
+    assert (
+        "<ul class='notes'><li>GDRegressor: best at an edge of the grid, alpha: "
+        in (summary)
+    )
 
 
 # ------------------------------------------------------------ description

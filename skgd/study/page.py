@@ -14,9 +14,15 @@ import html
 import math
 
 from .figures import captions
-from .sections import candidates_table, estimator_section, html_cells, html_image
+from .sections import candidates_table, estimator_section, html_image
 from .story import standing_text
-from .tables import baseline_cells, score_text, summary_cells, summary_rows
+from .tables import (
+    baseline_cells,
+    format_value,
+    score_text,
+    summary_cells,
+    summary_rows,
+)
 
 
 def _html_baselines(studies, baselines):
@@ -24,15 +30,17 @@ def _html_baselines(studies, baselines):
     if not baselines:
         return []
     header, rows = baseline_cells(baselines, studies[0].task)
-    head = html_cells(header, "th")
-    body = "".join(f"<tr>{html_cells(cells)}</tr>" for cells in rows)
+    head = _row_html(map(html.escape, header), "th", text=0)
+    body = "".join(
+        f"<tr>{_row_html(map(html.escape, cells), text=0)}</tr>" for cells in rows
+    )
     return [
         f"<p class='standing'>{html.escape(standing_text(studies, baselines))}</p>",
         "<h3 id='baselines'>Baselines</h3>",
         "<p>The same folds and the same preprocessing, each baseline in place "
         "of the estimator: a closed-form linear model, gradient boosting with "
         "its defaults, and the dummy model, which ignores the features.</p>",
-        f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>",
+        f"<div class='wide'><table class='summary'><tr>{head}</tr>{body}</table></div>",
     ]
 
 
@@ -44,16 +52,20 @@ def _html_summary(studies, baselines=None, timing=None):
         header = header[:-1]
         notes = [(cells[0], cells[-1]) for cells in rows if cells[-1]]
         rows = [cells[:-1] for cells in rows]
-    scores = [row["val"] for row in summary_rows(studies)]
+    summaries = summary_rows(studies)
+    scores = [summary["val"] for summary in summaries]
     finite = [i for i, value in enumerate(scores) if math.isfinite(value)]
     top = max(finite, key=scores.__getitem__) if len(finite) > 1 else None
-    body = "".join(
-        f"<tr{' class=best' if i == top else ''}>{_summary_cells(cells)}</tr>"
-        for i, cells in enumerate(rows)
-    )
-    head = _summary_cells(header, "th")
+    body = []
+    for i, (cells, summary) in enumerate(zip(rows, summaries)):
+        cells = [html.escape(cell) for cell in cells]
+        if summary["setting"]:
+            cells[1] = _setting_html(summary["setting"])
+        body.append(f"<tr{' class=best' if i == top else ''}>{_row_html(cells)}</tr>")
+    head = _row_html(map(html.escape, header), "th")
     table = (
-        f"<div class='wide'><table class='summary'><tr>{head}</tr>{body}</table></div>"
+        f"<div class='wide'><table class='summary'><tr>{head}</tr>{''.join(body)}"
+        "</table></div>"
     )
     label = html.escape(studies[0].task.label)
     text = (
@@ -80,12 +92,18 @@ def _html_summary(studies, baselines=None, timing=None):
     ]
 
 
-def _summary_cells(cells, tag="td"):
-    """The summary's cells, the setting's (the second) as wrapping text."""
+def _row_html(cells, tag="td", text=1):
+    """Cells of escaped HTML, the column ``text`` left-aligned and wrapping."""
     return "".join(
-        f"<{tag}{' class=text' if j == 1 else ''}>{html.escape(c)}</{tag}>"
-        for j, c in enumerate(cells)
+        f"<{tag}{' class=text' if j == text else ''}>{cell}</{tag}>"
+        for j, cell in enumerate(cells)
     )
+
+
+def _setting_html(setting):
+    """``name=value`` pairs that wrap between pairs only, never inside one."""
+    pairs = (html.escape(f"{name}={format_value(v)}") for name, v in setting.items())
+    return ", ".join(f"<span class=kv>{pair}</span>" for pair in pairs)
 
 
 _STYLE = (
@@ -96,9 +114,10 @@ _STYLE = (
     "td,th{padding:2px 8px;text-align:right;white-space:nowrap}"
     "th{border-bottom:1px solid #888}tr:nth-child(even){background:#f3f3f3}"
     "table.summary{width:100%}"
-    "table.summary th{white-space:normal;vertical-align:bottom}"
-    "table.summary .text{text-align:left;white-space:normal;overflow-wrap:anywhere}"
-    "table.sortable th{cursor:pointer}"
+    "table.summary td,table.summary th{white-space:normal;padding:2px 6px}"
+    "table.summary th{vertical-align:bottom}"
+    "table.summary .text{text-align:left;white-space:normal}.kv{white-space:nowrap}"
+    "table.sortable th{cursor:pointer;white-space:normal;vertical-align:bottom}"
     "tr.best{background:#fff2c2;font-weight:bold}tr.failed{color:#999}"
     ".wide{overflow-x:auto;max-width:100%}"
     "p.task,p.standing,p.recommended{background:#eef4fb;"

@@ -215,8 +215,9 @@ def summary_cells(studies):
     rows : list of list of str
         Estimator, best setting ("every candidate failed" without one),
         validation score ± its standard deviation over the folds, training
-        score, gap, the other scores, fit time, candidates (with how many
-        failed) and, when some estimator has any, the notes.
+        score, gap, the other scores, candidates (with how many failed) and,
+        when some estimator has any, the notes. (The fit time is in the
+        table of candidates: the summary stays narrow.)
     """
     task = studies[0].task
     extras = extra_scores(task)
@@ -225,19 +226,18 @@ def summary_cells(studies):
     notes = any(summary["notes"] for summary in summaries)
     header = ["estimator", "best setting", f"valid {label} ± std", f"train {label}"]
     header += ["gap", *(EXTRA_HEADERS[name] for name in extras)]
-    header += ["fit s", "candidates", *(["notes"] if notes else [])]
+    header += ["candidates", *(["notes"] if notes else [])]
     rows = []
     for summary in summaries:
         if summary["setting"] is None:
             cells = [summary["name"], "every candidate failed"]
-            cells += [""] * (len(extras) + 4) + [_candidates_text(summary)]
+            cells += [""] * (len(extras) + 3) + [_candidates_text(summary)]
         else:
             val = score_text(summary["val"]) + " ± " + score_text(summary["val_std"])
             scores = [summary["train"], summary["gap"]]
             scores += [summary[name] for name in extras]
             cells = [summary["name"], setting_text(summary["setting"]), val]
-            cells += [*map(score_text, scores), f"{summary['fit_time']:.3f}"]
-            cells.append(_candidates_text(summary))
+            cells += [*map(score_text, scores), _candidates_text(summary)]
         rows.append(cells + (["; ".join(summary["notes"])] if notes else []))
     return header, rows
 
