@@ -106,6 +106,14 @@ def test_a_flat_knob_does_not_matter_much():
     )
 
 
+def test_values_without_an_order_are_listed_with_their_scores():
+    points = _points(["relu", "tanh", "logistic"], [0.45, 0.5, 0.3], [0.5, 0.55, 0.3])
+    assert knob_sentence("activation", points) == (
+        "Validation R² is highest at activation = tanh (0.500); the others: relu "
+        "0.450, logistic 0.300."
+    )
+
+
 def test_a_side_that_barely_moves_hardly_changes():
     points = _points([0.0, 0.1, 10.0], [0.489, 0.490, 0.2], [0.51, 0.51, 0.2])
     text = knob_sentence("alpha", points)

@@ -194,9 +194,10 @@ def knob_sentence(param, points, label="R²"):
     -------
     sentence : str
         Where the validation score is highest; on each side, whether it hardly
-        changes (by less than :data:`FLAT`), underfits or overfits; which
-        values failed. "Does not matter much" when the score moves by less
-        than :data:`FLAT`.
+        changes (by less than :data:`FLAT`), underfits or overfits (for
+        values in order: numbers, layer sizes; other values are listed with
+        their scores); which values failed. "Does not matter much" when the
+        score moves by less than :data:`FLAT`.
 
     Examples
     --------
@@ -219,6 +220,14 @@ underfits (0.200 at alpha = 10; training R² falls too, to 0.210).
         text = (
             f"{param} does not matter much here: validation {label} stays within "
             f"{spread:.3f} of {peak.val:.3f} over the values tried"
+        )
+    elif not all(is_number(p.value) or _is_sizes(p.value) for p in ok):
+        others = ", ".join(
+            f"{format_value(p.value)} {p.val:.3f}" for p in ok if p != peak
+        )
+        text = (
+            f"Validation {label} is highest at {_at(param, peak.value)} "
+            f"({peak.val:.3f}); the others: {others}"
         )
     else:
         text = _shape(peak, ok, param, label)

@@ -14,7 +14,7 @@ import html
 import math
 
 from .figures import captions
-from .sections import candidates_table, estimator_section, html_image
+from .sections import candidates_table, estimator_section, html_image, html_row
 from .story import standing_text
 from .tables import (
     baseline_cells,
@@ -30,9 +30,9 @@ def _html_baselines(studies, baselines):
     if not baselines:
         return []
     header, rows = baseline_cells(baselines, studies[0].task)
-    head = _row_html(map(html.escape, header), "th", text=0)
+    head = html_row(map(html.escape, header), "th", text=0)
     body = "".join(
-        f"<tr>{_row_html(map(html.escape, cells), text=0)}</tr>" for cells in rows
+        f"<tr>{html_row(map(html.escape, cells), text=0)}</tr>" for cells in rows
     )
     return [
         f"<p class='standing'>{html.escape(standing_text(studies, baselines))}</p>",
@@ -44,13 +44,24 @@ def _html_baselines(studies, baselines):
     ]
 
 
-def _html_summary(studies, baselines=None, timing=None):
-    """The summary: its table, notes, the baselines and the time taken."""
+def _summary_table(studies):
+    """The summary's table, kept narrow, and its notes apart.
+
+    Returns
+    -------
+    table : str
+        HTML: each setting wraps between its ``name=value`` pairs; the best
+        estimator's row is highlighted when there are several.
+    notes : list of str
+        "<estimator>: best at an edge of the grid, <note>".
+    top : int or None
+        The index of the best estimator, when there are several.
+    """
     header, rows = summary_cells(studies)
     notes = []
     if header[-1] == "notes":  # below the table, which stays narrow
         header = header[:-1]
-        notes = [(cells[0], cells[-1]) for cells in rows if cells[-1]]
+        notes = [f"{c[0]}: best at an edge of the grid, {c[-1]}" for c in rows if c[-1]]
         rows = [cells[:-1] for cells in rows]
     summaries = summary_rows(studies)
     scores = [summary["val"] for summary in summaries]
@@ -61,12 +72,19 @@ def _html_summary(studies, baselines=None, timing=None):
         cells = [html.escape(cell) for cell in cells]
         if summary["setting"]:
             cells[1] = _setting_html(summary["setting"])
-        body.append(f"<tr{' class=best' if i == top else ''}>{_row_html(cells)}</tr>")
-    head = _row_html(map(html.escape, header), "th")
+        best = " class=best" if i == top else ""
+        body.append(f"<tr{best}>{html_row(cells, text=1)}</tr>")
+    head = html_row(map(html.escape, header), "th", text=1)
     table = (
         f"<div class='wide'><table class='summary'><tr>{head}</tr>{''.join(body)}"
         "</table></div>"
     )
+    return table, notes, top
+
+
+def _html_summary(studies, baselines=None, timing=None):
+    """The summary: its table, notes, the baselines and the time taken."""
+    table, notes, top = _summary_table(studies)
     label = html.escape(studies[0].task.label)
     text = (
         f"The best setting of each estimator is the candidate of the highest mean "
@@ -74,14 +92,12 @@ def _html_summary(studies, baselines=None, timing=None):
         f"validation {label}: the larger, the more it overfits."
     )
     if top is not None:
+        best = studies[top].rows[studies[top].best]["mean_val_score"]
         text += (
             f" Best overall: <b>{html.escape(studies[top].name)}</b>, validation "
-            f"{label} {score_text(scores[top])}."
+            f"{label} {score_text(best)}."
         )
-    listed = "".join(
-        f"<li>{html.escape(f'{name}: best at an edge of the grid, {note}')}</li>"
-        for name, note in notes
-    )
+    listed = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
     return [
         "<h2 id='summary'>Summary</h2>",
         table,
@@ -90,14 +106,6 @@ def _html_summary(studies, baselines=None, timing=None):
         *_html_baselines(studies, baselines),
         *([f"<p class='time'>{html.escape(timing)}</p>"] if timing else []),
     ]
-
-
-def _row_html(cells, tag="td", text=1):
-    """Cells of escaped HTML, the column ``text`` left-aligned and wrapping."""
-    return "".join(
-        f"<{tag}{' class=text' if j == text else ''}>{cell}</{tag}>"
-        for j, cell in enumerate(cells)
-    )
 
 
 def _setting_html(setting):

@@ -19,9 +19,25 @@ from .story import diverged_lines, recommended_text
 from .tables import format_value, table_rows
 
 
-def html_cells(cells, tag="td"):
-    """Table cells of text, escaped: ``<td>a</td><td>b</td>``."""
-    return "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells)
+def html_row(cells, tag="td", text=None):
+    """Table cells of escaped HTML: ``<td>a</td><td class=text>b</td>``.
+
+    Parameters
+    ----------
+    cells : iterable of str
+        HTML, escaped.
+    tag : {"td", "th"}, default="td"
+    text : int or None, default=None
+        The column of text, left-aligned and wrapping (``class=text``).
+
+    Returns
+    -------
+    html : str
+    """
+    return "".join(
+        f"<{tag}{' class=text' if j == text else ''}>{cell}</{tag}>"
+        for j, cell in enumerate(cells)
+    )
 
 
 def html_image(path, caption="", alt=""):
@@ -154,8 +170,8 @@ def candidates_table(study, n_folds):
         kind = " class='best'" if i == study.best else ""
         kind = " class='failed'" if row["failed"] else kind
         cells = [*cells[:-1], "best" if i == study.best else ""]
-        body.append(f"<tr{kind}>{html_cells(cells)}</tr>")
-    head = html_cells(header, "th")
+        body.append(f"<tr{kind}>{html_row(map(html.escape, cells))}</tr>")
+    head = html_row(map(html.escape, header), "th")
     table = (
         f"<table class='sortable'><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
