@@ -328,6 +328,11 @@ def test_the_learning_curves_are_the_best_and_its_neighbours(fitted):
     ]  # fmt: skip
     (ax,) = figure.axes
     assert len(ax.get_lines()) == 3 * 2 + 1  # validation and training, + the key
+    figure.draw_without_rendering()
+    low, high = ax.get_ylim()
+    for line in ax.get_lines():  # every curve inside the axes
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert y.size == 0 or (low <= y.min() and y.max() <= high)
     caption = captions(fitted, 3)["gd_learning_curves.png"]
     assert "the best setting (alpha=0.01) and its nearest less regularized " in caption
 

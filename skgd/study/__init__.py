@@ -11,8 +11,10 @@ beside the baselines (:mod:`~skgd.study.baselines`), on a dask cluster when
 asked (:mod:`~skgd.study.cluster`). The report (:mod:`~skgd.study.report`)
 writes the tables (:mod:`~skgd.study.tables`), records
 (:mod:`~skgd.study.records`), figures (:mod:`~skgd.study.figures` on the axes
-of :mod:`~skgd.study.axes`), the words (:mod:`~skgd.study.story`) and one HTML
-page (:mod:`~skgd.study.page`).
+of :mod:`~skgd.study.axes`) and one HTML page (:mod:`~skgd.study.page`), whose
+section for each estimator (:mod:`~skgd.study.sections`) says in words which
+knob matters and what each does (:mod:`~skgd.study.knobs`,
+:mod:`~skgd.study.story`).
 
 Importing this package imports nothing: the command line must handle Ctrl-C
 before scikit-learn loads.
