@@ -269,3 +269,11 @@ def test_the_page_tells_the_story_of_the_knobs_then_lists_the_candidates():
     assert "<li>learning_rate = 10: 3 of 3 candidates diverged" in section
     assert page.count("<script>") == 1 and "src=" not in page  # inline, no network
     assert "<link" not in page and "http" not in page
+
+
+def test_a_study_where_every_candidate_diverged_says_at_which_rates():
+    study = _study(GDRegressor(), {"learning_rate": [10.0, 100.0]}, lambda p: None)
+    page = report_html([study], [], "toy data", 3)
+    assert "Every candidate failed" in page
+    assert "<li>learning_rate = 10: 1 of 1 candidate diverged</li>" in page
+    assert "<li>learning_rate = 100: 1 of 1 candidate diverged</li>" in page

@@ -102,11 +102,11 @@ def estimator_section(study, images, n_splits):
         f"<p class='recommended'>{html.escape(recommended_text(study, n_splits))}</p>",
         f"<p>Set apart from the defaults: {html.escape(_fixed_text(study))}.</p>",
     ]
-    if study.best is None:
-        return parts
+    if study.best is None:  # no knob to tell of, but how it failed
+        return parts + _diverged_section(study)
     text = captions([study], n_splits)
     ranked = rank_knobs(study)
-    if ranked:
+    if len(ranked) > 1:
         parts.append(f"<p>{html.escape(rank_text(ranked, study.task.label))}</p>")
     for param, _ in ranked:
         parts += _knob_section(study, param, images, text)
