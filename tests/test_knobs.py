@@ -267,6 +267,7 @@ def test_the_page_tells_the_story_of_the_knobs_then_lists_the_candidates():
     assert positions == sorted(positions)
     assert "<p>Validation R² peaks at alpha = 0.1 (0.500); " in section
     assert "<li>learning_rate = 10: 3 of 3 candidates diverged" in section
+    assert "<th>valid R²</th>" in section  # the terminal's table reads R2
     assert page.count("<script>") == 1 and "src=" not in page  # inline, no network
     assert "<link" not in page and "http" not in page
 

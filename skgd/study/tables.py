@@ -78,7 +78,7 @@ def table_rows(study, n_folds):
     """
     columns = table_columns(study)
     extras = extra_scores(study.task)
-    metric = ascii_text(study.task.label)
+    metric = study.task.label
     header = [*columns, f"train {metric}", f"valid {metric}", "gap"]
     header += [*(EXTRA_HEADERS[name] for name in extras), "fit s", ""]
     rows = [
@@ -102,6 +102,7 @@ def format_table(study, n_folds):
     text : str
     """
     header, rows = table_rows(study, n_folds)
+    header = [ascii_text(cell) for cell in header]  # for any terminal
     widths = [max(map(len, column)) for column in zip(header, *rows)]
     plural = "s" if len(rows) != 1 else ""
     metric = ascii_text(study.task.label)
