@@ -65,7 +65,7 @@ class EstimatorStudy:
         candidates without failed fits; None when every candidate failed.
     model : Pipeline or None
         The best pipeline refitted on all data with ``validation_fraction=0.2``
-        (for its training curves); None if there is no best or it failed.
+        (for its learning curves); None if there is no best or it failed.
     neighbours : dict of str to tuple
         The best candidate's nearest ``"less regularized"`` and ``"more
         regularized"`` neighbours (see :func:`skgd.study.knobs.neighbours`),
