@@ -84,7 +84,8 @@ def test_a_score_that_only_rises_is_highest_at_the_largest_value():
     text = knob_sentence("learning_rate", points, "accuracy")
     assert text.startswith(
         "Validation accuracy is highest at the largest learning_rate tried, 0.1 "
-        "(0.500); below that the model underfits (0.100 at learning_rate = 0.001"
+        "(0.500); below that the model underfits: the steps are too small to "
+        "converge in the epochs given (0.100 at learning_rate = 0.001"
     )
     assert "above that" not in text
 
@@ -278,3 +279,11 @@ def test_a_study_where_every_candidate_diverged_says_at_which_rates():
     assert "Every candidate failed" in page
     assert "<li>learning_rate = 10: 1 of 1 candidate diverged</li>" in page
     assert "<li>learning_rate = 100: 1 of 1 candidate diverged</li>" in page
+
+
+def test_a_learning_rate_says_why_the_model_underfits_on_each_side():
+    points = _points([1e-3, 1e-2, 1e-1], [0.1, 0.5, 0.3], [0.1, 0.55, 0.3])
+    text = knob_sentence("learning_rate", points)
+    assert "below that the model underfits: the steps are too small to " in text
+    assert "above that the model underfits: the steps overshoot (0.300 at " in text
+    assert ": the steps" not in knob_sentence("alpha", points)  # no such reason

@@ -152,14 +152,23 @@ def _at(param, value):
     return f"{param} = {format_value(value)}"
 
 
-def _side(peak, end, param, label):
+#: Why a model underfits on one side of the best learning rate.
+_UNDERFIT_WHY = {
+    ("learning_rate", "below"): ": the steps are too small to converge in the "
+    "epochs given",
+    ("learning_rate", "above"): ": the steps overshoot",
+}
+
+
+def _side(peak, end, param, label, side):
     """What happens between the peak and the farthest point on one side."""
     at = f"{end.val:.3f} at {_at(param, end.value)}"
     if peak.val - end.val < FLAT:
         return f"it hardly changes ({at})"
     if peak.train - end.train > FLAT:
         falls = f"training {label} falls too, to {end.train:.3f}"
-        return f"the model underfits ({at}; {falls})"
+        why = _UNDERFIT_WHY.get((param, side), "")
+        return f"the model underfits{why} ({at}; {falls})"
     return (
         f"the model overfits ({at}; the gap widens from {peak.gap:.3f} to "
         f"{end.gap:.3f})"
@@ -248,9 +257,9 @@ def _shape(peak, ok, param, label):
     else:
         text = f"Validation {label} peaks at {_at(param, peak.value)} {where}"
     if below:
-        text += f"; below that {_side(peak, below[0], param, label)}"
+        text += f"; below that {_side(peak, below[0], param, label, 'below')}"
     if above:
-        text += f"; above that {_side(peak, above[-1], param, label)}"
+        text += f"; above that {_side(peak, above[-1], param, label, 'above')}"
     return text
 
 
