@@ -124,7 +124,7 @@ def start_cluster(stack, workers):
     """
     import distributed
 
-    from skgd._cluster import _local_cluster
+    from skgd.study.cluster import _local_cluster
 
     start = time.perf_counter()
     cluster = stack.enter_context(_local_cluster(distributed, workers))

@@ -1,8 +1,8 @@
-"""``python -m skgd``: the ``skgd`` command line (see :mod:`skgd._cli`)."""
+"""``python -m skgd``: the ``skgd`` command line (see :mod:`skgd.study.cli`)."""
 
 import sys
 
-from ._cli import main
+from .study.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,9 +27,10 @@ class DivergenceError(ValueError):
 class StudyError(Exception):
     """Bad input to ``skgd study``, to be reported to the user in one line.
 
-    Raised by :mod:`skgd._study`, :mod:`skgd._study_data` and
-    :mod:`skgd._cluster`; the command prints it and exits with status 2. It is
-    not part of the public API (``skgd`` does not export it).
+    Raised by the modules of :mod:`skgd.study` (loading the data, checking
+    the options, the grids and the folds); the command prints it and exits
+    with status 2. It is not part of the public API (``skgd`` does not
+    export it).
     """
 
 

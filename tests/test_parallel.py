@@ -25,10 +25,12 @@ from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from threadpoolctl import threadpool_limits
 
-from skgd import GDRegressor, MLPRegressor, _base, _cluster, _study, model_selection
+from skgd import GDRegressor, MLPRegressor, _base, model_selection
 from skgd import _stacked as stacked
-from skgd._cli import main
-from skgd._cluster import _environ_kept
+from skgd.study import cluster
+from skgd.study import run as study_run
+from skgd.study.cli import main
+from skgd.study.cluster import _environ_kept
 
 distributed = pytest.importorskip("distributed")
 
@@ -279,7 +281,7 @@ def _study_outputs(out_dir, stdout):
 def _count_tasks(monkeypatch):
     """Count the tasks that each ``run_study`` sends to the cluster."""
     counts = []
-    run_study = _study.run_study
+    run_study = study_run.run_study
 
     def counted(*args, **kwargs):
         with distributed.get_task_stream() as tasks:  # of the study's client
@@ -287,7 +289,7 @@ def _count_tasks(monkeypatch):
         counts.append(len(tasks.data))
         return studies
 
-    monkeypatch.setattr(_study, "run_study", counted)
+    monkeypatch.setattr("skgd.study.run.run_study", counted)
     return counts
 
 
@@ -316,13 +318,13 @@ def test_study_on_a_local_cluster_as_serial(tmp_path, capsys, monkeypatch):
 def _record_clusters(monkeypatch):
     """The LocalClusters that ``skgd study`` starts, as it starts them."""
     clusters = []
-    start = _cluster._local_cluster
+    start = cluster._local_cluster
 
     def recorded(*args, **kwargs):
         clusters.append(start(*args, **kwargs))
         return clusters[-1]
 
-    monkeypatch.setattr(_cluster, "_local_cluster", recorded)
+    monkeypatch.setattr(cluster, "_local_cluster", recorded)
     return clusters
 
 
@@ -345,7 +347,7 @@ def test_study_shuts_its_cluster_down(ending, tmp_path, capsys, monkeypatch):
     if ending == "failure":  # refused by the estimator, once the cluster runs
         args += ["--param", "learning_rate=-1"]
     else:
-        monkeypatch.setattr(_study, "run_study", interrupted)
+        monkeypatch.setattr("skgd.study.run.run_study", interrupted)
     clusters = _record_clusters(monkeypatch)
     handler = signal.getsignal(signal.SIGINT)
     status = main(args)

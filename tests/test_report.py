@@ -10,21 +10,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDClassifier, GDRegressor, MLPRegressor
-from skgd._report import (
+from skgd.study.axes import x_scale
+from skgd.study.figures import (
     captions,
     figures,
-    format_summary,
+    learning_curves_figure,
     learning_rate_figure,
-    report_html,
-    standing_text,
-    summary_cells,
-    summary_rows,
-    training_curve_figure,
     validation_curve_figure,
-    write_report,
-    x_scale,
 )
-from skgd._study import REGRESSION, EstimatorStudy, best_index, make_task, summarize
+from skgd.study.folds import best_index, summarize
+from skgd.study.page import report_html
+from skgd.study.report import write_report
+from skgd.study.run import EstimatorStudy, refit_best, refit_neighbours
+from skgd.study.story import standing_text
+from skgd.study.tables import format_summary, summary_cells, summary_rows
+from skgd.study.task import REGRESSION, make_task
 
 pytest.importorskip("matplotlib")
 
@@ -162,10 +162,25 @@ def test_the_report_opens_with_the_summary(studies):
     summary = page.index("<h2 id='summary'>Summary</h2>")
     assert summary < page.index("<h2 id='gd'>") < page.index("<h2 id='mlp'>")
     table = page[summary : page.index("<h2 id='gd'>")]
-    assert "learning_rate=0.1, alpha=0.01" in table
+    setting = "<span class=kv>learning_rate=0.1</span>, <span class=kv>alpha=0.01"
+    assert setting in table  # wraps between the pairs only
     assert "0.900 ± 0.008" in table and "<td>0.050</td>" in table
     assert "Best overall: <b>GDRegressor</b>, validation R² 0.900." in table
     assert "<p>toy data (40 samples, 2 features); 3-fold cross-validation" in page
+
+
+def test_the_summary_table_stays_narrow_its_notes_below():
+    """No notes column nor fit time, which widened the table past the page."""
+    grid = {"alpha": [1e-3, 1e-2, 1e-1]}
+    study = _study("gd", GDRegressor(), grid, lambda p: p["alpha"])
+    page = report_html([study], [], "toy data", 3)
+    summary = page[page.index("<h2 id='summary'>") : page.index("<h2 id='gd'>")]
+    table = summary[: summary.index("</table>")]
+    assert "notes" not in table and "fit s" not in table
+    assert (
+        "<ul class='notes'><li>GDRegressor: best at an edge of the grid, alpha: "
+        in (summary)
+    )
 
 
 # ------------------------------------------------------------ description
@@ -188,7 +203,7 @@ def test_a_multi_line_description_is_preformatted(studies):
 def test_the_scoring_sentence_names_the_steps_of_the_pipeline(studies):
     page = report_html(studies, [], "data", 5)
     assert "R² of a StandardScaler + estimator pipeline" in page
-    assert "Set apart from the defaults: epochs=50</p>" in page
+    assert "Set apart from the defaults: epochs=50.</p>" in page
 
 
 # ------------------------------------------------------------------- axes
@@ -267,12 +282,13 @@ def test_the_sweep_of_the_learning_rate(studies):
 
 @pytest.fixture
 def fitted(studies):
-    """The studies, the best GD candidate refitted for its training curve."""
+    """The studies, the best GD candidate and its neighbours along alpha
+    refitted for their learning curves."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 2))
     y = X @ [1.0, -2.0]
-    model = _pipeline(GDRegressor(epochs=3, validation_fraction=0.2, tol=None))
-    studies[0].model = model.fit(X, y)
+    studies[0].model = refit_best(studies[0], X, y)
+    studies[0].neighbours = refit_neighbours(studies[0], X, y)
     return studies
 
 
@@ -280,7 +296,7 @@ def test_legends_are_outside_every_axes(fitted):
     drawn = figures(fitted)
     assert set(drawn) == {
         "gd_validation_learning_rate.png", "gd_validation_alpha.png",
-        "gd_training_curve.png", "mlp_validation_learning_rate.png",
+        "gd_learning_curves.png", "mlp_validation_learning_rate.png",
         "mlp_validation_dropout.png", "learning_rate_sweep.png",
     }  # fmt: skip
     for name, figure in drawn.items():
@@ -297,10 +313,28 @@ def test_legends_are_outside_every_axes(fitted):
             assert legend.y1 <= box.y0, name  # below the axes
 
 
-def test_the_training_curve_legend_has_every_curve(fitted):
-    figure = training_curve_figure(fitted[0])
+def test_the_learning_curves_are_the_best_and_its_neighbours(fitted):
+    """Along alpha (0, 1e-4, 1e-2, 1), the best 1e-2 has 1e-4 below, 1 above."""
+    gd = fitted[0]
+    assert {label: row["params"] for label, (row, _) in gd.neighbours.items()} == {
+        "less regularized": {"learning_rate": 0.1, "alpha": 1e-4},
+        "more regularized": {"learning_rate": 0.1, "alpha": 1.0},
+    }
+    figure = learning_curves_figure(gd)
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert labels == ["training", "validation", "validation R²"]
+    assert labels == [
+        "best: alpha=0.01", "less regularized: alpha=0.0001",
+        "more regularized: alpha=1", "training loss (dashed)",
+    ]  # fmt: skip
+    (ax,) = figure.axes
+    assert len(ax.get_lines()) == 3 * 2 + 1  # validation and training, + the key
+    figure.draw_without_rendering()
+    low, high = ax.get_ylim()
+    for line in ax.get_lines():  # every curve inside the axes
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert y.size == 0 or (low <= y.min() and y.max() <= high)
+    caption = captions(fitted, 3)["gd_learning_curves.png"]
+    assert "the best setting (alpha=0.01) and its nearest less regularized " in caption
 
 
 # ----------------------------------------------------------------- files
@@ -329,7 +363,7 @@ def test_write_report(fitted, tmp_path):
 
 def _baselines(linear, boosting, dummy):
     """Baselines of these mean validation scores (gap 0.05), or NaN (failed)."""
-    from skgd._study import Baseline
+    from skgd.study.baselines import Baseline
 
     scores = [
         ("linear", "RidgeCV", "", linear),

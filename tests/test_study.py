@@ -13,11 +13,12 @@ import pytest
 
 import skgd
 import skgd._engine
-from skgd import _cli, _report, _study
-from skgd._cli import main
 from skgd._exceptions import StudyError
-from skgd._study import make_task
-from skgd._study_data import drop_index_column
+from skgd.study import report
+from skgd.study import run as study_run
+from skgd.study.cli import main
+from skgd.study.data import drop_index_column
+from skgd.study.task import choose_task, make_task
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
@@ -80,8 +81,8 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert {
         "gd_validation_learning_rate.png",
         "mlp_validation_alpha.png",
-        "gd_training_curve.png",
-        "mlp_training_curve.png",
+        "gd_learning_curves.png",
+        "mlp_learning_curves.png",
         "learning_rate_sweep.png",
     } <= names
     records = json.loads((out_dir / "results.json").read_text())
@@ -98,7 +99,7 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert "<- best" in out and "valid R2" in out and "accuracy" not in out
 
 
-def test_every_figure_has_its_caption_as_alt_text(csv_path, tmp_path, capsys):
+def test_every_figure_says_what_it_shows_in_its_alt_text(csv_path, tmp_path, capsys):
     args = ["--data", str(csv_path), "--target", "y", "--estimator", "gd"]
     args += ["--param", "learning_rate=1e-2,1e-1"]
     status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))
@@ -111,7 +112,10 @@ def test_every_figure_has_its_caption_as_alt_text(csv_path, tmp_path, capsys):
     )
     assert len(figures) == page.count("<figure>") >= 2
     for alt, caption in figures:
-        assert alt == caption and len(alt) > 30
+        assert alt.endswith(caption) and len(caption) > 30
+    # A knob's figure says first what it shows: the knob's sentence.
+    (alt,) = [alt for alt, caption in figures if "against learning_rate" in caption]
+    assert alt.startswith("Validation R² ") or alt.startswith("learning_rate does")
 
 
 def test_default_data_restricted_grid(tmp_path, capsys):
@@ -141,7 +145,7 @@ def test_digits_classification(tmp_path, capsys):
     assert "GDClassifier" in out and "MLPClassifier" in out
     assert "valid accuracy" in out and "valid log-loss" in out and "R2" not in out
     names = {path.name for path in tmp_path.iterdir()}
-    assert {"gd_training_curve.png", "mlp_training_curve.png"} <= names
+    assert {"gd_learning_curves.png", "mlp_learning_curves.png"} <= names
     assert "learning_rate_sweep.png" in names
     records = json.loads((tmp_path / "results.json").read_text())
     assert all(list(record) == CLASSIFICATION_KEYS for record in records)
@@ -295,7 +299,7 @@ CHOICES = [
 
 @pytest.mark.parametrize(("y", "expected", "reason"), CHOICES)
 def test_choose_task_as_a_person_would(y, expected, reason):
-    task, why = _study.choose_task(y, n_splits=5)
+    task, why = choose_task(y, n_splits=5)
     assert task.name == expected
     assert reason in why
 
@@ -308,9 +312,9 @@ def test_the_rarest_value_is_weighed_only_with_folds():
 
 def test_a_forced_or_bundled_task_says_so():
     y = _synthetic_count()
-    task, why = _study.choose_task(y, "classification", n_splits=2)
+    task, why = choose_task(y, "classification", n_splits=2)
     assert task.name == "classification" and why == "--task classification"
-    task, why = _study.choose_task(y, "auto", "classification", n_splits=2)
+    task, why = choose_task(y, "auto", "classification", n_splits=2)
     assert why == "the task of the bundled data set"
 
 
@@ -359,7 +363,7 @@ def test_tuple_values(tmp_path, capsys):
 
 @pytest.mark.parametrize("quiet", [True, False])
 def test_progress_on_a_terminal_unless_quiet(quiet, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(_cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("skgd.study.cli._stderr_is_terminal", lambda: True)
     args = ["--estimator", "gd", "--param", "learning_rate=1e-2", "--cv", "2"]
     args += ["--param", "epochs=2", "--out", str(tmp_path)]
     status, _, err = _run(capsys, *args, *(["--quiet"] if quiet else []))
@@ -593,8 +597,8 @@ def test_help_in_a_subprocess():
 def test_importing_skgd_needs_no_matplotlib():
     code = (
         "import sys, skgd; "
-        "modules = ('matplotlib', 'skgd._cli', 'skgd._study', 'skgd._study_data', "
-        "'skgd._cluster'); "
+        "modules = ('matplotlib', 'sklearn', 'skgd.study', 'skgd.study.cli', "
+        "'skgd.study.run', 'skgd.study.data', 'skgd.study.cluster'); "
         "print(sorted(m for m in modules if m in sys.modules))"
     )
     result = subprocess.run(
@@ -619,7 +623,7 @@ def test_a_study_replaces_the_previous_one(tmp_path, capsys):
     status, out, err = _run(capsys, *args, "--param", "learning_rate=1e-2")
     assert status == 0, err
     assert set(_listing(out_dir)) == {
-        "results.csv", "results.json", "baselines.json", "gd_training_curve.png",
+        "results.csv", "results.json", "baselines.json", "gd_learning_curves.png",
         "report.html",
     }  # fmt: skip
     assert os.listdir(tmp_path) == ["out"]  # no folder of the run left beside
@@ -635,7 +639,7 @@ def test_ctrl_c_while_writing_keeps_the_previous_study(tmp_path, capsys, monkeyp
     def interrupted(*args):  # after results.csv, results.json and the figures
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_report, "report_html", interrupted)
+    monkeypatch.setattr(report, "report_html", interrupted)
     status, _, err = _run(capsys, *args, "--param", "learning_rate=1e-3")
     assert status == 130
     assert err == "skgd study: interrupted, nothing written\n"
@@ -655,12 +659,13 @@ class _InterruptImport:
         return None
 
 
-@pytest.mark.parametrize("module", ["skgd._study", "skgd._report"])
+@pytest.mark.parametrize("module", ["skgd.study.run", "skgd.study.report"])
 def test_ctrl_c_while_importing_the_study_is_one_line(
     module, tmp_path, capsys, monkeypatch
 ):
+    package, name = module.rsplit(".", 1)
     monkeypatch.delitem(sys.modules, module)
-    monkeypatch.delattr(skgd, module.split(".")[1])  # `from . import` sees it
+    monkeypatch.delattr(sys.modules[package], name)  # `from . import` sees it
     monkeypatch.setattr(sys, "meta_path", [_InterruptImport(module), *sys.meta_path])
     status, out, err = _run(capsys, "--estimator", "gd", *FAST, "--out", str(tmp_path))
     assert status == 130 and out == ""
@@ -673,7 +678,7 @@ def test_ctrl_c_after_writing_says_the_study_was_written(
 ):
     """Ctrl-C once --out holds the new study: one line, which says so."""
     out_dir = tmp_path / "out"
-    replace, write_report = _report._replace, _report.write_report
+    replace, write_report = report._replace, report.write_report
 
     def replaced(*args):
         replace(*args)
@@ -687,7 +692,7 @@ def test_ctrl_c_after_writing_says_the_study_was_written(
         "replaced": ("_replace", replaced),
         "returned": ("write_report", returned),
     }
-    monkeypatch.setattr(_report, *patched[when])
+    monkeypatch.setattr(report, *patched[when])
     args = ["--estimator", "gd", *FAST, "--out", str(out_dir)]
     status, _, err = _run(capsys, *args)
     assert status == 130
@@ -714,7 +719,7 @@ def test_the_command_ignores_a_late_ctrl_c():
     """Run as the command, main leaves Ctrl-C ignored as the process ends."""
     code = (
         "import signal, sys\n"
-        "from skgd._cli import main\n"
+        "from skgd.study.cli import main\n"
         "sys.argv = ['skgd', 'study', '--cv', 'x']\n"
         "status = main()\n"
         "print(status, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
@@ -734,7 +739,7 @@ def _refuse_work(monkeypatch):
     def run_study(*args, **kwargs):
         raise AssertionError("the study ran before --out was checked")
 
-    monkeypatch.setattr(_study, "run_study", run_study)
+    monkeypatch.setattr("skgd.study.run.run_study", run_study)
 
 
 BAD_OUT = [
@@ -817,13 +822,13 @@ def test_ctrl_c_in_a_fold_stops_the_study(tmp_path, capsys, monkeypatch):
 
 def test_ctrl_c_in_the_refit_stops_the_study(tmp_path, capsys, monkeypatch):
     refitting = []
-    refit_best = _study.refit_best
+    refit_best = study_run.refit_best
 
     def refit(*args):
         refitting.append(True)
         return refit_best(*args)
 
-    monkeypatch.setattr(_study, "refit_best", refit)
+    monkeypatch.setattr("skgd.study.run.refit_best", refit)
     _interrupt_training(monkeypatch, when=lambda: refitting)
     args = ["--estimator", "gd", *FAST, "--out", str(tmp_path / "out")]
     _assert_interrupted(*_run(capsys, *args), tmp_path)

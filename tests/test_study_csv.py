@@ -17,9 +17,23 @@ from sklearn.model_selection import ParameterGrid, cross_validate
 from sklearn.pipeline import Pipeline
 
 import skgd._engine
-from skgd import _cli, _cluster, _study
-from skgd._cli import main
-from skgd._study_data import Features, is_id_like, load_data, sort_columns
+from skgd.study import cluster
+from skgd.study.baselines import baseline_models, dense_bytes, run_baselines
+from skgd.study.cli import main
+from skgd.study.columns import is_id_like, sort_columns
+from skgd.study.data import Features, load_data
+from skgd.study.grid import (
+    DEFAULT_GRIDS,
+    EPOCH_ROWS,
+    MIN_EPOCHS,
+    adapt_epochs,
+    build_grids,
+)
+from skgd.study.options import default_n_jobs
+from skgd.study.pipeline import make_pipeline, make_preprocessor, prefixed
+from skgd.study.progress import format_seconds, make_progress
+from skgd.study.run import cross_validate_grid
+from skgd.study.task import REGRESSION, make_task
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
@@ -142,8 +156,8 @@ def test_the_stacked_results_are_found_and_match_scikit_learn(monkeypatch):
     X, y = frame.drop(columns=["price", "id", "sold"]), frame["price"].to_numpy()
     features = Features(("carat", "depth"), ("cut",), True, True)
     grid = {"learning_rate": [1e-2, 1e-1], "alpha": [0.0, 1.0], "epochs": [5]}
-    pipeline = _study.make_pipeline("gd", 0, features=features, grid=grid)
-    cv = _study.REGRESSION.splitter(3, 0)
+    pipeline = make_pipeline("gd", 0, features=features, grid=grid)
+    cv = REGRESSION.splitter(3, 0)
     trained = []
     train_part = skgd._engine._train_part
 
@@ -152,11 +166,11 @@ def test_the_stacked_results_are_found_and_match_scikit_learn(monkeypatch):
         return train_part(*args)
 
     monkeypatch.setattr(skgd._engine, "_train_part", counted)
-    rows = _study.cross_validate_grid(pipeline, grid, X, y, cv)
+    rows = cross_validate_grid(pipeline, grid, X, y, cv)
     assert trained == []  # every fit took its stacked result
     monkeypatch.setattr(skgd._engine, "_train_part", train_part)
     for row, params in zip(rows, ParameterGrid(grid)):
-        model = clone(pipeline).set_params(**_study._prefixed(params))
+        model = clone(pipeline).set_params(**prefixed(params))
         scores = cross_validate(model, X, y, cv=cv, return_train_score=True)
         assert row["mean_val_score"] == pytest.approx(scores["test_score"].mean())
         assert row["mean_train_score"] == pytest.approx(scores["train_score"].mean())
@@ -248,23 +262,23 @@ def test_categories_are_text_and_missing_cells_nan(tmp_path):
 
 
 def test_epochs_adapt_to_a_large_data_set():
-    grids = _study.build_grids(["gd", "mlp"], {})
-    same, note = _study.adapt_epochs(["gd", "mlp"], grids, _study.EPOCH_ROWS)
+    grids = build_grids(["gd", "mlp"], {})
+    same, note = adapt_epochs(["gd", "mlp"], grids, EPOCH_ROWS)
     assert same == grids and note is None
-    fewer, note = _study.adapt_epochs(["gd", "mlp"], grids, 43152)
+    fewer, note = adapt_epochs(["gd", "mlp"], grids, 43152)
     assert fewer["gd"]["epochs"] == [6] and fewer["mlp"]["epochs"] == [12]
     assert "GDRegressor 6 epochs instead of 50" in note
     assert "MLPRegressor 12 epochs instead of 100" in note
     assert "for the 43152 training rows of a fold" in note
     assert "epochs" not in grids["gd"]  # not changed in place
-    huge, _ = _study.adapt_epochs(["gd"], grids, 10**7)
-    assert huge["gd"]["epochs"] == [_study.MIN_EPOCHS]
+    huge, _ = adapt_epochs(["gd"], grids, 10**7)
+    assert huge["gd"]["epochs"] == [MIN_EPOCHS]
     given = {"gd": {"epochs": [3]}}
-    assert _study.adapt_epochs(["gd"], given, 10**6) == (given, None)
+    assert adapt_epochs(["gd"], given, 10**6) == (given, None)
 
 
 def test_the_default_grid_shows_every_knob():
-    grids = _study.DEFAULT_GRIDS
+    grids = DEFAULT_GRIDS
     assert len(list(ParameterGrid(grids["gd"]))) == 25
     assert len(list(ParameterGrid(grids["mlp"]))) == 135
     for grid in grids.values():
@@ -289,10 +303,10 @@ def test_many_whole_numbers_are_a_regression(tmp_path, capsys):
     assert first.startswith("task: regression (the target holds ")
     assert "too many for class labels (at most 20)" in first
     assert "GDRegressor" in out and "valid R2" in out
-    assert _study.make_task(price).name == "regression"
-    assert _study.make_task(price, "classification").name == "classification"
-    assert _study.make_task(price % 20).name == "classification"
-    assert _study.make_task(price % 21).name == "regression"
+    assert make_task(price).name == "regression"
+    assert make_task(price, "classification").name == "classification"
+    assert make_task(price % 20).name == "classification"
+    assert make_task(price % 21).name == "regression"
 
 
 @pytest.mark.parametrize("scheduler", [False, True])
@@ -303,11 +317,11 @@ def test_n_jobs_defaults_to_the_usable_cores(scheduler, tmp_path, capsys, monkey
         seen.append(n_jobs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_study, "run_study", run_study)
+    monkeypatch.setattr("skgd.study.run.run_study", run_study)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
     args = ["--estimator", "gd", *FAST, "--out", str(tmp_path / "out")]
     if scheduler:  # no cluster started: run_study is refused before
-        monkeypatch.setattr(_cluster, "parallel_backend", lambda address: nullcontext())
+        monkeypatch.setattr(cluster, "parallel_backend", lambda address: nullcontext())
         args += ["--scheduler", "local:1"]
     status, _, _ = _run(capsys, *args)
     assert status == 130
@@ -317,15 +331,15 @@ def test_n_jobs_defaults_to_the_usable_cores(scheduler, tmp_path, capsys, monkey
 def test_default_n_jobs_without_affinity(monkeypatch):
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 7)
-    assert _cli.default_n_jobs() == 7
+    assert default_n_jobs() == 7
     monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert _cli.default_n_jobs() == 1
+    assert default_n_jobs() == 1
 
 
 def test_n_jobs_names_its_default_in_the_help(capsys):
     assert main(["study", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert f"the CPUs this process may use, here {_cli.default_n_jobs()}" in out
+    assert f"the CPUs this process may use, here {default_n_jobs()}" in out
 
 
 # ------------------------------------------------------------ time left
@@ -333,7 +347,7 @@ def test_n_jobs_names_its_default_in_the_help(capsys):
 
 def test_progress_shows_the_time_left(capsys):
     now = [0.0]
-    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress = make_progress(True, clock=lambda: now[0])
     progress("mlp", 0, 50)
     now[0] = 1.0
     progress("mlp", 5, 50)  # too early to tell
@@ -358,7 +372,7 @@ def test_progress_shows_the_time_left(capsys):
 
 def test_progress_counts_the_candidates_with_the_folds(capsys):
     now = [0.0]
-    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress = make_progress(True, clock=lambda: now[0])
     progress("mlp", 0, 675, work=0.0, folds=5)
     now[0] = 8.0
     progress("mlp", 270, 675, work=0.4, folds=5)
@@ -380,7 +394,7 @@ def test_progress_counts_the_candidates_with_the_folds(capsys):
 
 def test_progress_weighs_the_work_the_search_reports(capsys):
     now = [0.0]
-    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress = make_progress(True, clock=lambda: now[0])
     progress("mlp", 0, 100, work=0.0)
     now[0] = 10.0
     progress("mlp", 20, 100, work=0.5)  # the wide networks' fits came first
@@ -393,16 +407,16 @@ def test_progress_weighs_the_work_the_search_reports(capsys):
 def test_cross_validate_grid_reports_the_work_done():
     calls = []
     grid = {"hidden_layer_sizes": [(2,), (30,)], "epochs": [1]}
-    pipeline = _study.make_pipeline("mlp", 0, grid=grid)
+    pipeline = make_pipeline("mlp", 0, grid=grid)
     X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40.0)
-    cv = _study.REGRESSION.splitter(2, 0)
+    cv = REGRESSION.splitter(2, 0)
 
     def progress(done, total, work, folds):
         calls.append((done, total, work))
         assert folds == 2
 
     stats = {}
-    _study.cross_validate_grid(pipeline, grid, X, y, cv, progress=progress, stats=stats)
+    cross_validate_grid(pipeline, grid, X, y, cv, progress=progress, stats=stats)
     assert stats == {"fits": 4, "stacked": 4}
     assert calls[0] == (0, 4, 0.0) and calls[-1][:2] == (4, 4)
     # The 30 units first: two fits of cost 4 against two of cost 1.2.
@@ -413,7 +427,7 @@ def test_cross_validate_grid_reports_the_work_done():
 
 def test_progress_restarts_for_each_estimator(capsys):
     now = [0.0]
-    progress = _cli.make_progress(True, clock=lambda: now[0])
+    progress = make_progress(True, clock=lambda: now[0])
     progress("gd", 0, 4)
     now[0] = 100.0
     progress("gd", 4, 4)
@@ -435,7 +449,7 @@ def test_progress_restarts_for_each_estimator(capsys):
     ],
 )
 def test_format_seconds(seconds, text):
-    assert _cli.format_seconds(seconds) == text
+    assert format_seconds(seconds) == text
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -450,9 +464,9 @@ def test_the_baselines_match_scikit_learn_on_the_same_folds(task):
     data_kinds, _ = sort_columns(frame.drop(columns=["price"]), "f.csv")
     X = frame[[*data_kinds["numeric"], *data_kinds["categorical"]]]
     features = Features(tuple(data_kinds["numeric"]), ("cut",), True, True)
-    study_task = _study.make_task(y, task)
+    study_task = make_task(y, task)
     cv = study_task.splitter(3, 0)
-    baselines = _study.run_baselines(X, y, cv, task=study_task, features=features)
+    baselines = run_baselines(X, y, cv, task=study_task, features=features)
     names = [b.name for b in baselines]
     expected = {
         "regression": ["RidgeCV", "HistGradientBoostingRegressor", "DummyRegressor"],
@@ -462,9 +476,9 @@ def test_the_baselines_match_scikit_learn_on_the_same_folds(task):
     }  # fmt: skip
     assert names == expected[task]
     assert [b.kind for b in baselines] == ["linear", "boosting", "dummy"]
-    models = _study.baseline_models(study_task, 0)
+    models = baseline_models(study_task, 0)
     for baseline, (*_, model) in zip(baselines, models):
-        pipeline = Pipeline([_study.make_preprocessor(features), ("model", model)])
+        pipeline = Pipeline([make_preprocessor(features), ("model", model)])
         scores = cross_validate(pipeline, X, y, cv=cv, return_train_score=True)
         row = baseline.row
         assert row["mean_val_score"] == pytest.approx(np.mean(scores["test_score"]))
@@ -526,19 +540,15 @@ def test_boosting_takes_the_one_hot_code_dense(tmp_path, monkeypatch, capsys):
     y = x + np.array([int(c[1:]) for c in cat]) / 10 + 0.1 * rng.normal(size=200)
     pd.DataFrame({"x": x, "cat": cat, "y": y}).to_csv(tmp_path / "s.csv", index=False)
     data = load_data(str(tmp_path / "s.csv"), "y")
-    task = _study.make_task(data.y)
+    task = make_task(data.y)
     cv = task.splitter(3, 0)
-    baselines = _study.run_baselines(
-        data.X, data.y, cv, task=task, features=data.features
-    )
+    baselines = run_baselines(data.X, data.y, cv, task=task, features=data.features)
     assert [b.row["failed"] for b in baselines] == [False, False, False]
     assert baselines[1].row["mean_val_score"] > 0.2  # scored, dense
     n_bytes = 200 * (1 + data.X["cat"].nunique()) * 8  # x, and one per category
-    assert _study.dense_bytes(data.X, data.features) == n_bytes
-    monkeypatch.setattr(_study, "DENSE_BYTES", n_bytes - 1)
-    baselines = _study.run_baselines(
-        data.X, data.y, cv, task=task, features=data.features
-    )
+    assert dense_bytes(data.X, data.features) == n_bytes
+    monkeypatch.setattr("skgd.study.baselines.DENSE_BYTES", n_bytes - 1)
+    baselines = run_baselines(data.X, data.y, cv, task=task, features=data.features)
     assert [b.kind for b in baselines] == ["linear", "dummy"]
     args = ["--data", str(tmp_path / "s.csv"), "--target", "y", "--estimator", "gd"]
     status, _, err = _run(capsys, *args, *FAST, "--out", str(tmp_path / "o"))

@@ -11,8 +11,8 @@ import re
 import signal
 from contextlib import contextmanager
 
-from ._exceptions import StudyError
-from ._signals import sigint_handled
+from .._exceptions import StudyError
+from .._signals import sigint_handled
 
 #: How ``--scheduler`` names a cluster started for the run: ``local:N``.
 _LOCAL = "local"
