@@ -113,7 +113,7 @@ def main(argv=None):
     )
     same_rungs = ours["n_resources"].tolist() == theirs["n_resources"].tolist()
     print(
-        f"   scores vs scikit-learn's: max |diff| {worst:.2g}; rungs equal: {same_rungs}"
+        f"   scores vs scikit-learn's: max |diff| {worst:.2g}; same rungs: {same_rungs}"
     )
     return 0 if worst <= 1e-9 and same_rungs else 1
 
