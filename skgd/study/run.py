@@ -77,6 +77,9 @@ class EstimatorStudy:
         Its fits: candidates times folds.
     stacked : int
         How many of its fits were trained in stacked runs.
+    range_test : RangeTest or None
+        The learning-rate range test run before the search (see
+        :mod:`skgd.study.rangetest`); None when it was not run.
     """
 
     key: str
@@ -90,6 +93,7 @@ class EstimatorStudy:
     seconds: float = math.nan
     fits: int = 0
     stacked: int = 0
+    range_test: object = None
 
     @property
     def name(self):
@@ -289,6 +293,7 @@ def run_study(
     n_jobs=1,
     progress=None,
     features=None,
+    range_tests=None,
 ):
     """Cross-validate each estimator's grid and refit its best candidate.
 
@@ -315,6 +320,9 @@ def run_study(
     features : Features or None, default=None
         The columns of a CSV by kind, for the preprocessing; None for a
         bundled data set.
+    range_tests : dict of str to RangeTest or None, default=None
+        The range test of each estimator, run before (see
+        :func:`skgd.study.rangetest.run_range_test`), for the report.
 
     Returns
     -------
@@ -335,8 +343,9 @@ def run_study(
             pipeline, grid, X, y, cv, n_jobs, report, task, stats
         )  # fmt: skip
         study = EstimatorStudy(
-            key, task, pipeline, grid, rows, best_index(rows), **stats
-        )
+            key, task, pipeline, grid, rows, best_index(rows), **stats,
+            range_test=(range_tests or {}).get(key),
+        )  # fmt: skip
         study.model = refit_best(study, X, y)
         study.neighbours = refit_neighbours(study, X, y)
         study.seconds = time.perf_counter() - start
