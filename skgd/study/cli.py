@@ -71,7 +71,7 @@ def _plan(args):
         ``grids`` (checked), ``notes`` (for the user) and ``description``
         (of the data).
     """
-    from . import baselines, data, grid, pipeline, task
+    from . import baselines, data, grid, task
 
     loaded = data.load_data(args.data, args.target, args.dataset, args.encoding)
     notes = list(loaded.notes)
@@ -89,16 +89,14 @@ def _plan(args):
             f"gradient boosting is left out of the baselines: its dense input "
             f"would take {dense / 2**30:.1f} GiB"
         )
-    for key in keys:  # a bad value is refused before any fitting
-        made = pipeline.make_pipeline(
-            key, args.random_state, chosen, loaded.features, grids[key]
-        )
-        grid.check_grid(made, grids[key])
-    return SimpleNamespace(
+    plan = SimpleNamespace(
         data=loaded, task=chosen, task_line=task.task_line(chosen, reason),
         keys=keys, grids=grids, notes=[n for n in notes if n],
         description=loaded.description,
     )  # fmt: skip
+    for key, made in _pipelines(args, plan).items():  # before any fitting
+        grid.check_grid(made, grids[key])
+    return plan
 
 
 def _pipelines(args, plan):

@@ -157,6 +157,11 @@ def _round(value):
     return float(f"{value:.2g}")
 
 
+def _shown(rate):
+    """A rate as the study uses and prints it: two significant digits."""
+    return format_value(_round(rate))
+
+
 def centre_grid(grid, test, given):
     """The grid to study after the range test; sets ``test.grid``.
 
@@ -182,6 +187,7 @@ def centre_grid(grid, test, given):
     if test.display is not None and not given and test.suggested is not None:
         rates = grid.get("learning_rate")
         test.grid = "fixed" if rates is None else "centred"
+        # One rate centred on the suggestion is the suggestion, rounded.
         rates = [test.suggested] if rates is None else rates
         grid = {**grid, "learning_rate": centre_rates(test.suggested, rates)}
     elif test.display is not None:
@@ -205,7 +211,6 @@ def _grid_text(test):
         "fixed": f"learning_rate set to it: {rates}",
         "given": f"--param learning_rate kept: {rates}",
         "default": f"default grid kept: {rates}",
-        "skipped": "grid kept",
     }[test.grid]
 
 
@@ -226,14 +231,9 @@ def range_line(name, test):
     if test.suggested is None:
         return f"range test: {name}: every rate diverged ({tried}); {_grid_text(test)}"
     return (
-        f"range test: {name} suggests learning_rate={_round(test.suggested):g} "
+        f"range test: {name} suggests learning_rate={_shown(test.suggested)} "
         f"({tried}); {_grid_text(test)}"
     )
-
-
-def _rates_span(test):
-    """The smallest and largest of the grid's learning rates."""
-    return min(test.learning_rates), max(test.learning_rates)
 
 
 def _lowest(display):
@@ -247,7 +247,7 @@ def _diverged_text(display):
     n = int(display.diverged.sum())
     if n == 0:
         return "none diverged"
-    first = format_value(_round(display.learning_rates[display.diverged][0]))
+    first = _shown(display.learning_rates[display.diverged][0])
     above = display.learning_rates >= display.learning_rates[display.diverged][0]
     where = f", from {first} up," if display.diverged[above].all() else ""
     return f"{n} rate{'s' if n > 1 else ''}{where} diverged"
@@ -280,17 +280,18 @@ def range_text(test):
             f"rates are kept ({_rates_text(test.learning_rates)})."
         )
     text += (
-        f" The validation loss is lowest at {format_value(_round(_lowest(display)))};"
-        f" {_diverged_text(display)}. It suggests learning_rate = "
-        f"{format_value(_round(test.suggested))}, the largest rate whose "
+        f" The validation loss is lowest at {_shown(_lowest(display))}; "
+        f"{_diverged_text(display)}. It suggests learning_rate = "
+        f"{_shown(test.suggested)}, the largest rate whose "
         f"validation loss is within {TOLERANCE:.0%} of the best."
     )
     rates = _rates_text(test.learning_rates)
     if test.grid == "centred":
-        low, high = (_round(r / _round(test.suggested)) for r in _rates_span(test))
+        span = (min(test.learning_rates), max(test.learning_rates))
+        low, high = (_shown(rate / _round(test.suggested)) for rate in span)
         return text + (
             f" The grid's learning rates are centred on it: {rates}, from "
-            f"{low:g} to {high:g} times the suggestion, as the default grid "
+            f"{low} to {high} times the suggestion, as the default grid "
             "spreads them around its middle."
         )
     if test.grid == "fixed":
@@ -306,11 +307,11 @@ def range_alt(test):
     display = test.display
     if test.suggested is None:
         return "Every learning rate diverged; nothing is suggested."
-    lowest = format_value(_round(_lowest(display)))
+    lowest = _shown(_lowest(display))
     return (
         f"Validation loss is lowest near {lowest}; "
         f"{_diverged_text(display)}; suggested "
-        f"{format_value(_round(test.suggested))}."
+        f"{_shown(test.suggested)}."
     )
 
 
@@ -320,7 +321,8 @@ def range_caption(name, test):
         f"{name}: learning-rate range test: training and validation loss after "
         f"{test.epochs} epoch{'s' if test.epochs > 1 else ''} at each constant "
         f"rate, {HELD_OUT:.0%} of the rows held out, on log axes. A cross marks "
-        "each rate that diverged; the dotted line is the suggested rate."
+        "each rate that diverged; the dotted line is the suggested rate, which "
+        "the grid takes to two significant digits."
     )
 
 
