@@ -163,6 +163,23 @@ def test_a_range_test_that_cannot_run_keeps_the_grid(
     assert "could not run (this stack is refused)" in (out / "report.html").read_text()
 
 
+def test_ctrl_c_in_the_range_test_stops_the_study(
+    csv_path, tmp_path, capsys, monkeypatch
+):
+    def interrupt(cls, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        LearningRateRangeDisplay, "from_estimator", classmethod(interrupt)
+    )
+    data = ["--data", str(csv_path), "--target", "y", "--out", str(tmp_path / "out")]
+    assert main(["study", *data, *GD]) == 130
+    stdout, err = capsys.readouterr()
+    assert err == "skgd study: interrupted, nothing written\n"
+    assert "range test" not in stdout and "pipeline:" not in stdout
+    assert not (tmp_path / "out").exists()
+
+
 def test_no_range_test(csv_path, tmp_path, capsys):
     out = tmp_path / "out"
     stdout = _study(capsys, csv_path, out, *GD, "--no-range-test")

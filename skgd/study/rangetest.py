@@ -15,7 +15,6 @@ report shows the test first in each estimator's section
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from .._range_test import TOLERANCE, LearningRateRangeDisplay
 from .axes import outside_legend
+from .folds import quiet_unless_interrupted
 from .grid import EPOCH_ROWS
 from .tables import format_value
 
@@ -122,8 +122,8 @@ def run_range_test(pipeline, X, y, random_state=0):
 
     display, reason = None, None
     try:
-        with warnings.catch_warnings():  # every rate diverged: said by the study
-            warnings.simplefilter("ignore", UserWarning)
+        # Every rate diverged: the study says so. Ctrl-C stops the study.
+        with quiet_unless_interrupted():
             display = LearningRateRangeDisplay.from_estimator(
                 pipeline, X, y, epochs=epochs, cv=cv, ax=Figure().add_subplot()
             )
