@@ -196,6 +196,7 @@ def test_the_report_shows_the_real_range_test_first(csv_path, tmp_path, capsys):
     args = ["--cv", "2", "--param", "epochs=3", "--param", "alpha=0,0.1", "--quiet"]
     stdout = _study(capsys, csv_path, out, *args)
     page = (out / "report.html").read_text()
+    assert "(range test, search and refit)" in stdout  # timed with the rest
     for key, name in (("gd", "GDRegressor"), ("mlp", "MLPRegressor")):
         record = next(
             r

@@ -72,7 +72,8 @@ class EstimatorStudy:
         those that exist and refit: ``(row, model)``, ``row`` from ``rows``
         and ``model`` refitted as ``model`` is.
     seconds : float
-        The time its search and refits took (NaN when not measured).
+        The time its range test, search and refits took (NaN when not
+        measured).
     fits : int
         Its fits: candidates times folds.
     stacked : int
@@ -348,7 +349,8 @@ def run_study(
         )  # fmt: skip
         study.model = refit_best(study, X, y)
         study.neighbours = refit_neighbours(study, X, y)
-        study.seconds = time.perf_counter() - start
+        tested = study.range_test.seconds if study.range_test is not None else 0.0
+        study.seconds = time.perf_counter() - start + tested
         studies.append(study)
     return studies
 
