@@ -521,9 +521,9 @@ def test_the_study_says_its_time_and_the_fits_it_stacked(tmp_path, capsys):
     assert status == 0, err
     (line,) = [line for line in out.splitlines() if line.startswith("The study took")]
     assert re.fullmatch(
-        r"The study took \d+ s: GDRegressor \d+ s and MLPRegressor \d+ s \(search "
-        r"and refit\), the baselines \d+ s; 8 of its 8 fits were stacked, trained "
-        r"in runs of many candidates at once\.",
+        r"The study took \d+ s: GDRegressor \d+ s and MLPRegressor \d+ s \(range "
+        r"test, search and refit\), the baselines \d+ s; 8 of its 8 fits were "
+        r"stacked, trained in runs of many candidates at once\.",
         line,
     )
     page = (tmp_path / "o" / "report.html").read_text()

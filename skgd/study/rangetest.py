@@ -50,7 +50,7 @@ class RangeTest:
         (the default grid), fixed at it (a grid not varying the rate), kept
         as given by ``--param learning_rate``, kept as the default grid
         (nothing suggested), or kept as they were (the test failed).
-    learning_rates : list
+    grid_rates : list
         The grid's learning rates after that; empty where the grid does not
         set the rate (the estimator's own default).
     random_state : int
@@ -64,7 +64,7 @@ class RangeTest:
     display: LearningRateRangeDisplay | None
     epochs: int
     grid: str
-    learning_rates: list
+    grid_rates: list
     random_state: int
     seconds: float = math.nan
     reason: str | None = None
@@ -192,7 +192,7 @@ def centre_grid(grid, test, given):
         grid = {**grid, "learning_rate": centre_rates(test.suggested, rates)}
     elif test.display is not None:
         test.grid = "given" if given else "default"
-    test.learning_rates = list(grid.get("learning_rate", []))
+    test.grid_rates = list(grid.get("learning_rate", []))
     return grid
 
 
@@ -205,7 +205,7 @@ def _rates_text(rates):
 
 def _grid_text(test):
     """What became of the grid's learning rates, in a few words."""
-    rates = _rates_text(test.learning_rates)
+    rates = _rates_text(test.grid_rates)
     return {
         "centred": f"grid centred on it: {rates}",
         "fixed": f"learning_rate set to it: {rates}",
@@ -277,7 +277,7 @@ def range_text(test):
     if test.suggested is None:
         return text + (
             " Every rate diverged, so nothing is suggested: the grid's learning "
-            f"rates are kept ({_rates_text(test.learning_rates)})."
+            f"rates are kept ({_rates_text(test.grid_rates)})."
         )
     text += (
         f" The validation loss is lowest at {_shown(_lowest(display))}; "
@@ -285,9 +285,9 @@ def range_text(test):
         f"{_shown(test.suggested)}, the largest rate whose "
         f"validation loss is within {TOLERANCE:.0%} of the best."
     )
-    rates = _rates_text(test.learning_rates)
+    rates = _rates_text(test.grid_rates)
     if test.grid == "centred":
-        span = (min(test.learning_rates), max(test.learning_rates))
+        span = (min(test.grid_rates), max(test.grid_rates))
         low, high = (_shown(rate / _round(test.suggested)) for rate in span)
         return text + (
             f" The grid's learning rates are centred on it: {rates}, from "
@@ -353,7 +353,7 @@ def range_record(name, test):
         }
     return record | {
         "grid": test.grid,
-        "grid_learning_rates": test.learning_rates,
+        "grid_learning_rates": test.grid_rates,
         "seconds": test.seconds,
         "error": test.reason,
     }
