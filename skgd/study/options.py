@@ -292,12 +292,12 @@ def _add_study_arguments(study):
         help="skip the learning-rate range test. By default each estimator "
         "first trains 30 constant rates from 1e-5 to 10 (one stacked run on "
         "80%% of the rows, 5 epochs, fewer beyond 5000 training rows, scored "
-        "on the "
-        "other 20%%) and suggests the largest rate whose validation loss is "
-        "within 10%% of the best; without --param learning_rate, the grid is "
-        "then centred on it: the default grid's rates keep their spread "
-        "(1e-3 to 10 for GD, 1e-3 to 0.1 for the MLP) with the suggestion in "
-        "the middle, and a grid that does not vary the rate takes the "
-        "suggestion; when every rate diverges, the grid is kept",
+        "on the other 20%%) and suggests the largest rate whose validation "
+        "loss is within 10%% of the best; without --param learning_rate, the "
+        "grid is then centred on it, to two significant digits: the default "
+        "grid's rates keep their spread around the suggestion (GD: 0.01 to "
+        "100 times it; the MLP: 0.1 to 10 times), and a grid that does not "
+        "vary the rate takes the suggestion; when every rate diverges, the "
+        "grid is kept",
     )
     add("--quiet", action="store_true", help="no progress line")
