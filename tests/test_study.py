@@ -77,8 +77,10 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     status, out, err = _run(capsys, *args, *grid, *FAST)
     assert status == 0, err
     names = {path.name for path in out_dir.iterdir()}
-    assert {"results.csv", "results.json", "report.html"} <= names
+    assert {"results.csv", "results.json", "range_test.json", "report.html"} <= names
     assert {
+        "gd_range_test.png",
+        "mlp_range_test.png",
         "gd_validation_learning_rate.png",
         "mlp_validation_alpha.png",
         "gd_learning_curves.png",
@@ -93,7 +95,7 @@ def test_writes_every_output(csv_path, tmp_path, capsys):
     assert csv_text.count("\n") == 9
     assert "mean_val_r2" in csv_text.splitlines()[0]
     report = (out_dir / "report.html").read_text()
-    assert report.count("data:image/png;base64,") == 7
+    assert report.count("data:image/png;base64,") == 9  # 2 of them range tests
     assert 'src="http' not in report and "<link" not in report
     assert "R²" in report and "accuracy" not in report and "log-loss" not in report
     assert "<- best" in out and "valid R2" in out and "accuracy" not in out
@@ -623,8 +625,8 @@ def test_a_study_replaces_the_previous_one(tmp_path, capsys):
     status, out, err = _run(capsys, *args, "--param", "learning_rate=1e-2")
     assert status == 0, err
     assert set(_listing(out_dir)) == {
-        "results.csv", "results.json", "baselines.json", "gd_learning_curves.png",
-        "report.html",
+        "results.csv", "results.json", "range_test.json", "baselines.json",
+        "gd_range_test.png", "gd_learning_curves.png", "report.html",
     }  # fmt: skip
     assert os.listdir(tmp_path) == ["out"]  # no folder of the run left beside
     assert f"see {out_dir / 'report.html'}" in out

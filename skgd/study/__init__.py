@@ -5,7 +5,9 @@ The command line (:mod:`skgd.study.cli`, with its options in
 :mod:`~skgd.study.progress`) loads the data (:mod:`~skgd.study.data`, its
 columns sorted by :mod:`~skgd.study.columns`), chooses the task
 (:mod:`~skgd.study.task`) and the grids (:mod:`~skgd.study.grid`), builds the
-pipelines (:mod:`~skgd.study.pipeline`) and cross-validates them
+pipelines (:mod:`~skgd.study.pipeline`), runs each estimator's learning-rate
+range test, which centres its grid's learning rates
+(:mod:`~skgd.study.rangetest`), and cross-validates them
 (:mod:`~skgd.study.run`, one fold at a time in :mod:`~skgd.study.folds`)
 beside the baselines (:mod:`~skgd.study.baselines`), on a dask cluster when
 asked (:mod:`~skgd.study.cluster`). The report (:mod:`~skgd.study.report`)

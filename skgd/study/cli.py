@@ -44,14 +44,16 @@ def run_command(args, written=None):
     print(plan.task_line, flush=True)
     for note in plan.notes:
         print(f"skgd study: note: {note}", file=sys.stderr)
-    print(*plan.pipelines, "", sep="\n")
-    studies, baselines, baseline_seconds = _search(args, plan)
+    tests = _range_tests(args, plan)
+    pipelines = _pipeline_lines(args, plan)
+    print(*pipelines, "", sep="\n")
+    studies, baselines, baseline_seconds = _search(args, plan, tests)
     timing = story.time_text(studies, time.perf_counter() - start, baseline_seconds)
     _print_results(studies, baselines, plan.task, args.cv)
     print(timing, end="\n\n")
     # The report shows a description of several lines as it is printed.
     description = "\n".join(
-        [plan.description, *plan.pipelines, *(f"note: {n}" for n in plan.notes)]
+        [plan.description, *pipelines, *(f"note: {n}" for n in plan.notes)]
     )
     paths = report.write_report(
         studies, out, description, args.cv, plan.task_line, written, baselines, timing
@@ -66,10 +68,10 @@ def _plan(args):
     -------
     plan : types.SimpleNamespace
         ``data``, ``task``, ``task_line``, ``keys`` (the estimators),
-        ``grids``, ``notes`` (for the user) and ``pipelines`` (their lines),
-        ``description`` (of the data).
+        ``grids`` (checked), ``notes`` (for the user) and ``description``
+        (of the data).
     """
-    from . import baselines, data, grid, pipeline, task
+    from . import baselines, data, grid, task
 
     loaded = data.load_data(args.data, args.target, args.dataset, args.encoding)
     notes = list(loaded.notes)
@@ -87,20 +89,66 @@ def _plan(args):
             f"gradient boosting is left out of the baselines: its dense input "
             f"would take {dense / 2**30:.1f} GiB"
         )
-    lines = []
-    for key in keys:
-        made = pipeline.make_pipeline(
-            key, args.random_state, chosen, loaded.features, grids[key]
-        )
-        lines.append(f"pipeline: {pipeline.pipeline_text(made)}{_searched(grids[key])}")
-    return SimpleNamespace(
+    plan = SimpleNamespace(
         data=loaded, task=chosen, task_line=task.task_line(chosen, reason),
-        keys=keys, grids=grids, notes=[n for n in notes if n], pipelines=lines,
+        keys=keys, grids=grids, notes=[n for n in notes if n],
         description=loaded.description,
     )  # fmt: skip
+    for key, made in _pipelines(args, plan).items():  # before any fitting
+        grid.check_grid(made, grids[key])
+    return plan
 
 
-def _search(args, plan):
+def _pipelines(args, plan):
+    """Each estimator's pipeline, as the study builds it from its grid."""
+    from . import pipeline
+
+    return {
+        key: pipeline.make_pipeline(
+            key, args.random_state, plan.task, plan.data.features, plan.grids[key]
+        )
+        for key in plan.keys
+    }
+
+
+def _range_tests(args, plan):
+    """Run each estimator's range test and centre its grid on the suggestion.
+
+    Each test runs on the estimator's pipeline (see
+    :mod:`skgd.study.rangetest`) and prints its line; ``plan.grids`` takes
+    the centred grids, unless ``--param learning_rate`` gave the rates.
+
+    Returns
+    -------
+    tests : dict of str to RangeTest
+        By estimator; empty with ``--no-range-test``.
+    """
+    if args.no_range_test:
+        return {}
+    from . import rangetest
+
+    given = "learning_rate" in dict(args.param)
+    tests = {}
+    for key, made in _pipelines(args, plan).items():
+        data = plan.data
+        test = rangetest.run_range_test(made, data.X, data.y, args.random_state)
+        plan.grids[key] = rangetest.centre_grid(plan.grids[key], test, given)
+        print(rangetest.range_line(type(made[-1]).__name__, test), flush=True)
+        tests[key] = test
+    return tests
+
+
+def _pipeline_lines(args, plan):
+    """The line of each pipeline, with the grid it searches."""
+    from . import pipeline
+
+    return [
+        f"pipeline: {pipeline.pipeline_text(made)}{_searched(plan.grids[key])}"
+        for key, made in _pipelines(args, plan).items()
+    ]
+
+
+def _search(args, plan, range_tests=None):
     """Cross-validate the grids and the baselines, on a cluster if asked.
 
     Returns
@@ -119,7 +167,7 @@ def _search(args, plan):
         studies = run.run_study(
             plan.keys, plan.grids, data.X, data.y, cv, task=plan.task,
             random_state=args.random_state, n_jobs=n_jobs, progress=progress,
-            features=data.features,
+            features=data.features, range_tests=range_tests,
         )  # fmt: skip
         started = time.perf_counter()
         scored = baselines.run_baselines(

@@ -1,20 +1,23 @@
 """The figures of ``skgd study``, and their captions.
 
-Each knob has a figure of the training and validation score against it, the
-other knobs at their best (:func:`validation_curve_figure`); each estimator
-the learning curves of its best candidate and of its nearest less and more
-regularized neighbours (:func:`learning_curves_figure`); and the estimators
-together their validation score against the learning rate
-(:func:`learning_rate_figure`). Every figure has its legend below the axes,
-off the curves, and every finite point inside them; a candidate that failed
-is a cross at the foot of the axes. matplotlib is imported only by the
-functions that draw, and draws without pyplot.
+Each estimator has a figure of its learning-rate range test
+(:func:`skgd.study.rangetest.range_figure`); each knob a figure of the
+training and validation score against it, the other knobs at their best
+(:func:`validation_curve_figure`); each estimator the learning curves of its
+best candidate and of its nearest less and more regularized neighbours
+(:func:`learning_curves_figure`); and the estimators together their
+validation score against the learning rate (:func:`learning_rate_figure`).
+Every figure has its legend below the axes, off the curves, and every finite
+point inside them; a candidate that failed is a cross at the foot of the
+axes. matplotlib is imported only by the functions that draw, and draws
+without pyplot.
 """
 
 import numpy as np
 
 from .axes import XAxis, limit_scores, outside_legend, symlog_scores
 from .knobs import knob_rows, neighbours
+from .rangetest import range_caption, range_figure
 from .tables import format_value, is_number
 
 #: Size of every figure, in inches, and the resolution of its PNG.
@@ -191,6 +194,11 @@ def _lr_studies(studies):
     ]
 
 
+def _range_tested(study):
+    """Whether the study has a range test to draw."""
+    return study.range_test is not None and study.range_test.display is not None
+
+
 def figures(studies):
     """Every figure of the report, by file name.
 
@@ -204,6 +212,9 @@ def figures(studies):
     """
     drawn = {}
     for study in studies:
+        if _range_tested(study):
+            name = f"{study.key}_range_test.png"
+            drawn[name] = range_figure(study.range_test, _figure())
         if study.best is None:
             continue
         for param in study.varied:
@@ -285,6 +296,9 @@ def captions(studies, n_splits):
     """
     text = {}
     for study in studies:
+        if _range_tested(study):
+            name = f"{study.key}_range_test.png"
+            text[name] = range_caption(study.name, study.range_test)
         if study.best is None:
             continue
         for param in study.varied:

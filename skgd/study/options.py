@@ -204,9 +204,11 @@ def build_parser():
             "stratified folds, for class labels. The features are standardized; "
             "a CSV's categorical columns are one-hot encoded and its missing "
             "cells imputed, within each fold; its date and ID-like columns, and "
-            "rows without a target, are left out. Print the pipeline, train "
-            "and validation scores and their gap, and write results.csv, "
-            "results.json, figures and report.html."
+            "rows without a target, are left out. A learning-rate range test "
+            "first centres each grid's learning rates (see --no-range-test). "
+            "Print the pipeline, train and validation scores and their gap, "
+            "and write results.csv, results.json, range_test.json, figures and "
+            "report.html."
         ),
     )
     _add_study_arguments(study)
@@ -283,5 +285,19 @@ def _add_study_arguments(study):
         metavar="ADDRESS",
         help="run the fits on this dask.distributed scheduler, or on a local "
         "cluster of N worker processes started for the run with local:N",
+    )
+    add(
+        "--no-range-test",
+        action="store_true",
+        help="skip the learning-rate range test. By default each estimator "
+        "first trains 30 constant rates from 1e-5 to 10 (one stacked run on "
+        "80%% of the rows, 5 epochs, fewer beyond 5000 training rows, scored "
+        "on the other 20%%) and suggests the largest rate whose validation "
+        "loss is within 10%% of the best; without --param learning_rate, the "
+        "grid is then centred on it, to two significant digits: the default "
+        "grid's rates keep their spread around the suggestion (GD: 0.01 to "
+        "100 times it; the MLP: 0.1 to 10 times), and a grid that does not "
+        "vary the rate takes the suggestion; when every rate diverges, the "
+        "grid is kept",
     )
     add("--quiet", action="store_true", help="no progress line")

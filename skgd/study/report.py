@@ -17,6 +17,7 @@ from .._exceptions import StudyError
 from .._signals import sigint_handled
 from .figures import DPI, figures
 from .page import report_html
+from .rangetest import range_record
 from .records import baseline_records, result_records, write_csv, write_json
 
 
@@ -30,7 +31,8 @@ def write_report(
     baselines=None,
     timing=None,
 ):
-    """Write results.csv, results.json, the PNG figures and report.html.
+    """Write results.csv, results.json, range_test.json, the PNG figures and
+    report.html.
 
     The files go to a new folder beside ``out``, which replaces ``out`` (and
     everything in it) once they are all written; on an error or Ctrl-C before
@@ -56,6 +58,8 @@ def write_report(
         tell that the study was written.
     baselines : list of skgd.study.baselines.Baseline or None, default=None
         The baselines' scores, for the report and ``baselines.json``.
+        ``range_test.json`` holds the range test of each study that ran one
+        (:func:`~skgd.study.rangetest.range_record`).
     timing : str or None, default=None
         The time the study took, for the report's summary.
 
@@ -80,6 +84,11 @@ def _write_files(
     write_csv(records, folder / "results.csv")
     write_json(records, folder / "results.json")
     extra = []
+    tested = [study for study in studies if study.range_test is not None]
+    if tested:
+        ranges = [range_record(study.name, study.range_test) for study in tested]
+        write_json(ranges, folder / "range_test.json")
+        extra.append("range_test.json")
     if baselines:
         task = studies[0].task
         write_json(baseline_records(baselines, task), folder / "baselines.json")
@@ -98,7 +107,13 @@ def _write_files(
 
 
 #: The files that a study writes besides its figures (``*.png``).
-STUDY_FILES = ("results.csv", "results.json", "baselines.json", "report.html")
+STUDY_FILES = (
+    "results.csv",
+    "results.json",
+    "range_test.json",
+    "baselines.json",
+    "report.html",
+)
 
 
 def check_out(out):

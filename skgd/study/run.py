@@ -72,11 +72,15 @@ class EstimatorStudy:
         those that exist and refit: ``(row, model)``, ``row`` from ``rows``
         and ``model`` refitted as ``model`` is.
     seconds : float
-        The time its search and refits took (NaN when not measured).
+        The time its range test, search and refits took (NaN when not
+        measured).
     fits : int
         Its fits: candidates times folds.
     stacked : int
         How many of its fits were trained in stacked runs.
+    range_test : RangeTest or None
+        The learning-rate range test run before the search (see
+        :mod:`skgd.study.rangetest`); None when it was not run.
     """
 
     key: str
@@ -90,6 +94,7 @@ class EstimatorStudy:
     seconds: float = math.nan
     fits: int = 0
     stacked: int = 0
+    range_test: object = None
 
     @property
     def name(self):
@@ -289,6 +294,7 @@ def run_study(
     n_jobs=1,
     progress=None,
     features=None,
+    range_tests=None,
 ):
     """Cross-validate each estimator's grid and refit its best candidate.
 
@@ -315,6 +321,9 @@ def run_study(
     features : Features or None, default=None
         The columns of a CSV by kind, for the preprocessing; None for a
         bundled data set.
+    range_tests : dict of str to RangeTest or None, default=None
+        The range test of each estimator, run before (see
+        :func:`skgd.study.rangetest.run_range_test`), for the report.
 
     Returns
     -------
@@ -335,11 +344,13 @@ def run_study(
             pipeline, grid, X, y, cv, n_jobs, report, task, stats
         )  # fmt: skip
         study = EstimatorStudy(
-            key, task, pipeline, grid, rows, best_index(rows), **stats
-        )
+            key, task, pipeline, grid, rows, best_index(rows), **stats,
+            range_test=(range_tests or {}).get(key),
+        )  # fmt: skip
         study.model = refit_best(study, X, y)
         study.neighbours = refit_neighbours(study, X, y)
-        study.seconds = time.perf_counter() - start
+        tested = study.range_test.seconds if study.range_test is not None else 0.0
+        study.seconds = time.perf_counter() - start + tested
         studies.append(study)
     return studies
 

@@ -3,11 +3,13 @@
 Each estimator's section tells the story of its knobs
 (:func:`estimator_section`): the recommended setting and its validation
 score with the spread across folds, the knobs ranked by how much the
-validation score moves along each, one short section per knob (a sentence
-and its figure, :mod:`skgd.study.knobs`), the learning curves of the best
-candidate and its nearest less and more regularized neighbours, and the
-candidates that diverged. The full table of candidates comes last in the
-page, collapsed and sortable (:func:`candidates_table`).
+validation score moves along each, then a first subsection on the
+learning-rate range test that centred the grid (:mod:`skgd.study.rangetest`),
+one short subsection per knob (a sentence and its figure,
+:mod:`skgd.study.knobs`), the learning curves of the best candidate and its
+nearest less and more regularized neighbours, and the candidates that
+diverged. The full table of candidates comes last in the page, collapsed and
+sortable (:func:`candidates_table`).
 """
 
 import base64
@@ -15,6 +17,7 @@ import html
 
 from .figures import captions
 from .knobs import knob_points, knob_sentence, rank_knobs, rank_text
+from .rangetest import range_alt, range_text
 from .story import diverged_lines, recommended_text
 from .tables import format_value, table_rows
 
@@ -94,20 +97,22 @@ def estimator_section(study, images, n_splits):
     -------
     parts : list of str
         HTML: the heading, the recommended setting, the fixed parameters, the
-        knobs ranked and each knob's subsection, the learning curves and the
-        candidates that diverged.
+        knobs ranked, then the learning-rate range test run before the
+        search (its sentences and figure), each knob's subsection, the
+        learning curves and the candidates that diverged.
     """
     parts = [
         f"<h2 id='{study.key}'>{study.name}</h2>",
         f"<p class='recommended'>{html.escape(recommended_text(study, n_splits))}</p>",
         f"<p>Set apart from the defaults: {html.escape(_fixed_text(study))}.</p>",
     ]
-    if study.best is None:  # no knob to tell of, but how it failed
-        return parts + _diverged_section(study)
     text = captions([study], n_splits)
+    if study.best is None:  # no knob to tell of, but how it failed
+        return parts + _range_section(study, images, text) + _diverged_section(study)
     ranked = rank_knobs(study)
     if len(ranked) > 1:
         parts.append(f"<p>{html.escape(rank_text(ranked, study.task.label))}</p>")
+    parts += _range_section(study, images, text)
     for param, _ in ranked:
         parts += _knob_section(study, param, images, text)
     curves = images.get(f"{study.key}_learning_curves.png")
@@ -115,6 +120,22 @@ def estimator_section(study, images, n_splits):
         parts.append(f"<h3 id='{study.key}-curves'>Learning curves</h3>")
         parts.append(html_image(curves, text[curves.name]))
     return parts + _diverged_section(study)
+
+
+def _range_section(study, images, text):
+    """The range test's heading, its sentences and its figure; [] if none."""
+    test = study.range_test
+    if test is None:
+        return []
+    parts = [
+        f"<h3 id='{study.key}-range-test'>Learning-rate range test</h3>",
+        f"<p>{html.escape(range_text(test))}</p>",
+    ]
+    name = f"{study.key}_range_test.png"
+    if name in images:
+        alt = f"{range_alt(test)} {text[name]}"
+        parts.append(html_image(images[name], text[name], alt=alt))
+    return parts
 
 
 def _knob_section(study, param, images, text):

@@ -117,8 +117,9 @@ def time_text(studies, seconds, baseline_seconds=None):
     -------
     text : str
         E.g. "The study took 42 s: GDRegressor 3 s and MLPRegressor 35 s
-        (search and refit), the baselines 4 s; 800 of its 800 fits were
-        stacked, trained in runs of many candidates at once."
+        (range test, search and refit), the baselines 4 s; 800 of its 800
+        fits were stacked, trained in runs of many candidates at once." The
+        range test is named when a study ran one.
 
     Examples
     --------
@@ -131,7 +132,8 @@ at once.'
     """
     parts = [f"{study.name} {format_seconds(study.seconds)}" for study in studies]
     text = f"The study took {format_seconds(seconds)}: " + " and ".join(parts)
-    text += " (search and refit)"
+    tested = any(getattr(study, "range_test", None) for study in studies)
+    text += f" ({'range test, ' if tested else ''}search and refit)"
     if baseline_seconds is not None:
         text += f", the baselines {format_seconds(baseline_seconds)}"
     fits = sum(study.fits for study in studies)
