@@ -10,8 +10,8 @@ trained together for a few epochs and scored on held-out rows.
 
 :class:`skgd.LearningRateRangeDisplay` plots the training and validation
 loss after those epochs against the rate, crosses out the rates that
-diverged, and suggests the largest rate whose validation loss is within 10%
-of the best: the boldest step that still learns about as well as the best.
+diverged, and suggests the rate of the lowest validation loss: the constant
+step that generalizes best within the epochs given.
 """
 
 # %%

@@ -23,8 +23,6 @@ from .engine.threads import one_blas_thread
 
 #: The default rates: 30 from 1e-5 to 10, evenly spaced on a log scale.
 DEFAULT_RATES = np.geomspace(1e-5, 10.0, 30)
-#: How close to the best validation loss a suggested rate's loss must be.
-TOLERANCE = 0.1
 
 
 class LearningRateRangeDisplay:
@@ -34,9 +32,10 @@ class LearningRateRangeDisplay:
     estimator per learning rate for a few epochs, stacked, and scores each
     on held-out data.
 
-    The suggested rate is the largest rate whose validation loss is within
-    10% of the best validation loss (``loss <= 1.1 * best``): the boldest
-    step that still learns about as well as the best one. It is None when
+    The suggested rate is the one with the lowest validation loss after the
+    given epochs: the constant step that generalizes best within that
+    training budget (so a test of as many epochs as the fits it prepares
+    answers for them; a short test favours bold steps). It is None when
     every rate diverged.
 
     Parameters
@@ -189,14 +188,14 @@ class LearningRateRangeDisplay:
         return self
 
 
-def suggest(learning_rates, val_loss, diverged, tolerance=TOLERANCE):
-    """The largest rate within ``tolerance`` of the best validation loss, or None."""
+def suggest(learning_rates, val_loss, diverged):
+    """The rate of the lowest validation loss (the largest among equals), or
+    None when every rate diverged."""
     ok = ~np.asarray(diverged) & np.isfinite(val_loss)
     if not ok.any():
         return None
     best = np.min(val_loss[ok])
-    close = ok & (val_loss <= best + tolerance * abs(best))
-    return float(np.max(np.asarray(learning_rates)[close]))
+    return float(np.max(np.asarray(learning_rates)[ok & (val_loss == best)]))
 
 
 def _losses(estimator, X, y, rates, epochs, split):

@@ -34,12 +34,12 @@ def _close_figures():
     plt.close("all")
 
 
-def test_suggestion_is_the_largest_rate_near_the_best():
+def test_suggestion_is_the_rate_of_the_lowest_validation_loss():
     rates = np.array([1e-3, 1e-2, 1e-1, 1.0, 10.0])
-    val = np.array([5.0, 2.0, 2.1, 2.3, np.nan])
+    val = np.array([5.0, 2.1, 2.0, 2.3, 0.5])
     diverged = np.array([False, False, False, False, True])
-    assert suggest(rates, val, diverged) == 0.1  # 2.1 <= 1.1 * 2, 2.3 is not
-    assert suggest(rates, val, diverged, tolerance=0.2) == 1.0
+    assert suggest(rates, val, diverged) == 0.1  # 10 diverged, whatever its loss
+    assert suggest(rates, np.array([5.0, 2.0, 2.0, 2.3, 3.0]), diverged) == 0.1
     assert suggest(rates, val, np.ones(5, bool)) is None
 
 
@@ -59,7 +59,8 @@ def test_full_batch_least_squares_diverges_beyond_two_over_l():
     )
     assert display.diverged.tolist() == [False] * 4 + [True] * 3
     assert display.suggested_learning_rate_ < 2.0 / L
-    assert display.suggested_learning_rate_ == rates[3]  # the fastest that converges
+    # The largest steps that converge reach the lowest loss in 100 epochs.
+    assert display.suggested_learning_rate_ in rates[2:4]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from skgd import LearningRateRangeDisplay
+from skgd import GDRegressor, LearningRateRangeDisplay
 from skgd._range_test import DEFAULT_RATES, suggest
 from skgd.study import rangetest
 from skgd.study.cli import main
@@ -82,13 +82,13 @@ def test_the_default_grid_is_centred_on_the_suggestion(
         SUGGESTED, DEFAULT_GRIDS["gd"]["learning_rate"]
     )
     assert _learning_rates(out) == centred
-    assert seen["epochs"] == 5 and seen["rows"] == 40
+    assert seen["epochs"] == 50 and seen["rows"] == 40  # as many as the grid's
     assert type(seen["estimator"][-1]).__name__ == "GDRegressor"
     assert seen["estimator"][-1].epochs == 50  # the study's fixed parameters
     line = next(line for line in stdout.splitlines() if line.startswith("range"))
     assert line == (
         "range test: GDRegressor suggests learning_rate=0.085 (30 rates from "
-        "1e-05 to 10, 5 epochs, 6 diverged); grid centred on it: 0.00085, "
+        "1e-05 to 10, 50 epochs, 6 diverged); grid centred on it: 0.00085, "
         "0.0085, 0.085, 0.85, 8.5"
     )
     assert stdout.index("range test:") < stdout.index("pipeline:")
@@ -137,7 +137,7 @@ def test_every_rate_diverged_keeps_the_default_grid(
     assert _learning_rates(out) == DEFAULT_GRIDS["gd"]["learning_rate"]
     assert (
         "range test: GDRegressor: every rate diverged (30 rates from 1e-05 to 10, "
-        "5 epochs, 30 diverged); default grid kept: 0.001, 0.01, 0.1, 1, 10"
+        "50 epochs, 30 diverged); default grid kept: 0.001, 0.01, 0.1, 1, 10"
     ) in stdout
     (record,) = json.loads((out / "range_test.json").read_text())
     assert record["suggested_learning_rate"] is None and record["grid"] == "default"
@@ -204,7 +204,7 @@ def test_the_report_shows_the_real_range_test_first(csv_path, tmp_path, capsys):
             if r["estimator"] == name
         )
         val = np.array(record["val_loss"], dtype=float)
-        assert record["epochs"] == 3  # the study's, fewer than 5
+        assert record["epochs"] == 3  # the grid's
         assert record["learning_rates"] == DEFAULT_RATES.tolist()
         suggested = suggest(DEFAULT_RATES, val, np.array(record["diverged"]))
         assert record["suggested_learning_rate"] == suggested is not None
@@ -226,8 +226,9 @@ def test_the_report_shows_the_real_range_test_first(csv_path, tmp_path, capsys):
         assert "learning-rate range test: training and validation loss" in alt
 
 
-def test_range_epochs_are_fewer_on_large_data():
-    assert rangetest.range_epochs(50, 4_000) == 5
-    assert rangetest.range_epochs(50, 10_000) == 3  # 5 x 5000 / 10000, rounded up
-    assert rangetest.range_epochs(50, 1_000_000) == 1
-    assert rangetest.range_epochs(2, 100) == 2  # never more than the study's
+def test_range_epochs_are_the_grids():
+    """The test trains as many epochs as the grid's fits (its largest)."""
+    pipeline = [GDRegressor(epochs=50)]
+    assert rangetest.range_epochs(pipeline, {"alpha": [0.0]}) == 50
+    assert rangetest.range_epochs(pipeline, {"epochs": [7]}) == 7  # adapted
+    assert rangetest.range_epochs(pipeline, {"epochs": [3, 20]}) == 20

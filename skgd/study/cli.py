@@ -131,7 +131,8 @@ def _range_tests(args, plan):
     tests = {}
     for key, made in _pipelines(args, plan).items():
         data = plan.data
-        test = rangetest.run_range_test(made, data.X, data.y, args.random_state)
+        epochs = rangetest.range_epochs(made, plan.grids[key])
+        test = rangetest.run_range_test(made, data.X, data.y, args.random_state, epochs)
         plan.grids[key] = rangetest.centre_grid(plan.grids[key], test, given)
         print(rangetest.range_line(type(made[-1]).__name__, test), flush=True)
         tests[key] = test

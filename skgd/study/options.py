@@ -291,9 +291,9 @@ def _add_study_arguments(study):
         action="store_true",
         help="skip the learning-rate range test. By default each estimator "
         "first trains 30 constant rates from 1e-5 to 10 (one stacked run on "
-        "80%% of the rows, 5 epochs, fewer beyond 5000 training rows, scored "
-        "on the other 20%%) and suggests the largest rate whose validation "
-        "loss is within 10%% of the best; without --param learning_rate, the "
+        "80%% of the rows, as many epochs as the grid trains, scored on the "
+        "other 20%%) and suggests the rate of the lowest validation loss; "
+        "without --param learning_rate, the "
         "grid is then centred on it, to two significant digits: the default "
         "grid's rates keep their spread around the suggestion (GD: 0.01 to "
         "100 times it; the MLP: 0.1 to 10 times), and a grid that does not "

@@ -3,8 +3,8 @@
 Before an estimator's grid is cross-validated, the study runs
 :class:`skgd.LearningRateRangeDisplay` on the study's own pipeline (its
 preprocessing, and the estimator with its fixed parameters): 30 constant
-rates from 1e-5 to 10, trained as one stack on 80% of the rows for a few
-epochs (:func:`range_epochs`) and scored on the other 20%
+rates from 1e-5 to 10, trained as one stack on 80% of the rows for as many
+epochs as the grid trains (:func:`range_epochs`) and scored on the other 20%
 (:func:`run_range_test`). Where no ``--param learning_rate`` was given, the
 grid is then centred on the suggested rate (:func:`centre_grid`). The
 report shows the test first in each estimator's section
@@ -21,15 +21,11 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
-from .._range_test import TOLERANCE, LearningRateRangeDisplay
+from .._range_test import LearningRateRangeDisplay
 from .axes import outside_legend
 from .folds import quiet_unless_interrupted
-from .grid import EPOCH_ROWS
 from .tables import format_value
 
-#: Epochs of the range test on up to :data:`~skgd.study.grid.EPOCH_ROWS`
-#: training rows; fewer beyond (see :func:`range_epochs`).
-RANGE_EPOCHS = 5
 #: Share of the rows the range test holds out to score each rate.
 HELD_OUT = 0.2
 
@@ -75,24 +71,26 @@ class RangeTest:
         return None if self.display is None else self.display.suggested_learning_rate_
 
 
-def range_epochs(epochs, n_rows):
-    """The epochs of the range test: few, and fewer for a large data set.
+def range_epochs(pipeline, grid):
+    """The epochs of the range test: as many as the grid's fits train.
 
-    :data:`RANGE_EPOCHS` on up to :data:`~skgd.study.grid.EPOCH_ROWS`
-    training rows; beyond, ``RANGE_EPOCHS * EPOCH_ROWS / n_rows`` rounded up
-    (about as many steps, as :func:`~skgd.study.grid.adapt_epochs` keeps
-    them), at least 1; never more than the study's own epochs.
+    The rate of the lowest validation loss depends on the training budget
+    (a short test favours bold steps that a longer fit would not need), so
+    the test trains the epochs of the grid (the largest, when it varies
+    them), else the estimator's own.
 
     Examples
     --------
-    >>> range_epochs(50, 400), range_epochs(3, 400), range_epochs(50, 60_000)
-    (5, 3, 1)
+    >>> from skgd import GDRegressor
+    >>> range_epochs([GDRegressor(epochs=50)], {"epochs": [12]})
+    12
+    >>> range_epochs([GDRegressor(epochs=50)], {"alpha": [0.0, 1.0]})
+    50
     """
-    steps = math.ceil(RANGE_EPOCHS * EPOCH_ROWS / max(n_rows, 1))
-    return max(1, min(epochs, RANGE_EPOCHS, steps))
+    return max(grid.get("epochs", [pipeline[-1].epochs]))
 
 
-def run_range_test(pipeline, X, y, random_state=0):
+def run_range_test(pipeline, X, y, random_state=0, epochs=None):
     """Run the range test on the study's pipeline; never raises a ValueError.
 
     Parameters
@@ -105,6 +103,9 @@ def run_range_test(pipeline, X, y, random_state=0):
     y : ndarray of shape (n_samples,)
     random_state : int, default=0
         Seed of the held-out split (stratified for a classification).
+    epochs : int or None, default=None
+        Epochs of each rate (see :func:`range_epochs`); None: the
+        estimator's own.
 
     Returns
     -------
@@ -114,8 +115,7 @@ def run_range_test(pipeline, X, y, random_state=0):
         has no display and says why.
     """
     start = time.perf_counter()
-    n_rows = len(y) - math.ceil(HELD_OUT * len(y))
-    epochs = range_epochs(pipeline[-1].epochs, n_rows)
+    epochs = pipeline[-1].epochs if epochs is None else epochs
     split = StratifiedShuffleSplit if is_classifier(pipeline) else ShuffleSplit
     cv = split(n_splits=1, test_size=HELD_OUT, random_state=random_state)
     from matplotlib.figure import Figure  # the display draws; kept off pyplot
@@ -217,9 +217,9 @@ def _grid_text(test):
 def range_line(name, test):
     """The terminal's line of an estimator's range test.
 
-    E.g. ``"range test: GDRegressor suggests learning_rate=0.36 (30 rates
-    from 1e-05 to 10, 5 epochs, 7 diverged); grid centred on it: 0.0036,
-    0.036, 0.36, 3.6, 36"``.
+    E.g. ``"range test: GDRegressor suggests learning_rate=0.22 (30 rates
+    from 1e-05 to 10, 50 epochs, 7 diverged); grid centred on it: 0.0022,
+    0.022, 0.22, 2.2, 22"``.
     """
     if test.display is None:
         return f"range test: {name} could not run it ({test.reason}); grid kept"
@@ -282,8 +282,8 @@ def range_text(test):
     text += (
         f" The validation loss is lowest at {_shown(_lowest(display))}; "
         f"{_diverged_text(display)}. It suggests learning_rate = "
-        f"{_shown(test.suggested)}, the largest rate whose "
-        f"validation loss is within {TOLERANCE:.0%} of the best."
+        f"{_shown(test.suggested)}, the rate of the lowest validation loss "
+        "after as many epochs as the grid trains."
     )
     rates = _rates_text(test.grid_rates)
     if test.grid == "centred":
@@ -340,7 +340,6 @@ def range_record(name, test):
         "epochs": test.epochs,
         "held_out": HELD_OUT,
         "random_state": test.random_state,
-        "tolerance": TOLERANCE,
     }
     display = test.display
     if display is not None:
