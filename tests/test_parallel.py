@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from skgd import GDRegressor, MLPRegressor, _base, model_selection
 from skgd import _stacked as stacked
+from skgd._exceptions import StudyError
 from skgd.study import cluster
 from skgd.study import run as study_run
 from skgd.study.cli import main
@@ -344,10 +345,11 @@ def test_study_shuts_its_cluster_down(ending, tmp_path, capsys, monkeypatch):
         workers_ignore_sigint.extend(client.run(_ignores_sigint).values())
         raise KeyboardInterrupt
 
-    if ending == "failure":  # refused by the estimator, once the cluster runs
-        args += ["--param", "learning_rate=-1"]
-    else:
-        monkeypatch.setattr("skgd.study.run.run_study", interrupted)
+    def refused(*args, **kwargs):  # a failure once the cluster runs
+        raise StudyError("every fit of every candidate failed")
+
+    ending_call = refused if ending == "failure" else interrupted
+    monkeypatch.setattr("skgd.study.run.run_study", ending_call)
     clusters = _record_clusters(monkeypatch)
     handler = signal.getsignal(signal.SIGINT)
     status = main(args)
