@@ -24,6 +24,9 @@ from ._losses import CLASSIFICATION_LOSSES
 class _LinearModel:
     """The network, the weights and the automatic step of a linear model."""
 
+    # A regressor with scale_target centers dense features (see TargetScale).
+    _centers_features = True
+
     def _build_layers(self, n_features, n_outputs):
         dense = Dense(n_features, n_outputs, bias=self.fit_intercept)
         return [Dropout(self.dropout, 0), dense] if self.dropout else [dense]
@@ -310,7 +313,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         instead of starting from zero; the optimizer state and the schedule
         start afresh, and the history grows.
     {{verbose early_stopping validation_fraction n_iter_no_change tol}}
-    {{record_trajectory epoch_size}}
+    {{scale_target record_trajectory epoch_size}}
 
     Attributes
     ----------
@@ -384,6 +387,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         tol=1e-4,
         record_trajectory=False,
         epoch_size=None,
+        scale_target=True,
     ):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -412,6 +416,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         self.tol = tol
         self.record_trajectory = record_trajectory
         self.epoch_size = epoch_size
+        self.scale_target = scale_target
 
     _parameter_constraints = {
         **RegressorGD._parameter_constraints,

@@ -808,7 +808,7 @@ class _GroupRun:
             record = {
                 "epoch": self.n_iter,
                 "t": self.t,
-                "train_loss": float(train_loss[i]),
+                "train_loss": float(train_loss[i]) * self.tasks[k].loss_scale,
             }
             if outputs is not None:
                 try:
@@ -839,7 +839,7 @@ class _GroupRun:
         if not math.isfinite(loss):
             what = "the loss on the held-out data overflows"
             raise divergence_error(epoch, what, lr, "scale the features and y")
-        record["val_loss"] = loss
+        record["val_loss"] = loss * task.loss_scale  # in y's units
         record[f"val_{task.score_name}"] = task.score(y, pred, sw)
 
     def _finish(self, finishing, stopped):

@@ -22,6 +22,9 @@ training runs:
     Class codes for a stratified held-out split, or None.
 ``attributes()``
     The fitted attributes the task adds to the estimator (``classes_``).
+``loss_scale``
+    What a loss of the targets training sees is in the user's units (a
+    regression on standardized targets, see :class:`TargetScale`; 1 else).
 
 :class:`Regression` is the task of the regressors, :class:`Classification`
 that of the classifiers.
@@ -43,12 +46,19 @@ class Regression:
     ----------
     loss : loss object
         A regression loss such as :class:`~skgd._losses.SquaredError`.
+    target_scale : TargetScale or None, default=None
+        Training sees the targets ``(y - mean) / scale`` (see
+        :class:`TargetScale`): Huber's threshold is divided by ``scale`` and
+        a loss is ``scale**2`` times larger in y's units. None: y as it is.
     """
 
     score_name = "r2"
 
-    def __init__(self, loss):
-        self.loss = loss
+    def __init__(self, loss, target_scale=None):
+        self.loss, self.target_scale = loss, target_scale
+        self.loss_scale = 1.0 if target_scale is None else target_scale.scale**2
+        if target_scale is not None and hasattr(loss, "delta"):
+            loss.delta /= target_scale.scale  # the threshold, in y / scale
 
     def encode(self, y, dtype):
         """``y`` as a dense (n_samples, n_outputs) array of ``dtype``."""
@@ -92,6 +102,124 @@ class Regression:
         return {}
 
 
+class TargetScale:
+    """The affine maps between the user's units and those training works in.
+
+    A regressor with ``scale_target`` trains on ``Y' = (Y - mean) / scale``
+    (the weighted mean of each output, zero without an intercept; one
+    ``scale`` for all outputs, the power of two nearest the root of their
+    mean weighted variance, so that dividing and multiplying by it is exact)
+    and, for a linear model with an intercept on dense data, on centered
+    features ``X' = X - x_mean`` (their weighted means), as Ridge does.
+    A trained output layer ``(W', b')`` is the fitted ``W = scale * W'``,
+    ``b = mean + scale * (b' - x_mean @ W')``; hidden layers are unchanged.
+
+    For every regression loss of :mod:`skgd._losses` (Huber's threshold
+    divided by ``scale``), the loss in y's units is ``scale**2`` times that
+    of the standardized targets, so the objective of the output layer's
+    weights, with its penalty ``(alpha / 2) ||W||**2``, is ``scale**2``
+    times that of the trained problem with the same ``alpha``: the same
+    minimizer. Centering is a change of variables of the unpenalized
+    intercept only.
+
+    Parameters
+    ----------
+    mean : array-like of shape (n_outputs,)
+    scale : float > 0
+    x_mean : array-like of shape (n_features,) or None, default=None
+        None: the features are not centered.
+    """
+
+    def __init__(self, mean, scale, x_mean=None):
+        self.mean, self.scale = np.asarray(mean, dtype=np.float64), float(scale)
+        self.x_mean = None if x_mean is None else np.asarray(x_mean, np.float64)
+
+    @classmethod
+    def of(cls, X, Y, sample_weight, intercept, center):
+        """The scale of targets ``Y`` (and the centering of a dense ``X``
+        when ``center``), weighted by ``sample_weight``.
+
+        Without an intercept the targets are only scaled and ``X`` is left
+        as it is (centering would change the model). A constant target
+        takes the scale 1; targets whose mean overflows are left as they
+        are (training then reports the overflow).
+        """
+        weights = sample_weight
+        if weights is not None and not np.any(weights):
+            weights = None  # weightless rows (a stream's chunk): as if equal
+        Y = np.asarray(Y, dtype=np.float64)
+        n_outputs = Y.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = np.average(Y, axis=0, weights=weights)
+            if not np.isfinite(mean).all():
+                return cls(np.zeros(n_outputs), 1.0)
+            R = Y - mean
+            top = float(np.max(np.abs(R), initial=0.0))  # no overflow in squares
+            variance = np.average((R / top) ** 2, axis=0, weights=weights) if top else 0
+            scale = top * math.sqrt(float(np.mean(variance)))
+        if not (math.isfinite(scale) and scale > 0):
+            scale = 1.0
+        scale = 2.0 ** round(math.log2(scale))  # exact to divide and multiply by
+        if not intercept:
+            return cls(np.zeros(n_outputs), scale)
+        x_mean = None
+        if center and not sp.issparse(X):  # the same sums for every layout
+            x_mean = np.average(np.ascontiguousarray(X), axis=0, weights=weights)
+        return cls(mean, scale, x_mean)
+
+    @classmethod
+    def from_dict(cls, state):
+        if state is None:
+            return None
+        return cls(state["mean"], state["scale"], state.get("x_mean"))
+
+    def to_dict(self):
+        x_mean = None if self.x_mean is None else self.x_mean.tolist()
+        return {"mean": self.mean.tolist(), "scale": self.scale, "x_mean": x_mean}
+
+    def resumed(self, weights, intercepts):
+        """Fitted ``weights`` as training's, with the trained ``intercepts``
+        (kept in the state) where they give the fitted ones exactly.
+
+        The weight matrices convert exactly (``scale`` is a power of two),
+        the intercepts not; weights assigned by hand are converted.
+        """
+        converted = self.to_training(weights)
+        *hidden, (W, b) = converted
+        if intercepts is None or b is None or len(intercepts) != len(b):
+            return converted
+        kept = [*hidden, (W, np.asarray(intercepts, W.dtype))]
+        W2, b2 = self.from_training(kept)[-1]
+        same = np.array_equal(W2, weights[-1][0]) and np.array_equal(b2, weights[-1][1])
+        return kept if same else converted
+
+    def transform(self, X, Y):
+        """``(X', Y')`` as training sees them, in their dtypes (copies)."""
+        if self.x_mean is not None:
+            X = X - self.x_mean.astype(X.dtype)
+        Y = ((np.asarray(Y, np.float64) - self.mean) / self.scale).astype(Y.dtype)
+        return X, Y
+
+    def to_training(self, weights):
+        """Fitted weights ``[(W, b), ...]`` as training's (the output layer's)."""
+        *hidden, (W, b) = weights
+        W2 = W / self.scale
+        if b is not None:
+            b2 = (b - self.mean) / self.scale
+            if self.x_mean is not None:
+                b2 = b2 + self.x_mean @ W2
+            b = b2.astype(W.dtype)
+        return [*hidden, (W2.astype(W.dtype), b)]
+
+    def from_training(self, weights):
+        """Training's weights ``[(W', b'), ...]`` as the fitted ones."""
+        *hidden, (W, b) = weights
+        if b is not None:
+            b2 = b if self.x_mean is None else b - self.x_mean @ W
+            b = (self.mean + self.scale * b2).astype(W.dtype)
+        return [*hidden, ((W * self.scale).astype(W.dtype), b)]
+
+
 class Classification:
     """Class labels, a classification loss on the raw output, and accuracy.
 
@@ -110,6 +238,8 @@ class Classification:
     """
 
     score_name = "accuracy"
+    loss_scale = 1.0
+    target_scale = None
 
     def __init__(self, loss, classes, multilabel=False):
         self.loss, self.classes, self.multilabel = loss, classes, multilabel

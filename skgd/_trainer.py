@@ -310,7 +310,7 @@ class Trainer:
         if not math.isfinite(loss):
             what = "the loss on the held-out data overflows"
             raise divergence_error(epoch, what, self.lr, "scale the features and y")
-        return loss, self.task.score(y, pred, sw)
+        return loss * self.task.loss_scale, self.task.score(y, pred, sw)
 
     def end_epoch(self, train_loss, seconds):
         """Count a finished epoch and return its record.
@@ -323,7 +323,7 @@ class Trainer:
         record = {
             "epoch": self.state.n_iter,
             "t": self.state.t,
-            "train_loss": train_loss,
+            "train_loss": train_loss * self.task.loss_scale,  # in y's units
         }
         if self.val is not None:
             score_key = f"val_{self.task.score_name}"
