@@ -52,7 +52,7 @@ from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
-STATE_FORMAT = 4
+STATE_FORMAT = 5
 
 # Every attribute a saved skgd estimator may hold: see skgd._state.
 
@@ -281,8 +281,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
 
     # -- training -------------------------------------------------------------
 
-    def _network(self, n_features, n_outputs, dtype, weights=None):
-        net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
+    def _network(self, n_features, n_outputs, dtype, weights=None, scale=None):
+        """The network to train; without the output intercept that centering
+        fixes (see :class:`~skgd._tasks.TargetScale`)."""
+        fixed = scale is not None and scale.fixed_intercept
+        layers = self._build_layers(n_features, n_outputs, *([False] if fixed else []))
+        net = Network(layers, n_features, dtype)
         if weights is not None:
             net.set_weights(weights)
         return net
@@ -323,7 +327,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             X, Y = task.target_scale.transform(X, Y)
             if weights is not None:
                 weights = self._trained_weights(weights, task.target_scale, start)
-        net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
+        net = self._network(X.shape[1], Y.shape[1], X.dtype, weights, task.target_scale)
         source = self._epoch_source(X, Y, sw, start, task.strata(y))
         callbacks = [] if context is None else [context]
         config = TrainingConfig(
@@ -478,10 +482,25 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 scores[int(np.argmin(val_losses))] if scores else None
             ),
             "trajectory_": self._grown_trajectory(
-                _user_trajectory(net, task, result.trajectory), keep_history
+                self._user_trajectory(net, task, result.trajectory), keep_history
             ),
         }
         vars(self).update(attributes, **task.attributes())
+
+    def _user_trajectory(self, net, task, trajectory):
+        """The recorded parameters (flat, as training saw them) in y's units,
+        laid out as the fitted model's."""
+        if trajectory is None or task.target_scale is None:
+            return trajectory
+        W = net.get_weights()[-1][0]
+        user = self._network(net.widths[0], W.shape[1], W.dtype)
+        final, rows = net.params.copy(), []
+        for row in trajectory:
+            net.params[...] = row
+            user.set_weights(_user_weights(net.get_weights(), task))
+            rows.append(user.params.copy())
+        net.params[...] = final
+        return rows
 
     def _grown_trajectory(self, trajectory, keep_history):
         """The recorded parameters, after those of earlier calls when continuing."""
@@ -574,8 +593,9 @@ class RegressorGD(RegressorMixin, BaseGD):
             scale = TargetScale.from_dict(stored)
         elif self.scale_target:
             intercept = getattr(self, "fit_intercept", True)
+            squared = self.loss == "squared_error"
             scale = TargetScale.of(
-                X, Y, sample_weight, intercept, self._centers_features
+                X, Y, sample_weight, intercept, self._centers_features, squared
             )
         else:
             scale = None
@@ -586,19 +606,6 @@ def _user_weights(weights, task):
     """Trained weights ``[(W, b), ...]`` in y's units (see TargetScale)."""
     scale = task.target_scale
     return weights if scale is None else scale.from_training(weights)
-
-
-def _user_trajectory(net, task, trajectory):
-    """The recorded parameters (flat, as training saw them) in y's units."""
-    if trajectory is None or task.target_scale is None:
-        return trajectory
-    final, rows = net.params.copy(), []
-    for row in trajectory:
-        net.params[...] = row
-        net.set_weights(_user_weights(net.get_weights(), task))
-        rows.append(net.params.copy())
-    net.params[...] = final
-    return rows
 
 
 def _above_the_mean(result, run):

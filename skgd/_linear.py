@@ -27,8 +27,9 @@ class _LinearModel:
     # A regressor with scale_target centers dense features (see TargetScale).
     _centers_features = True
 
-    def _build_layers(self, n_features, n_outputs):
-        dense = Dense(n_features, n_outputs, bias=self.fit_intercept)
+    def _build_layers(self, n_features, n_outputs, bias=None):
+        bias = self.fit_intercept if bias is None else bias
+        dense = Dense(n_features, n_outputs, bias=bias)
         return [Dropout(self.dropout, 0), dense] if self.dropout else [dense]
 
     def _get_weights(self):

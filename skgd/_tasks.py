@@ -128,14 +128,20 @@ class TargetScale:
     scale : float > 0
     x_mean : array-like of shape (n_features,) or None, default=None
         None: the features are not centered.
+    fixed_intercept : bool, default=False
+        The squared error of centered features and targets: the best
+        intercept of the trained problem is 0 whatever the weights, so it is
+        not trained (its gradient is only rounding, which Adam would turn
+        into steps) and the fitted one is ``mean - x_mean @ W``, as in Ridge.
     """
 
-    def __init__(self, mean, scale, x_mean=None):
+    def __init__(self, mean, scale, x_mean=None, fixed_intercept=False):
         self.mean, self.scale = np.asarray(mean, dtype=np.float64), float(scale)
         self.x_mean = None if x_mean is None else np.asarray(x_mean, np.float64)
+        self.fixed_intercept = bool(fixed_intercept)
 
     @classmethod
-    def of(cls, X, Y, sample_weight, intercept, center):
+    def of(cls, X, Y, sample_weight, intercept, center, squared=False):
         """The scale of targets ``Y`` (and the centering of a dense ``X``
         when ``center``), weighted by ``sample_weight``.
 
@@ -165,17 +171,23 @@ class TargetScale:
         x_mean = None
         if center and not sp.issparse(X):  # the same sums for every layout
             x_mean = np.average(np.ascontiguousarray(X), axis=0, weights=weights)
-        return cls(mean, scale, x_mean)
+        return cls(mean, scale, x_mean, squared and x_mean is not None)
 
     @classmethod
     def from_dict(cls, state):
         if state is None:
             return None
-        return cls(state["mean"], state["scale"], state.get("x_mean"))
+        fixed = state.get("fixed_intercept", False)
+        return cls(state["mean"], state["scale"], state.get("x_mean"), fixed)
 
     def to_dict(self):
         x_mean = None if self.x_mean is None else self.x_mean.tolist()
-        return {"mean": self.mean.tolist(), "scale": self.scale, "x_mean": x_mean}
+        return {
+            "mean": self.mean.tolist(),
+            "scale": self.scale,
+            "x_mean": x_mean,
+            "fixed_intercept": self.fixed_intercept,
+        }
 
     def resumed(self, weights, intercepts):
         """Fitted ``weights`` as training's, with the trained ``intercepts``
@@ -204,7 +216,9 @@ class TargetScale:
         """Fitted weights ``[(W, b), ...]`` as training's (the output layer's)."""
         *hidden, (W, b) = weights
         W2 = W / self.scale
-        if b is not None:
+        if self.fixed_intercept:
+            b = None
+        elif b is not None:
             b2 = (b - self.mean) / self.scale
             if self.x_mean is not None:
                 b2 = b2 + self.x_mean @ W2
@@ -214,7 +228,9 @@ class TargetScale:
     def from_training(self, weights):
         """Training's weights ``[(W', b'), ...]`` as the fitted ones."""
         *hidden, (W, b) = weights
-        if b is not None:
+        if self.fixed_intercept:
+            b = (self.mean - self.scale * (self.x_mean @ W)).astype(W.dtype)
+        elif b is not None:
             b2 = b if self.x_mean is None else b - self.x_mean @ W
             b = (self.mean + self.scale * b2).astype(W.dtype)
         return [*hidden, ((W * self.scale).astype(W.dtype), b)]
