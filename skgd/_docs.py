@@ -119,18 +119,21 @@ tol : float or None, default=1e-4
     stops early: exactly ``epochs`` epochs run.
 scale_target : bool, default=True
     Train on the standardized target ``(y - mean) / scale`` (the weighted
-    mean of each output, zero when there is no intercept; one ``scale`` for
-    all outputs, the root of their mean weighted variance, over the rows
-    ``fit`` is given), with the intercept thus starting at the mean, and
-    report the weights, the losses and the predictions in ``y``'s units: a
-    target far from zero (a price, a year, a temperature in kelvin) or on
-    any scale trains as well as a standardized one. ``GDRegressor`` on
-    dense data also centers the features, as Ridge does (an intercept
-    started at the mean would otherwise slow descent on uncentered
-    features). See the user guide, "Targets far from zero". ``False``
-    trains on ``y`` and ``X`` as they are: the textbook step of the
-    objective above. ``partial_fit`` keeps the centering and scale of its
-    first call.
+    mean of each output, zero without an intercept; one ``scale`` for all
+    outputs, the power of two nearest the root of their mean weighted
+    variance, over the rows ``fit`` is given), so that the intercept starts
+    at the mean, and report the weights, the losses and the predictions in
+    ``y``'s units: a target far from zero (a price, a year, a temperature
+    in kelvin) or on any scale trains as well as a standardized one.
+    ``GDRegressor`` on dense data also centers the features, as Ridge does
+    (with the squared error its intercept is then Ridge's, ``mean -
+    x_mean @ coef_``, not trained); its objective and optimum do not
+    change (``alpha`` and ``huber_delta`` stay in ``y``'s units).
+    ``MLPRegressor`` minimizes the objective of the standardized target:
+    ``alpha`` is relative to the spread of ``y``. ``False`` trains on ``y``
+    and ``X`` as they are: the textbook step of the objective above.
+    ``partial_fit`` keeps the scale and means of its first call. See the
+    user guide, "Targets far from zero".
 record_trajectory : bool, default=False
     Record the parameters after every epoch in ``trajectory_`` (for
     :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps

@@ -270,7 +270,9 @@ class GDRegressor(_LinearModel, RegressorGD):
         gradient at zero output, the curvature with the dropout's
         :math:`1 / (1 - p)` on the features), and :math:`\sqrt{b / n}` the
         square-root scaling of adaptive methods' steps with the batch size
-        (Malladi et al., NeurIPS 2022). The step used is stored in
+        (Malladi et al., NeurIPS 2022). With ``scale_target`` (the default)
+        both are computed on the problem training sees: centered dense
+        features and the standardized target. The step used is stored in
         ``learning_rate_``.
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
@@ -338,7 +340,8 @@ class GDRegressor(_LinearModel, RegressorGD):
 
     Notes
     -----
-    Coefficients start at zero. Training raises :class:`~skgd.DivergenceError`
+    Coefficients start at zero, and the intercept at the weighted mean of ``y``
+    (see ``scale_target``). Training raises :class:`~skgd.DivergenceError`
     as soon as the objective stops being finite or grows a million times above
     its start, and the estimator then keeps its previous state. ``fit`` warns
     with :class:`~sklearn.exceptions.ConvergenceWarning` when ``tol`` is set

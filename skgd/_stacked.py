@@ -321,7 +321,7 @@ class StackedNetwork:
         # read from the dropped-out output.
         apart = self.activation not in ("relu", "identity")
         ws = {
-            "x1": np.ones((m, dense[0].n_in + 1), dtype),
+            "x1": np.ones((m, dense[0].Wb.shape[0]), dtype),  # ones if a bias
             "z": [np.empty((m, K, layer.n_outputs), dtype) for layer in dense],
             "a": [None] + [np.empty((m, K, layer.n_in), dtype) for layer in dense[1:]],
             "pre": [None]
@@ -398,7 +398,8 @@ class StackedNetwork:
             block[:n_in].transpose(1, 0, 2),
             out=z.transpose(1, 0, 2),
         )
-        np.add(z, block[n_in], z)
+        if len(block) > n_in:  # a layer without intercepts has no row for them
+            np.add(z, block[n_in], z)
 
     def backward(self):
         """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
@@ -414,7 +415,8 @@ class StackedNetwork:
                 g.transpose(1, 0, 2),
                 out=dblock[:n_in].transpose(1, 0, 2),
             )
-            _add(g, 0, out=dblock[n_in])
+            if len(dblock) > n_in:
+                _add(g, 0, out=dblock[n_in])
             if j == 0:
                 return
             ga, W = ws["ga"][j], self.blocks[j][:n_in]

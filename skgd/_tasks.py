@@ -31,6 +31,7 @@ that of the classifiers.
 """
 
 import math
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -208,7 +209,7 @@ class TargetScale:
     def transform(self, X, Y):
         """``(X', Y')`` as training sees them, in their dtypes (copies)."""
         if self.x_mean is not None:
-            X = X - self.x_mean.astype(X.dtype)
+            X = _centered(X, self.x_mean.astype(X.dtype))
         Y = ((np.asarray(Y, np.float64) - self.mean) / self.scale).astype(Y.dtype)
         return X, Y
 
@@ -234,6 +235,29 @@ class TargetScale:
             b2 = b if self.x_mean is None else b - self.x_mean @ W
             b = (self.mean + self.scale * b2).astype(W.dtype)
         return [*hidden, ((W * self.scale).astype(W.dtype), b)]
+
+
+# The last centered copy, while it lives: the candidates of a stacked search,
+# fitted on one array, share one copy of it (see skgd._stacked.train_group).
+_last_centered = None
+
+
+def _centered(X, x_mean):
+    """``X - x_mean``, the same array for the same ``X`` and means while it lives.
+
+    Nothing mutates the data of a fit in between (as the stacked search's
+    digests assume); a race between threads only makes another copy.
+    """
+    global _last_centered
+    last = _last_centered
+    if last is not None:
+        ref, means, copy = last
+        centered = copy()
+        if centered is not None and ref() is X and np.array_equal(means, x_mean):
+            return centered
+    centered = X - x_mean
+    _last_centered = weakref.ref(X), x_mean, weakref.ref(centered)
+    return centered
 
 
 class Classification:

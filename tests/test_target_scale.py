@@ -207,3 +207,58 @@ def test_losses_are_reported_in_the_targets_units(data):
         a = [r[key] for r in plain.history_]
         b = [r[key] for r in scaled.history_]
         np.testing.assert_allclose(b, 1e6 * np.array(a), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "model, grid",
+    [
+        (
+            GDRegressor(batch_size=16, epochs=5, tol=None, random_state=0),
+            {"learning_rate": [1e-3, 1e-2], "dropout": [0.0, 0.2]},
+        ),
+        (
+            GDRegressor(optimizer="adam", loss="huber", epochs=5, random_state=0),
+            {"huber_delta": [1e3, 1e5], "alpha": [0.0, 1e-3]},
+        ),
+        (
+            MLPRegressor((6,), epochs=5, tol=None, random_state=0),
+            {"alpha": [0.0, 1e-2], "learning_rate": [1e-3, 1e-2]},
+        ),
+        (  # no intercept with dropout stacked (it raised IndexError before)
+            GDRegressor(fit_intercept=False, epochs=3, tol=None, random_state=0),
+            {"dropout": [0.0, 0.2]},
+        ),
+    ],
+)
+def test_stacked_search_equals_scikit_learns_on_a_shifted_target(data, model, grid):
+    from sklearn import model_selection as sk
+
+    from skgd.model_selection import GridSearchCV
+
+    X, y = data
+    X = X + np.array([10.0, 0.0, -5.0, 100.0])
+    y = 1e4 * y + 1e7
+    cv = sk.KFold(3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = GridSearchCV(model, grid, cv=cv, refit=False).fit(X, y)
+        theirs = sk.GridSearchCV(model, grid, cv=cv, refit=False).fit(X, y)
+    for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        np.testing.assert_allclose(
+            ours.cv_results_[key], theirs.cv_results_[key], rtol=0, atol=1e-9
+        )
+    assert np.isfinite(theirs.cv_results_["mean_test_score"]).all()
+
+
+def test_candidates_of_a_fold_share_one_centered_copy(data):
+    from skgd._tasks import TargetScale
+
+    X, y = data
+    scale = TargetScale.of(X + 1.0, y[:, None], None, True, True, True)
+    Xu = X + 1.0
+    first, _ = scale.transform(Xu, y[:, None])
+    again, _ = scale.transform(Xu, y[:, None])
+    assert again is first
+    other, _ = scale.transform(Xu.copy(), y[:, None])
+    assert other is not first
+    np.testing.assert_array_equal(other, first)
