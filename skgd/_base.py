@@ -282,10 +282,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
     # -- training -------------------------------------------------------------
 
     def _network(self, n_features, n_outputs, dtype, weights=None, scale=None):
-        """The network to train; without the output intercept that centering
-        fixes (see :class:`~skgd._tasks.TargetScale`)."""
-        fixed = scale is not None and scale.fixed_intercept
-        layers = self._build_layers(n_features, n_outputs, *([False] if fixed else []))
+        """The network to train, in training's units (see
+        :class:`~skgd._tasks.TargetScale`): on centered features, without the
+        output intercept that centering fixes."""
+        units = {}
+        if scale is not None and scale.x_mean is not None:
+            units["offset"] = scale.x_mean.astype(dtype)
+            units["bias"] = False if scale.fixed_intercept else None
+        layers = self._build_layers(n_features, n_outputs, **units)
         net = Network(layers, n_features, dtype)
         if weights is not None:
             net.set_weights(weights)
@@ -324,15 +328,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         task = self._scaled_task(task, X, Y, sw, start, resumes)
         context = self._callback_context(start, X, y, sw, task)
         if task.target_scale is not None:  # training's units (see TargetScale)
-            X, Y = task.target_scale.transform(X, Y)
+            Y = task.target_scale.transform(Y)
             if weights is not None:
                 weights = self._trained_weights(weights, task.target_scale, start)
         net = self._network(X.shape[1], Y.shape[1], X.dtype, weights, task.target_scale)
         source = self._epoch_source(X, Y, sw, start, task.strata(y))
         callbacks = [] if context is None else [context]
-        config = TrainingConfig(
-            task, self.get_params(deep=False), self._auto_learning_rate, callbacks
-        )
+        auto = self._auto_learning_rate
+        if task.target_scale is not None and task.target_scale.x_mean is not None:
+            offset = task.target_scale.x_mean.astype(X.dtype)
+            auto = functools.partial(auto, offset=offset)  # the centered features
+        config = TrainingConfig(task, self.get_params(deep=False), auto, callbacks)
         return PreparedFit(X, y, Y, sw, net, source, config, context)
 
     def _trained_weights(self, weights, scale, start):
@@ -628,7 +634,8 @@ def _above_the_mean(result, run):
     mean = np.average(Y, axis=0, weights=sw)
     with np.errstate(over="ignore", invalid="ignore"):
         constant = weighted_loss(task.loss, np.broadcast_to(mean, Y.shape), Y, sw)
-        loss = weighted_loss(task.loss, run.net.predict(run.X), Y, sw)
+        pred = run.net.predict(run.X, block=1024)  # in little memory
+        loss = weighted_loss(task.loss, pred, Y, sw)
     if not loss > constant * (1.0 + 1e-6):
         return None
     return loss * task.loss_scale, constant * task.loss_scale

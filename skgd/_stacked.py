@@ -56,7 +56,7 @@ from ._engine import (
     _starting_state,
 )
 from ._exceptions import DivergenceError
-from ._layers import Dense, Dropout
+from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error
@@ -215,6 +215,9 @@ class StackedNetwork:
         self.dtype = net.dtype
         self.dense = [layer for layer in net.layers if isinstance(layer, Dense)]
         names = [layer.name for layer in net.layers if isinstance(layer, Activation)]
+        # Centered features (see Center): one offset, as the data is one.
+        centers = [layer.offset for layer in net.layers if isinstance(layer, Center)]
+        self.offset = centers[0] if centers else None
         self.activation = names[0] if names else "identity"
         # Position j is the dropout before dense layer j (stream j).
         self.rates = np.zeros((len(self.dense), len(nets)))
@@ -347,6 +350,8 @@ class StackedNetwork:
         self._masks, self._inputs = [None] * len(self.dense), []
         for j, layer in enumerate(self.dense):
             runs = self.dropout[j] if streams is not None else []
+            if j == 0 and self.offset is not None:
+                X = (X.toarray() if sp.issparse(X) else X) - self.offset
             if j == 0 and not runs:
                 x1 = ws["x1"]
                 np.copyto(x1[:, : layer.n_in], X)

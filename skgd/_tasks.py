@@ -31,7 +31,6 @@ that of the classifiers.
 """
 
 import math
-import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -111,7 +110,8 @@ class TargetScale:
     ``scale`` for all outputs, the power of two nearest the root of their
     mean weighted variance, so that dividing and multiplying by it is exact)
     and, for a linear model with an intercept on dense data, on centered
-    features ``X' = X - x_mean`` (their weighted means), as Ridge does.
+    features ``X' = X - x_mean`` (their weighted means), as Ridge does,
+    without a copy of ``X`` (see :class:`~skgd._layers.Center`).
     A trained output layer ``(W', b')`` is the fitted ``W = scale * W'``,
     ``b = mean + scale * (b' - x_mean @ W')``; hidden layers are unchanged.
 
@@ -206,12 +206,15 @@ class TargetScale:
         same = np.array_equal(W2, weights[-1][0]) and np.array_equal(b2, weights[-1][1])
         return kept if same else converted
 
-    def transform(self, X, Y):
-        """``(X', Y')`` as training sees them, in their dtypes (copies)."""
-        if self.x_mean is not None:
-            X = _centered(X, self.x_mean.astype(X.dtype))
-        Y = ((np.asarray(Y, np.float64) - self.mean) / self.scale).astype(Y.dtype)
-        return X, Y
+    def transform(self, Y):
+        """The targets ``Y'`` training sees, in ``Y``'s dtype (a copy).
+
+        The features are centered by the network (its
+        :class:`~skgd._layers.Center` layer), a batch at a time.
+        """
+        standardized = np.subtract(Y, self.mean, dtype=np.float64)
+        standardized /= self.scale
+        return standardized.astype(Y.dtype, copy=False)
 
     def to_training(self, weights):
         """Fitted weights ``[(W, b), ...]`` as training's (the output layer's)."""
@@ -235,29 +238,6 @@ class TargetScale:
             b2 = b if self.x_mean is None else b - self.x_mean @ W
             b = (self.mean + self.scale * b2).astype(W.dtype)
         return [*hidden, ((W * self.scale).astype(W.dtype), b)]
-
-
-# The last centered copy, while it lives: the candidates of a stacked search,
-# fitted on one array, share one copy of it (see skgd._stacked.train_group).
-_last_centered = None
-
-
-def _centered(X, x_mean):
-    """``X - x_mean``, the same array for the same ``X`` and means while it lives.
-
-    Nothing mutates the data of a fit in between (as the stacked search's
-    digests assume); a race between threads only makes another copy.
-    """
-    global _last_centered
-    last = _last_centered
-    if last is not None:
-        ref, means, copy = last
-        centered = copy()
-        if centered is not None and ref() is X and np.array_equal(means, x_mean):
-            return centered
-    centered = X - x_mean
-    _last_centered = weakref.ref(X), x_mean, weakref.ref(centered)
-    return centered
 
 
 class Classification:

@@ -248,17 +248,3 @@ def test_stacked_search_equals_scikit_learns_on_a_shifted_target(data, model, gr
             ours.cv_results_[key], theirs.cv_results_[key], rtol=0, atol=1e-9
         )
     assert np.isfinite(theirs.cv_results_["mean_test_score"]).all()
-
-
-def test_candidates_of_a_fold_share_one_centered_copy(data):
-    from skgd._tasks import TargetScale
-
-    X, y = data
-    scale = TargetScale.of(X + 1.0, y[:, None], None, True, True, True)
-    Xu = X + 1.0
-    first, _ = scale.transform(Xu, y[:, None])
-    again, _ = scale.transform(Xu, y[:, None])
-    assert again is first
-    other, _ = scale.transform(Xu.copy(), y[:, None])
-    assert other is not first
-    np.testing.assert_array_equal(other, first)
