@@ -154,6 +154,8 @@ class TargetScale:
         weights = sample_weight
         if weights is not None and not np.any(weights):
             weights = None  # weightless rows (a stream's chunk): as if equal
+        elif weights is not None:  # relative: no sum overflows or underflows
+            weights = weights / np.max(weights)
         Y = np.asarray(Y, dtype=np.float64)
         n_outputs = Y.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
