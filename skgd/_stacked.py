@@ -812,11 +812,14 @@ class _GroupRun:
                 finishing.append(k)
                 stopped.append(False)
                 continue
-            record = {
-                "epoch": self.n_iter,
-                "t": self.t,
-                "train_loss": float(train_loss[i]) * self.tasks[k].loss_scale,
-            }
+            loss = float(train_loss[i]) * self.tasks[k].loss_scale  # in y's units
+            if not math.isfinite(loss):  # as Trainer.end_epoch
+                what = f"the training loss reached {loss:.3g}"
+                self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
+                finishing.append(k)
+                stopped.append(False)
+                continue
+            record = {"epoch": self.n_iter, "t": self.t, "train_loss": loss}
             if outputs is not None:
                 try:
                     self._validate(k, outputs[:, i, :], record)
@@ -842,11 +845,11 @@ class _GroupRun:
             raise divergence_error(epoch, what, lr)
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
-        loss = weighted_loss(task.loss, pred, y, sw)
+        loss = weighted_loss(task.loss, pred, y, sw) * task.loss_scale  # y's units
         if not math.isfinite(loss):
             what = "the loss on the held-out data overflows"
             raise divergence_error(epoch, what, lr, "scale the features and y")
-        record["val_loss"] = loss * task.loss_scale  # in y's units
+        record["val_loss"] = loss
         record[f"val_{task.score_name}"] = task.score(y, pred, sw)
 
     def _finish(self, finishing, stopped):

@@ -56,7 +56,8 @@ class Regression:
 
     def __init__(self, loss, target_scale=None):
         self.loss, self.target_scale = loss, target_scale
-        self.loss_scale = 1.0 if target_scale is None else target_scale.scale**2
+        scale = 1.0 if target_scale is None else target_scale.scale
+        self.loss_scale = scale * scale  # inf where y's loss overflows
         if target_scale is not None and hasattr(loss, "delta"):
             loss.delta /= target_scale.scale  # the threshold, in y / scale
 
@@ -152,28 +153,38 @@ class TargetScale:
         are (training then reports the overflow).
         """
         weights = sample_weight
-        if weights is not None and not np.any(weights):
-            weights = None  # weightless rows (a stream's chunk): as if equal
+        if weights is not None and (
+            weights.min() == weights.max() or not weights.any()
+        ):
+            weights = None  # equal (a stream's weightless chunk too): as none
         elif weights is not None:  # relative: no sum overflows or underflows
             weights = weights / np.max(weights)
-        Y = np.asarray(Y, dtype=np.float64)
+        dtype, Y = Y.dtype, np.asarray(Y, dtype=np.float64)
         n_outputs = Y.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
             mean = np.average(Y, axis=0, weights=weights)
             if not np.isfinite(mean).all():
                 return cls(np.zeros(n_outputs), 1.0)
+            constant = Y.min(axis=0) == Y.max(axis=0)
+            mean[constant] = Y[0, constant]  # exactly, not up to rounding
             R = Y - mean
             top = float(np.max(np.abs(R), initial=0.0))  # no overflow in squares
             variance = np.average((R / top) ** 2, axis=0, weights=weights) if top else 0
             scale = top * math.sqrt(float(np.mean(variance)))
-        if not (math.isfinite(scale) and scale > 0):
+        # Constant targets, or a spread within the rounding of their mean (as
+        # scikit-learn's StandardScaler judges it), take the scale 1.
+        rounding = len(Y) * np.finfo(np.float64).eps * float(np.max(np.abs(mean)))
+        if not (math.isfinite(scale) and scale > rounding):
             scale = 1.0
-        scale = 2.0 ** round(math.log2(scale))  # exact to divide and multiply by
+        # Standardized targets whose squares fit the dtype (a target almost
+        # constant but for rows of tiny weight would be standardized far out).
+        scale = max(scale, top / math.sqrt(np.finfo(dtype).max))
+        scale = 2.0 ** math.ceil(math.log2(scale) - 0.5)  # exact to divide by
         if not intercept:
             return cls(np.zeros(n_outputs), scale)
         x_mean = None
-        if center and not sp.issparse(X):  # the same sums for every layout
-            x_mean = np.average(np.ascontiguousarray(X), axis=0, weights=weights)
+        if center and not sp.issparse(X):  # in X's dtype, as the network uses it
+            x_mean = _column_means(X, weights).astype(X.dtype)
         return cls(mean, scale, x_mean, squared and x_mean is not None)
 
     @classmethod
@@ -240,6 +251,22 @@ class TargetScale:
             b2 = b if self.x_mean is None else b - self.x_mean @ W
             b = (self.mean + self.scale * b2).astype(W.dtype)
         return [*hidden, ((W * self.scale).astype(W.dtype), b)]
+
+
+def _column_means(X, weights, block=256):
+    """The (weighted) mean of each column of dense ``X``, in float64.
+
+    A C-ordered block of rows at a time: no copy of ``X``, and the same sums
+    whatever its memory layout (a data frame's columns, a list's rows).
+    """
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], block):
+        rows = np.ascontiguousarray(X[start : start + block], dtype=np.float64)
+        if weights is None:
+            total += rows.sum(axis=0)
+        else:
+            total += weights[start : start + block] @ rows
+    return total / (X.shape[0] if weights is None else weights.sum())
 
 
 class Classification:

@@ -306,11 +306,12 @@ class Trainer:
             raise divergence_error(epoch, what, self.lr)
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
-        loss = weighted_loss(self.objective.loss, pred, y, sw)
+        # In y's units (see skgd._tasks.TargetScale), where it must be finite.
+        loss = weighted_loss(self.objective.loss, pred, y, sw) * self.task.loss_scale
         if not math.isfinite(loss):
             what = "the loss on the held-out data overflows"
             raise divergence_error(epoch, what, self.lr, "scale the features and y")
-        return loss * self.task.loss_scale, self.task.score(y, pred, sw)
+        return loss, self.task.score(y, pred, sw)
 
     def end_epoch(self, train_loss, seconds):
         """Count a finished epoch and return its record.
@@ -319,11 +320,14 @@ class Trainer:
         adds to it.
         """
         start = time.perf_counter()
+        train_loss = train_loss * self.task.loss_scale  # in y's units
+        if not math.isfinite(train_loss):  # finite on the standardized target
+            raise self.diverged(train_loss, self.state.n_iter + 1)
         self.state.n_iter += 1
         record = {
             "epoch": self.state.n_iter,
             "t": self.state.t,
-            "train_loss": train_loss * self.task.loss_scale,  # in y's units
+            "train_loss": train_loss,
         }
         if self.val is not None:
             score_key = f"val_{self.task.score_name}"
