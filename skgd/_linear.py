@@ -172,16 +172,29 @@ def _squared_norms(X, offset, block=256):
 def _mean_squares(X, u, offset=None):
     """``E[u (x_j - offset_j)**2]`` for each feature ``j``, in float64 (float32
     squares overflow); ``E[u x_j**2]`` for no offset."""
+    if offset is not None:
+        return _centered_products(X, u[:, None], offset, squared=True)[:, 0]
     if sp.issparse(X):
         X = X.astype(np.float64, copy=False)
-        squares = np.ravel(X.multiply(X).T @ u)
-    else:
-        squares = np.ravel(np.square(X, dtype=np.float64).T @ u)
-    if offset is None:
-        return squares
-    m = offset.astype(np.float64)
-    centered = squares - 2.0 * m * np.ravel(X.T @ u) + m * m * u.sum()
-    return np.maximum(centered, 0.0)
+        return np.ravel(X.multiply(X).T @ u)
+    return np.ravel(np.square(X, dtype=np.float64).T @ u)
+
+
+def _centered_products(X, G, offset, squared=False, block=256):
+    """``(X - offset).T @ G`` (of the squares with ``squared``), in float64.
+
+    A block of rows at a time: no centered copy of ``X``, and no cancellation
+    of large uncentered sums.
+    """
+    out = np.zeros((X.shape[1], G.shape[1]))
+    for start in range(0, X.shape[0], block):
+        rows = X[start : start + block]
+        rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, np.float64)
+        rows = rows - offset
+        if squared:
+            np.square(rows, out=rows)
+        out += rows.T @ G[start : start + block]
+    return out
 
 
 def curvatures(X, sample_weight, rows, dropout, intercept, k, offset=None):
@@ -237,9 +250,10 @@ def parameter_scale(X, Y, sample_weight, rows, dropout, intercept, loss, offset=
         loss.value_and_grad(np.zeros(Ys.shape), Ys, u[:, None], grad)
         curvature = loss.curvature * _mean_squares(Xs, u, offset) / (1.0 - dropout)
         used = curvature > 0
-        products = np.asarray(Xs.T @ grad)
-        if offset is not None:  # of the centered features
-            products = products - np.outer(offset, grad.sum(0))
+        if offset is None:
+            products = np.asarray(Xs.T @ grad)
+        else:  # of the centered features
+            products = _centered_products(Xs, grad, offset)
         sizes = np.abs(products[used]) / curvature[used, None]
     if intercept:
         sizes = np.append(sizes, np.abs(grad.sum(0)) / loss.curvature)
