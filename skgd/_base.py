@@ -48,6 +48,7 @@ from ._stacked import noted_in_search, replayed
 from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
 from ._tasks import Regression, TargetScale
+from ._trainer import divergence_error
 from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
@@ -309,6 +310,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             if result is None:
                 stored = self._training_state if resumes else None
                 result = fit_session(run.net, run.source, run.config, start, stored)
+            _check_outputs_fit(run, result)
             self._warn(result, start, run)
             self._commit(run.net, result, run.y.ndim, run.config.task, resumes)
         if run.context is not None:
@@ -612,6 +614,26 @@ def _user_weights(weights, task):
     """Trained weights ``[(W, b), ...]`` in y's units (see TargetScale)."""
     scale = task.target_scale
     return weights if scale is None else scale.from_training(weights)
+
+
+def _check_outputs_fit(run, result):
+    """Refuse a float32 model whose predictions in y's units overflow float32.
+
+    Training sees the standardized target, whose outputs fit; multiplied by
+    the target's scale they may not (float64 outputs cannot get there: their
+    loss in y's units would overflow first, see ``Trainer.end_epoch``).
+    """
+    scale, dtype = run.config.task.target_scale, run.net.dtype
+    if scale is None or dtype == np.float64 or not result.records:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        pred = run.net.predict(run.X, block=1024)
+        top = float(np.max(np.abs(pred), initial=0.0)) * scale.scale
+        top += float(np.max(np.abs(scale.mean), initial=0.0))
+    if not top <= float(np.finfo(dtype).max):
+        epoch, lr = result.records[-1]["epoch"], result.records[-1]["learning_rate"]
+        what = f"the predictions on the training data reach {top:.3g}, beyond {dtype}"
+        raise divergence_error(epoch, what, lr)
 
 
 def _above_the_mean(result, run):

@@ -59,7 +59,7 @@ from ._exceptions import DivergenceError
 from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
-from ._trainer import DIVERGENCE_FACTOR, divergence_error
+from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 from .engine.fused import stacked_fused_epochs
 
 # The parameters that only change numbers: candidates differing in them alone
@@ -813,7 +813,7 @@ class _GroupRun:
                 stopped.append(False)
                 continue
             loss = float(train_loss[i]) * self.tasks[k].loss_scale  # in y's units
-            if not math.isfinite(loss):  # as Trainer.end_epoch
+            if not within_dtype(loss, self.net.dtype):  # as Trainer.end_epoch
                 what = f"the training loss reached {loss:.3g}"
                 self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
                 finishing.append(k)

@@ -178,7 +178,7 @@ class TargetScale:
             scale = 1.0
         # Standardized targets whose squares fit the dtype (a target almost
         # constant but for rows of tiny weight would be standardized far out).
-        scale = max(scale, top / math.sqrt(np.finfo(dtype).max))
+        scale = max(scale, 2.0 * top / math.sqrt(np.finfo(dtype).max))
         scale = 2.0 ** math.ceil(math.log2(scale) - 0.5)  # exact to divide by
         if not intercept:
             return cls(np.zeros(n_outputs), scale)

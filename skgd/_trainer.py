@@ -53,6 +53,19 @@ class Objective:
         return value
 
 
+def within_dtype(loss, dtype):
+    """Whether residuals of a loss in y's units fit ``dtype``.
+
+    A loss finite on the standardized target (see
+    :class:`skgd._tasks.TargetScale`) may not be in y's units, or its
+    residuals, about ``sqrt(2 * loss)``, may not fit a float32 model: its
+    predictions would overflow.
+    """
+    return math.isfinite(loss) and math.sqrt(2.0 * abs(loss)) <= float(
+        np.finfo(dtype).max
+    )
+
+
 def add_penalty(net, alpha, value):
     """Add the L2 penalty's gradient to ``net.grads``; return ``value`` plus it."""
     for w, grad_w, scratch in net.penalized:
@@ -321,7 +334,7 @@ class Trainer:
         """
         start = time.perf_counter()
         train_loss = train_loss * self.task.loss_scale  # in y's units
-        if not math.isfinite(train_loss):  # finite on the standardized target
+        if not within_dtype(train_loss, self.net.dtype):
             raise self.diverged(train_loss, self.state.n_iter + 1)
         self.state.n_iter += 1
         record = {

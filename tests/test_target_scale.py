@@ -248,3 +248,16 @@ def test_stacked_search_equals_scikit_learns_on_a_shifted_target(data, model, gr
             ours.cv_results_[key], theirs.cv_results_[key], rtol=0, atol=1e-9
         )
     assert np.isfinite(theirs.cv_results_["mean_test_score"]).all()
+
+
+def test_float32_outputs_beyond_float32_in_the_targets_units_are_a_divergence():
+    # Finite on the standardized target, but times the target's scale (about
+    # 1e30) the outputs of features of 1e15 overflow float32.
+    from skgd import DivergenceError
+
+    X = np.array([[1e15], [1e15]], dtype=np.float32)
+    y = np.array([0.0, 1e30], dtype=np.float32)
+    mlp = MLPRegressor((), loss="huber", optimizer="sgd", epochs=1, tol=None)
+    with pytest.raises(DivergenceError, match=r"Training diverged.*float32"):
+        mlp.fit(X, y)
+    assert not hasattr(mlp, "coefs_")
