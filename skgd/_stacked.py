@@ -43,6 +43,7 @@ import weakref
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 
 from ._activations import Activation, compiled_passes
@@ -683,7 +684,10 @@ class _GroupRun:
         for i, k in enumerate(self.active):
             task = self.tasks[k]
             Y = task.encode(y, pred.dtype)
-            losses[i] = weighted_loss(task.loss, pred[:, i, :], Y, None)
+            if task.target_scale is not None:  # training's units (see TargetScale)
+                Y = task.target_scale.transform(Y)
+            loss = weighted_loss(task.loss, pred[:, i, :], Y, None)
+            losses[i] = loss * task.loss_scale  # in y's units
         return losses
 
     def rekey(self, k, estimator):
