@@ -39,7 +39,7 @@ from ._engine import TrainingConfig, fit_session
 from ._exceptions import DivergenceError, FitInterruptedWarning
 from ._history import curve
 from ._layers import Dense
-from ._losses import LOSSES
+from ._losses import LOSSES, weighted_loss
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._registry import build
@@ -47,12 +47,13 @@ from ._schedules import SCHEDULES
 from ._stacked import noted_in_search, replayed
 from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
-from ._tasks import Regression
+from ._tasks import Regression, TargetScale
+from ._trainer import divergence_error
 from ._version import __version__
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
-STATE_FORMAT = 4
+STATE_FORMAT = 5
 
 # Every attribute a saved skgd estimator may hold: see skgd._state.
 
@@ -275,10 +276,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """``(task, y, sample_weight)`` for training on ``y``, checked."""
         raise NotImplementedError
 
+    def _scaled_task(self, task, X, Y, sample_weight, start, resumes):
+        """The task training uses: the regressors standardize their targets."""
+        return task
+
     # -- training -------------------------------------------------------------
 
-    def _network(self, n_features, n_outputs, dtype, weights=None):
-        net = Network(self._build_layers(n_features, n_outputs), n_features, dtype)
+    def _network(self, n_features, n_outputs, dtype, weights=None, scale=None):
+        """The network to train, in training's units (see
+        :class:`~skgd._tasks.TargetScale`): on centered features, without the
+        output intercept that centering fixes."""
+        units = {}
+        if scale is not None and scale.x_mean is not None:
+            units["offset"] = scale.x_mean.astype(dtype)
+            units["bias"] = False if scale.fixed_intercept else None
+        layers = self._build_layers(n_features, n_outputs, **units)
+        net = Network(layers, n_features, dtype)
         if weights is not None:
             net.set_weights(weights)
         return net
@@ -297,7 +310,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             if result is None:
                 stored = self._training_state if resumes else None
                 result = fit_session(run.net, run.source, run.config, start, stored)
-            self._warn(result, start)
+            _check_outputs_fit(run, result)
+            self._warn(result, start, run)
             self._commit(run.net, result, run.y.ndim, run.config.task, resumes)
         if run.context is not None:
             run.context.end()
@@ -313,14 +327,29 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         Y = task.encode(y, X.dtype)
         if weights is not None:
             self._check_outputs(Y.shape[1], weights[-1][0].shape[1])
-        net = self._network(X.shape[1], Y.shape[1], X.dtype, weights)
-        source = self._epoch_source(X, Y, sw, start, task.strata(y))
+        task = self._scaled_task(task, X, Y, sw, start, resumes)
         context = self._callback_context(start, X, y, sw, task)
+        if task.target_scale is not None:  # training's units (see TargetScale)
+            Y = task.target_scale.transform(Y)
+            if weights is not None:
+                weights = self._trained_weights(weights, task.target_scale, start)
+        net = self._network(X.shape[1], Y.shape[1], X.dtype, weights, task.target_scale)
+        source = self._epoch_source(X, Y, sw, start, task.strata(y))
         callbacks = [] if context is None else [context]
-        config = TrainingConfig(
-            task, self.get_params(deep=False), self._auto_learning_rate, callbacks
-        )
+        auto = self._auto_learning_rate
+        if task.target_scale is not None and task.target_scale.x_mean is not None:
+            offset = task.target_scale.x_mean.astype(X.dtype)
+            auto = functools.partial(auto, offset=offset)  # the centered features
+        config = TrainingConfig(task, self.get_params(deep=False), auto, callbacks)
         return PreparedFit(X, y, Y, sw, net, source, config, context)
+
+    def _trained_weights(self, weights, scale, start):
+        """The fitted ``weights`` in training's units (see TargetScale):
+        ``partial_fit`` goes on exactly from the trained ones."""
+        if start not in ("continue", "stream"):
+            return scale.to_training(weights)
+        stored = self._training_state.get("target_scale") or {}
+        return scale.resumed(weights, stored.get("intercepts"))
 
     def _partial_start(self):
         """How ``partial_fit`` continues: one epoch, or a chunk of a stream."""
@@ -352,14 +381,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         name = "partial_fit" if partial else "fit"
         ndim = y.ndim
 
-        def attributes(weights):
+        def attributes(weights):  # weights in training's units (see _prepare)
+            weights = _user_weights(weights, task)
             return {**self._weight_attributes(weights, ndim), **task.attributes()}
 
         data = X, y, sample_weight
         return FitTask(self, name, epochs, data, attributes, not partial)
 
-    def _warn(self, result, start):
+    def _warn(self, result, start, run):
         name = type(self).__name__
+        intercept = getattr(self, "fit_intercept", True)
+        stuck = _above_the_mean(result, run) if result.stopped and intercept else None
         if result.interrupted:
             kept = (
                 "the weights of the last one (or the best one, with early "
@@ -378,6 +410,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 f"{name} ran all epochs={self.epochs} without the monitored loss "
                 f"settling (tol={self.tol}); increase epochs or tol, or set "
                 "tol=None to run exactly `epochs` epochs.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        elif stuck is not None:
+            warnings.warn(
+                f"{name} stopped on a plateau, but its loss on the training data, "
+                f"{stuck[0]:.4g}, is above the {stuck[1]:.4g} of predicting the "
+                "mean of y: it settled far from any optimum. Standardize the "
+                "features, lower learning_rate, or set scale_target=True.",
                 ConvergenceWarning,
                 stacklevel=5,
             )
@@ -423,27 +464,51 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         Everything is computed first and written with one ``dict.update``,
         which an interrupt cannot split.
         """
-        state = result.state
+        state = result.state.to_dict()
+        if isinstance(task, Regression):  # partial_fit goes on in the same units
+            scale = task.target_scale
+            state["target_scale"] = None if scale is None else scale.to_dict()
+            if scale is not None:  # resumed exactly (see TargetScale.resumed)
+                b = net.get_weights()[-1][1]
+                intercepts = None if b is None else b.tolist()
+                state["target_scale"]["intercepts"] = intercepts
         history = (self.history_ if keep_history else []) + result.records
         losses = curve(history, "train_loss")
         scores = curve(history, f"val_{task.score_name}")
         val_losses = curve(history, "val_loss")
         attributes = {
-            **self._weight_attributes(net.get_weights(), y_ndim),
-            "_training_state": state.to_dict(),
-            "learning_rate_": state.schedule.lr0,
+            **self._weight_attributes(_user_weights(net.get_weights(), task), y_ndim),
+            "_training_state": state,
+            "learning_rate_": result.state.schedule.lr0,
             "history_": history,
-            "n_iter_": state.n_iter,
-            "t_": state.t,
+            "n_iter_": result.state.n_iter,
+            "t_": result.state.t,
             "loss_curve_": losses,
             "best_loss_": min(losses, default=None),
             "validation_scores_": scores or None,
             "best_validation_score_": (
                 scores[int(np.argmin(val_losses))] if scores else None
             ),
-            "trajectory_": self._grown_trajectory(result.trajectory, keep_history),
+            "trajectory_": self._grown_trajectory(
+                self._user_trajectory(net, task, result.trajectory), keep_history
+            ),
         }
         vars(self).update(attributes, **task.attributes())
+
+    def _user_trajectory(self, net, task, trajectory):
+        """The recorded parameters (flat, as training saw them) in y's units,
+        laid out as the fitted model's."""
+        if trajectory is None or task.target_scale is None:
+            return trajectory
+        W = net.get_weights()[-1][0]
+        user = self._network(net.widths[0], W.shape[1], W.dtype)
+        final, rows = net.params.copy(), []
+        for row in trajectory:
+            net.params[...] = row
+            user.set_weights(_user_weights(net.get_weights(), task))
+            rows.append(user.params.copy())
+        net.params[...] = final
+        return rows
 
     def _grown_trajectory(self, trajectory, keep_history):
         """The recorded parameters, after those of earlier calls when continuing."""
@@ -463,6 +528,7 @@ class RegressorGD(RegressorMixin, BaseGD):
         **BaseGD._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "scale_target": ["boolean"],
     }
 
     @fit_context
@@ -518,6 +584,83 @@ class RegressorGD(RegressorMixin, BaseGD):
 
     def _training_task(self, y, sample_weight, resumes, classes):
         return self._task(), y, sample_weight
+
+    # Whether a linear model centers dense features (see TargetScale).
+    _centers_features = False
+
+    def _scaled_task(self, task, X, Y, sample_weight, start, resumes):
+        """The task on standardized targets (see :class:`~skgd._tasks.TargetScale`).
+
+        ``partial_fit`` goes on with the scale its first call took (none for
+        a model fitted with ``scale_target=False``, or before targets were
+        scaled); a ``fit`` takes that of the data it is given, when
+        ``scale_target`` is set.
+        """
+        if resumes and start in ("continue", "stream"):
+            stored = self._training_state.get("target_scale")
+            scale = TargetScale.from_dict(stored)
+        elif self.scale_target:
+            intercept = getattr(self, "fit_intercept", True)
+            squared = self.loss == "squared_error"
+            scale = TargetScale.of(
+                X, Y, sample_weight, intercept, self._centers_features, squared
+            )
+        else:
+            scale = None
+        return task if scale is None else Regression(task.loss, scale)
+
+
+def _user_weights(weights, task):
+    """Trained weights ``[(W, b), ...]`` in y's units (see TargetScale)."""
+    scale = task.target_scale
+    return weights if scale is None else scale.from_training(weights)
+
+
+def _check_outputs_fit(run, result):
+    """Refuse a float32 model whose predictions in y's units overflow float32.
+
+    Training sees the standardized target, whose outputs fit; multiplied by
+    the target's scale they may not (float64 outputs cannot get there: their
+    loss in y's units would overflow first, see ``Trainer.end_epoch``).
+    """
+    scale, dtype = run.config.task.target_scale, run.net.dtype
+    if scale is None or dtype == np.float64 or not result.records:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        pred = run.net.predict(run.X, block=1024)
+        top = float(np.max(np.abs(pred), initial=0.0)) * scale.scale
+        top += float(np.max(np.abs(scale.mean), initial=0.0))
+    if not top <= float(np.finfo(dtype).max):
+        epoch, lr = result.records[-1]["epoch"], result.records[-1]["learning_rate"]
+        what = f"the predictions on the training data reach {top:.3g}, beyond {dtype}"
+        raise divergence_error(epoch, what, lr)
+
+
+def _above_the_mean(result, run):
+    """``(loss, mean's loss)`` in y's units when a regressor's loss on its
+    training data is above that of predicting the weighted mean of y; None
+    otherwise.
+
+    Predicting the mean is what zero weights and the best intercept give,
+    so every optimum is at or below it (with ``alpha``, too): a fit that
+    stops above it settled nowhere near one. The model's own loss is
+    taken (one pass over the data), not the recorded one, which with
+    averaging is that of the iterates.
+    """
+    task = run.config.task
+    if not (result.records and isinstance(task, Regression)):
+        return None
+    Y, sw = run.Y, run.sample_weight
+    if sw is not None and not sw.any():
+        return None
+    mean = np.average(Y, axis=0, weights=sw)
+    with np.errstate(over="ignore", invalid="ignore"):
+        constant = weighted_loss(task.loss, np.broadcast_to(mean, Y.shape), Y, sw)
+        pred = run.net.predict(run.X, block=1024)  # in little memory
+        loss = weighted_loss(task.loss, pred, Y, sw)
+    if not loss > constant * (1.0 + 1e-6):
+        return None
+    return loss * task.loss_scale, constant * task.loss_scale
 
 
 FLOATS = (np.float32, np.float64)

@@ -39,6 +39,10 @@ class Callback:
         pass
 
 
+# Progress below this fraction of the first loss does not count (see Plateau).
+FLOOR = 1e-12
+
+
 class Plateau:
     """Too little progress of a monitored loss over ``patience`` epochs.
 
@@ -56,6 +60,12 @@ class Plateau:
     them: a descent whose losses swing above its best (Adam's momentum, a
     large step) is not over until the swings have died down.
 
+    Progress and swings below ``FLOOR`` times the first loss do not count:
+    a loss a trillion times below its start has fitted the data as well as
+    it can show, and a descent that goes on there (Adam at a constant step
+    near an exact fit, whose normalized steps never shrink) only stirs
+    rounding.
+
     Parameters
     ----------
     tol : float
@@ -69,11 +79,14 @@ class Plateau:
     def __init__(self, tol, patience, settled=False):
         self.tol, self.patience, self.settled = tol, patience, settled
         self.best = math.inf
+        self.floor = None  # FLOOR times the first loss
         self._bests = []  # the lowest loss after each epoch of the window
         self._losses = []  # the losses of the window and of the epoch before
 
     def update(self, loss):
         """Record ``loss``; return whether training has reached a plateau."""
+        if self.floor is None:
+            self.floor = FLOOR * abs(loss)
         self.best = min(self.best, loss)
         self._bests.append(self.best)
         self._losses.append(loss)
@@ -82,7 +95,7 @@ class Plateau:
         then = self._bests[-self.patience - 1]
         del self._bests[: -self.patience - 1]
         del self._losses[: -self.patience - 1]
-        no_progress = self.best >= then - self.tol * abs(then)
+        no_progress = self.best >= then - max(self.tol * abs(then), self.floor)
         if no_progress and (not self.settled or self._have_settled()):
             self._bests, self._losses = [self.best], [loss]
             return True
@@ -90,7 +103,7 @@ class Plateau:
 
     def _have_settled(self):
         low, high = min(self._losses), max(self._losses)
-        return high - low <= self.tol * abs(low)
+        return high - low <= max(self.tol * abs(low), self.floor)
 
 
 class EarlyStopping(Callback):

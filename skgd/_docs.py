@@ -115,8 +115,29 @@ tol : float or None, default=1e-4
     steady small steps is not stopped. In full-batch descent without
     dropout, whose losses carry no sampling noise, the losses of the window
     must also have settled, all within ``tol`` times the lowest, so that a
-    descent swinging above its best (Adam's, say) goes on. ``None`` never
-    stops early: exactly ``epochs`` epochs run.
+    descent swinging above its best (Adam's, say) goes on. Progress and
+    swings below ``1e-12`` times the first epoch's loss do not count (near
+    an exact fit, Adam at a constant step only stirs rounding). ``None``
+    never stops early: exactly ``epochs`` epochs run.
+scale_target : bool, default=True
+    Train on the standardized target ``(y - mean) / scale`` (the weighted
+    mean of each output, zero without an intercept; one ``scale`` for all
+    outputs, the power of two nearest the root of their mean weighted
+    variance, over the rows ``fit`` is given), so that the intercept starts
+    at the mean, and report the weights, the losses and the predictions in
+    ``y``'s units: a target far from zero (a price, a year, a temperature
+    in kelvin) or on any scale trains as well as a standardized one.
+    ``GDRegressor`` on dense data also centers the features, as Ridge does,
+    a batch at a time without a copy (with the squared error its intercept
+    is then Ridge's, ``mean - x_mean @ coef_``, not trained); its objective
+    and optimum do not change (``alpha`` and ``huber_delta`` stay in
+    ``y``'s units). Adam's float ``learning_rate`` is in the standardized
+    units.
+    ``MLPRegressor`` minimizes the objective of the standardized target:
+    ``alpha`` is relative to the spread of ``y``. ``False`` trains on ``y``
+    and ``X`` as they are: the textbook step of the objective above.
+    ``partial_fit`` keeps the scale and means of its first call. See the
+    user guide, "Targets far from zero".
 record_trajectory : bool, default=False
     Record the parameters after every epoch in ``trajectory_`` (for
     :class:`~skgd.LossLandscapeDisplay`, say). Off by default: it keeps

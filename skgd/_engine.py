@@ -244,9 +244,14 @@ def _baseline(task, source):
     """The scale of the call's data (see :mod:`skgd._tasks`); it must be finite."""
     X, Y, sw = source.batches.X, source.batches.Y, source.batches.sample_weight
     value = task.baseline(Y, sw)
-    if not math.isfinite(value):
+    # A standardized target's losses are reported in y's units: they too
+    # must be finite (see skgd._tasks.TargetScale).
+    scale = getattr(task, "target_scale", None)
+    if not math.isfinite(value * getattr(task, "loss_scale", 1.0)):
+        reach = float(np.abs(Y).max()) * (1.0 if scale is None else scale.scale)
+        where = "|y| reaches" if scale is None else "y spreads over"
         raise DivergenceError(
-            f"The loss of y overflows {X.dtype} (|y| reaches {np.abs(Y).max():.3g}); "
+            f"The loss of y overflows {X.dtype} ({where} {reach:.3g}); "
             "scale y, e.g. with sklearn.compose.TransformedTargetRegressor."
         )
     return value

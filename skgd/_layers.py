@@ -37,6 +37,7 @@ The protocol every layer follows:
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 
 class Dense:
@@ -159,6 +160,35 @@ class Elementwise:
 
     def make_cache(self, m, n_in, dtype):
         return np.empty((m, n_in), dtype=dtype)
+
+
+class Center(Elementwise):
+    """Centered inputs ``y = x - offset``, a constant shift (no parameters).
+
+    A linear model's first layer when it centers its features (see
+    :class:`skgd._tasks.TargetScale`): the dense layer after it then fits
+    ``(x - offset) @ W + b``, with the intercept decoupled from the weights,
+    as Ridge fits it, without a centered copy of the data (a batch at a
+    time). The compiled epochs subtract ``offset`` as they read each row.
+    A sparse batch (a ``partial_fit`` call after a dense one) is densified.
+
+    Parameters
+    ----------
+    offset : ndarray of shape (n_features,)
+    """
+
+    def __init__(self, offset):
+        self.offset = offset
+
+    def make_cache(self, m, n_in, dtype):
+        return None  # no scratch
+
+    def forward(self, x, out, cache, rng):
+        np.subtract(x.toarray() if sp.issparse(x) else x, self.offset, out)
+
+    def backward(self, x, y, grad_out, grad_in, cache):
+        if grad_in is not None:
+            np.copyto(grad_in, grad_out)
 
 
 class Dropout(Elementwise):

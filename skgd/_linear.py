@@ -17,16 +17,24 @@ from ._classifier import ClassifierGD
 from ._compat import StrOptions
 from ._docs import shared_docs
 from ._exceptions import DivergenceError
-from ._layers import Dense, Dropout
+from ._layers import Center, Dense, Dropout
 from ._losses import CLASSIFICATION_LOSSES
 
 
 class _LinearModel:
     """The network, the weights and the automatic step of a linear model."""
 
-    def _build_layers(self, n_features, n_outputs):
-        dense = Dense(n_features, n_outputs, bias=self.fit_intercept)
-        return [Dropout(self.dropout, 0), dense] if self.dropout else [dense]
+    # A regressor with scale_target centers dense features (see TargetScale).
+    _centers_features = True
+
+    def _build_layers(self, n_features, n_outputs, bias=None, offset=None):
+        """The layers; ``bias`` and ``offset`` as training's units ask (see
+        :class:`~skgd._tasks.TargetScale`): features centered by ``offset``."""
+        bias = self.fit_intercept if bias is None else bias
+        layers = [] if offset is None else [Center(offset)]
+        if self.dropout:
+            layers.append(Dropout(self.dropout, 0))
+        return [*layers, Dense(n_features, n_outputs, bias=bias)]
 
     def _get_weights(self):
         coef, b = np.asarray(self.coef_), np.asarray(self.intercept_)
@@ -51,7 +59,7 @@ class _LinearModel:
         W, b = weights[0]
         return W.T.copy(), np.zeros(W.shape[1], W.dtype) if b is None else b
 
-    def _auto_learning_rate(self, X, Y, sample_weight, rows, loss):
+    def _auto_learning_rate(self, X, Y, sample_weight, rows, loss, offset=None):
         """The step of ``learning_rate="auto"``: from curvature, or Adam's scale.
 
         For ``"sgd"``, ``1 / L(b)``, the inverse of the expected smoothness of
@@ -74,17 +82,22 @@ class _LinearModel:
 
         For ``"adam"``, ``ADAM_FRACTION * S * sqrt(b / n)``, ``S`` the scale
         of the parameters (:func:`parameter_scale`).
+
+        Both are those of the features training sees: ``X - offset`` when
+        the model centers them (see :class:`~skgd._layers.Center`).
         """
         n = X.shape[0] if rows is None else len(rows)
         b = n if self.batch_size is None else min(self.batch_size, n)
         if self.optimizer == "adam":
             scale = parameter_scale(
-                X, Y, sample_weight, rows, self.dropout, self.fit_intercept, loss
-            )
+                X, Y, sample_weight, rows, self.dropout, self.fit_intercept, loss,
+                offset,
+            )  # fmt: skip
             return ADAM_FRACTION * scale * math.sqrt(b / n) if scale > 0 else 1e-3
         L, L_max = curvatures(
-            X, sample_weight, rows, self.dropout, self.fit_intercept, loss.curvature
-        )
+            X, sample_weight, rows, self.dropout, self.fit_intercept, loss.curvature,
+            offset,
+        )  # fmt: skip
         if n > 1:
             L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
         L += self.alpha
@@ -113,26 +126,78 @@ def _sampled(X, sample_weight, rows):
     data, no copy); ``u`` are their relative weights divided by the number of
     sampled training rows, held-out rows weighing 0, so ``u`` sums to about 1.
     """
-    step = -(-X.shape[0] // CURVATURE_ROWS)
-    u = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    n = X.shape[0]
+    step = -(-n // CURVATURE_ROWS)
+    # Only the sampled rows' weights are made (n_samples / step of them).
+    u = np.ones(len(range(0, n, step))) if sample_weight is None else sample_weight
+    u = u if sample_weight is None else u[::step]
     if rows is None:
-        u = u[::step]
         return step, u / len(u)
-    training = np.zeros(X.shape[0], dtype=bool)
+    kept = _training_mask(n, rows)[::step]
+    return step, np.where(kept, u, 0.0) / max(kept.sum(), 1)
+
+
+def _sample_rows(X, step):
+    """Every ``step``-th row of ``X``: a view of C-ordered or sparse data, a
+    C-ordered copy of the sample otherwise (a data frame's columns), so that
+    its products are the same whatever the layout of ``X``."""
+    rows = X[::step]
+    if sp.issparse(rows) or rows.strides[1] == rows.itemsize:
+        return rows
+    return np.ascontiguousarray(rows)
+
+
+def _training_mask(n, rows):
+    training = np.zeros(n, dtype=bool)
     training[rows] = True
-    u = np.where(training, u, 0.0)[::step]
-    return step, u / max(training[::step].sum(), 1)
+    return training
 
 
-def _mean_squares(X, u):
-    """``E[u x_j**2]`` for each feature ``j``, in float64 (float32 squares overflow)."""
+def _squared_norms(X, offset, block=256):
+    """``||x_i - offset||**2`` of every row (``||x_i||**2`` for no offset).
+
+    Centered a block of rows at a time: no centered copy of ``X``, and the
+    same sums whatever its memory layout.
+    """
+    if offset is None:
+        return row_norms(X, squared=True)
+    norms = np.empty(X.shape[0], np.result_type(X.dtype, offset.dtype))
+    for start in range(0, X.shape[0], block):
+        rows = X[start : start + block]
+        rows = rows.toarray() if sp.issparse(rows) else np.ascontiguousarray(rows)
+        norms[start : start + block] = row_norms(rows - offset, squared=True)
+    return norms
+
+
+def _mean_squares(X, u, offset=None):
+    """``E[u (x_j - offset_j)**2]`` for each feature ``j``, in float64 (float32
+    squares overflow); ``E[u x_j**2]`` for no offset."""
+    if offset is not None:
+        return _centered_products(X, u[:, None], offset, squared=True)[:, 0]
     if sp.issparse(X):
         X = X.astype(np.float64, copy=False)
         return np.ravel(X.multiply(X).T @ u)
     return np.ravel(np.square(X, dtype=np.float64).T @ u)
 
 
-def curvatures(X, sample_weight, rows, dropout, intercept, k):
+def _centered_products(X, G, offset, squared=False, block=256):
+    """``(X - offset).T @ G`` (of the squares with ``squared``), in float64.
+
+    A block of rows at a time: no centered copy of ``X``, and no cancellation
+    of large uncentered sums.
+    """
+    out = np.zeros((X.shape[1], G.shape[1]))
+    for start in range(0, X.shape[0], block):
+        rows = X[start : start + block]
+        rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, np.float64)
+        rows = rows - offset
+        if squared:
+            np.square(rows, out=rows)
+        out += rows.T @ G[start : start + block]
+    return out
+
+
+def curvatures(X, sample_weight, rows, dropout, intercept, k, offset=None):
     """``(L, L_max)``: the curvature of the mean and of one-sample objectives.
 
     For the linear model's input ``z = [x, 1]`` (the ``1`` with an
@@ -142,12 +207,15 @@ def curvatures(X, sample_weight, rows, dropout, intercept, k):
     x_j**2]`` on the diagonal of the features, and ``L_max = k * max_i u_i
     (||x_i||**2 / (1 - p)**2 + 1)``, which bounds every dropout mask.
     ``lambda_max`` is found by power iteration, on the rows of
-    :func:`_sampled`.
+    :func:`_sampled`. With an ``offset``, of the rows ``x - offset``.
     """
-    sq_norms = row_norms(X, squared=True) / (1.0 - dropout) ** 2 + intercept
+    sq_norms = _squared_norms(X, offset)  # in place from here: n_samples long
+    sq_norms /= (1.0 - dropout) ** 2
+    sq_norms += intercept
     if sample_weight is not None:
         sq_norms *= sample_weight
-    L_max = k * float(np.max(sq_norms if rows is None else sq_norms[rows]))
+    where = True if rows is None else _training_mask(X.shape[0], rows)
+    L_max = k * float(np.max(sq_norms, where=where, initial=0.0))
     if not np.isfinite(L_max):
         raise DivergenceError(
             f"The squared norm of a sample overflows {X.dtype}: no learning "
@@ -155,12 +223,14 @@ def curvatures(X, sample_weight, rows, dropout, intercept, k):
             "(sklearn.preprocessing.StandardScaler)."
         )
     step, u = _sampled(X, sample_weight, rows)
-    Xs = X[::step]
-    extra = dropout / (1.0 - dropout) * _mean_squares(Xs, u) if dropout else 0.0
-    return k * _top_eigenvalue(Xs, u, extra, intercept), L_max
+    Xs = _sample_rows(X, step)
+    extra = 0.0
+    if dropout:
+        extra = dropout / (1.0 - dropout) * _mean_squares(Xs, u, offset)
+    return k * _top_eigenvalue(Xs, u, extra, intercept, offset), L_max
 
 
-def parameter_scale(X, Y, sample_weight, rows, dropout, intercept, loss):
+def parameter_scale(X, Y, sample_weight, rows, dropout, intercept, loss, offset=None):
     """The scale of the parameters: their largest one-at-a-time optimum.
 
     From zero weights, each parameter's own Newton step (the gradient ``g_j
@@ -174,31 +244,38 @@ def parameter_scale(X, Y, sample_weight, rows, dropout, intercept, loss):
     Computed on the rows of :func:`_sampled`.
     """
     step, u = _sampled(X, sample_weight, rows)
-    Xs, Ys = X[::step], Y[::step]
+    Xs, Ys = _sample_rows(X, step), Y[::step]
     grad = np.empty(Ys.shape)
     with np.errstate(over="ignore", invalid="ignore"):  # judged below
         loss.value_and_grad(np.zeros(Ys.shape), Ys, u[:, None], grad)
-        curvature = loss.curvature * _mean_squares(Xs, u) / (1.0 - dropout)
+        curvature = loss.curvature * _mean_squares(Xs, u, offset) / (1.0 - dropout)
         used = curvature > 0
-        sizes = np.abs(np.asarray(Xs.T @ grad)[used]) / curvature[used, None]
+        if offset is None:
+            products = np.asarray(Xs.T @ grad)
+        else:  # of the centered features
+            products = _centered_products(Xs, grad, offset)
+        sizes = np.abs(products[used]) / curvature[used, None]
     if intercept:
         sizes = np.append(sizes, np.abs(grad.sum(0)) / loss.curvature)
     sizes = sizes[np.isfinite(sizes)]  # overflowing data: training judges it
     return float(np.max(sizes, initial=0.0))
 
 
-def _top_eigenvalue(X, u, extra, intercept, iterations=100, rtol=1e-4):
-    """The largest eigenvalue of ``Z^T diag(u) Z + diag(extra, 0)``, ``Z = [X, 1]``.
+def _top_eigenvalue(X, u, extra, intercept, offset=None, iterations=100, rtol=1e-4):
+    """The largest eigenvalue of ``Z^T diag(u) Z + diag(extra, 0)``, ``Z = [X, 1]``
+    (``X`` less ``offset``, without a centered copy).
 
     Power iteration from a vector of ones; the Rayleigh quotient it returns
     approaches the eigenvalue from below.
     """
     d = X.shape[1]
+    m = np.zeros(d) if offset is None else offset.astype(np.float64)
     v = np.ones(d + intercept) / np.sqrt(d + intercept)
     value = 0.0
     for _ in range(iterations):
-        r = u * (X @ v[:d] + (v[d] if intercept else 0.0))
-        w = np.concatenate([X.T @ r + extra * v[:d], [r.sum()] if intercept else []])
+        r = u * (X @ v[:d] - m @ v[:d] + (v[d] if intercept else 0.0))
+        Xr = X.T @ r - m * r.sum()
+        w = np.concatenate([Xr + extra * v[:d], [r.sum()] if intercept else []])
         previous, value = value, float(v @ w)
         largest = np.max(np.abs(w))
         if largest == 0 or abs(value - previous) <= rtol * value:
@@ -266,7 +343,9 @@ class GDRegressor(_LinearModel, RegressorGD):
         gradient at zero output, the curvature with the dropout's
         :math:`1 / (1 - p)` on the features), and :math:`\sqrt{b / n}` the
         square-root scaling of adaptive methods' steps with the batch size
-        (Malladi et al., NeurIPS 2022). The step used is stored in
+        (Malladi et al., NeurIPS 2022). With ``scale_target`` (the default)
+        both are computed on the problem training sees: centered dense
+        features and the standardized target. The step used is stored in
         ``learning_rate_``.
     batch_size : int or None, default=32
         Samples per mini-batch; ``None`` means full-batch gradient descent. A
@@ -310,7 +389,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         instead of starting from zero; the optimizer state and the schedule
         start afresh, and the history grows.
     {{verbose early_stopping validation_fraction n_iter_no_change tol}}
-    {{record_trajectory epoch_size}}
+    {{scale_target record_trajectory epoch_size}}
 
     Attributes
     ----------
@@ -334,7 +413,8 @@ class GDRegressor(_LinearModel, RegressorGD):
 
     Notes
     -----
-    Coefficients start at zero. Training raises :class:`~skgd.DivergenceError`
+    Coefficients start at zero, and the intercept at the weighted mean of ``y``
+    (see ``scale_target``). Training raises :class:`~skgd.DivergenceError`
     as soon as the objective stops being finite or grows a million times above
     its start, and the estimator then keeps its previous state. ``fit`` warns
     with :class:`~sklearn.exceptions.ConvergenceWarning` when ``tol`` is set
@@ -384,6 +464,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         tol=1e-4,
         record_trajectory=False,
         epoch_size=None,
+        scale_target=True,
     ):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -412,6 +493,7 @@ class GDRegressor(_LinearModel, RegressorGD):
         self.tol = tol
         self.record_trajectory = record_trajectory
         self.epoch_size = epoch_size
+        self.scale_target = scale_target
 
     _parameter_constraints = {
         **RegressorGD._parameter_constraints,

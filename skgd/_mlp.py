@@ -141,7 +141,7 @@ class MLPRegressor(_MLPModel, RegressorGD):
     {{shuffle}}
     {{random_state warm_start}}
     {{verbose early_stopping validation_fraction n_iter_no_change tol}}
-    {{record_trajectory epoch_size}}
+    {{scale_target record_trajectory epoch_size}}
 
     Attributes
     ----------
@@ -203,6 +203,7 @@ class MLPRegressor(_MLPModel, RegressorGD):
         tol=1e-4,
         record_trajectory=False,
         epoch_size=None,
+        scale_target=True,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -233,6 +234,7 @@ class MLPRegressor(_MLPModel, RegressorGD):
         self.tol = tol
         self.record_trajectory = record_trajectory
         self.epoch_size = epoch_size
+        self.scale_target = scale_target
 
     _parameter_constraints = {**RegressorGD._parameter_constraints, **_MLP_CONSTRAINTS}
 

@@ -43,6 +43,7 @@ import weakref
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 
 from ._activations import Activation, compiled_passes
@@ -55,10 +56,10 @@ from ._engine import (
     _starting_state,
 )
 from ._exceptions import DivergenceError
-from ._layers import Dense, Dropout
+from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
-from ._trainer import DIVERGENCE_FACTOR, divergence_error
+from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 from .engine.digest import array_digest
 from .engine.fused import (
     adam_steps,
@@ -206,6 +207,9 @@ class StackedNetwork:
         self.dtype = net.dtype
         self.dense = [layer for layer in net.layers if isinstance(layer, Dense)]
         names = [layer.name for layer in net.layers if isinstance(layer, Activation)]
+        # Centered features (see Center): one offset, as the data is one.
+        centers = [layer.offset for layer in net.layers if isinstance(layer, Center)]
+        self.offset = centers[0] if centers else None
         self.activation = names[0] if names else "identity"
         # Position j is the dropout before dense layer j (stream j).
         self.rates = np.zeros((len(self.dense), len(nets)))
@@ -301,7 +305,7 @@ class StackedNetwork:
         # read from the dropped-out output.
         apart = self.activation not in ("relu", "identity")
         ws = {
-            "x1": np.ones((m, dense[0].n_in + 1), dtype),
+            "x1": np.ones((m, dense[0].Wb.shape[0]), dtype),  # ones if a bias
             "z": [np.empty((m, K, layer.n_outputs), dtype) for layer in dense],
             "a": [None] + [np.empty((m, K, layer.n_in), dtype) for layer in dense[1:]],
             "pre": [None]
@@ -327,6 +331,8 @@ class StackedNetwork:
         self._masks, self._inputs = [None] * len(self.dense), []
         for j, layer in enumerate(self.dense):
             runs = self.dropout[j] if streams is not None else []
+            if j == 0 and self.offset is not None:
+                X = (X.toarray() if sp.issparse(X) else X) - self.offset
             if j == 0 and not runs:
                 x1 = ws["x1"]
                 np.copyto(x1[:, : layer.n_in], X)
@@ -378,7 +384,8 @@ class StackedNetwork:
             block[:n_in].transpose(1, 0, 2),
             out=z.transpose(1, 0, 2),
         )
-        np.add(z, block[n_in], z)
+        if len(block) > n_in:  # a layer without intercepts has no row for them
+            np.add(z, block[n_in], z)
 
     def backward(self):
         """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
@@ -394,7 +401,8 @@ class StackedNetwork:
                 g.transpose(1, 0, 2),
                 out=dblock[:n_in].transpose(1, 0, 2),
             )
-            _add(g, 0, out=dblock[n_in])
+            if len(dblock) > n_in:
+                _add(g, 0, out=dblock[n_in])
             if j == 0:
                 return
             ga, W = ws["ga"][j], self.blocks[j][:n_in]
@@ -676,7 +684,10 @@ class _GroupRun:
         for i, k in enumerate(self.active):
             task = self.tasks[k]
             Y = task.encode(y, pred.dtype)
-            losses[i] = weighted_loss(task.loss, pred[:, i, :], Y, None)
+            if task.target_scale is not None:  # training's units (see TargetScale)
+                Y = task.target_scale.transform(Y)
+            loss = weighted_loss(task.loss, pred[:, i, :], Y, None)
+            losses[i] = loss * task.loss_scale  # in y's units
         return losses
 
     def rekey(self, k, estimator):
@@ -777,11 +788,14 @@ class _GroupRun:
                 finishing.append(k)
                 stopped.append(False)
                 continue
-            record = {
-                "epoch": self.n_iter,
-                "t": self.t,
-                "train_loss": float(train_loss[i]),
-            }
+            loss = float(train_loss[i]) * self.tasks[k].loss_scale  # in y's units
+            if not within_dtype(loss, self.net.dtype):  # as Trainer.end_epoch
+                what = f"the training loss reached {loss:.3g}"
+                self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
+                finishing.append(k)
+                stopped.append(False)
+                continue
+            record = {"epoch": self.n_iter, "t": self.t, "train_loss": loss}
             if outputs is not None:
                 try:
                     self._validate(k, outputs[:, i, :], record)
@@ -807,7 +821,7 @@ class _GroupRun:
             raise divergence_error(epoch, what, lr)
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
-        loss = weighted_loss(task.loss, pred, y, sw)
+        loss = weighted_loss(task.loss, pred, y, sw) * task.loss_scale  # y's units
         if not math.isfinite(loss):
             what = "the loss on the held-out data overflows"
             raise divergence_error(epoch, what, lr, "scale the features and y")

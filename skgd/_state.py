@@ -113,10 +113,38 @@ def _plain(value):
     return False
 
 
-def _training_state_problem(state, n_params=None):
+def _target_scale_problem(value, shapes=None):
+    """What is wrong with a state's ``target_scale`` (see TargetScale), or None.
+
+    ``shapes``: ``(n_features, n_outputs)`` of the fitted weights, or None.
+    """
+    if value is None:
+        return None
+    n_features, n_outputs = shapes or (None, None)
+    lists = {"mean": n_outputs, "x_mean": n_features, "intercepts": n_outputs}
+    if not (
+        isinstance(value, dict)
+        and set(value) <= {"scale", "fixed_intercept", *lists}
+        and isinstance(value.get("fixed_intercept", False), bool)
+        and _is_real(value.get("scale"))
+        and value["scale"] > 0
+        and isinstance(value.get("mean"), list)
+    ):
+        return "a target scale: a positive 'scale' and a list of means"
+    for key, size in lists.items():
+        entry = value.get(key)
+        if entry is None and key != "mean":
+            continue
+        if not (_real_list(entry) and (size is None or len(entry) == size)):
+            return f"a target scale whose {key!r} is a list of {size or 'some'} floats"
+    return None
+
+
+def _training_state_problem(state, n_params=None, shapes=None):
     """What is wrong with a ``_training_state``, or None.
 
-    ``n_params``: the sizes the optimizer's arrays may have, or None.
+    ``n_params``: the sizes the optimizer's arrays may have, or None;
+    ``shapes``: ``(n_features, n_outputs)`` of the fitted weights, or None.
     """
     if not isinstance(state, dict) or not _plain(state):
         return "a dict of numbers, arrays and random generators"
@@ -132,6 +160,9 @@ def _training_state_problem(state, n_params=None):
         return "counts of epochs and updates (ints >= 0) under 'n_iter' and 't'"
     if not _is_real(state.get("lr0")) or state["lr0"] <= 0:
         return "a positive step under 'lr0'"
+    problem = _target_scale_problem(state.get("target_scale"), shapes)
+    if problem is not None:
+        return problem
     optimizer = state.get("optimizer")
     if not (
         isinstance(optimizer, dict)
@@ -363,7 +394,8 @@ def check_optimizer_state(estimator, weights):
     # With the intercepts, or without (a linear model's fit_intercept=False,
     # which set_params may have changed since the fit).
     n_params = {n_weights, n_weights + sum(b.size for _, b in weights)}
-    problem = _training_state_problem(estimator._training_state, n_params)
+    shapes = weights[0][0].shape[0], weights[-1][0].shape[1]
+    problem = _training_state_problem(estimator._training_state, n_params, shapes)
     if problem is not None:
         raise ValueError(
             f"This file is not an skgd {type(estimator).__name__}: its state holds "

@@ -53,6 +53,19 @@ class Objective:
         return value
 
 
+def within_dtype(loss, dtype):
+    """Whether residuals of a loss in y's units fit ``dtype``.
+
+    A loss finite on the standardized target (see
+    :class:`skgd._tasks.TargetScale`) may not be in y's units, or its
+    residuals, about ``sqrt(2 * loss)``, may not fit a float32 model: its
+    predictions would overflow.
+    """
+    return math.isfinite(loss) and math.sqrt(2.0 * abs(loss)) <= float(
+        np.finfo(dtype).max
+    )
+
+
 def add_penalty(net, alpha, value):
     """Add the L2 penalty's gradient to ``net.grads``; return ``value`` plus it."""
     for w, grad_w, scratch in net.penalized:
@@ -306,7 +319,8 @@ class Trainer:
             raise divergence_error(epoch, what, self.lr)
         y = split.Y[split.rows]
         sw = None if split.sample_weight is None else split.sample_weight[split.rows]
-        loss = weighted_loss(self.objective.loss, pred, y, sw)
+        # In y's units (see skgd._tasks.TargetScale), where it must be finite.
+        loss = weighted_loss(self.objective.loss, pred, y, sw) * self.task.loss_scale
         if not math.isfinite(loss):
             what = "the loss on the held-out data overflows"
             raise divergence_error(epoch, what, self.lr, "scale the features and y")
@@ -319,6 +333,9 @@ class Trainer:
         adds to it.
         """
         start = time.perf_counter()
+        train_loss = train_loss * self.task.loss_scale  # in y's units
+        if not within_dtype(train_loss, self.net.dtype):
+            raise self.diverged(train_loss, self.state.n_iter + 1)
         self.state.n_iter += 1
         record = {
             "epoch": self.state.n_iter,

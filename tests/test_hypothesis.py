@@ -287,8 +287,12 @@ def test_a_stream_of_chunks_trains_or_raises_a_documented_error(est, data, draw)
             assert re.search(STREAM_WEIGHTS, str(exc)), exc
             assert _snapshot(est) == before
             return
-        pred = est.predict(X)
-        assert pred.shape == y.shape and pred.dtype == X.dtype
+        # On the rows seen so far: a row not seen yet may lie beyond what the
+        # model predicts in its dtype (an untrained weight of a float32 model
+        # on a target of scale 1e30 times a feature of 1e15), which predict
+        # refuses with a clear error (so on main too, for such data).
+        pred = est.predict(X[:b])
+        assert pred.shape == y[:b].shape and pred.dtype == X.dtype
         assert np.isfinite(pred).all(), pred
     event("stream: success")
     assert est.t_ == est._training_state["t"]

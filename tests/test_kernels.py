@@ -375,11 +375,16 @@ def test_fused_fit_equals_the_numpy_path(
         **SETTINGS[optimizer],
     )
     fused, reference = fit_both(monkeypatch, estimator, X, y, sample_weight=sw)
-    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=1e-11)
-    np.testing.assert_allclose(fused.intercept_, reference.intercept_, rtol=1e-11)
+    # Sums in another order. Adam's ratios carry their rounding further: on
+    # CSR rows (not centered) the intercept is trained from the target's
+    # mean, where its gradient is small and Adam's normalized steps are not
+    # (2.7e-11 and 8.2e-11 measured, full-batch Adam on CSR rows).
+    rtol = 1e-9 if optimizer == "adam" else 1e-11
+    np.testing.assert_allclose(fused.coef_, reference.coef_, rtol=rtol)
+    np.testing.assert_allclose(fused.intercept_, reference.intercept_, rtol=rtol)
     train_losses = [r["train_loss"] for r in fused.history_]
     expected = [r["train_loss"] for r in reference.history_]
-    np.testing.assert_allclose(train_losses, expected, rtol=1e-11)
+    np.testing.assert_allclose(train_losses, expected, rtol=rtol)
     assert fused.n_iter_ == reference.n_iter_ == 6
 
 
@@ -551,10 +556,17 @@ def test_a_stack_of_200_with_diverging_candidates(monkeypatch, linear_data):
     X, y = linear_data
     rates = np.geomspace(1e-4, 100.0, 200)  # the largest diverge (2 / L is ~1)
     candidates = [
-        GDRegressor(learning_rate=lr, batch_size=None, epochs=6, tol=None,
-                    average=False, random_state=0)
+        GDRegressor(
+            learning_rate=lr,
+            batch_size=None,
+            epochs=6,
+            tol=None,
+            average=False,
+            random_state=0,
+            scale_target=False,
+        )
         for lr in rates
-    ]  # fmt: skip
+    ]  # fmt: skip  (unscaled: the stacked parameters are the fitted ones)
     results, _, _ = skgd._stacked.train_group(candidates, X, y)
     diverged = 0
     for candidate, lr in zip(candidates, rates):

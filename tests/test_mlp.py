@@ -71,6 +71,7 @@ def test_one_full_batch_sgd_step_from_weights_set_by_hand(small_data, rng, how):
         batch_size=None,
         epochs=1,
         warm_start=True,
+        scale_target=False,  # the textbook step
         **EXACT,
     )
     mlp.fit(X, y)

@@ -69,7 +69,8 @@ def test_trajectory_is_recorded_only_when_asked(line_data):
     model = GDRegressor(epochs=4, tol=None, record_trajectory=True, random_state=0)
     model.fit(x, y)
     assert model.trajectory_.shape == (5, 2)
-    np.testing.assert_array_equal(model.trajectory_[0], [0.0, 0.0])
+    # From zero on the standardized target: the intercept starts at y's mean.
+    np.testing.assert_allclose(model.trajectory_[0], [0.0, np.mean(y)], rtol=1e-15)
     np.testing.assert_array_equal(
         model.trajectory_[-1], [*model.coef_, model.intercept_]
     )
@@ -104,12 +105,15 @@ def test_landscape_is_the_objective_and_the_path_is_the_trajectory(line_data, lo
         net.set_weights([([[display.w_grid[i, j]]], [display.b_grid[i, j]])])
         expected = objective(net, x, y[:, None], 1.0 / len(y))
         assert display.objective[i, j] == pytest.approx(expected, rel=1e-10)
-    # The path goes downhill: the objective at its end is below its start.
+    # The path goes downhill: the objective at its end is below its start
+    # (the intercept at y's mean, see scale_target), and far below zero
+    # weights'.
     heights = []
-    for w, b in display.path[[0, -1]]:
+    for w, b in [(0.0, 0.0), *display.path[[0, -1]]]:
         net.set_weights([([[w]], [b])])
         heights.append(objective(net, x, y[:, None], 1.0 / len(y)))
-    assert heights[1] < 0.1 * heights[0]
+    zero, start, end = heights
+    assert end < start and end < 0.1 * zero
 
 
 def test_landscape_refuses_what_it_cannot_draw(line_data, linear_data):

@@ -34,19 +34,23 @@ def chunk_bounds(n, epochs, seed, first=0):
     rng = np.random.default_rng(seed)
     total = n * epochs
     cuts = set(rng.integers(1, total, size=12)) | {1, 2, n - 1, n + 1, total - 1}
-    cuts = {c for c in cuts if first < c < total} | ({first} if first else set())
+    cuts = {c for c in cuts if first < c < total} | (
+        {first} if 0 < first < total else set()
+    )
     return [0, *sorted(cuts), total]
 
 
 def stream(model, X, y, sw, epochs, seed=0):
     """Feed ``epochs`` passes over the data to ``model.partial_fit`` in chunks.
 
-    With weights, the first chunk is a whole epoch: it sets the stream's mean
-    weight to fit's.
+    With weights, or a target scaled (``scale_target``), the first chunk is a
+    whole epoch: it sets the stream's mean weight, and its target's mean and
+    scale, to fit's.
     """
     n = len(y)
     rows = np.tile(np.arange(n), epochs)
-    bounds = chunk_bounds(n, epochs, seed, first=0 if sw is None else n)
+    whole = sw is not None or model.get_params().get("scale_target", False)
+    bounds = chunk_bounds(n, epochs, seed, first=n if whole else 0)
     for a, b in itertools.pairwise(bounds):
         part = rows[a:b]
         model.partial_fit(X[part], y[part], None if sw is None else sw[part])
@@ -141,7 +145,9 @@ def test_weights_of_very_different_scales_across_chunks_are_kept_relative(
     # power of two trains bit for bit the same.
     X, y, sw = data
     sw = sw * np.where(np.arange(N) < 150, 2.0**-90, 2.0**-88)
+    # The weights' arithmetic, without a target scale of the first chunk.
     common = dict(learning_rate=0.005, batch_size=32, shuffle=False)
+    common["scale_target"] = False
 
     def run(weights):
         model = GDRegressor(epoch_size=N, **common)
@@ -163,6 +169,7 @@ def test_weights_of_very_different_scales_across_chunks_are_kept_relative(
 def test_unweighted_chunks_weigh_one_among_weighted_ones(data, assert_same_training):
     X, y, sw = data
     common = dict(learning_rate=0.02, batch_size=32, shuffle=False)
+    common["scale_target"] = False  # the first chunk's scale would not be fit's
     sw = np.tile([0.25, 1.75, 2.0, 0.0, 1.5, 0.5], N // 6)
     sw[96:204] = 1.0  # the mean stays 1, in the first chunk too
     expected = GDRegressor(epochs=1, tol=None, **common).fit(X, y, sw)
@@ -182,7 +189,7 @@ def test_a_chunk_of_weightless_rows_is_part_of_the_stream(data, fitted_weights):
     sw = sw.copy()
     sw[:140] = 0.0
     sw[140:] = 1.0 + (np.arange(160) % 2 - 0.5)  # mean 1
-    common = dict(batch_size=32, shuffle=False)
+    common = dict(batch_size=32, shuffle=False, scale_target=False)
     expected = GDRegressor(learning_rate=0.02 * 160 / 300, epochs=1, tol=None, **common)
     expected.fit(X, y, sw)
     actual = GDRegressor(learning_rate=0.02, epoch_size=N, **common)
@@ -199,6 +206,7 @@ def test_sparse_chunks_train_like_dense_ones(data):
     X, y, _ = data
     X = np.where(np.abs(X) > 0.8, X, 0.0)
     common = dict(learning_rate=0.02, batch_size=32, shuffle=False, epoch_size=N)
+    common["scale_target"] = False  # which centers dense features only
     dense = stream(GDRegressor(**common), X, y, None, epochs=2)
     sparse = stream(GDRegressor(**common), sp.csr_matrix(X), y, None, epochs=2)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-12)
@@ -217,6 +225,7 @@ def test_one_shuffled_call_per_epoch_is_fit_with_shuffling(data, assert_same_tra
 def test_a_stream_pickled_mid_epoch_resumes_exactly(data, assert_same_training):
     X, y, _ = data
     common = dict(hidden_layer_sizes=(5,), batch_size=32, dropout=0.2, shuffle=False)
+    common["scale_target"] = False  # a first chunk of 50 rows would scale apart
     expected = MLPRegressor(epochs=1, tol=None, random_state=0, **common).fit(X, y)
     actual = MLPRegressor(epoch_size=N, random_state=0, **common)
     actual.partial_fit(X[:50], y[:50])
@@ -243,6 +252,7 @@ def test_sizes_change_only_between_epochs(data, change):
 def test_a_diverging_chunk_changes_nothing(data, assert_same_training):
     X, y, _ = data
     common = dict(learning_rate=0.02, batch_size=32, shuffle=False, epoch_size=N)
+    common["scale_target"] = False  # a first chunk of 100 rows would scale apart
     expected = GDRegressor(**common)
     stream(expected, X, y, None, epochs=1)
     actual = GDRegressor(**common).partial_fit(X[:100], y[:100])

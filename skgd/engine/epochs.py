@@ -28,8 +28,11 @@ from .kernels import (
 
 
 @kernel
-def dense_epoch(X, Y, order, sw, batch, P, G, z, g, rates, codes, hyper, state):
+def dense_epoch(X, offset, Y, order, sw, batch, P, G, z, g, rates, codes, hyper, state):
     """One pass over dense rows ``X[order]`` in batches of ``batch``; a status.
+
+    The model sees the rows less ``offset`` (centered features, see
+    :class:`skgd._layers.Center`), zeros for none.
 
     ``codes`` holds the loss, the optimizer, nesterov and whether there is
     an intercept; ``state`` is ``(velocity, m_, v_, mean, counts, sums)``
@@ -43,9 +46,13 @@ def dense_epoch(X, Y, order, sw, batch, P, G, z, g, rates, codes, hyper, state):
         for q in range(G.size):  # a loop, not G[:], which makes a view
             G[q] = 0.0
         if o == 1:  # scalar sums: twice as fast as the loops over outputs
-            value = _one_output_batch(X, Y, order, sw, start, stop, P, G, codes, hyper)
+            value = _one_output_batch(
+                X, offset, Y, order, sw, start, stop, P, G, codes, hyper
+            )
         else:
-            value = _dense_batch(X, Y, order, sw, start, stop, P, G, z, g, codes, hyper)
+            value = _dense_batch(
+                X, offset, Y, order, sw, start, stop, P, G, z, g, codes, hyper
+            )
         n_weights, m = X.shape[1] * o, stop - start
         if not _step(P, G, value, i, m, n_weights, rates[i], codes, hyper, state):
             return DIVERGED
@@ -67,7 +74,7 @@ def _step(P, G, value, i, m, n_weights, rate, codes, hyper, state):
 
 
 @inlined
-def _one_output_batch(X, Y, order, sw, start, stop, P, G, codes, hyper):
+def _one_output_batch(X, offset, Y, order, sw, start, stop, P, G, codes, hyper):
     """The loss of rows ``order[start:stop]`` of one output; its gradient in G."""
     d, value = X.shape[1], 0.0
     for r in range(start, stop):
@@ -75,19 +82,19 @@ def _one_output_batch(X, Y, order, sw, start, stop, P, G, codes, hyper):
         c = (sw[row] if sw.size else 1.0) / (stop - start)
         t = P[d] if codes[3] else 0.0
         for j in range(d):
-            t += X[row, j] * P[j]
+            t += (X[row, j] - offset[j]) * P[j]
         loss, gk = elementwise_loss(codes[0], hyper[1], t, Y[row, 0])
         value += c * loss
         gk *= c
         for j in range(d):
-            G[j] += X[row, j] * gk
+            G[j] += (X[row, j] - offset[j]) * gk
         if codes[3]:
             G[d] += gk
     return value
 
 
 @inlined
-def _dense_batch(X, Y, order, sw, start, stop, P, G, z, g, codes, hyper):
+def _dense_batch(X, offset, Y, order, sw, start, stop, P, G, z, g, codes, hyper):
     """:func:`_one_output_batch` for several outputs."""
     d, o, value = X.shape[1], Y.shape[1], 0.0
     n_weights = d * o
@@ -99,13 +106,13 @@ def _dense_batch(X, Y, order, sw, start, stop, P, G, z, g, codes, hyper):
             z[k] = P[n_weights + k] if codes[3] else 0.0
         for j in range(d):
             for k in range(o):
-                z[k] += x[j] * P[j * o + k]
+                z[k] += (x[j] - offset[j]) * P[j * o + k]
         value += c * loss_grad(codes[0], hyper[1], z, Y[row], g)
         for k in range(o):
             g[k] *= c
         for j in range(d):
             for k in range(o):
-                G[j * o + k] += x[j] * g[k]
+                G[j * o + k] += (x[j] - offset[j]) * g[k]
         intercept_grad(G, n_weights, g, o, codes[3])
     return value
 

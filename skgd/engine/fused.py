@@ -1,6 +1,7 @@
 """The compiled epoch of a linear model: the trainer's side of the kernels.
 
-A network of one dense layer (a linear model without dropout) trained by a
+A network of one dense layer (a linear model without dropout, its features
+centered or not: see skgd._layers.Center) trained by a
 loss of :mod:`skgd._losses` and by SGD (with or without momentum) or Adam,
 averaged or not, trains each pass over in-memory data with one call of
 :func:`skgd.engine.epochs.dense_epoch` or ``csr_epoch`` instead of a few
@@ -22,7 +23,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from .._layers import Dense
+from .._layers import Center, Dense
 from .._losses import Hinge, Huber, LogLoss, ModifiedHuber, SoftmaxLogLoss, SquaredError
 from .._optimizers import SGD, Adam, Averaged, IterateAverage
 
@@ -40,9 +41,9 @@ OPTIMIZER_CODES = {SGD: 0, Adam: 1}
 
 def fused_epochs(net, loss, optimizer):
     """A :class:`LinearEpochs` for this network, loss and optimizer, or None."""
+    layers = [type(layer) for layer in net.layers]
     fusable = (
-        len(net.layers) == 1
-        and type(net.layers[0]) is Dense
+        layers in ([Dense], [Center, Dense])
         and type(loss) in LOSS_CODES
         and compiled_optimizer(optimizer)
     )
@@ -134,8 +135,12 @@ class LinearEpochs:
     def __init__(self, net, loss, optimizer):
         self.net, self.optimizer = net, optimizer
         self.inner, self.average, self.codes, self.hyper = kernel_settings(
-            optimizer, loss, net.layers[0].bias
+            optimizer, loss, net.layers[-1].bias
         )
+        first = net.layers[0]  # centered features, or none (see Center)
+        centered = isinstance(first, Center)
+        self.offset = first.offset if centered else np.zeros(net.widths[0], net.dtype)
+        self.centered = centered
         o = net.widths[-1]
         self._z = np.empty(o)
         self._g = np.empty(o)
@@ -145,7 +150,7 @@ class LinearEpochs:
         X = getattr(getattr(part, "batches", None), "X", None)
         if X is None or X.dtype != self.net.dtype:
             return False
-        return not sp.issparse(X) or X.format == "csr"
+        return not sp.issparse(X) or (X.format == "csr" and not self.centered)
 
     def train_pass(self, trainer, part, total=0.0, weight=0.0):
         """Train on the :class:`~skgd._data.Pass` ``part``; the epoch's sums.
@@ -191,7 +196,9 @@ class LinearEpochs:
             return epochs.csr_epoch(
                 X.data, X.indices, X.indptr, *common, self.codes, self.hyper, state
             )
-        return epochs.dense_epoch(np.asarray(X), *common, self.codes, self.hyper, state)
+        return epochs.dense_epoch(
+            np.asarray(X), self.offset, *common, self.codes, self.hyper, state
+        )
 
 
 def adam_steps(rates, beta_1, beta_2, t):
@@ -279,8 +286,11 @@ class StackedLinearEpochs:
             failed, np.empty(K * o), np.empty(K * o),
         )  # fmt: skip
         sw = batches.sample_weight
+        offset = run.net.offset
+        if offset is None:
+            offset = np.zeros(run.net.dense[0].n_in, run.net.dtype)
         stacked_dense_epoch(
-            np.asarray(batches.X), batches.Y, order,
+            np.asarray(batches.X), offset, batches.Y, order,
             np.zeros((0, 0)) if sw is None else sw, part.size,
             run.net.params, run.net.grads, np.repeat(self._steps(rates), o, axis=1),
             np.repeat(self._spread(), o, axis=1), self._hyper(), self.codes, state,

@@ -31,9 +31,12 @@ ALPHA, MOMENTUM, BETA_1, BETA_2, EPSILON = range(5)
 
 @kernel
 def stacked_dense_epoch(
-    X, Y, order, SW, batch, P, G, rates, spread, hyper, codes, state
+    X, offset, Y, order, SW, batch, P, G, rates, spread, hyper, codes, state
 ):
     """:func:`dense_epoch` for ``K`` candidates that share the data and the order.
+
+    The candidates see the rows less ``offset`` (zeros for none), as in
+    :func:`dense_epoch`.
 
     ``P`` and ``G`` are the stacked networks' flat buffers, laid out
     ``(n_features [+ 1], K, n_outputs)``: candidates innermost, so that a
@@ -66,8 +69,8 @@ def stacked_dense_epoch(
             values[k] = 0.0
         for r in range(start, stop):
             _stacked_row(
-                X, Y, order[r], SW, columns, stop - start, P, G, z, g, codes, hyper,
-                values,
+                X, offset, Y, order[r], SW, columns, stop - start, P, G, z, g, codes,
+                hyper, values,
             )  # fmt: skip
         _stacked_penalty(P, G, d, spread, values, g)
         for k in range(K):
@@ -83,13 +86,13 @@ def stacked_dense_epoch(
 
 
 @inlined
-def _stacked_row(X, Y, row, SW, columns, m, P, G, z, g, codes, hyper, values):
+def _stacked_row(X, offset, Y, row, SW, columns, m, P, G, z, g, codes, hyper, values):
     """One row's outputs, losses and share of the gradient, for every candidate."""
     d, KO, o = X.shape[1], z.size, Y.shape[1]
     for q in range(KO):
         z[q] = P[d * KO + q] if codes[3] else 0.0
     for j in range(d):
-        x, base = X[row, j], j * KO
+        x, base = X[row, j] - offset[j], j * KO
         for q in range(KO):
             z[q] += x * P[base + q]
     for k in range(KO // o):
@@ -105,7 +108,7 @@ def _stacked_row(X, Y, row, SW, columns, m, P, G, z, g, codes, hyper, values):
         for q in range(at, at + o):
             g[q] *= c
     for j in range(d):
-        x, base = X[row, j], j * KO
+        x, base = X[row, j] - offset[j], j * KO
         for q in range(KO):
             G[base + q] += x * g[q]
     if codes[3]:

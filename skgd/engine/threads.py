@@ -11,6 +11,8 @@ models use no threads.
 
 from contextlib import nullcontext
 
+from .._layers import Center
+
 # Multiply-adds of a batch's largest matrix product below which a fit runs on
 # one BLAS thread: about a millisecond of one core's work.
 SMALL_PRODUCT = 1 << 21
@@ -27,10 +29,11 @@ def largest_product(net, batch_rows):
 def blas_threads_for(net, batch_rows):
     """A context that limits BLAS to one thread when the fit's products are small.
 
-    A no-op for the networks of one layer (linear models), which train in
-    compiled kernels, and for large products.
+    A no-op for the networks of one layer (linear models, their features
+    centered or not), which train in compiled kernels, and for large products.
     """
-    if len(net.layers) == 1 or largest_product(net, batch_rows) > SMALL_PRODUCT:
+    layers = [layer for layer in net.layers if not isinstance(layer, Center)]
+    if len(layers) == 1 or largest_product(net, batch_rows) > SMALL_PRODUCT:
         return nullcontext()
     return one_blas_thread()
 
