@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from .._schedules import SCHEDULES
 from .._stacked import merge
 from ..engine.threads import one_blas_thread
-from ._search import _STACKING_CONSTRAINTS, _StackedSearch
+from ._search import _STACKING_CONSTRAINTS, _docstring, _StackedSearch
 from ._stacking import MAX_STACK_BYTES, _stackable, _Stacking, stack_jobs, train_fold
 
 
@@ -236,21 +236,6 @@ _HALVING_ATTRIBUTES = """
 """
 
 
-def _halving_docstring(cls, name, head, own):
-    cls.__doc__ = (
-        head
-        + own
-        + _HALVING_COMMON
-        + _HALVING_ATTRIBUTES
-        + f"""
-    See Also
-    --------
-    sklearn.model_selection.{name} : The search this one replaces.
-"""
-    )
-    return cls
-
-
 class HalvingGridSearchCV(_HalvingSearch, sklearn_search.HalvingGridSearchCV):
     _parameter_constraints = {
         **sklearn_search.HalvingGridSearchCV._parameter_constraints,
@@ -349,7 +334,7 @@ class HalvingRandomSearchCV(_HalvingSearch, sklearn_search.HalvingRandomSearchCV
         self.return_histories = return_histories
 
 
-_halving_docstring(
+_docstring(
     HalvingGridSearchCV,
     "HalvingGridSearchCV",
     """Successive halving over a grid; survivors train on in their stacks.
@@ -368,8 +353,10 @@ _halving_docstring(
     param_grid : dict or list of dict
         Parameter names (``step__name`` in a pipeline) and their values;
         not the resource.""",
+    _HALVING_COMMON,
+    _HALVING_ATTRIBUTES,
 )
-_halving_docstring(
+_docstring(
     HalvingRandomSearchCV,
     "HalvingRandomSearchCV",
     """Successive halving over sampled candidates; survivors train on stacked.
@@ -391,4 +378,6 @@ _halving_docstring(
         lists of values, as in scikit-learn; not the resource.
     n_candidates : int or "exhaust", default="exhaust"
         The candidates of the first rung, as in scikit-learn.""",
+    _HALVING_COMMON,
+    _HALVING_ATTRIBUTES,
 )

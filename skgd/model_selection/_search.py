@@ -203,12 +203,14 @@ _ATTRIBUTES = """
 """
 
 
-def _docstring(cls, name, head, own):
+def _docstring(cls, name, head, own, common=_COMMON, attributes=_ATTRIBUTES):
+    """Set ``cls``'s docstring: its head and own parameters, then the
+    parameters and attributes it shares with the other searches."""
     cls.__doc__ = (
         head
         + own
-        + _COMMON
-        + _ATTRIBUTES
+        + common
+        + attributes
         + f"""
     See Also
     --------
