@@ -512,6 +512,9 @@ class StackedOptimizer:
             names = ()
         self.buffers = {name: np.zeros_like(net.params) for name in names}
         self.codes = np.array([0, self.name == "adam", self.nesterov, 0], np.int64)
+        from .engine.stacked import stacked_network_step  # numba: with the stack
+
+        self._kernel = stacked_network_step
         self._settle()
 
     def _settle(self):
@@ -533,15 +536,13 @@ class StackedOptimizer:
     def step(self, params, grads, lr):
         """One update of every candidate at its rate ``lr[k]``, its penalty
         included; returns each candidate's ``(alpha / 2) ||W||**2``."""
-        from .engine.stacked import stacked_network_step  # numba: on first use
-
         rates = np.asarray(lr, dtype=float)
         if self.name == "adam":
             self.t += 1
             b1, b2 = self.values["beta_1"], self.values["beta_2"]
             rates = adam_steps(rates, b1, b2, self.t)
         penalties = np.zeros(len(rates))
-        stacked_network_step(
+        self._kernel(
             params, grads, self.blocks, rates, self.spread, self.codes,
             *self._buffers, penalties,
         )  # fmt: skip
@@ -696,7 +697,8 @@ class _GroupRun:
 
     def retain(self, candidates):
         """Keep only ``candidates`` (indices of the group) in the stack."""
-        dropped = [k for k in self.active if k not in set(candidates)]
+        kept = set(candidates)
+        dropped = [k for k in self.active if k not in kept]
         self._drop(dropped)
 
     def _epoch(self, per_update):

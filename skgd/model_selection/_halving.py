@@ -54,7 +54,7 @@ class _Rungs(_Stacking):
         new = [i for i in range(len(candidates)) if i not in left]
         fresh = [i for i in new if _continuable(finals[i])]
         self._start(fresh, candidates, identities, splits, fit_params, results, shares)
-        anew = [i for i in new if i not in set(fresh)]
+        anew = sorted(set(new) - set(fresh))
         if anew:  # trained from scratch at every rung
             more = super()._train([candidates[i] for i in anew], splits, fit_params)
             merge(results, more[0])
