@@ -44,7 +44,6 @@ from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._registry import build
 from ._schedules import SCHEDULES
-from ._stacked import noted_in_search, replayed
 from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
 from ._tasks import Regression, TargetScale
@@ -297,25 +296,37 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         return net
 
     def _train(self, X, y, sample_weight, start, classes=None):
-        """Train from ``start`` and commit the result only once it succeeded.
-
-        Inside a stacked search (:mod:`skgd.model_selection`), a fit whose
-        candidate was already trained with the others of its group takes
-        that result (``replayed``) instead of training again.
-        """
+        """Train from ``start`` and commit the result only once it succeeded."""
         resumes = start != "fresh" and hasattr(self, "history_")
-        with _input_attributes_kept_on_error(self), noted_in_search(self):
+        with _input_attributes_kept_on_error(self):
             run = self._prepare(X, y, sample_weight, start, resumes, classes)
-            result = replayed(self, run) if start == "fresh" else None
-            if result is None:
-                stored = self._training_state if resumes else None
-                result = fit_session(run.net, run.source, run.config, start, stored)
-            _check_outputs_fit(run, result)
-            self._warn(result, start, run)
-            self._commit(run.net, result, run.y.ndim, run.config.task, resumes)
+            stored = self._training_state if resumes else None
+            result = fit_session(run.net, run.source, run.config, start, stored)
+            self._end_fit(run, result, start, resumes)
         if run.context is not None:
             run.context.end()
         return self
+
+    def _adopt(self, run, params, result):
+        """Become the fit whose training ``run`` prepared and another trained.
+
+        A stacked run (:mod:`skgd._stacked`) trains many candidates at once,
+        each prepared by its own estimator (``run``, see :meth:`_prepare`):
+        its final ``params`` and :class:`~skgd._engine.SessionResult` are
+        checked, warned of and committed here as this estimator's own fit
+        would have done. Its input attributes (``n_features_in_``...) are
+        those ``run``'s checks set.
+        """
+        with _input_attributes_kept_on_error(self):
+            run.net.params[...] = params
+            self._end_fit(run, result, "fresh", False)
+        return self
+
+    def _end_fit(self, run, result, start, resumes):
+        """Check, warn of and commit a training call's ``result``."""
+        _check_outputs_fit(run, result)
+        self._warn(result, start, run)
+        self._commit(run.net, result, run.y.ndim, run.config.task, resumes)
 
     def _prepare(self, X, y, sample_weight, start, resumes, classes=None):
         """Everything a training call needs, checked, as a :class:`PreparedFit`."""

@@ -215,7 +215,7 @@ def _losses(estimator, X, y, rates, epochs, split):
         clone(final).set_params(learning_rate=rate, epochs=epochs, tol=None)
         for rate in rates
     ]
-    group, _ = stack_group(candidates, X_train, y_train)
+    group = stack_group(candidates, X_train, y_train)
     if group is None:  # refused data or parameters: the fit says why
         candidates[0].fit(X_train, y_train)
         raise ValueError(

@@ -29,18 +29,15 @@ that stops early (``tol``, ``early_stopping``) keeps the state its own fit
 would have ended with; both leave the stack at the end of that epoch and
 cost nothing more.
 
-:func:`train_group` trains a group; its results reach the estimators'
-``fit`` through :func:`replaying`, a context in which a fit of the same
-estimator parameters on the same data takes the stacked result
-(:func:`replayed`) instead of training again.
+:func:`train_group` trains a group; each candidate's fit ends as its own
+fit would (:meth:`~skgd._base.BaseGD._adopt`): its estimator fitted, or
+the error its training raised, in an :class:`Outcome`.
 """
 
-import contextvars
 import copy
 import math
 import time
-import weakref
-from contextlib import contextmanager
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,7 +57,6 @@ from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
-from .engine.digest import array_digest
 from .engine.fused import (
     adam_steps,
     compiled_optimizer,
@@ -85,101 +81,28 @@ STACKED = (
     "class_weight",
 )
 
-# -- the replay of stacked results in the estimators' fit ---------------------
 
-_SEARCH = contextvars.ContextVar("skgd_stacked_search", default=None)
+class Outcome:
+    """How one candidate's stacked fit ended, as its own fit would have.
 
-
-class _Replay:
-    """What a stacked search hands to the fits it runs: results, and a log.
-
-    It remembers the digest of each ``X`` it has seen while that ``X`` lives
-    (the candidates of a fold are fitted on one array, which would otherwise
-    be hashed again for each of them); nothing mutates the data of the
-    search's fits in between.
+    ``estimator`` is the candidate's estimator, fitted, or None when its
+    training raised ``error``; ``warnings`` are those its fit gave (caught,
+    to be given where the fit is taken, see :meth:`take`).
     """
 
-    def __init__(self, results):
-        self.results, self.log, self._digests = results, [], {}
+    __slots__ = ("error", "estimator", "warnings")
 
-    def digest_of(self, X):
-        seen = self._digests.get(id(X))
-        if seen is None or seen[0]() is not X:  # a new array, maybe at an old id
-            seen = self._digests[id(X)] = weakref.ref(X), array_digest(X)
-        return seen[1]
+    def __init__(self, estimator, error=None, caught=()):
+        self.estimator, self.error = estimator, error
+        self.warnings = [(caught.message, caught.category) for caught in caught]
 
-
-@contextmanager
-def replaying(results):
-    """Within the block, fits take their stacked result from ``results``.
-
-    ``results`` maps :func:`fit_key` to a list (one item for each fit of
-    that key, as for equal candidates) of ``(params, SessionResult)`` or the
-    exception the fit raised; each fit takes one. Yields the log of every
-    skgd fit run in the block, in order: its ``history_``, or None when it
-    failed.
-    """
-    token = _SEARCH.set(_Replay(results))
-    try:
-        yield _SEARCH.get().log
-    finally:
-        _SEARCH.reset(token)
-
-
-def data_digest(X, Y, sample_weight, digest_of=array_digest):
-    """A digest of a fit's data; ``digest_of`` digests ``X``."""
-    return digest_of(X) + array_digest(Y) + array_digest(sample_weight)
-
-
-def fit_key(estimator, digest):
-    """What identifies a fit: the estimator's class and parameters, and its data."""
-    params = sorted(estimator.get_params(deep=False).items())
-    return type(estimator).__name__, repr(params), digest
-
-
-def merge(results, more):
-    """Add the stacked results ``more`` to ``results`` (see :func:`replaying`)."""
-    for key, entries in more.items():
-        results.setdefault(key, []).extend(entries)
-
-
-def replayed(estimator, run):
-    """The stacked result of this fit, set into ``run.net``; None if there is none.
-
-    Raises the error the candidate's training ended with, if any.
-    """
-    search = _SEARCH.get()
-    if (
-        search is None
-        or not search.results
-        or getattr(estimator, "_skl_callbacks", None)
-    ):
-        return None  # callbacks hear of every epoch: the fit trains on its own
-    digest = data_digest(run.X, run.Y, run.sample_weight, search.digest_of)
-    entries = search.results.get(fit_key(estimator, digest))
-    if not entries:
-        return None
-    entry = entries.pop()
-    if isinstance(entry, BaseException):
-        raise entry
-    params, result = entry
-    run.net.params[...] = params
-    return result
-
-
-@contextmanager
-def noted_in_search(estimator):
-    """Log the fit's ``history_`` (None if it fails) when inside a stacked search."""
-    search = _SEARCH.get()
-    if search is None:
-        yield
-        return
-    try:
-        yield
-    except BaseException:
-        search.log.append(None)
-        raise
-    search.log.append(estimator.history_)
+    def take(self):
+        """Give the fit's warnings again; raise its error or return the estimator."""
+        for message, category in self.warnings:
+            warnings.warn(message, category, stacklevel=2)
+        if self.error is not None:
+            raise self.error
+        return self.estimator
 
 
 # -- the stacked network -------------------------------------------------------
@@ -589,8 +512,10 @@ class _CandidateView:
 class _GroupRun:
     """The stacked training of one group's candidates on one data set."""
 
-    def __init__(self, runs, keys, results):
-        self.results, self.keys = results, keys
+    def __init__(self, runs, estimators):
+        # Candidate k was prepared by estimators[k] (runs[k]); its fit ends
+        # in outcomes[k] (an Outcome), its estimator fitted.
+        self.runs, self.estimators, self.outcomes = runs, list(estimators), {}
         self.params = [run.config.params for run in runs]
         self.tasks = [run.config.task for run in runs]
         self.baseline = np.array(
@@ -661,7 +586,7 @@ class _GroupRun:
             self._finish(active, stopped=[False] * len(active), keep=keep)
 
     def train(self, epochs=None):
-        """Train to ``epochs`` epochs in all, storing no results."""
+        """Train to ``epochs`` epochs in all, ending no candidate's fit."""
         epochs = self.params[0]["epochs"] if epochs is None else epochs
         per_update = self.schedules[0].per_update  # the rate changes each update
         with _quiet():
@@ -691,9 +616,14 @@ class _GroupRun:
             losses[i] = loss * task.loss_scale  # in y's units
         return losses
 
-    def rekey(self, k, estimator):
-        """Store candidate ``k``'s next results under ``estimator``'s parameters."""
-        self.keys[k] = fit_key(estimator, self.keys[k][2])
+    def rebind(self, k, estimator):
+        """Let candidate ``k``'s next outcome fit ``estimator``: the same
+        candidate, to be trained longer (a halving search's next rung)."""
+        before = vars(self.estimators[k])
+        for name in ("n_features_in_", "feature_names_in_"):  # its run's checks
+            if name in before:
+                setattr(estimator, name, before[name])
+        self.estimators[k] = estimator
 
     def retain(self, candidates):
         """Keep only ``candidates`` (indices of the group) in the stack."""
@@ -831,21 +761,35 @@ class _GroupRun:
         record[f"val_{task.score_name}"] = task.score(y, pred, sw)
 
     def _finish(self, finishing, stopped, keep=False):
-        """Store the results of the candidates that finish, and drop them.
+        """End the fits of the candidates that finish (see :attr:`outcomes`),
+        and drop them.
 
         With ``keep``, they stay in the stack: a last update that their fit
-        would judge diverged is their result's error, but the stack, like a
+        would judge diverged is their outcome's error, but the stack, like a
         longer fit, judges it with the next batch.
         """
         if not finishing:
             return
         errors = {**self.errors, **self._judge_last(finishing)}
         for k, was_stopped in zip(finishing, stopped):
-            entry = errors.get(k) or self._result(k, was_stopped, copied=keep)
-            self.results.setdefault(self.keys[k], []).append(entry)
+            error = errors.get(k)
+            fit = Outcome(None, error) if error else self._fitted(k, was_stopped, keep)
+            self.outcomes[k] = fit
         if not keep:
             self.errors = errors
             self._drop(finishing)
+
+    def _fitted(self, k, stopped, copied):
+        """Candidate ``k``'s :class:`Outcome`: its estimator, fitted with its
+        result (see :meth:`_result`), or the error that raised."""
+        params, result = self._result(k, stopped, copied)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                estimator = self.estimators[k]._adopt(self.runs[k], params, result)
+            except (ValueError, DivergenceError) as error:  # its outputs' check
+                return Outcome(None, error, caught)
+        return Outcome(estimator, None, caught)
 
     def _judge_last(self, candidates):
         """The errors of ``candidates`` whose last update went beyond their
@@ -941,36 +885,35 @@ def _shared_batches(run, sources):
 def train_group(estimators, X, y, sample_weight=None, keep=False):
     """Train ``estimators`` (one group, fresh) stacked on ``(X, y)``.
 
-    Returns ``(results, seconds, group)``: ``results`` maps each
-    candidate's :func:`fit_key` to a list of ``(params, SessionResult)`` or
-    of the error its training ended with (one item for each candidate of
-    that key); a candidate whose parameters or data are refused (its own fit
-    raises the same error before training: scikit-learn's
-    ``InvalidParameterError`` for a value its constraints refuse) has no
-    entry. With ``keep``, ``group`` is the :class:`_GroupRun`, its
-    candidates still in the stack (see :meth:`_GroupRun.run`; None when none
-    could train); else None.
+    Returns ``(outcomes, seconds, group)``: ``outcomes[i]`` is the
+    :class:`Outcome` of ``estimators[i]``, fitted in place, or None where
+    its parameters or data are refused (its own fit raises the same error
+    before training: scikit-learn's ``InvalidParameterError`` for a value
+    its constraints refuse). With ``keep``, ``group`` is the
+    :class:`_GroupRun`, its candidates still in the stack (see
+    :meth:`_GroupRun.run`; None when none could train); else None.
     """
     start = time.perf_counter()
-    group, results = stack_group(estimators, X, y, sample_weight)
+    group = stack_group(estimators, X, y, sample_weight)
+    outcomes = [None] * len(estimators)
     if group is not None:
         # Small matrix products run fastest on one thread; workers run in parallel.
         with one_blas_thread():
             group.run(keep=keep)
-    return results, time.perf_counter() - start, group if keep else None
+        for k, index in enumerate(group.candidates):
+            outcomes[index] = group.outcomes[k]
+    return outcomes, time.perf_counter() - start, group if keep else None
 
 
 def stack_group(estimators, X, y, sample_weight=None):
     """The stacked run of ``estimators`` (one group, fresh), ready to train.
 
-    Returns ``(group, results)``: the :class:`_GroupRun` (None when no
-    candidate can train) and the dict its results go to (see
-    :func:`train_group`). Its candidates are numbered in the order of
-    ``estimators``, those refused left out (``group.candidates`` maps its
-    numbers to their indices in ``estimators``).
+    Returns the :class:`_GroupRun`, or None when no candidate can train. Its
+    candidates are numbered in the order of ``estimators``, those refused
+    left out (``group.candidates`` maps its numbers to their indices in
+    ``estimators``).
     """
-    runs, keys, indices, results = [], [], [], {}
-    digest_of = _Replay({}).digest_of  # the candidates' X is mostly one array
+    runs, indices = [], []
     for index, estimator in enumerate(estimators):
         try:
             if runs:  # X as the first candidate's fit checked it, for all
@@ -986,19 +929,18 @@ def stack_group(estimators, X, y, sample_weight=None):
             continue
         runs.append(run)
         indices.append(index)
-        digest = data_digest(run.X, run.Y, run.sample_weight, digest_of)
-        keys.append(fit_key(estimator, digest))
     if not runs:
-        return None, results
+        return None
     # Candidates of equal dropout rates side by side: one mask for each run.
     order = sorted(range(len(runs)), key=lambda i: _rates_by_position(runs[i].net))
-    runs, keys = [runs[i] for i in order], [keys[i] for i in order]
     try:
-        group = _GroupRun(runs, keys, results)
+        group = _GroupRun(
+            [runs[i] for i in order], [estimators[indices[i]] for i in order]
+        )
     except (ValueError, DivergenceError):
-        return None, {}  # each fit meets it alone
+        return None  # each fit meets it alone
     group.candidates = [indices[i] for i in order]
-    return group, results
+    return group
 
 
 def _validate_stacked(estimator):

@@ -495,17 +495,18 @@ def stacked_and_alone(monkeypatch, candidates, X, y, **fit_params):
     The stack trains in the stacked kernel; the same candidates' stacked
     numpy path is checked to give the same parameters.
     """
-    results, _, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
-    with monkeypatch.context() as patch:
-        patch.setattr(skgd._stacked, "stacked_fused_epochs", lambda run: None)
-        numpy_results, _, _ = skgd._stacked.train_group(candidates, X, y, **fit_params)
+
+    def fitted(**patches):
+        with monkeypatch.context() as patch:
+            for name, value in patches.items():
+                patch.setattr(skgd._stacked, name, value)
+            copies = [clone(candidate) for candidate in candidates]
+            stack = skgd._stacked.train_group(copies, X, y, **fit_params)
+        return [outcome.take() for outcome in stack[0]]
+
+    kernel, numpy = fitted(), fitted(stacked_fused_epochs=lambda run: None)
     pairs = []
-    for candidate in candidates:
-        stacked, numpy_stacked = clone(candidate), clone(candidate)
-        with skgd._stacked.replaying(results):
-            stacked.fit(X, y, **fit_params)
-        with skgd._stacked.replaying(numpy_results):
-            numpy_stacked.fit(X, y, **fit_params)
+    for candidate, stacked, numpy_stacked in zip(candidates, kernel, numpy):
         np.testing.assert_allclose(stacked.coef_, numpy_stacked.coef_, rtol=1e-10)
         pairs.append((stacked, clone(candidate).fit(X, y, **fit_params)))
     return pairs
@@ -567,18 +568,18 @@ def test_a_stack_of_200_with_diverging_candidates(monkeypatch, linear_data):
         )
         for lr in rates
     ]  # fmt: skip  (unscaled: the stacked parameters are the fitted ones)
-    results, _, _ = skgd._stacked.train_group(candidates, X, y)
+    copies = [clone(candidate) for candidate in candidates]
+    outcomes, _, _ = skgd._stacked.train_group(copies, X, y)
     diverged = 0
-    for candidate, lr in zip(candidates, rates):
-        (key,) = [k for k in results if f"'learning_rate', {lr!r})" in k[1]]
-        (entry,) = results[key]
+    for candidate, outcome in zip(candidates, outcomes, strict=True):
         try:
             alone = candidate.fit(X, y)
         except DivergenceError as error:
             diverged += 1
-            assert isinstance(entry, DivergenceError) and str(entry) == str(error)
+            assert isinstance(outcome.error, DivergenceError)
+            assert str(outcome.error) == str(error)
         else:
-            np.testing.assert_allclose(entry[0][:-1], alone.coef_, rtol=1e-12)
+            np.testing.assert_allclose(outcome.take().coef_, alone.coef_, rtol=1e-12)
     assert 0 < diverged < 200
 
 

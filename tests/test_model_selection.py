@@ -1,5 +1,6 @@
 """The stacked searches: scikit-learn's results, a fold's candidates trained at once."""
 
+import pickle
 import re
 import warnings
 
@@ -20,6 +21,7 @@ from sklearn.utils._param_validation import StrOptions
 import skgd._engine
 import skgd._optimizers
 import skgd._stacked
+import skgd.model_selection._stacking
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.model_selection import GridSearchCV, RandomizedSearchCV
 
@@ -557,11 +559,10 @@ def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
     )
     grid = [{"dropout": (0.0, 0.3), "learning_rate": 1e-2}, {"dropout": 0.2}]
     candidates = [clone(model).set_params(**params) for params in grid]
-    results, _, _ = skgd._stacked.train_group(candidates, X, y)
-    for candidate in candidates:
-        alone, stacked = clone(candidate).fit(X, y), clone(candidate)
-        with skgd._stacked.replaying(results):
-            stacked.fit(X, y)
+    outcomes, _, _ = skgd._stacked.train_group(candidates, X, y)
+    for candidate, outcome in zip(candidates, outcomes, strict=True):
+        alone, stacked = clone(candidate).fit(X, y), outcome.take()
+        assert stacked is candidate  # fitted in place
         for fitted in (alone, stacked):
             fitted.partial_fit(X, y)
         for got, want in zip(stacked.coefs_, alone.coefs_, strict=True):
@@ -572,3 +573,57 @@ def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
         assert [s.bit_generator.state for s in state["streams"]] == [
             s.bit_generator.state for s in own["streams"]
         ]
+
+
+def test_a_splitter_without_random_state_stacks_on_the_searchs_splits(
+    diabetes, trainings
+):
+    """The stacked runs and scikit-learn's fits share the splits they were given."""
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(batch_size=16, epochs=3, tol=None, random_state=0)
+    cv = sk.KFold(3, shuffle=True)  # splits anew each time it is asked
+    search = GridSearchCV(model, {"alpha": [0.0, 1e-2]}, cv=cv, refit=False)
+    search.fit(X, diabetes[1])
+    assert not trainings  # every fit was stacked
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_the_fitted_search_holds_the_users_estimator(diabetes):
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(batch_size=16, epochs=3, tol=None, random_state=0)
+    search = GridSearchCV(model, {"alpha": [0.0, 1e-2]}, cv=CV).fit(X, diabetes[1])
+    assert search.estimator is model
+    assert type(search.best_estimator_) is GDRegressor
+    assert getattr(search.scorer_, "_estimator", model) is model
+    assert not hasattr(search, "_stacking")
+    restored = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(restored.predict(X), search.predict(X))
+
+
+def test_the_warnings_of_stacked_fits_are_given_at_their_fits(diabetes):
+    """Each stacked fit gives its own fit's warnings, in this process (with
+    workers, too; scikit-learn's search, in one process, is the reference)."""
+    X = StandardScaler().fit_transform(diabetes[0])
+    model = GDRegressor(batch_size=16, epochs=2, tol=1e-9, random_state=0)
+    grid = {"alpha": [0.0, 1e-2]}
+    counts = []
+    for search, n_jobs in ((GridSearchCV, 2), (sk.GridSearchCV, 1)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            search(model, grid, cv=CV, n_jobs=n_jobs).fit(X, diabetes[1])
+        counts.append([str(w.message) for w in caught if "ran all" in str(w.message)])
+    assert len(counts[0]) == 2 * 3 + 1  # every fit's and the refit's
+    assert sorted(counts[0]) == sorted(counts[1])
+
+
+def test_a_fit_out_of_scikit_learns_order_is_refused(diabetes):
+    """A fit is never given another candidate's or split's stacked fit."""
+    X, y = StandardScaler().fit_transform(diabetes[0]), diabetes[1]
+    model = GDRegressor(batch_size=16, epochs=2, tol=None, random_state=0)
+    search = GridSearchCV(model, {"alpha": [0.0, 1e-2]}, cv=CV)
+    stacking = skgd.model_selection._stacking._Stacking(search, X, y, {})
+    splits = stacking.train([{"alpha": 0.0}, {"alpha": 1e-2}], None)
+    train = splits[0][0]
+    with pytest.raises(RuntimeError, match="in order"):
+        stacking.next_fit({"alpha": 1e-2}, X[train])  # candidate 0 comes first
+    assert stacking.next_fit({"alpha": 0.0}, X[splits[1][0]]).take().alpha == 0.0

@@ -18,88 +18,122 @@ over the same estimator, to rounding.
 
 import time
 
+import numpy as np
 from sklearn import model_selection as sklearn_search
 from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.pipeline import Pipeline
 
 from .._schedules import SCHEDULES
-from .._stacked import merge
 from ..engine.threads import one_blas_thread
 from ._search import _STACKING_CONSTRAINTS, _docstring, _StackedSearch
-from ._stacking import MAX_STACK_BYTES, _stackable, _Stacking, stack_jobs, train_fold
+from ._stacking import (
+    MAX_STACK_BYTES,
+    _parts,
+    _stackable,
+    _Stacking,
+    stack_jobs,
+    train_fold,
+    with_steps,
+)
 
 
 class _Rungs(_Stacking):
     """A halving search's stacked runs, kept from one rung to the next.
 
     ``live`` maps each candidate that may go on (by its parameters but the
-    resource) to its place in the stacks: ``{split: (group, k)}``.
+    resource) to its place in the stacks: ``{split: (group, k)}``, the
+    stacks trained on ``splits``.
     """
 
     def __init__(self, search, X, y, params):
         super().__init__(search, X, y, params)
         self.resource = search.resource
         self.continues = self.resource == _epochs_path(search.estimator)
-        self.live = {}
+        self.live, self.splits = {}, None
 
     def _train(self, candidates, splits, fit_params):
         if not self.continues:
             return super()._train(candidates, splits, fit_params)
-        finals = [_final(self.search.estimator, params) for params in candidates]
+        if not _same_splits(splits, self.splits):  # a splitter that reshuffles
+            self.live, self.splits = {}, splits
+        models = [_candidate(self.estimator, params) for params in candidates]
         identities = [_identity(params, self.resource) for params in candidates]
         survivors = [i for i, key in enumerate(identities) if key in self.live]
-        results, shares = self._continue(survivors, identities, finals)
+        outcomes, shares = self._continue(survivors, identities, models)
         left = set(survivors)
         new = [i for i in range(len(candidates)) if i not in left]
-        fresh = [i for i in new if _continuable(finals[i])]
-        self._start(fresh, candidates, identities, splits, fit_params, results, shares)
+        fresh = [i for i in new if _continuable(_parts(models[i])[1])]
+        more = self._start(fresh, candidates, identities, splits, fit_params)
+        outcomes.update(more[0])
+        shares.update(more[1])
         anew = sorted(set(new) - set(fresh))
         if anew:  # trained from scratch at every rung
             more = super()._train([candidates[i] for i in anew], splits, fit_params)
-            merge(results, more[0])
+            outcomes.update({(anew[j], s): o for (j, s), o in more[0].items()})
             shares.update({(anew[j], s): t for (j, s), t in more[1].items()})
-        return results, shares
+        return outcomes, shares
 
-    def _continue(self, survivors, identities, finals):
+    def _continue(self, survivors, identities, models):
         """Train the survivors on in their stacks, to this rung's epochs."""
         stacks = {}
         for i in survivors:
+            final = _parts(models[i])[1]
             for s, (group, k) in self.live[identities[i]].items():
-                group.rekey(k, finals[i])
+                group.rebind(k, clone(final))  # fitted on each split
                 stacks.setdefault(id(group), (group, s, []))[2].append((i, k))
         self.live = {identities[i]: self.live[identities[i]] for i in survivors}
-        results, shares = {}, {}
+        outcomes, shares = {}, {}
         for group, s, members in stacks.values():
             start = time.perf_counter()
             group.retain([k for _, k in members])
-            group.results = {}
-            epochs = finals[members[0][0]].epochs
+            epochs = _parts(models[members[0][0]])[1].epochs
             with one_blas_thread():
                 group.run(epochs, keep=True)
-            merge(results, group.results)
             seconds = (time.perf_counter() - start) / len(members)
-            shares.update({(i, s): seconds for i, _ in members})
-        return results, shares
+            for i, k in members:
+                outcomes[i, s] = _with_steps_of(group, models[i], group.outcomes[k])
+                shares[i, s] = seconds
+        return outcomes, shares
 
-    def _start(self, fresh, candidates, identities, splits, fit_params, *into):
-        """Train the new candidates ``fresh`` stacked, and keep their stacks."""
-        results, shares = into
+    def _start(self, fresh, candidates, identities, splits, fit_params):
+        """Train the new candidates ``fresh`` stacked, and keep their stacks:
+        ``(outcomes, shares)`` of those candidates."""
+        outcomes, shares = {}, {}
         chosen = [candidates[i] for i in fresh]
         search = self.search
         jobs = stack_jobs(
-            search.estimator, chosen, self.X, splits, search.max_stack_bytes
+            self.estimator, chosen, self.X, splits, search.max_stack_bytes
         )
         for chunk, s, train in jobs:
-            members = [pair for _, pair in chunk]
             done, seconds, group = train_fold(
-                members, self.X, self.y, train, fit_params, keep=True
+                [c for _, c in chunk], self.X, self.y, train, fit_params, keep=True
             )
-            merge(results, done)
-            shares.update({(fresh[j], s): seconds / len(chunk) for j, _ in chunk})
+            for (j, _), outcome in zip(chunk, done):
+                shares[fresh[j], s] = seconds / len(chunk)
+                if outcome is not None:
+                    outcomes[fresh[j], s] = outcome
             for k, member in enumerate([] if group is None else group.candidates):
                 identity = identities[fresh[chunk[member][0]]]
                 self.live.setdefault(identity, {})[s] = group, k
+        return outcomes, shares
+
+
+def _same_splits(splits, others):
+    """Whether two lists of ``(train, test)`` hold the same rows."""
+    return others is not None and all(
+        np.array_equal(a, b)
+        for (train, test), (more, less) in zip(splits, others, strict=True)
+        for a, b in ((train, more), (test, less))
+    )
+
+
+def _with_steps_of(group, candidate, outcome):
+    """``outcome`` with its estimator the fitted ``candidate`` (the stack's
+    pipeline steps before it)."""
+    if outcome.estimator is not None:
+        outcome.estimator = with_steps(candidate, group.pre, outcome.estimator)
+    return outcome
 
 
 def _epochs_path(estimator):
@@ -109,10 +143,9 @@ def _epochs_path(estimator):
     return "epochs"
 
 
-def _final(estimator, params):
-    """The final estimator of ``estimator`` with the candidate's ``params``."""
-    candidate = clone(estimator).set_params(**clone(params, safe=False))
-    return candidate.steps[-1][1] if isinstance(candidate, Pipeline) else candidate
+def _candidate(estimator, params):
+    """The ``estimator`` of the candidate of ``params``, unfitted."""
+    return clone(estimator).set_params(**clone(params, safe=False))
 
 
 def _identity(params, resource):
@@ -155,9 +188,10 @@ _HALVING_COMMON = """
         Eliminate candidates with the smallest resources until few enough
         are left for the last rung to use ``max_resources``.
     cv : int, cross-validation generator or iterable, default=5
-        The splits, as in scikit-learn; they must not change from one rung
-        to the next (a splitter with ``shuffle=True`` needs a
-        ``random_state``).
+        The splits, as in scikit-learn. Stacks go on to the next rung on
+        the same splits only: with a splitter that splits anew at each rung
+        (``shuffle=True`` without a ``random_state``), each rung trains its
+        candidates anew (stacked), as scikit-learn's search does.
     scoring : str, callable or None, default=None
         One scorer, as in scikit-learn's halving searches.
     refit : bool, default=True

@@ -11,9 +11,10 @@ together (:mod:`skgd._stacked`): candidates that differ only in numbers
 (``hidden_layer_sizes``, ``activation``, ``batch_size``, ``epochs``,
 ``optimizer``, ``lr_schedule``, ``early_stopping``, the parameters of the
 pipeline's other steps, ...) makes groups, each trained apart. Each fit of
-scikit-learn's search then takes its candidate's stacked result, so that
-scoring, ``error_score``, ``refit``, multi-metric scoring and
-``cv_results_`` are scikit-learn's own.
+scikit-learn's search then takes its candidate's stacked fit
+(:mod:`skgd.model_selection._candidate`), so that scoring,
+``error_score``, ``refit``, multi-metric scoring and ``cv_results_`` are
+scikit-learn's own.
 """
 
 import warnings
@@ -21,11 +22,12 @@ from numbers import Integral
 
 import numpy as np
 from sklearn import model_selection as sklearn_search
+from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 
 from .._base import BaseGD
 from .._compat import Interval
-from .._stacked import replaying
+from ._candidate import StackedCandidate, standing_for
 from ._stacking import MAX_STACK_BYTES, _sequential, _Stacking
 
 
@@ -65,30 +67,57 @@ class _StackedSearch:
                 stacklevel=2,
             )
             return super().fit(X, y, **params)
-        n_jobs, self._stacking = self.n_jobs, self._stacking_class(self, X, y, params)
-        # scikit-learn's fits only take their results (milliseconds each),
-        # here: in this process, whatever joblib backend is configured.
+        if getattr(self, "_skl_callbacks", None):
+            # They hear of every epoch: each fit trains on its own.
+            return self._fit_alone(X, y, **params)
+        stacking = self._stacking_class(self, X, y, params)
+        estimator, n_jobs = self.estimator, self.n_jobs
+        self._stacking, self.estimator = stacking, standing_for(estimator, stacking)
+        # scikit-learn's fits only take their stacked fits (microseconds
+        # each), in order: here, in this process, whatever joblib backend
+        # is configured.
         self.n_jobs = 1
         try:
-            with replaying(self._stacking.results) as log, _sequential():
+            with _sequential():
                 super().fit(X, y, **params)
         finally:
-            self.n_jobs, stacking = n_jobs, self._stacking
+            self.estimator, self.n_jobs = estimator, n_jobs
             del self._stacking
+        self._unwrap(estimator)
         stacking.add_times(self.cv_results_)
         if self.return_histories:
-            n = len(self.cv_results_["params"])
+            n, log = len(self.cv_results_["params"]), stacking.histories
             self.cv_results_["histories"] = [
                 log[i * self.n_splits_ : (i + 1) * self.n_splits_] for i in range(n)
             ]
         return self
 
+    def _fit_alone(self, X, y, **params):
+        """scikit-learn's search itself (no stacked runs, no histories)."""
+        if self.return_histories:
+            warnings.warn(
+                "With scikit-learn callbacks, the search records no histories: "
+                'cv_results_ has no "histories".',
+                UserWarning,
+                stacklevel=3,
+            )
+        return super().fit(X, y, **params)
+
+    def _unwrap(self, estimator):
+        """Put the user's ``estimator`` where scikit-learn's search kept the
+        :class:`StackedCandidate` that stood for it."""
+        if isinstance(getattr(self, "best_estimator_", None), StackedCandidate):
+            self.best_estimator_ = self.best_estimator_.fitted_
+        if isinstance(getattr(self.scorer_, "_estimator", None), StackedCandidate):
+            self.scorer_._estimator = estimator  # the estimator's score
+
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         # callback_ctx: scikit-learn >= 1.9 hands its callbacks' context over.
         def evaluate(candidate_params, cv=None, more_results=None, **context):
             candidates = list(candidate_params)
-            if hasattr(self, "_stacking"):  # not for another estimator
-                self._stacking.train(candidates, cv)
+            if hasattr(self, "_stacking"):  # an skgd estimator
+                # scikit-learn's fits take the splits of the stacked runs.
+                cv = check_cv(self._stacking.train(candidates, cv))
             return evaluate_candidates(candidates, cv, more_results, **context)
 
         context = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
@@ -197,9 +226,11 @@ _ATTRIBUTES = """
     ``warm_start``, ``epoch_size``, ``record_trajectory``, ``verbose``, a
     ``random_state`` that is not an int or None, scikit-learn callbacks
     (on the search or the estimator: they hear of every epoch), or fit
-    parameters other than ``sample_weight`` and ``groups``. A splitter that
-    splits differently each time it is asked (``shuffle=True`` without a
-    ``random_state``) also leaves every fit to be trained on its own.
+    parameters other than ``sample_weight`` and ``groups``. The splitter
+    is asked for its splits once for each batch of candidates, as in
+    scikit-learn's search, and the stacked runs and scikit-learn's fits
+    share them (so a splitter with ``shuffle=True`` and no
+    ``random_state`` stacks too).
 """
 
 

@@ -3,10 +3,12 @@
 :func:`train_stacked` trains the stackable candidates of a search on every
 split, a group (candidates differing only in numbers, see
 :data:`skgd._stacked.STACKED`) at a time, in chunks that fit a memory
-budget; :class:`_Stacking` is a search's side of it, which keeps the
-results for the replay of scikit-learn's fits (:func:`skgd._stacked.replaying`).
+budget, and returns each fitted candidate; :class:`_Stacking` is a search's
+side of it, which hands those fits to scikit-learn's search.
 """
 
+import collections
+import copy
 import itertools
 import time
 from contextlib import contextmanager
@@ -19,50 +21,72 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import _safe_split
-from sklearn.utils.validation import _check_method_params, indexable
+from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from .._base import BaseGD
-from .._stacked import STACKED, merge, train_group
+from .._stacked import STACKED, train_group
 
 # The memory stacked candidates may take by default: 256 MiB.
 MAX_STACK_BYTES = 2**28
 
 
 class _Stacking:
-    """The stacked runs of one search's ``fit``, and their share of the time."""
+    """The stacked runs of one search's ``fit``, and the fits they made.
+
+    scikit-learn's search fits each candidate on each split, in this order:
+    candidates in the order given, each on every split in turn. Here those
+    fits were made before, by the stacked runs, and each of scikit-learn's
+    takes the next in that order (:meth:`next_fit`, through
+    :class:`~skgd.model_selection._candidate.StackedCandidate`), checked to
+    be of the same candidate and rows.
+    """
 
     def __init__(self, search, X, y, params):
-        self.search, self.params, self.n_jobs = search, dict(params), search.n_jobs
+        self.search, self.estimator, self.n_jobs = (
+            search,
+            search.estimator,
+            search.n_jobs,
+        )
         self.backend = get_active_backend()[0]  # the caller's, for the stacked runs
         self.X, self.y = indexable(X, y)
-        self.results, self.shares, self.offset = {}, {}, 0
+        # Fit parameters other than sample weights: each fit trains on its own.
+        self.fit_params, self.groups = self._fit_params(dict(params))
+        self.outcomes, self.shares, self.offset = {}, {}, 0
+        self.queue, self.histories = collections.deque(), []
 
     def train(self, candidates, cv):
-        """Train every stackable candidate on every fold; fill ``results``.
+        """Train every stackable candidate on every split of ``cv``.
 
         ``candidates`` are those of one call of scikit-learn's
         ``evaluate_candidates``; their indices count on from the last call's.
+        Returns the splits, for scikit-learn's fits to use the same.
         """
         offset, self.offset = self.offset, self.offset + len(candidates)
-        fit_params, groups = self._fit_params()
-        if fit_params is None or getattr(self.search, "_skl_callbacks", None):
-            return  # callbacks hear of every epoch: each fit trains on its own
         cv = check_cv(
             cv or self.search.cv,
             self.y,
-            classifier=is_classifier(self.search.estimator),
+            classifier=is_classifier(self.estimator),
         )
-        splits = list(cv.split(self.X, self.y, groups=groups))
-        results, shares = self._train(candidates, splits, fit_params)
-        merge(self.results, results)
+        splits = list(cv.split(self.X, self.y, groups=self.groups))
+        outcomes, shares = {}, {}
+        if self.fit_params is not None:
+            outcomes, shares = self._train(candidates, splits, self.fit_params)
+        for (i, s), outcome in outcomes.items():
+            self.outcomes[offset + i, s] = outcome
         self.shares.update({(offset + i, s): t for (i, s), t in shares.items()})
+        self.queue.extend(
+            (offset + i, _identity(params), s, _num_samples(train))
+            for i, params in enumerate(candidates)
+            for s, (train, _) in enumerate(splits)
+        )
+        return splits
 
     def _train(self, candidates, splits, fit_params):
-        """``(results, shares)`` of the candidates on the splits, as train_stacked."""
+        """``(outcomes, shares)`` of the candidates on the splits, as train_stacked."""
         search = self.search
         with parallel_config(backend=self.backend):
             return train_stacked(
-                search.estimator,
+                self.estimator,
                 candidates,
                 self.X,
                 self.y,
@@ -73,21 +97,37 @@ class _Stacking:
                 max_stack_bytes=search.max_stack_bytes,
             )
 
-    def _fit_params(self):
+    def next_fit(self, params, X):
+        """The :class:`~skgd._stacked.Outcome` of scikit-learn's next fit of a
+        candidate, of ``params`` on ``X``; None when it was not stacked (it
+        trains on its own), or when the fits of the splits are done (the
+        refit)."""
+        if not self.queue:
+            return None
+        i, identity, s, n_rows = self.queue.popleft()
+        if identity != _identity(params) or _num_samples(X) != n_rows:
+            raise RuntimeError(
+                "skgd's search expected scikit-learn's search to fit its "
+                f"candidates in order, split after split; it fitted {params} on "
+                f"{_num_samples(X)} rows where candidate {i} on split {s} was "
+                "expected. Please report this, with your scikit-learn version."
+            )
+        return self.outcomes.pop((i, s), None)
+
+    def _fit_params(self, params):
         """The fit parameters of the final estimator, and the groups of the CV.
 
-        ``(None, None)`` when another parameter is given: such fits are left
-        to scikit-learn's search, one at a time.
+        ``(None, groups)`` when another parameter is given: such fits
+        train one at a time, as in scikit-learn's search.
         """
-        params = dict(self.params)
         groups = params.pop("groups", None)
-        estimator = self.search.estimator
+        estimator = self.estimator
         name = "sample_weight"
         if isinstance(estimator, Pipeline):
             name = f"{estimator.steps[-1][0]}__sample_weight"
         weight = params.pop(name, None)
         if params:
-            return None, None
+            return None, groups
         return ({} if weight is None else {"sample_weight": weight}), groups
 
     def add_times(self, results):
@@ -100,6 +140,11 @@ class _Stacking:
             shares[i, s] = seconds
         results["mean_fit_time"] = results["mean_fit_time"] + shares.mean(axis=1)
         results["std_fit_time"] = np.hypot(results["std_fit_time"], shares.std(axis=1))
+
+
+def _identity(params):
+    """What tells a candidate's parameters apart (their values' ``repr``)."""
+    return repr(sorted(params.items()))
 
 
 def train_stacked(
@@ -135,37 +180,43 @@ def train_stacked(
         The memory budget of one stacked run.
     progress : callable or None, default=None
         Called as ``progress(n_fits)`` when a task finishes, with the number
-        of its candidates.
+        of fits it made (its candidates but those refused).
 
     Returns
     -------
-    results : dict
-        For :func:`skgd._stacked.replaying`.
+    outcomes : dict
+        ``{(candidate, split): Outcome}`` (see :class:`skgd._stacked.Outcome`)
+        of each stacked fit: the candidate fitted on the split's training
+        rows (a pipeline with its other steps fitted there), or the error of
+        its training. A candidate that cannot stack, or whose parameters are
+        refused, has none.
     shares : dict
         ``{(candidate, split): seconds}``: each candidate's share of the time
         of its stacked run.
     """
     jobs = stack_jobs(estimator, candidates, X, splits, max_stack_bytes)
     tasks = (
-        delayed(train_fold)([pair for _, pair in chunk], X, y, train, fit_params or {})
+        delayed(train_fold)([c for _, c in chunk], X, y, train, fit_params or {})
         for chunk, _, train in jobs
     )
     parallel = Parallel(n_jobs=n_jobs, pre_dispatch=pre_dispatch, return_as="generator")
-    results, shares = {}, {}
+    outcomes, shares = {}, {}
     for (chunk, s, _), (done, seconds, _) in zip(jobs, parallel(tasks)):
-        merge(results, done)
-        for i, _ in chunk:
+        for (i, _), outcome in zip(chunk, done):
             shares[i, s] = seconds / len(chunk)
+            if outcome is not None:
+                outcomes[i, s] = outcome
         if progress is not None:
-            progress(len(chunk))
-    return results, shares
+            progress(sum(outcome is not None for outcome in done))
+    return outcomes, shares
 
 
 def stack_jobs(estimator, candidates, X, splits, max_stack_bytes):
     """``[(chunk, split index, train rows), ...]``: the stacked runs to make.
 
-    A chunk is ``[(candidate index, (preprocessing, final estimator)), ...]``,
-    some of a group's candidates (see :func:`_groups` and :func:`_chunks`).
+    A chunk is ``[(candidate index, candidate), ...]``, some of a group's
+    candidates (see :func:`_groups` and :func:`_chunks`), each the
+    ``estimator`` with its parameters, unfitted.
     """
     return [
         (chunk, s, train)
@@ -176,16 +227,14 @@ def stack_jobs(estimator, candidates, X, splits, max_stack_bytes):
 
 
 def _groups(estimator, candidates):
-    """``[[(index, (preprocessing, final estimator)), ...], ...]``, by group.
+    """``[[(index, candidate), ...], ...]``, by group.
 
     Candidates that cannot be stacked are left out.
     """
     groups = {}
     for i, params in enumerate(candidates):
         candidate = clone(estimator).set_params(**clone(params, safe=False))
-        pre, final = None, candidate
-        if isinstance(candidate, Pipeline):
-            pre, final = Pipeline(candidate.steps[:-1]), candidate.steps[-1][1]
+        pre, final = _parts(candidate)
         if not _stackable(final):
             continue
         shared = {
@@ -194,13 +243,20 @@ def _groups(estimator, candidates):
             if name not in STACKED
         }
         key = repr(type(final)), repr(pre), repr(sorted(shared.items()))
-        groups.setdefault(key, []).append((i, (pre, final)))
+        groups.setdefault(key, []).append((i, candidate))
     return list(groups.values())
+
+
+def _parts(candidate):
+    """``(preprocessing, final estimator)`` of a candidate (None: no steps)."""
+    if isinstance(candidate, Pipeline):
+        return Pipeline(candidate.steps[:-1]), candidate.steps[-1][1]
+    return None, candidate
 
 
 def _chunks(members, X, max_stack_bytes):
     """A group's members in chunks whose stacked memory fits the budget."""
-    final = members[0][1][1]
+    final = _parts(members[0][1])[1]
     n_features = X.shape[1] if len(getattr(X, "shape", ())) == 2 else 1
     size = max(1, int(max_stack_bytes // _candidate_bytes(final, n_features)))
     return [members[i : i + size] for i in range(0, len(members), size)]
@@ -210,8 +266,8 @@ def _chunks(members, X, max_stack_bytes):
 def _sequential():
     """joblib's sequential backend, for the fits of scikit-learn's search.
 
-    They must run in this process, where their stacked results are; joblib
-    would send them to a configured backend's workers even with
+    They must run in this process, in order, where their stacked fits are;
+    joblib would send them to a configured backend's workers even with
     ``n_jobs=1``.
     """
     with parallel_config(backend="sequential"):
@@ -245,24 +301,44 @@ def _candidate_bytes(estimator, n_features):
     return 8 * (4 * n_params + 6 * batch * sum(widths))
 
 
-def train_fold(members, X, y, train, fit_params, keep=False):
-    """Train one chunk of a group on one fold: ``(results, seconds, group)``.
+def train_fold(candidates, X, y, train, fit_params, keep=False):
+    """Train ``candidates`` (one chunk of a group) on one split's training rows.
 
-    ``group`` is the stacked run with its candidates kept in it, with
-    ``keep`` (see :func:`skgd._stacked.train_group`), else None.
+    Returns ``(outcomes, seconds, group)``: the :class:`~skgd._stacked.Outcome`
+    of each candidate (None where refused; see
+    :func:`skgd._stacked.train_group`), its estimator a fitted copy of the
+    candidate, and ``group``, the stacked run with its candidates kept in it
+    with ``keep``, else None; ``group.pre`` holds the pipeline's other steps,
+    fitted once for all.
     """
     start = time.perf_counter()
-    pre = members[0][0]
-    X_train, y_train = _safe_split(members[0][1], X, y, train)
+    X_train, y_train = _safe_split(candidates[0], X, y, train)
     params = _check_method_params(X, params=fit_params, indices=train)
+    pre = _parts(candidates[0])[0]
     if pre is not None:
         try:
-            X_train = clone(pre).fit_transform(X_train, y_train)
+            pre = clone(pre)
+            X_train = pre.fit_transform(X_train, y_train)
         except Exception:  # a refused parameter of a step, say
             # Each fit meets the error alone, in scikit-learn's search, which
             # scores it error_score (with its warning) or raises it.
-            return {}, time.perf_counter() - start, None
-    finals = [final for _, final in members]
+            return [None] * len(candidates), time.perf_counter() - start, None
+    finals = [clone(_parts(candidate)[1]) for candidate in candidates]
     sample_weight = params.get("sample_weight")
-    results, _, group = train_group(finals, X_train, y_train, sample_weight, keep)
-    return results, time.perf_counter() - start, group
+    outcomes, _, group = train_group(finals, X_train, y_train, sample_weight, keep)
+    for candidate, outcome in zip(candidates, outcomes):
+        if outcome is not None and outcome.estimator is not None:
+            outcome.estimator = with_steps(candidate, pre, outcome.estimator)
+    if group is not None:
+        group.pre = pre
+    return outcomes, time.perf_counter() - start, group
+
+
+def with_steps(candidate, pre, fitted):
+    """The fitted ``candidate``: its final estimator ``fitted``, after its
+    other steps ``pre`` (fitted; None when it is no pipeline)."""
+    if pre is None:
+        return fitted
+    pipeline = copy.copy(candidate)  # its own parameters; the steps all fitted
+    pipeline.steps = [*pre.steps, (candidate.steps[-1][0], fitted)]
+    return pipeline

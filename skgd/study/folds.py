@@ -80,31 +80,45 @@ def fold_task(i, k, task, pipeline, params, X, y, train, test):
     return i, k, _fit_and_score(task, model, *fold)
 
 
-def stacked_fold(task, pipeline, candidates, X, y, train, test):
-    """The outcome of each candidate on one fold, from its stacked result.
+def stacked_fold(task, outcomes, X, y, train, test):
+    """The outcome of each candidate on one fold, from its stacked fit.
 
-    The preprocessing steps of the pipeline are fitted once, on the training
-    rows, as in the stacked run (:func:`skgd.model_selection.train_stacked`):
-    being deterministic, they give it the same data, so that each fit of
-    the estimator finds its stacked result. Call within
-    :func:`skgd._stacked.replaying`.
+    ``outcomes`` are the :class:`~skgd._stacked.Outcome` of the candidates'
+    stacked fits on the fold (see
+    :func:`skgd.model_selection.train_stacked`).
 
     Returns
     -------
-    outcomes : list of tuple
-        ``(scores, fit_seconds, error)`` of each candidate, in order.
+    scores : list of tuple
+        ``(scores, fit_seconds, error)`` of each outcome, in order.
     """
-    y_train, y_test = y[train], y[test]
+    fold = _rows(X, train), y[train], _rows(X, test), y[test]
+    transformed = {}  # the fold's rows, through each stacked run's fitted steps
+    return [_stacked_scores(task, outcome, fold, transformed) for outcome in outcomes]
+
+
+def _stacked_scores(task, outcome, fold, transformed):
+    """``(scores, seconds, error)`` of one stacked fit on its ``fold``.
+
+    The fits of one stacked run share the pipeline's other steps, fitted
+    once: they transform the fold's rows once, into ``transformed``.
+    """
+    start = time.perf_counter()
     try:
         with quiet_unless_interrupted():
-            pre = clone(Pipeline(pipeline.steps[:-1]))
-            X_train = pre.fit_transform(_rows(X, train), y_train)
-            X_test = pre.transform(_rows(X, test))
+            model = outcome.take()
+            if isinstance(model, Pipeline):
+                steps = model[:-1]
+                key = id(steps.steps[0][1])
+                if key not in transformed:
+                    X_train, y_train, X_test, y_test = fold
+                    X_train, X_test = steps.transform(X_train), steps.transform(X_test)
+                    transformed[key] = X_train, y_train, X_test, y_test
+                model, fold = model[-1], transformed[key]
+            scores = task.fold_scores(model, *fold)
     except Exception as exc:
-        return [(_failed(task), 0.0, _error(exc)) for _ in candidates]
-    fold = X_train, y_train, X_test, y_test
-    models = [clone(pipeline[-1]).set_params(**params) for params in candidates]
-    return [_fit_and_score(task, model, *fold) for model in models]
+        return _failed(task), time.perf_counter() - start, _error(exc)
+    return scores, time.perf_counter() - start, None
 
 
 def summarize(params, outcomes):

@@ -28,7 +28,6 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from .._exceptions import DivergenceError
-from .._stacked import replaying
 from ..model_selection import train_stacked
 from . import knobs
 from .folds import (
@@ -169,49 +168,30 @@ def cross_validate_grid(
 
     advance(0)
     ordered_params = [prefixed(candidates[i]) for i in order]
-    results, ordered = train_stacked(
+    ordered, times = train_stacked(
         pipeline, ordered_params, X, y, splits, n_jobs=n_jobs, progress=advance
     )
-    shares = {(order[j], k): seconds for (j, k), seconds in ordered.items()}
+    stacked = {(order[j], k): outcome for (j, k), outcome in ordered.items()}
+    shares = {(order[j], k): seconds for (j, k), seconds in times.items()}
     if stats is not None:
-        stats.update(fits=total, stacked=len(shares))
-    outcomes = _stacked_outcomes(
-        task, pipeline, candidates, X, y, splits, results, shares
-    )
+        stats.update(fits=total, stacked=len(stacked))
+    outcomes = [[None] * len(splits) for _ in candidates]
+    for k, (train, test) in enumerate(splits):
+        members = [i for i in range(len(candidates)) if (i, k) in stacked]
+        fold = stacked_fold(task, [stacked[i, k] for i in members], X, y, train, test)
+        for i, (scores, seconds, error) in zip(members, fold):
+            outcomes[i][k] = scores, seconds + shares[i, k], error
     fits = [
         (i, k, task, pipeline, params, X, y, train, test)
         for i, params in enumerate(candidates)
         for k, (train, test) in enumerate(splits)
-        if (i, k) not in shares
+        if (i, k) not in stacked
     ]
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     for i, k, outcome in parallel(delayed(fold_task)(*fit) for fit in fits):
         outcomes[i][k] = outcome
         advance(1)
     return [summarize(p, o) for p, o in zip(candidates, outcomes)]
-
-
-def _stacked_outcomes(task, pipeline, candidates, X, y, splits, results, shares):
-    """The outcome of each candidate on each fold that a stacked run trained.
-
-    Returns
-    -------
-    outcomes : list of list
-        ``outcomes[i][k]``: ``(scores, fit_seconds, error)`` of candidate
-        ``i`` on fold ``k``, its share of the stacked run's time added; None
-        where the fit was not stacked.
-    """
-    outcomes = [[None] * len(splits) for _ in candidates]
-    with replaying(results):  # the stacked fits only take their results
-        for k, (train, test) in enumerate(splits):
-            members = [i for i in range(len(candidates)) if (i, k) in shares]
-            if not members:
-                continue
-            chosen = [candidates[i] for i in members]
-            fold = stacked_fold(task, pipeline, chosen, X, y, train, test)
-            for i, (scores, seconds, error) in zip(members, fold):
-                outcomes[i][k] = scores, seconds + shares[i, k], error
-    return outcomes
 
 
 def _width(estimator, params):
