@@ -35,7 +35,6 @@ from ._compat import (
     fit_context,
 )
 from ._data import MemoryEpochs
-from ._engine import TrainingConfig, fit_session
 from ._exceptions import DivergenceError, FitInterruptedWarning
 from ._history import curve
 from ._layers import Dense
@@ -48,8 +47,9 @@ from ._stacked import noted_in_search, replayed
 from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
 from ._tasks import Regression, TargetScale
-from ._trainer import divergence_error
 from ._version import __version__
+from .engine.session import TrainingConfig, fit_session
+from .engine.trainer import divergence_error
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.

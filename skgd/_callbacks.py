@@ -1,6 +1,6 @@
 """What the epoch loop notifies: verbose lines, trajectories, early stopping.
 
-The loop (:func:`skgd._engine.run_epochs`) calls, on each callback of its
+The loop (:func:`skgd.engine.session.run_epochs`) calls, on each callback of its
 list and in list order:
 
 ``on_train_begin(trainer)``

@@ -72,7 +72,7 @@ class _MLPModel:
             factor = 2.0 if self.activation == "logistic" else 6.0
             init = partial(glorot_uniform, factor=factor)
         # Dropout positions: the input is stream 0, hidden layer i is i + 1,
-        # whatever the rates (see skgd._engine.dropout_streams).
+        # whatever the rates (see skgd.engine.session.dropout_streams).
         layers = [Dropout(self.input_dropout, 0)] if self.input_dropout else []
         widths = [n_features, *sizes]
         rates = self._dropout_rates(len(sizes))

@@ -49,17 +49,10 @@ from sklearn import config_context
 from ._activations import Activation, compiled_passes
 from ._compat import validate_parameter_constraints
 from ._data import Batches, iter_rows
-from ._engine import (
-    SessionResult,
-    _baseline,
-    _early_stopping,
-    _starting_state,
-)
 from ._exceptions import DivergenceError
 from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
-from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 from .engine.digest import array_digest
 from .engine.fused import (
     adam_steps,
@@ -67,7 +60,14 @@ from .engine.fused import (
     spread_settings,
     stacked_fused_epochs,
 )
+from .engine.session import (
+    SessionResult,
+    _baseline,
+    _early_stopping,
+    _starting_state,
+)
 from .engine.threads import one_blas_thread
+from .engine.trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.

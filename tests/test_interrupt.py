@@ -11,8 +11,8 @@ from sklearn.base import is_classifier
 
 import skgd._base
 import skgd._callbacks
-import skgd._engine
 import skgd._optimizers
+import skgd.engine.session
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.engine.fused import LinearEpochs
 from skgd.engine.steps import NetworkSteps
@@ -197,7 +197,7 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
     # Ctrl-C in the first update (or the first fused pass)
     _before_updates(monkeypatch, lambda k: signal.raise_signal(signal.SIGINT))
     monkeypatch.setattr(
-        skgd._engine.Trainer, "validate", lambda self, split: validated.append(1)
+        skgd.engine.session.Trainer, "validate", lambda self, split: validated.append(1)
     )
     with pytest.warns(UserWarning, match="0 complete epochs.*started this call with"):
         model = GDRegressor(validation_fraction=0.2, **KW).fit(X, y)

@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from ._exceptions import DivergenceError
-from ._losses import weighted_loss
-from .engine.fused import fused_epochs
-from .engine.steps import fused_steps
+from .._exceptions import DivergenceError
+from .._losses import weighted_loss
+from .fused import fused_epochs
+from .steps import fused_steps
 
 # The objective may grow this many times over its starting value before the
 # run counts as diverged: far beyond any noisy but healthy descent.
@@ -105,7 +105,7 @@ class TrainingState:
         :class:`skgd._stream.StreamEpochs`).
     streams : list of numpy.random.Generator, default=[]
         The dropout streams, one per dropout position (see
-        :func:`skgd._engine.dropout_streams`); what the objective gets as its
+        :func:`skgd.engine.session.dropout_streams`); what the objective gets as its
         ``rng`` in training.
     """
 

@@ -37,15 +37,15 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
-from ._exceptions import DivergenceError
-from ._optimizers import OPTIMIZERS, Averaged
-from ._registry import build
-from ._schedules import SCHEDULES
-from ._signals import sigint_handled
-from ._stream import check_unchanged
-from ._trainer import Objective, Trainer, TrainingState
-from .engine.threads import blas_threads_for
+from .._callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
+from .._exceptions import DivergenceError
+from .._optimizers import OPTIMIZERS, Averaged
+from .._registry import build
+from .._schedules import SCHEDULES
+from .._signals import sigint_handled
+from .._stream import check_unchanged
+from .threads import blas_threads_for
+from .trainer import Objective, Trainer, TrainingState
 
 
 @dataclass
