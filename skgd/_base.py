@@ -25,7 +25,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import Activation
-from ._callbacks import FitTask
 from ._compat import (
     CallbackSupportMixin,
     Interval,
@@ -48,6 +47,7 @@ from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
 from ._tasks import Regression, TargetScale
 from ._version import __version__
+from .engine.callbacks import FitTask
 from .engine.session import TrainingConfig, fit_session
 from .engine.trainer import divergence_error
 

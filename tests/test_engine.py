@@ -8,7 +8,6 @@ from sklearn.base import clone
 
 import skgd._data
 from skgd import DivergenceError, GDRegressor, MLPRegressor
-from skgd._callbacks import EarlyStopping
 from skgd._data import Batches, MemoryEpochs
 from skgd._layers import Dense, Dropout
 from skgd._losses import LOSSES
@@ -16,6 +15,7 @@ from skgd._network import Network
 from skgd._optimizers import SGD
 from skgd._schedules import Constant
 from skgd._tasks import Regression
+from skgd.engine.callbacks import EarlyStopping
 from skgd.engine.session import _add_streams, dropout_streams, make_rng, run_epochs
 from skgd.engine.trainer import Objective, Trainer, TrainingState
 

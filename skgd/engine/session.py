@@ -8,7 +8,7 @@ and the schedule, the training state, the callbacks, Ctrl-C, and the loop.
 The loop, :func:`run_epochs`, is the one place where an epoch begins and
 ends. It asks the epoch source for its parts (an epoch of in-memory data, or
 a stream chunk's share of an epoch), has the trainer train each one, and
-tells the callbacks (:mod:`skgd._callbacks`) about each finished epoch; a
+tells the callbacks (:mod:`skgd.engine.callbacks`) about each finished epoch; a
 callback that answers True ends training after that epoch.
 
 Where training starts is one value, ``start``:
@@ -37,13 +37,13 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from .._exceptions import DivergenceError
 from .._optimizers import OPTIMIZERS, Averaged
 from .._registry import build
 from .._schedules import SCHEDULES
 from .._signals import sigint_handled
 from .._stream import check_unchanged
+from .callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from .threads import blas_threads_for
 from .trainer import Objective, Trainer, TrainingState
 

@@ -20,7 +20,7 @@ loop obeys.
 
 import math
 
-from ._history import print_record
+from .._history import print_record
 
 
 class Callback:
