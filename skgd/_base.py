@@ -2,7 +2,7 @@
 
 ``fit`` and ``partial_fit`` validate the parameters and the data, build the
 network and the epoch source, hand them to the engine
-(:func:`skgd._engine.fit_session`) and commit what it returns, all at once.
+(:func:`skgd.engine.session.fit_session`) and commit what it returns, all at once.
 A concrete estimator says how to build its network (``_build_layers``), how
 to read and store its fitted weights (``_get_weights`` /
 ``_weight_attributes``) and what ``learning_rate="auto"`` means for it
@@ -25,7 +25,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import Activation
-from ._callbacks import FitTask
 from ._compat import (
     CallbackSupportMixin,
     Interval,
@@ -35,7 +34,6 @@ from ._compat import (
     fit_context,
 )
 from ._data import MemoryEpochs
-from ._engine import TrainingConfig, fit_session
 from ._exceptions import DivergenceError, FitInterruptedWarning
 from ._history import curve
 from ._layers import Dense
@@ -47,8 +45,10 @@ from ._schedules import SCHEDULES
 from ._state import check_optimizer_state, check_state
 from ._stream import StreamEpochs
 from ._tasks import Regression, TargetScale
-from ._trainer import divergence_error
 from ._version import __version__
+from .engine.callbacks import FitTask
+from .engine.session import TrainingConfig, fit_session
+from .engine.trainer import divergence_error
 
 # The layout of a fitted estimator's attributes. A pickle written with another
 # layout is refused with a clear message instead of being loaded wrongly.
@@ -312,7 +312,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
 
         A stacked run (:mod:`skgd._stacked`) trains many candidates at once,
         each prepared by its own estimator (``run``, see :meth:`_prepare`):
-        its final ``params`` and :class:`~skgd._engine.SessionResult` are
+        its final ``params`` and :class:`~skgd.engine.session.SessionResult` are
         checked, warned of and committed here as this estimator's own fit
         would have done. Its input attributes (``n_features_in_``...) are
         those ``run``'s checks set.

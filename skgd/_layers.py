@@ -28,7 +28,7 @@ The protocol every layer follows:
 ``forward(x, out, cache, rng)``
     Writes the output for input ``x`` into ``out``. In training ``rng`` is
     the list of the dropout streams (numpy Generators, one per dropout
-    position, see :func:`skgd._engine.dropout_streams`; possibly empty), and
+    position, see :func:`skgd.engine.session.dropout_streams`; possibly empty), and
     ``None`` in evaluation: test ``rng is None``, never its truth value.
 ``backward(x, y, grad_out, grad_in, cache)``
     Given the input ``x``, the output ``y`` and the gradient of the objective

@@ -18,7 +18,7 @@ order, so their networks can be trained side by side, as one:
 Each candidate goes through exactly the arithmetic of its own fit: the same
 split, initial weights and shuffles (from the same ``random_state``), the
 same dropout draws (every dropout position has its own stream, see
-:func:`skgd._engine.dropout_streams`; a candidate with a rate of 0 at a
+:func:`skgd.engine.session.dropout_streams`; a candidate with a rate of 0 at a
 position keeps all its units there), the same updates. Only the order of
 some sums differs (a matrix product of ``K`` candidates against one of
 one), so results agree with separate fits to rounding, not bit for bit.
@@ -46,24 +46,24 @@ from sklearn import config_context
 from ._activations import Activation, compiled_passes
 from ._compat import validate_parameter_constraints
 from ._data import Batches, iter_rows
-from ._engine import (
-    SessionResult,
-    _baseline,
-    _early_stopping,
-    _starting_state,
-)
 from ._exceptions import DivergenceError
 from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
-from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 from .engine.fused import (
     adam_steps,
     compiled_optimizer,
     spread_settings,
     stacked_fused_epochs,
 )
+from .engine.session import (
+    SessionResult,
+    _baseline,
+    _early_stopping,
+    _starting_state,
+)
 from .engine.threads import one_blas_thread
+from .engine.trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.
@@ -497,7 +497,7 @@ class StackedOptimizer:
 
 
 class _CandidateView:
-    """What :class:`~skgd._callbacks.EarlyStopping` reads of one candidate:
+    """What :class:`~skgd.engine.callbacks.EarlyStopping` reads of one candidate:
     ``trainer.net.params`` and ``trainer.state.schedule``."""
 
     def __init__(self, run, k):
@@ -745,7 +745,7 @@ class _GroupRun:
         return finishing, stopped
 
     def _validate(self, k, pred, record):
-        """As :meth:`~skgd._trainer.Trainer.validate`, for candidate ``k``."""
+        """As :meth:`~skgd.engine.trainer.Trainer.validate`, for candidate ``k``."""
         split, task = self.val[k], self.tasks[k]
         lr, epoch = self.lr[k], self.n_iter
         if not np.isfinite(pred).all():

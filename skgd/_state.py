@@ -91,6 +91,10 @@ def _callbacks(value):
     )
 
 
+def _callback_context(value):
+    return CallbackContext is not None and isinstance(value, CallbackContext)
+
+
 def _is_record(record):
     return isinstance(record, dict) and all(
         isinstance(key, str) and (value is None or _is_real(value, finite=None))
@@ -269,22 +273,13 @@ def _checks(n_features):
             ),
             "a dict of str to str (from set_output)",
         ),
-        "_skl_callbacks": (_callbacks, "a list of scikit-learn FitCallback objects"),
-        "_skl_callbacks_to_teardown": (
-            _callbacks,
-            "a list of scikit-learn FitCallback objects",
+        **dict.fromkeys(
+            ("_skl_callbacks", "_skl_callbacks_to_teardown", "_propagated_callbacks"),
+            (_callbacks, "a list of scikit-learn FitCallback objects"),
         ),
-        "_propagated_callbacks": (
-            _callbacks,
-            "a list of scikit-learn FitCallback objects",
-        ),
-        "_callback_fit_ctx": (
-            lambda v: CallbackContext is not None and isinstance(v, CallbackContext),
-            "a scikit-learn CallbackContext",
-        ),
-        "_parent_callback_ctx": (
-            lambda v: CallbackContext is not None and isinstance(v, CallbackContext),
-            "a scikit-learn CallbackContext",
+        **dict.fromkeys(
+            ("_callback_fit_ctx", "_parent_callback_ctx"),
+            (_callback_context, "a scikit-learn CallbackContext"),
         ),
     }
 
@@ -298,6 +293,14 @@ def _attributes(estimator, params):
     elif mlp:
         required += MLP_REGRESSOR_ATTRIBUTES
     return required, [*FITTED_OPTIONAL, *UNFITTED_OPTIONAL]
+
+
+def _refusal(name, problem):
+    """The error of a state that no skgd ``name`` could hold: ``problem``."""
+    return ValueError(
+        f"This file is not an skgd {name}: its state {problem}. Load only files "
+        "written by skgd from a source you trust, or fit the model again."
+    )
 
 
 def _short(value):
@@ -325,15 +328,9 @@ def check_state(estimator, state):
     params = estimator._get_param_names()
     required, optional = _attributes(estimator, params)
     fitted = "history_" in state
-    trust = (
-        "Load only files written by skgd from a source you trust, or fit the "
-        "model again."
-    )
 
     def refuse(problem):
-        raise ValueError(
-            f"This file is not an skgd {name}: its state {problem}. {trust}"
-        )
+        raise _refusal(name, problem)
 
     allowed = {*params, *required, *optional}
     for key, value in state.items():
@@ -397,8 +394,6 @@ def check_optimizer_state(estimator, weights):
     shapes = weights[0][0].shape[0], weights[-1][0].shape[1]
     problem = _training_state_problem(estimator._training_state, n_params, shapes)
     if problem is not None:
-        raise ValueError(
-            f"This file is not an skgd {type(estimator).__name__}: its state holds "
-            f"a _training_state that is not {problem}. Load only files written "
-            "by skgd from a source you trust, or fit the model again."
+        raise _refusal(
+            type(estimator).__name__, f"holds a _training_state that is not {problem}"
         )

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from skgd._engine import dropout_streams
+from skgd.engine.session import dropout_streams
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from skgd._activations import Activation
 from skgd._layers import Dense, Dropout
 from skgd._losses import Hinge, LogLoss, ModifiedHuber, SoftmaxLogLoss
 from skgd._network import Network
-from skgd._trainer import Objective
+from skgd.engine.trainer import Objective
 
 EXACT = dict(tol=None, random_state=0)
 

@@ -8,16 +8,16 @@ from sklearn.base import clone
 
 import skgd._data
 from skgd import DivergenceError, GDRegressor, MLPRegressor
-from skgd._callbacks import EarlyStopping
 from skgd._data import Batches, MemoryEpochs
-from skgd._engine import _add_streams, dropout_streams, make_rng, run_epochs
 from skgd._layers import Dense, Dropout
 from skgd._losses import LOSSES
 from skgd._network import Network
 from skgd._optimizers import SGD
 from skgd._schedules import Constant
 from skgd._tasks import Regression
-from skgd._trainer import Objective, Trainer, TrainingState
+from skgd.engine.callbacks import EarlyStopping
+from skgd.engine.session import _add_streams, dropout_streams, make_rng, run_epochs
+from skgd.engine.trainer import Objective, Trainer, TrainingState
 
 
 def _network(layers, n_features, rng):

@@ -1,7 +1,7 @@
 import numpy as np
 
-from skgd._callbacks import Plateau
 from skgd._history import curve
+from skgd.engine.callbacks import Plateau
 
 
 def test_plateau_counts_epochs_without_improvement():

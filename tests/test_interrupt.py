@@ -10,9 +10,9 @@ import pytest
 from sklearn.base import is_classifier
 
 import skgd._base
-import skgd._callbacks
-import skgd._engine
 import skgd._optimizers
+import skgd.engine.callbacks
+import skgd.engine.session
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.engine.fused import LinearEpochs
 from skgd.engine.steps import NetworkSteps
@@ -50,7 +50,7 @@ def test_an_interrupt_after_an_epoch_keeps_that_epoch(make, linear_data, monkeyp
         if record["epoch"] == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(skgd._callbacks, "print_record", interrupt_in_epoch_3)
+    monkeypatch.setattr(skgd.engine.callbacks, "print_record", interrupt_in_epoch_3)
     with pytest.warns(UserWarning, match="interrupted after 3 complete epochs"):
         model = make(epochs=50, verbose=1, **KW).fit(X, y)
     assert model.n_iter_ == 3 and len(model.history_) == 3
@@ -86,7 +86,7 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
         if record["epoch"] == 6:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(skgd._callbacks, "print_record", interrupt_in_epoch_6)
+    monkeypatch.setattr(skgd.engine.callbacks, "print_record", interrupt_in_epoch_6)
     kw = dict(learning_rate=0.5, early_stopping=True, **KW)  # a noisy, large step
     with pytest.warns(UserWarning, match="interrupted"):
         model = GDRegressor(epochs=50, verbose=1, **kw).fit(X, y)
@@ -197,7 +197,7 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
     # Ctrl-C in the first update (or the first fused pass)
     _before_updates(monkeypatch, lambda k: signal.raise_signal(signal.SIGINT))
     monkeypatch.setattr(
-        skgd._engine.Trainer, "validate", lambda self, split: validated.append(1)
+        skgd.engine.session.Trainer, "validate", lambda self, split: validated.append(1)
     )
     with pytest.warns(UserWarning, match="0 complete epochs.*started this call with"):
         model = GDRegressor(validation_fraction=0.2, **KW).fit(X, y)
@@ -232,7 +232,7 @@ def test_the_interrupted_warning_is_a_public_class(linear_data, monkeypatch):
     def interrupt(record):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(skgd._callbacks, "print_record", interrupt)
+    monkeypatch.setattr(skgd.engine.callbacks, "print_record", interrupt)
     with warnings.catch_warnings():
         warnings.simplefilter("error", FitInterruptedWarning)  # as a caller may
         with pytest.raises(FitInterruptedWarning, match="interrupted after 1"):

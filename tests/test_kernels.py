@@ -17,7 +17,7 @@ from sklearn.base import clone
 
 import skgd._activations
 import skgd._stacked
-import skgd._trainer
+import skgd.engine.trainer
 from skgd import DivergenceError, GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd._activations import ACTIVATIONS, Activation
 from skgd._layers import Dense
@@ -31,15 +31,15 @@ from skgd._losses import (
 )
 from skgd._network import Network
 from skgd._optimizers import SGD, Adam, Averaged, IterateAverage
-from skgd._trainer import add_penalty
 from skgd.engine import activate, kernels
 from skgd.engine.fused import LOSS_CODES, kernel_settings
+from skgd.engine.trainer import add_penalty
 
 
 def numpy_path(monkeypatch):
     """Make every fit take the numpy path (no fused epochs, no fused steps)."""
-    monkeypatch.setattr(skgd._trainer, "fused_epochs", lambda *args: None)
-    monkeypatch.setattr(skgd._trainer, "fused_steps", lambda *args: None)
+    monkeypatch.setattr(skgd.engine.trainer, "fused_epochs", lambda *args: None)
+    monkeypatch.setattr(skgd.engine.trainer, "fused_steps", lambda *args: None)
     monkeypatch.setattr(skgd._activations, "compiled_passes", ACTIVATIONS.get)
 
 

@@ -11,7 +11,7 @@ from skgd import DivergenceError, MLPRegressor
 from skgd._activations import ACTIVATIONS
 from skgd._losses import LOSSES
 from skgd._network import Network
-from skgd._trainer import Objective
+from skgd.engine.trainer import Objective
 
 EXACT = dict(tol=None, random_state=0)
 

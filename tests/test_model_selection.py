@@ -18,9 +18,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import StrOptions
 
-import skgd._engine
 import skgd._optimizers
 import skgd._stacked
+import skgd.engine.session
 import skgd.model_selection._stacking
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.model_selection import GridSearchCV, RandomizedSearchCV
@@ -38,7 +38,7 @@ def diabetes():
 def trainings(monkeypatch):
     """Count the fits trained on their own (not taken from a stacked run)."""
     calls = []
-    session = skgd._engine.fit_session
+    session = skgd.engine.session.fit_session
 
     def counted(*args, **kwargs):
         calls.append(1)

@@ -16,7 +16,7 @@ from skgd import (
 )
 from skgd._losses import LOSSES
 from skgd._network import Network
-from skgd._trainer import Objective
+from skgd.engine.trainer import Objective
 
 pytest.importorskip("matplotlib")
 

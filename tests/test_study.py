@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import skgd
-import skgd._engine
+import skgd.engine.session
 from skgd._exceptions import StudyError
 from skgd.study import report
 from skgd.study import run as study_run
@@ -799,14 +799,14 @@ def _interrupt_training(monkeypatch, when=lambda: True):
     The estimator catches it as it catches a real one, and ends its fit with
     an interrupted model and a FitInterruptedWarning.
     """
-    train_part = skgd._engine._train_part
+    train_part = skgd.engine.session._train_part
 
     def interrupted(*args):
         if when():
             raise KeyboardInterrupt
         return train_part(*args)
 
-    monkeypatch.setattr(skgd._engine, "_train_part", interrupted)
+    monkeypatch.setattr(skgd.engine.session, "_train_part", interrupted)
 
 
 def _assert_interrupted(status, out, err, tmp_path):

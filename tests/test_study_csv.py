@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, cross_validate
 from sklearn.pipeline import Pipeline
 
-import skgd._engine
+import skgd.engine.session
 from skgd.study import cluster
 from skgd.study.baselines import baseline_models, dense_bytes, run_baselines
 from skgd.study.cli import main
@@ -160,16 +160,16 @@ def test_the_stacked_results_are_found_and_match_scikit_learn(monkeypatch):
     pipeline = make_pipeline("gd", 0, features=features, grid=grid)
     cv = REGRESSION.splitter(3, 0)
     trained = []
-    train_part = skgd._engine._train_part
+    train_part = skgd.engine.session._train_part
 
     def counted(*args):
         trained.append(True)
         return train_part(*args)
 
-    monkeypatch.setattr(skgd._engine, "_train_part", counted)
+    monkeypatch.setattr(skgd.engine.session, "_train_part", counted)
     rows = cross_validate_grid(pipeline, grid, X, y, cv)
     assert trained == []  # every fit took its stacked result
-    monkeypatch.setattr(skgd._engine, "_train_part", train_part)
+    monkeypatch.setattr(skgd.engine.session, "_train_part", train_part)
     for row, params in zip(rows, ParameterGrid(grid)):
         model = clone(pipeline).set_params(**prefixed(params))
         scores = cross_validate(model, X, y, cv=cv, return_train_score=True)

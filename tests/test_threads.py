@@ -5,7 +5,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 import skgd._layers
-import skgd._trainer
+import skgd.engine.trainer
 from skgd import GDRegressor, MLPRegressor
 from skgd.engine.threads import SMALL_PRODUCT, largest_product
 
@@ -61,5 +61,5 @@ def test_a_linear_model_leaves_the_thread_pool_alone(monkeypatch, outside, rng):
     X, y = rng.normal(size=(200, 5)), rng.normal(size=200)
     estimator = GDRegressor(epochs=1, tol=None, batch_size=None)
     # The numpy path, whose forward pass the spy sees: still no limit.
-    monkeypatch.setattr(skgd._trainer, "fused_epochs", lambda *args: None)
+    monkeypatch.setattr(skgd.engine.trainer, "fused_epochs", lambda *args: None)
     assert threads_seen_in_fit(monkeypatch, estimator, X, y) == outside

@@ -355,7 +355,7 @@ class StackedLinearEpochs:
 
     def _record_failures(self, failed, rates):
         """The DivergenceError of each candidate that diverged in the pass."""
-        from .._trainer import divergence_error
+        from .trainer import divergence_error
 
         run = self.run
         for i in np.flatnonzero(failed[:, 1] >= 0):

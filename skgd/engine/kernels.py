@@ -11,7 +11,7 @@ a loss and its gradient on one row (:func:`loss_grad`,
 :func:`elementwise_loss`), the L2 penalty, the divergence check
 (:func:`judge`), an optimizer's update (:func:`step`) and the average of
 the iterates (:func:`average`), with the arithmetic of :mod:`skgd._losses`,
-:mod:`skgd._optimizers` and :class:`skgd._trainer.Trainer`. The epochs are
+:mod:`skgd._optimizers` and :class:`skgd.engine.trainer.Trainer`. The epochs are
 in :mod:`skgd.engine.epochs` (one model) and :mod:`skgd.engine.stacked` (a
 stack of candidates).
 
@@ -44,7 +44,7 @@ SQUARED, HUBER, LOG, HINGE, MODIFIED_HUBER, SOFTMAX = range(6)
 SGD, ADAM = range(2)
 OK, DIVERGED = range(2)
 # The objective may grow this many times over its first value before the run
-# counts as diverged (see skgd._trainer.DIVERGENCE_FACTOR).
+# counts as diverged (see skgd.engine.trainer.DIVERGENCE_FACTOR).
 DIVERGENCE_FACTOR = 1e6
 # The lazy scale of sparse weights is folded into them beyond these bounds.
 SCALE_LOW, SCALE_HIGH = 1e-9, 1e9

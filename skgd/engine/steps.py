@@ -7,7 +7,7 @@ step with one call of :func:`skgd.engine.kernels.network_step`: the L2
 penalty's gradient and value, the divergence check, the optimizer's update
 and the average of the iterates, in one loop over the flat parameter vector
 instead of a dozen numpy passes over it. It makes the updates of
-:mod:`skgd._optimizers` and :func:`skgd._trainer.add_penalty`, with sums in
+:mod:`skgd._optimizers` and :func:`skgd.engine.trainer.add_penalty`, with sums in
 another order.
 
 An optimizer the kernels do not implement (one added to the registry)
@@ -78,7 +78,7 @@ class NetworkSteps:
         """One step on a batch; its objective.
 
         Raises DivergenceError, without updating, where the objective is
-        beyond the limit (see :meth:`skgd._trainer.Trainer.train_batches`).
+        beyond the limit (see :meth:`skgd.engine.trainer.Trainer.train_batches`).
         """
         net, trainer = self.net, self.trainer
         value = net.loss_and_grad(self.loss, X, y, c, self.streams)

@@ -1,6 +1,6 @@
 """What the epoch loop notifies: verbose lines, trajectories, early stopping.
 
-The loop (:func:`skgd._engine.run_epochs`) calls, on each callback of its
+The loop (:func:`skgd.engine.session.run_epochs`) calls, on each callback of its
 list and in list order:
 
 ``on_train_begin(trainer)``
@@ -20,7 +20,7 @@ loop obeys.
 
 import math
 
-from ._history import print_record
+from .._history import print_record
 
 
 class Callback:

@@ -4,8 +4,19 @@
 :class:`TrainingState` is what training carries from call to call, and
 :class:`Trainer` takes the steps: ``train_batches`` over batches,
 ``train_part`` over one epoch's batches (or a stream's share of an epoch),
-``validate`` on the held-out split. Every divergence check is here, and
-every divergence message comes from :func:`divergence_error`.
+``validate`` on the held-out split.
+
+The trainer checks that a run stays finite: each objective against its
+limit on the numpy path and, on every path, the parameters after each pass
+and the losses and held-out predictions of each epoch. Not every check is
+here: the compiled steps and passes (:mod:`skgd.engine.steps`,
+:mod:`skgd.engine.fused`) judge the objective in their kernels and hand a
+diverged one back to :meth:`Trainer.diverged`, a stacked run
+(:mod:`skgd._stacked`) checks each of its candidates itself, and the
+estimator checks the fitted model's predictions after the session
+(:mod:`skgd._base`). Wherever a diverged run is found, it is reported in
+the words of :func:`divergence_error`; data that no step can train on is
+refused before training, with messages of their own.
 """
 
 import copy
@@ -14,10 +25,10 @@ import time
 
 import numpy as np
 
-from ._exceptions import DivergenceError
-from ._losses import weighted_loss
-from .engine.fused import fused_epochs
-from .engine.steps import fused_steps
+from .._exceptions import DivergenceError
+from .._losses import weighted_loss
+from .fused import fused_epochs
+from .steps import fused_steps
 
 # The objective may grow this many times over its starting value before the
 # run counts as diverged: far beyond any noisy but healthy descent.
@@ -105,7 +116,7 @@ class TrainingState:
         :class:`skgd._stream.StreamEpochs`).
     streams : list of numpy.random.Generator, default=[]
         The dropout streams, one per dropout position (see
-        :func:`skgd._engine.dropout_streams`); what the objective gets as its
+        :func:`skgd.engine.session.dropout_streams`); what the objective gets as its
         ``rng`` in training.
     """
 

@@ -1,15 +1,20 @@
-"""The training engine: one fit session, one epoch loop, for every estimator.
+"""The fit session: one fit of one estimator, from its start to its result.
 
 An estimator validates its parameters and data, builds its network and an
 epoch source, and calls :func:`fit_session`, which owns everything between:
 the random generators, the held-out split, the initial weights, the optimizer
 and the schedule, the training state, the callbacks, Ctrl-C, and the loop.
 
-The loop, :func:`run_epochs`, is the one place where an epoch begins and
-ends. It asks the epoch source for its parts (an epoch of in-memory data, or
-a stream chunk's share of an epoch), has the trainer train each one, and
-tells the callbacks (:mod:`skgd._callbacks`) about each finished epoch; a
-callback that answers True ends training after that epoch.
+The loop, :func:`run_epochs`, is where a session's epochs begin and end. It
+asks the epoch source for its parts (an epoch of in-memory data, or a stream
+chunk's share of an epoch), has the trainer (:mod:`skgd.engine.trainer`)
+train each one, and tells the callbacks (:mod:`skgd.engine.callbacks`) about
+each finished epoch; a callback that answers True ends training after that
+epoch. A stacked search trains its candidates in a loop of its own
+(:mod:`skgd._stacked`), from the same starting state
+(:func:`_starting_state`) and with the same stopping rule
+(:func:`_early_stopping`), and returns each candidate's
+:class:`SessionResult`.
 
 Where training starts is one value, ``start``:
 
@@ -37,15 +42,15 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
-from ._exceptions import DivergenceError
-from ._optimizers import OPTIMIZERS, Averaged
-from ._registry import build
-from ._schedules import SCHEDULES
-from ._signals import sigint_handled
-from ._stream import check_unchanged
-from ._trainer import Objective, Trainer, TrainingState
-from .engine.threads import blas_threads_for
+from .._exceptions import DivergenceError
+from .._optimizers import OPTIMIZERS, Averaged
+from .._registry import build
+from .._schedules import SCHEDULES
+from .._signals import sigint_handled
+from .._stream import check_unchanged
+from .callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
+from .threads import blas_threads_for
+from .trainer import Objective, Trainer, TrainingState
 
 
 @dataclass
