@@ -64,7 +64,9 @@ class PreparedFit:
     ``X`` is the validated data, ``y`` the checked targets, ``Y`` their
     encoding for the loss and ``sample_weight`` the weights training uses
     (times the class weights, for a classifier); ``context`` holds the
-    scikit-learn callbacks of the call, or None.
+    scikit-learn callbacks of the call, or None. ``checked`` is ``(X, y,
+    sample_weight, inputs)`` as the input checks left them, before the
+    task, ``inputs`` the attributes they set (``n_features_in_``...).
     """
 
     X: object
@@ -75,6 +77,7 @@ class PreparedFit:
     source: object
     config: object
     context: object
+    checked: tuple
 
 
 class BaseGD(CallbackSupportMixin, BaseEstimator):
@@ -328,17 +331,34 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         self._warn(result, start, run)
         self._commit(run.net, result, run.y.ndim, run.config.task, resumes)
 
-    def _prepare(self, X, y, sample_weight, start, resumes, classes=None):
-        """Everything a training call needs, checked, as a :class:`PreparedFit`."""
+    def _prepare(self, X, y, sample_weight, start, resumes, classes=None, like=None):
+        """Everything a training call needs, checked, as a :class:`PreparedFit`.
+
+        ``like`` is the :class:`PreparedFit` of a fresh fit of an estimator
+        of the same class and the same data (a stack's first candidate,
+        whose parameters this one shares but for numbers): this fit takes
+        its checked data, and its target scale where their training weights
+        are the same, instead of checking and reducing the data again.
+        """
         weights = self._fitted_weights() if resumes else None
-        X, y, sw = self._validate_training_data(
-            X, y, sample_weight, weights, start == "stream"
-        )
+        if like is None:
+            checked = self._validate_training_data(
+                X, y, sample_weight, weights, start == "stream"
+            )
+            checked += (input_attributes(self),)
+        else:
+            checked = like.checked
+            vars(self).update(checked[3])
+        X, y, sw = checked[:3]
         task, y, sw = self._training_task(y, sw, resumes, classes)
         Y = task.encode(y, X.dtype)
         if weights is not None:
             self._check_outputs(Y.shape[1], weights[-1][0].shape[1])
-        task = self._scaled_task(task, X, Y, sw, start, resumes)
+        scale = None if like is None else like.config.task.target_scale
+        if scale is not None and sw is like.sample_weight:  # the same targets' scale
+            task = Regression(task.loss, scale)
+        else:
+            task = self._scaled_task(task, X, Y, sw, start, resumes)
         context = self._callback_context(start, X, y, sw, task)
         if task.target_scale is not None:  # training's units (see TargetScale)
             Y = task.target_scale.transform(Y)
@@ -352,7 +372,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             offset = task.target_scale.x_mean.astype(X.dtype)
             auto = functools.partial(auto, offset=offset)  # the centered features
         config = TrainingConfig(task, self.get_params(deep=False), auto, callbacks)
-        return PreparedFit(X, y, Y, sw, net, source, config, context)
+        return PreparedFit(X, y, Y, sw, net, source, config, context, checked)
 
     def _trained_weights(self, weights, scale, start):
         """The fitted ``weights`` in training's units (see TargetScale):
@@ -761,15 +781,23 @@ def _param_names(cls):
     return tuple(BaseEstimator._get_param_names.__func__(cls))
 
 
+# What input validation writes to an estimator.
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+
+def input_attributes(estimator):
+    """The attributes input validation wrote to ``estimator``, as a dict."""
+    return {k: vars(estimator)[k] for k in _INPUT_ATTRIBUTES if k in vars(estimator)}
+
+
 @contextmanager
 def _input_attributes_kept_on_error(estimator):
     """Undo what input validation wrote to ``estimator`` if the call fails."""
-    names = ("n_features_in_", "feature_names_in_")
-    saved = {name: vars(estimator)[name] for name in names if name in vars(estimator)}
+    saved = input_attributes(estimator)
     try:
         yield
     except BaseException:
-        for name in names:
+        for name in _INPUT_ATTRIBUTES:
             if name in saved:
                 vars(estimator)[name] = saved[name]
             else:

@@ -38,10 +38,10 @@ import copy
 import math
 import time
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn import config_context
 
 from ._activations import Activation, compiled_passes
 from ._compat import validate_parameter_constraints
@@ -516,6 +516,8 @@ class _GroupRun:
         # Candidate k was prepared by estimators[k] (runs[k]); its fit ends
         # in outcomes[k] (an Outcome), its estimator fitted.
         self.runs, self.estimators, self.outcomes = runs, list(estimators), {}
+        # The warnings of preparing each fit (see stack_group).
+        self.warned = [[] for _ in runs]
         self.params = [run.config.params for run in runs]
         self.tasks = [run.config.task for run in runs]
         self.baseline = np.array(
@@ -619,10 +621,7 @@ class _GroupRun:
     def rebind(self, k, estimator):
         """Let candidate ``k``'s next outcome fit ``estimator``: the same
         candidate, to be trained longer (a halving search's next rung)."""
-        before = vars(self.estimators[k])
-        for name in ("n_features_in_", "feature_names_in_"):  # its run's checks
-            if name in before:
-                setattr(estimator, name, before[name])
+        vars(estimator).update(self.runs[k].checked[3])  # what its run's checks set
         self.estimators[k] = estimator
 
     def retain(self, candidates):
@@ -773,7 +772,10 @@ class _GroupRun:
         errors = {**self.errors, **self._judge_last(finishing)}
         for k, was_stopped in zip(finishing, stopped):
             error = errors.get(k)
-            fit = Outcome(None, error) if error else self._fitted(k, was_stopped, keep)
+            if error:
+                fit = Outcome(None, error, self.warned[k])
+            else:
+                fit = self._fitted(k, was_stopped, keep)
             self.outcomes[k] = fit
         if not keep:
             self.errors = errors
@@ -788,8 +790,8 @@ class _GroupRun:
             try:
                 estimator = self.estimators[k]._adopt(self.runs[k], params, result)
             except (ValueError, DivergenceError) as error:  # its outputs' check
-                return Outcome(None, error, caught)
-        return Outcome(estimator, None, caught)
+                return Outcome(None, error, [*self.warned[k], *caught])
+        return Outcome(estimator, None, [*self.warned[k], *caught])
 
     def _judge_last(self, candidates):
         """The errors of ``candidates`` whose last update went beyond their
@@ -894,7 +896,7 @@ def train_group(estimators, X, y, sample_weight=None, keep=False):
     :meth:`_GroupRun.run`; None when none could train); else None.
     """
     start = time.perf_counter()
-    group = stack_group(estimators, X, y, sample_weight)
+    group = stack_group(estimators, X, y, sample_weight, catch=True)
     outcomes = [None] * len(estimators)
     if group is not None:
         # Small matrix products run fastest on one thread; workers run in parallel.
@@ -905,30 +907,26 @@ def train_group(estimators, X, y, sample_weight=None, keep=False):
     return outcomes, time.perf_counter() - start, group if keep else None
 
 
-def stack_group(estimators, X, y, sample_weight=None):
+def stack_group(estimators, X, y, sample_weight=None, catch=False):
     """The stacked run of ``estimators`` (one group, fresh), ready to train.
 
     Returns the :class:`_GroupRun`, or None when no candidate can train. Its
     candidates are numbered in the order of ``estimators``, those refused
     left out (``group.candidates`` maps its numbers to their indices in
-    ``estimators``).
+    ``estimators``). With ``catch``, the warnings of preparing each fit are
+    caught, to be given with its outcome (see :class:`Outcome`), not now.
     """
-    runs, indices = [], []
+    runs, indices, caught = [], [], []
     for index, estimator in enumerate(estimators):
-        try:
-            if runs:  # X as the first candidate's fit checked it, for all
-                _validate_stacked(estimator)
-                with config_context(assume_finite=True):
-                    run = estimator._prepare(
-                        runs[0].X, y, sample_weight, "fresh", False
-                    )
-            else:
-                estimator._validate_params()  # InvalidParameterError is a ValueError
-                run = estimator._prepare(X, y, sample_weight, "fresh", False)
-        except (ValueError, TypeError):
-            continue
-        runs.append(run)
-        indices.append(index)
+        like = runs[0] if runs else None
+        with warnings.catch_warnings(record=True) if catch else _given() as given:
+            if catch:
+                warnings.simplefilter("always")
+            run = _prepared(estimator, X, y, sample_weight, like)
+        if run is not None:
+            runs.append(run)
+            indices.append(index)
+            caught.append(given)
     if not runs:
         return None
     # Candidates of equal dropout rates side by side: one mask for each run.
@@ -940,7 +938,33 @@ def stack_group(estimators, X, y, sample_weight=None):
     except (ValueError, DivergenceError):
         return None  # each fit meets it alone
     group.candidates = [indices[i] for i in order]
+    # A later candidate took the first's checked data: and its warnings.
+    group.warned = [_once([*caught[0], *caught[i]]) for i in order]
     return group
+
+
+@contextmanager
+def _given():
+    """Warnings given as they come: no warning is kept (an empty list)."""
+    yield []
+
+
+def _once(caught):
+    """The warnings ``caught``, each message once."""
+    return list({(str(w.message), w.category): w for w in caught}.values())
+
+
+def _prepared(estimator, X, y, sample_weight, like):
+    """``estimator``'s fit, prepared (``like`` the first candidate's, whose
+    checked data it takes); None when its parameters or data are refused."""
+    try:
+        if like is None:
+            estimator._validate_params()  # InvalidParameterError is a ValueError
+        else:  # it shares all parameters with the first but the stacked ones
+            _validate_stacked(estimator)
+        return estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
+    except (ValueError, TypeError):
+        return None
 
 
 def _validate_stacked(estimator):

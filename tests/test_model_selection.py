@@ -627,3 +627,18 @@ def test_a_fit_out_of_scikit_learns_order_is_refused(diabetes):
     with pytest.raises(RuntimeError, match="in order"):
         stacking.next_fit({"alpha": 1e-2}, X[train])  # candidate 0 comes first
     assert stacking.next_fit({"alpha": 0.0}, X[splits[1][0]]).take().alpha == 0.0
+
+
+def test_the_warnings_of_checking_the_data_are_given_at_each_fit():
+    """A stack checks its data once, but each fit gives the check's warnings."""
+    X = np.random.default_rng(0).normal(size=(90, 3))
+    y = (X[:, :1] > 0).astype(int)  # a column vector: a DataConversionWarning
+    model = GDClassifier(epochs=2, tol=None, random_state=0)
+    given = []
+    for search in (GridSearchCV, sk.GridSearchCV):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            search(model, {"alpha": [0.0, 1e-3]}, cv=sk.KFold(3)).fit(X, y)
+        given.append(sorted(str(w.message) for w in caught))
+    assert len(given[0]) == 2 * 3 + 1  # each fit's and the refit's
+    assert given[0] == given[1]
