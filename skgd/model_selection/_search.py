@@ -132,8 +132,8 @@ _COMMON = """
         Workers for the stacked runs (one task per group of candidates and
         fold, in joblib's backend: ``parallel_config(backend="dask")``
         works). The fits of scikit-learn's search, which only take their
-        stacked results, run in this process; fits that cannot be stacked
-        run there one at a time.
+        stacked fits, run in this process, in order; fits that cannot be
+        stacked run there one at a time.
     refit : bool, str or callable, default=True
         Refit the best candidate on the whole data, as in scikit-learn.
     cv : int, cross-validation generator or iterable, default=None
