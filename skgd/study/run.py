@@ -10,8 +10,9 @@ The candidates of each fold are trained stacked, as
 (:func:`skgd.model_selection.train_stacked`): one stacked run per group of
 candidates and fold, through :class:`joblib.Parallel`, so ``n_jobs`` and a
 dask backend apply. Each candidate's fitted pipeline (its preprocessing
-fitted once per run) is then scored. Each finished run reports its fits to a progress callback. The best
-candidate is then refitted on all the data, for its learning curves, and
+fitted once per run) is then scored. Each finished run reports its fits
+to a progress callback. The best candidate is then refitted on all the
+data, for its learning curves, and
 so are its nearest less and more regularized neighbours
 (:func:`skgd.study.knobs.neighbours`).
 """
