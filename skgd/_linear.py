@@ -11,11 +11,12 @@ for both.
 
 import numpy as np
 
-from ._base import BaseGD, RegressorGD
+from ._base import BaseGD
 from ._compat import StrOptions
 from ._docs import shared_docs
 from ._linear_classifier import GDClassifier
 from ._linear_model import _LinearModel
+from ._regressor import RegressorGD
 
 __all__ = ["GDClassifier", "GDRegressor"]
 

@@ -5,10 +5,10 @@ by :class:`~skgd._mlp_model._MLPModel` from the hidden layer sizes, the
 activation and the dropout rates; they differ in their task and output layer.
 """
 
-from ._base import RegressorGD
 from ._classifier import ClassifierGD
 from ._docs import shared_docs
 from ._mlp_model import _MLP_CONSTRAINTS, _MLPModel
+from ._regressor import RegressorGD
 
 
 @shared_docs

@@ -30,7 +30,7 @@ would have ended with; both leave the stack at the end of that epoch and
 cost nothing more.
 
 :func:`train_group` trains a group; each candidate's fit ends as its own
-fit would (:meth:`~skgd._base.BaseGD._adopt`): its estimator fitted, or
+fit would (:meth:`~skgd._fitting.TrainingMixin._adopt`): its estimator fitted, or
 the error its training raised, in an :class:`Outcome`.
 """
 

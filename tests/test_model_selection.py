@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import StrOptions
 
+import skgd._fitting
 import skgd._optimizers
 import skgd._stacked
 import skgd.engine.session
@@ -44,7 +45,7 @@ def trainings(monkeypatch):
         calls.append(1)
         return session(*args, **kwargs)
 
-    monkeypatch.setattr(skgd._base, "fit_session", counted)
+    monkeypatch.setattr(skgd._fitting, "fit_session", counted)
     return calls
 
 

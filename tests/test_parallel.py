@@ -25,7 +25,7 @@ from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from threadpoolctl import threadpool_limits
 
-from skgd import GDRegressor, MLPRegressor, _base, model_selection
+from skgd import GDRegressor, MLPRegressor, _fitting, model_selection
 from skgd import _stacked as stacked
 from skgd._exceptions import StudyError
 from skgd.study import cluster
@@ -166,8 +166,10 @@ def test_stacked_search_as_serial(client, data, monkeypatch, _assert_same_search
 
     monkeypatch.setattr(model_selection._stacking, "train_group", counted)
     alone = []  # fits trained here on their own, not taken from a stack
-    session = _base.fit_session
-    monkeypatch.setattr(_base, "fit_session", lambda *a: alone.append(1) or session(*a))
+    session = _fitting.fit_session
+    monkeypatch.setattr(
+        _fitting, "fit_session", lambda *a: alone.append(1) or session(*a)
+    )
 
     def fit(n_jobs):
         search = model_selection.GridSearchCV(MLP, MLP_GRID, cv=3, n_jobs=n_jobs)

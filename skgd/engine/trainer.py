@@ -14,7 +14,7 @@ here: the compiled steps and passes (:mod:`skgd.engine.steps`,
 diverged one back to :meth:`Trainer.diverged`, a stacked run
 (:mod:`skgd._stacked`) checks each of its candidates itself, and the
 estimator checks the fitted model's predictions after the session
-(:mod:`skgd._base`). Wherever a diverged run is found, it is reported in
+(:mod:`skgd._fitting`). Wherever a diverged run is found, it is reported in
 the words of :func:`divergence_error`; data that no step can train on is
 refused before training, with messages of their own.
 """
