@@ -111,14 +111,30 @@ def _one_output_batch(X, offset, Y, order, sw, start, stop, P, G, codes, hyper):
             z5 += (X[r5, j] - offset[j]) * P[j]
             z6 += (X[r6, j] - offset[j]) * P[j]
             z7 += (X[r7, j] - offset[j]) * P[j]
-        value += _row_grad(X, offset, Y, sw, r0, z0, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r1, z1, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r2, z2, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r3, z3, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r4, z4, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r5, z5, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r6, z6, m, G, codes, hyper)
-        value += _row_grad(X, offset, Y, sw, r7, z7, m, G, codes, hyper)
+        v0, g0 = _weighted_loss(Y, sw, r0, z0, m, codes, hyper)
+        v1, g1 = _weighted_loss(Y, sw, r1, z1, m, codes, hyper)
+        v2, g2 = _weighted_loss(Y, sw, r2, z2, m, codes, hyper)
+        v3, g3 = _weighted_loss(Y, sw, r3, z3, m, codes, hyper)
+        v4, g4 = _weighted_loss(Y, sw, r4, z4, m, codes, hyper)
+        v5, g5 = _weighted_loss(Y, sw, r5, z5, m, codes, hyper)
+        v6, g6 = _weighted_loss(Y, sw, r6, z6, m, codes, hyper)
+        v7, g7 = _weighted_loss(Y, sw, r7, z7, m, codes, hyper)
+        value = value + v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7
+        # The eight rows' shares of each gradient entry, added in row order,
+        # each sum rounded to G's type as the row-by-row loop rounds it.
+        for j in range(d):
+            oj = offset[j]
+            G[j] += (X[r0, j] - oj) * g0
+            G[j] += (X[r1, j] - oj) * g1
+            G[j] += (X[r2, j] - oj) * g2
+            G[j] += (X[r3, j] - oj) * g3
+            G[j] += (X[r4, j] - oj) * g4
+            G[j] += (X[r5, j] - oj) * g5
+            G[j] += (X[r6, j] - oj) * g6
+            G[j] += (X[r7, j] - oj) * g7
+        if codes[3]:
+            for gk in (g0, g1, g2, g3, g4, g5, g6, g7):
+                G[d] += gk
         r += 8
     for rest in range(r, stop):
         row, t = order[rest], t0
@@ -141,17 +157,24 @@ def _add_terms(X, row, offset, P, j, t):
 
 
 @inlined
+def _weighted_loss(Y, sw, row, t, m, codes, hyper):
+    """Row ``row``'s loss at output ``t`` and its gradient, weighted by its
+    share of a batch of ``m`` rows."""
+    c = (sw[row] if sw.size else 1.0) / m
+    loss, gk = elementwise_loss(codes[0], hyper[1], t, Y[row, 0])
+    return c * loss, gk * c
+
+
+@inlined
 def _row_grad(X, offset, Y, sw, row, t, m, G, codes, hyper):
     """Row ``row``'s weighted loss at output ``t``; its gradient added to G."""
     d = X.shape[1]
-    c = (sw[row] if sw.size else 1.0) / m
-    loss, gk = elementwise_loss(codes[0], hyper[1], t, Y[row, 0])
-    gk *= c
+    value, gk = _weighted_loss(Y, sw, row, t, m, codes, hyper)
     for j in range(d):
         G[j] += (X[row, j] - offset[j]) * gk
     if codes[3]:
         G[d] += gk
-    return c * loss
+    return value
 
 
 @inlined
