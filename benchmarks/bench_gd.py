@@ -222,6 +222,15 @@ def make_sparse_data(n_samples, seed=0):
     return X, y
 
 
+def profile_sparse(n_samples):
+    """Profile one fit of skgd's regressor at batch 1 on the sparse CSR data."""
+    X, y = make_sparse_data(n_samples)
+    ((name, fit),) = list(
+        minibatch_contenders(SGDRegressor, GDRegressor, X, y, [1]).items()
+    )[1:]
+    profile_fit(f"{name} on sparse CSR", fit, EPOCHS * X.shape[0])
+
+
 def bench_sparse(n_samples, repeats):
     """One epoch at batch 1 on sparse CSR input, against SGDRegressor's."""
     X, y = make_sparse_data(n_samples)
@@ -416,7 +425,8 @@ def main(argv=None):
         "--profile",
         action="store_true",
         help="after the timings, profile one fit of GDRegressor and of "
-        "GDClassifier at each mini-batch size",
+        "GDClassifier at each mini-batch size, and of GDRegressor on the "
+        "sparse data",
     )
     args = parser.parse_args(argv)
     check_repeats(parser, args)
@@ -431,6 +441,7 @@ def main(argv=None):
     bench_full_batch(X, y, repeats)
     if args.profile:
         profile_minibatch(X, y, y_class)
+        profile_sparse(n_samples)
     if args.quick:
         print("(--quick: too few samples for the ratios to mean much)")
     return 0

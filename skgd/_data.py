@@ -54,10 +54,21 @@ def iter_rows(X, batch_size, dtype, rows=None):
 SMALL_ORDER = 2**20
 
 
+# From this many rows an epoch's order is shuffled by the compiled copy of
+# numpy's shuffle (skgd.engine.shuffle: the same order and generator state,
+# about twice as fast); below, numpy's call costs less.
+COMPILED_SHUFFLE = 4096
+
+
 def shuffled_range(n, rng):
     """``rng.permutation(n)``: the same permutation, in 4 bytes a row when large."""
     order = np.arange(n, dtype=np.uint32 if SMALL_ORDER < n < 2**32 else np.intp)
-    rng.shuffle(order)
+    if n < COMPILED_SHUFFLE:
+        rng.shuffle(order)
+    else:
+        from .engine.shuffle import shuffle  # numba: on the first large shuffle
+
+        shuffle(order, rng)
     return order
 
 

@@ -590,3 +590,68 @@ def test_a_stack_of_one_equals_its_own_fit(monkeypatch, multi_output_data):
     )
     ((stacked, alone),) = stacked_and_alone(monkeypatch, [candidate], X, y)
     np.testing.assert_allclose(stacked.coef_, alone.coef_, rtol=1e-12)
+
+
+# -- the compiled shuffle --------------------------------------------------------
+
+
+def _generators(seed, half_words):
+    """Two equal generators, each having drawn ``half_words`` 32-bit words."""
+    pair = [np.random.default_rng(seed) for _ in range(2)]
+    for rng in pair:
+        for _ in range(half_words):
+            rng.integers(10, dtype=np.uint32)
+    return pair
+
+
+@pytest.mark.parametrize("n", [2, 4096, 20_001, 65_537])
+@pytest.mark.parametrize("dtype", [np.intp, np.uint32])
+@pytest.mark.parametrize("half_words", [0, 1, 2])
+def test_compiled_shuffle_is_numpys(n, dtype, half_words):
+    # The same order and the generator left in the same state (its pending
+    # half-word included), so the rest of a fit draws the same numbers.
+    from skgd.engine.shuffle import shuffle
+
+    for seed in range(3):
+        ours, numpys = _generators(seed, half_words)
+        order = np.arange(n, dtype=dtype)
+        expected = order.copy()
+        shuffle(order, ours)
+        numpys.shuffle(expected)
+        np.testing.assert_array_equal(order, expected)
+        assert ours.bit_generator.state == numpys.bit_generator.state
+        assert ours.integers(10, dtype=np.uint32) == numpys.integers(
+            10, dtype=np.uint32
+        )
+
+
+def test_compiled_shuffle_draws_again_when_its_words_run_out(monkeypatch):
+    from skgd.engine import shuffle as module
+
+    fisher_yates, calls = module._fisher_yates, []
+
+    def short_of_words(x, words):  # the first try runs out half way
+        calls.append(len(words))
+        if len(calls) == 1:
+            fisher_yates(x[: x.size // 2], words[: x.size // 2])
+            return -1
+        return fisher_yates(x, words)
+
+    monkeypatch.setattr(module, "_fisher_yates", short_of_words)
+    ours, numpys = _generators(7, 1)
+    order, expected = np.arange(30_000), np.arange(30_000)
+    module.shuffle(order, ours)
+    numpys.shuffle(expected)
+    np.testing.assert_array_equal(order, expected)
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    assert calls[1] > calls[0]  # twice the words
+
+
+def test_compiled_shuffle_leaves_other_generators_to_numpy():
+    from skgd.engine.shuffle import shuffle
+
+    ours, numpys = (np.random.Generator(np.random.MT19937(3)) for _ in range(2))
+    order, expected = np.arange(10_000), np.arange(10_000)
+    shuffle(order, ours)
+    numpys.shuffle(expected)
+    np.testing.assert_array_equal(order, expected)

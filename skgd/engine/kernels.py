@@ -39,6 +39,9 @@ import math
 import warnings
 
 import numba
+from llvmlite import ir
+from numba.core import types
+from numba.core.extending import intrinsic
 
 SQUARED, HUBER, LOG, HINGE, MODIFIED_HUBER, SOFTMAX = range(6)
 SGD, ADAM = range(2)
@@ -84,6 +87,44 @@ def kernel(function=None, **options):
 # The helpers of the epoch kernels are inlined into them (in numba's IR), so
 # that the compiler sees each epoch's loops whole.
 inlined = kernel(inline="always")
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Hint the cache to fetch ``array[index]`` for reading; no load, no fault.
+
+    ``llvm.prefetch`` (read, high locality, data): the epochs over CSR rows
+    in shuffled order ask for the next row while they work on this one,
+    which otherwise starts with a miss to memory.
+    """
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        at = context.cast(builder, args[1], signature.args[1], types.intp)
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", fnty=fnty)
+        address = builder.bitcast(builder.gep(data, [at]), byte)
+        builder.call(fn, [address, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+@inlined
+def prefetch_row(data, indices, indptr, row):
+    """:func:`prefetch` the values and column indices of CSR row ``row``."""
+    start, stop = indptr[row], indptr[row + 1]
+    if stop > start:
+        for p in range(start, stop, 64 // data.itemsize):  # a hint a 64-byte line
+            prefetch(data, p)
+        prefetch(data, stop - 1)
+        for p in range(start, stop, 64 // indices.itemsize):
+            prefetch(indices, p)
+        prefetch(indices, stop - 1)
 
 
 @inlined
