@@ -62,7 +62,6 @@ from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
 from .engine.digest import array_digest
 from .engine.fused import (
-    adam_steps,
     compiled_optimizer,
     spread_settings,
     stacked_fused_epochs,
@@ -236,12 +235,16 @@ class StackedNetwork:
         self._workspaces = {}
 
     def block_table(self):
-        """Each dense layer's offset, rows, penalized rows and outputs (int64)."""
-        table, offset = [], 0
+        """Each dense layer's offset, rows, penalized rows, outputs and first
+        column (of the layers' ``K * n_out`` columns, one after the other),
+        int64."""
+        table, offset, first = [], 0, 0
         for block, layer in zip(self.blocks, self.dense):
-            table.append((offset, block.shape[0], layer.n_in, block.shape[2]))
+            rows, K, o = block.shape
+            table.append((offset, rows, layer.n_in, o, first))
             offset += block.size
-        return np.array(table, dtype=np.int64).reshape(-1, 4)
+            first += K * o
+        return np.array(table, dtype=np.int64).reshape(-1, 5)
 
     def sums(self, flat):
         """Each candidate's sum of ``flat`` (a buffer of the parameters' layout)."""
@@ -519,8 +522,12 @@ class StackedOptimizer:
 
     def _settle(self):
         """The kernel's settings for the candidates now in the stack."""
-        self.spread = spread_settings(self.values["alpha"], self.values)
+        spread = self.spread = spread_settings(self.values["alpha"], self.values)
         self.blocks = self.net.block_table()
+        widths, K = self.blocks[:, 3], spread.shape[1]
+        # Each column's settings, layer after layer (see stacked_network_step).
+        self.columns = np.concatenate([np.repeat(spread, o, axis=1) for o in widths], 1)
+        self._scratch = np.empty(2 * K * int(widths.max()) + K)
         empty = np.zeros(0, self.net.dtype)
         names = ("velocity", "m_", "v_")
         self._buffers = [self.buffers.get(name, empty) for name in names]
@@ -539,12 +546,10 @@ class StackedOptimizer:
         rates = np.asarray(lr, dtype=float)
         if self.name == "adam":
             self.t += 1
-            b1, b2 = self.values["beta_1"], self.values["beta_2"]
-            rates = adam_steps(rates, b1, b2, self.t)
         penalties = np.zeros(len(rates))
         self._kernel(
-            params, grads, self.blocks, rates, self.spread, self.codes,
-            *self._buffers, penalties,
+            params, grads, self.blocks, rates, self.t, self.spread, self.columns,
+            self.codes, *self._buffers, penalties, self._scratch,
         )  # fmt: skip
         if self.average is not None:
             self.average.update(params, grads)  # the gradients are spent

@@ -177,64 +177,102 @@ def _stacked_update(P, G, lr, spread, codes, velocity, m_, v_):
 
 
 @kernel
-def stacked_network_step(P, G, blocks, rates, spread, codes, velocity, m_, v_, values):
+def stacked_network_step(
+    P, G, blocks, rates, t, spread, columns, codes, velocity, m_, v_, values, scratch
+):
     """The step of ``K`` stacked networks after their backward pass.
 
-    Adds each candidate's L2 penalty to ``G`` and ``(alpha / 2) ||W||**2``
-    to its objective ``values[k]``, then makes its update, with the
-    arithmetic of :func:`skgd.engine.kernels.network_step`. ``blocks`` has
-    a row per dense layer: its offset in ``P``, its rows (inputs, then the
-    intercepts), the rows penalized (the inputs) and its outputs ``o``; a
-    layer's parameters are laid out ``(rows, K, o)``. ``rates[k]`` is
-    candidate ``k``'s step (Adam's bias correction and constant factor
-    folded in), ``spread[:, k]`` its alpha, momentum, betas and Adam's
-    epsilon divided by ``sqrt(1 - beta_2)``; ``codes`` as in
-    :func:`stacked_dense_epoch`. The optimizer's buffers are empty when
-    unused.
+    Adds each candidate's L2 penalty to its gradient and ``(alpha / 2)
+    ||W||**2`` to its objective ``values[k]``, then makes its update, with
+    the arithmetic of :func:`skgd.engine.kernels.network_step`. ``blocks``
+    has a row per dense layer: its offset in ``P``, its rows (inputs, then
+    the intercepts), the rows penalized (the inputs), its outputs ``o`` and
+    its first column in ``columns``; a layer's parameters are laid out
+    ``(rows, K, o)``. ``rates[k]`` is candidate ``k``'s learning rate, and
+    ``t`` the update's number (from 1), for Adam's bias correction (made as
+    :func:`skgd.engine.kernels.step` makes it). ``spread[:, k]`` holds
+    candidate ``k``'s alpha, momentum, betas and Adam's epsilon divided by
+    ``sqrt(1 - beta_2)`` (see :func:`skgd.engine.fused.spread_settings`);
+    ``columns`` (5, sum of the layers' ``K * o``) the same, for each layer,
+    by column, so that the penalty and the update run over a layer's rows of
+    ``K * o`` contiguous columns in one pass; ``codes`` as in
+    :func:`stacked_dense_epoch`. The
+    optimizer's buffers are empty when unused; ``scratch`` holds at least
+    ``2 * K * o`` values of the widest layer, and ``K`` more. ``G`` is spent.
     """
     K = rates.size
+    steps = scratch[scratch.size - K :]
+    for k in range(K):
+        steps[k] = rates[k]
+        if codes[1] == ADAM:
+            b1, b2 = spread[BETA_1, k], spread[BETA_2, k]
+            correction = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            steps[k] = rates[k] * correction * (1.0 - b1) / math.sqrt(1.0 - b2)
     for j in range(blocks.shape[0]):
-        offset, rows, penalized, o = (
-            blocks[j, 0],
-            blocks[j, 1],
-            blocks[j, 2],
-            blocks[j, 3],
-        )
+        offset, rows, penalized, o, first = (
+            blocks[j, 0], blocks[j, 1], blocks[j, 2], blocks[j, 3], blocks[j, 4],
+        )  # fmt: skip
+        KO = K * o
+        lr, squares = scratch[:KO], scratch[KO : 2 * KO]
+        part = slice(first, first + KO)
+        alphas, mus = columns[ALPHA, part], columns[MOMENTUM, part]
+        b1, b2 = columns[BETA_1, part], columns[BETA_2, part]
+        eps = columns[EPSILON, part]
+        for k in range(K):
+            for q in range(k * o, (k + 1) * o):
+                lr[q] = steps[k]
+        for q in range(KO):
+            squares[q] = 0.0
+        for r in range(rows):
+            at = offset + r * KO
+            if r < penalized:
+                _penalized_row(P[at : at + KO], G[at : at + KO], alphas, squares)
+            rP, rG = P[at : at + KO], G[at : at + KO]
+            if codes[1] == ADAM:
+                _adam_row(rP, rG, lr, b1, b2, eps, m_[at : at + KO], v_[at : at + KO])
+            elif velocity.size == 0:
+                for q in range(KO):
+                    rP[q] -= lr[q] * rG[q]
+            else:
+                _momentum_row(rP, rG, lr, mus, codes[2], velocity[at : at + KO])
         for k in range(K):
             alpha = spread[ALPHA, k]
             if alpha != 0.0:
                 total = 0.0
-                for r in range(penalized):
-                    at = offset + (r * K + k) * o
-                    for q in range(at, at + o):
-                        G[q] += alpha * P[q]
-                        total += P[q] * P[q]
+                for q in range(k * o, (k + 1) * o):
+                    total += squares[q]
                 values[k] += 0.5 * alpha * total
-        for r in range(rows):
-            for k in range(K):
-                at = offset + (r * K + k) * o
-                _run_update(
-                    P, G, at, at + o, rates[k], spread, k, codes, velocity, m_, v_
-                )
 
 
 @inlined
-def _run_update(P, G, start, stop, lr, spread, k, codes, velocity, m_, v_):
-    """:func:`step` on ``P[start:stop]``, with candidate ``k``'s settings."""
-    if codes[1] == ADAM:
-        b1, b2, eps = spread[BETA_1, k], spread[BETA_2, k], spread[EPSILON, k]
-        for q in range(start, stop):
-            m_[q] = b1 * m_[q] + G[q]
-            v_[q] = b2 * v_[q] + G[q] * G[q]
-            P[q] -= lr * m_[q] / (math.sqrt(v_[q]) + eps)
-    elif velocity.size == 0:
-        for q in range(start, stop):
-            P[q] -= lr * G[q]
-    else:
-        mu = spread[MOMENTUM, k]
-        for q in range(start, stop):
-            velocity[q] = mu * velocity[q] + G[q]
-            if codes[2]:
-                P[q] -= lr * (G[q] + mu * velocity[q])
-            else:
-                P[q] -= lr * velocity[q]
+def _penalized_row(P, G, alphas, squares):
+    """``alpha W`` into a row of ``G`` (columns of alpha 0 untouched), and
+    the squares of its weights into ``squares``."""
+    for q in range(P.size):
+        w, alpha = P[q], alphas[q]
+        G[q] = G[q] + alpha * w if alpha != 0.0 else G[q]
+        squares[q] += w * w
+
+
+@inlined
+def _adam_row(P, G, lr, b1, b2, eps, m_, v_):
+    """Adam's update of a row of columns."""
+    for q in range(P.size):
+        g = G[q]
+        m = b1[q] * m_[q] + g
+        v = b2[q] * v_[q] + g * g
+        m_[q], v_[q] = m, v
+        P[q] -= lr[q] * m / (math.sqrt(v) + eps[q])
+
+
+@inlined
+def _momentum_row(P, G, lr, mus, nesterov, velocity):
+    """SGD with (Nesterov) momentum on a row of columns."""
+    for q in range(P.size):
+        mu = mus[q]
+        v = mu * velocity[q] + G[q]
+        velocity[q] = v
+        if nesterov:
+            P[q] -= lr[q] * (G[q] + mu * v)
+        else:
+            P[q] -= lr[q] * v
