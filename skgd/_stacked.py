@@ -232,6 +232,7 @@ class StackedNetwork:
             self.grad_blocks.append(self.grads[part].reshape(shape))
             offset += size
         self.dropout = [_rate_runs(rates, self.dtype) for rates in self.rates]
+        self._keeping = [_keep_rules(runs, K, self.dtype) for runs in self.dropout]
         self._workspaces = {}
 
     def block_table(self):
@@ -303,6 +304,14 @@ class StackedNetwork:
         # over each batch's (m, K, width) arrays seen as (m, K * width).
         self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
         K, dtype, dense = self.K, self.dtype, self.dense
+        # relu (and the dropout after it) has kernels of its own, the dense
+        # layer's backward pass fused with its derivative.
+        self._relu = self.activation == "relu"
+        if self._relu:
+            from .engine.stacked import stacked_relu_backward, stacked_relu_dropout
+
+            self._relu_dropout = stacked_relu_dropout
+            self._relu_backward = stacked_relu_backward
         # With dropout after a smooth activation, its output is kept apart
         # for the backward pass; relu's and identity's derivatives can be
         # read from the dropped-out output.
@@ -320,8 +329,17 @@ class StackedNetwork:
             + [np.zeros((m, K, layer.n_in), dtype) for layer in dense[1:]],
         }
         ws["g"] = [np.empty_like(z) for z in ws["z"]]
-        ws["ga"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
-        ws["scratch"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
+        if self._relu:  # scratch of the fused backward pass
+            shapes = [(K, layer.n_outputs, layer.n_in) for layer in dense]
+            ws["Wt"] = [np.empty(shape, dtype) for shape in shapes]
+            ws["dWt"] = [np.empty(shape, dtype) for shape in shapes]
+            ws["ga"] = [np.empty(layer.n_in, dtype) for layer in dense]
+            ws["zeros"] = ws["scratch"] = [None] * len(dense)
+        else:
+            ws["ga"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
+            ws["scratch"] = [
+                np.empty_like(a) if a is not None else None for a in ws["a"]
+            ]
         if self.dropout[0]:
             ws["a"][0] = np.empty((m, K, dense[0].n_in), dtype)
         self._workspaces[m] = ws
@@ -345,6 +363,13 @@ class StackedNetwork:
             a = ws["a"][j]
             if j == 0:
                 source = X[:, None, :]
+            elif self._relu:
+                m, _, w = a.shape
+                bits = _bits(streams[j], m, w) if runs else _NO_BITS
+                self._relu_dropout(ws["z"][j - 1], a, bits, *self._keeping[j])
+                self._inputs.append(a)
+                self._dense_forward(j, a, ws["z"][j])
+                continue
             else:
                 pre = ws["pre"][j] if runs else None
                 source = a if pre is None else pre
@@ -364,8 +389,7 @@ class StackedNetwork:
         passed through). Returns the masks, by run.
         """
         m, _, w = out.shape
-        bits = stream.bit_generator.random_raw((m * w + 3) // 4).view(np.uint16)
-        kept = bits[: m * w].reshape(m, 1, w)
+        kept = _bits(stream, m, w)[:, None, :]
         masks = []
         for part, threshold, scale in runs:
             if threshold is None:  # rate 0
@@ -399,6 +423,15 @@ class StackedNetwork:
             if a.ndim == 2:  # the batch with its ones: one product
                 np.dot(a.T, g.reshape(len(a), -1), _flat(dblock))
                 return
+            W = self.blocks[j][:n_in]
+            if j and self._relu:  # the products and relu's derivative, fused
+                self._relu_backward(
+                    a, g, W, dblock[:n_in],
+                    dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS,
+                    ws["g"][j - 1], self._keeping[j][1], ws["Wt"][j], ws["dWt"][j],
+                    ws["ga"][j],
+                )  # fmt: skip
+                continue
             np.matmul(
                 a.transpose(1, 2, 0),
                 g.transpose(1, 0, 2),
@@ -408,7 +441,7 @@ class StackedNetwork:
                 _add(g, 0, out=dblock[n_in])
             if j == 0:
                 return
-            ga, W = ws["ga"][j], self.blocks[j][:n_in]
+            ga = ws["ga"][j]
             if layer.n_outputs == 1:  # an outer product, as two fast passes
                 np.copyto(ga, g)
                 np.multiply(ga, np.ascontiguousarray(W[:, :, 0].T), ga)
@@ -463,6 +496,29 @@ def _on_rows(elementwise):
 def _flat(block):
     """A block ``(n_in + 1, K, n_out)`` as one ``(n_in + 1, K * n_out)`` matrix."""
     return block.reshape(block.shape[0], -1)
+
+
+# No dropout draw (see stacked_relu_dropout); no intercepts (stacked_relu_backward).
+_NO_BITS = np.zeros((0, 0), np.uint16)
+_NO_INTERCEPTS = np.zeros((0, 0))
+
+
+def _bits(stream, m, w):
+    """A dropout position's draw for ``(m, w)`` units, 16 bits each, as
+    :class:`~skgd._layers.Dropout` draws it: ``(m, w)`` uint16."""
+    bits = stream.bit_generator.random_raw((m * w + 3) // 4).view(np.uint16)
+    return bits[: m * w].reshape(m, w)
+
+
+def _keep_rules(runs, K, dtype):
+    """``(thresholds, scales)``: each candidate's dropout threshold (int64) and
+    scale at a position of ``runs`` (see :func:`_rate_runs`); 0 and 1 where
+    it keeps everything."""
+    thresholds, scales = np.zeros(K, np.int64), np.ones(K, dtype)
+    for part, threshold, scale in runs:
+        if threshold is not None:
+            thresholds[part], scales[part] = threshold, scale
+    return thresholds, scales
 
 
 def _rate_runs(rates, dtype):

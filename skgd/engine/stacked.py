@@ -276,3 +276,75 @@ def _momentum_row(P, G, lr, mus, nesterov, velocity):
             P[q] -= lr[q] * (G[q] + mu * v)
         else:
             P[q] -= lr[q] * v
+
+
+@kernel
+def stacked_relu_dropout(z, out, bits, thresholds, scales):
+    """``out = relu(z)``, then inverted dropout, for ``K`` stacked candidates.
+
+    ``z`` and ``out`` have shape ``(m, K, w)``. ``bits`` (uint16, ``(m,
+    w)``) is the dropout draw of the position, shared by the candidates
+    (empty for none); candidate ``k`` keeps a unit where its bits are at
+    least ``thresholds[k]`` and scales it by ``scales[k]`` (a threshold of 0
+    and a scale of 1 for a rate of 0). The arithmetic of the relu and
+    :class:`~skgd._layers.Dropout` layers: ``max(z, 0)`` (NaN kept) times a
+    mask of ``scale`` or 0.
+    """
+    m, K, w = out.shape
+    for i in range(m):
+        for k in range(K):
+            row, source = out[i, k], z[i, k]
+            for h in range(w):
+                v = source[h]
+                row[h] = 0.0 if v < 0.0 else v
+            if bits.size:
+                threshold, scale, drawn = thresholds[k], scales[k], bits[i]
+                for h in range(w):
+                    row[h] = row[h] * (scale if drawn[h] >= threshold else 0.0)
+
+
+@kernel
+def stacked_relu_backward(a, g, W, dW, db, out, scales, Wt, dWt, ga):
+    """The backward pass of a stacked dense layer after relu (and dropout).
+
+    ``a`` (m, K, w) is the layer's input, relu's output dropped out;
+    ``g`` (m, K, o) the gradient of its outputs; ``W`` (w, K, o) its
+    weights. Writes the gradient of the weights into ``dW`` (w, K, o) and
+    of the intercepts into ``db`` (K, o; empty without intercepts), and the
+    gradient before relu and dropout into ``out`` (m, K, w): ``(g W^T) *
+    (a > 0) * scales[k]`` (where ``a`` is positive the unit was active and
+    kept, see :meth:`skgd._stacked.StackedNetwork._activation_backward`).
+    ``Wt`` and ``dWt`` are scratch of shape (K, o, w), ``ga`` of ``w``
+    values.
+    """
+    m, K, w = a.shape
+    o = g.shape[2]
+    for k in range(K):
+        for q in range(o):
+            for h in range(w):
+                Wt[k, q, h] = W[h, k, q]
+                dWt[k, q, h] = 0.0
+            if db.size:
+                db[k, q] = 0.0
+    for i in range(m):
+        for k in range(K):
+            x, gk, back = a[i, k], g[i, k], out[i, k]
+            for q in range(o):
+                gv, weights, grads = gk[q], Wt[k, q], dWt[k, q]
+                if db.size:
+                    db[k, q] += gv
+                for h in range(w):
+                    grads[h] += x[h] * gv
+                if q == 0:
+                    for h in range(w):
+                        ga[h] = gv * weights[h]
+                else:
+                    for h in range(w):
+                        ga[h] += gv * weights[h]
+            scale = scales[k]
+            for h in range(w):
+                back[h] = ga[h] * (1.0 if x[h] > 0.0 else 0.0) * scale
+    for h in range(w):
+        for k in range(K):
+            for q in range(o):
+                dW[h, k, q] = dWt[k, q, h]

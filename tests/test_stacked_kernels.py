@@ -1,0 +1,80 @@
+"""The kernels of the stacked networks' passes against their numpy references.
+
+Each candidate of a stack must go through its own fit's arithmetic: the
+relu and dropout of the stack against :mod:`skgd._activations` and
+:class:`skgd._layers.Dropout` on each candidate alone (the same draws from
+the same stream), and the fused backward pass against the products and
+derivatives of the numpy path.
+"""
+
+import numpy as np
+import pytest
+
+from skgd._activations import ACTIVATIONS
+from skgd._layers import Dropout
+from skgd._stacked import _bits, _keep_rules, _rate_runs
+from skgd.engine.stacked import stacked_relu_backward, stacked_relu_dropout
+
+RATES = [0.0, 0.0, 0.1, 0.1, 0.1, 0.5]  # runs of equal rates, as a stack orders them
+
+
+def relu_input(rng, shape, dtype):
+    """Normal values with a NaN and zeros of both signs."""
+    z = (3.0 * rng.standard_normal(shape)).astype(dtype)
+    z[0, 0, :3] = np.nan, 0.0, -0.0
+    return z
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rates", [RATES, [0.0] * 3, [0.3] * 4])
+def test_relu_dropout_is_each_candidates_relu_and_dropout_layer(rng, dtype, rates):
+    m, w, K = 7, 5, len(rates)
+    z = relu_input(rng, (m, K, w), dtype)
+    out = np.empty_like(z)
+    runs = _rate_runs(np.array(rates), dtype)
+    bits = _bits(np.random.default_rng(3), m, w) if runs else np.zeros((0, 0), "u2")
+    stacked_relu_dropout(z, out, bits, *_keep_rules(runs, K, dtype))
+    relu = ACTIVATIONS["relu"][0]
+    for k, rate in enumerate(rates):
+        expected, dropped = np.empty((m, w), dtype), np.empty((m, w), dtype)
+        relu(z[:, k], expected, np.zeros((m, w), dtype))
+        if rate:  # the candidate's own layer, drawing from the same stream
+            layer, mask = Dropout(rate), np.empty((m, w), dtype)
+            layer.forward(expected, dropped, mask, [np.random.default_rng(3)])
+            expected = dropped
+        # Equal values, NaN where it has it (the sign of a zero may differ).
+        np.testing.assert_array_equal(out[:, k], expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("o, intercepts", [(1, True), (3, True), (2, False)])
+def test_relu_backward_is_the_products_and_relu_dropout_derivative(
+    rng, dtype, o, intercepts
+):
+    m, w, K = 6, 5, len(RATES)
+    runs = _rate_runs(np.array(RATES), dtype)
+    thresholds, scales = _keep_rules(runs, K, dtype)
+    a = np.empty((m, K, w), dtype)
+    bits = _bits(np.random.default_rng(4), m, w)
+    stacked_relu_dropout(relu_input(rng, (m, K, w), dtype), a, bits, thresholds, scales)
+    a[0, 0, 0] = 0.0  # the NaN of the input, not at issue here
+    g = rng.standard_normal((m, K, o)).astype(dtype)
+    W = rng.standard_normal((w, K, o)).astype(dtype)
+    dW, out = np.empty((w, K, o), dtype), np.empty((m, K, w), dtype)
+    db = np.empty((K, o), dtype) if intercepts else np.zeros((0, 0))
+    scratch = [np.empty((K, o, w), dtype) for _ in range(2)]
+    stacked_relu_backward(a, g, W, dW, db, out, scales, *scratch, np.empty(w, dtype))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    expected_dW = np.einsum("mkh,mkq->hkq", a.astype(float), g.astype(float))
+    np.testing.assert_allclose(dW, expected_dW, rtol=rtol, atol=1e-12)
+    if intercepts:
+        np.testing.assert_allclose(db, g.astype(float).sum(0), rtol=rtol, atol=1e-12)
+    # The numpy path: the products, relu's derivative, then each run's scale.
+    ga = np.einsum("mkq,hkq->mkh", g, W)
+    expected = np.empty_like(out)
+    ACTIVATIONS["relu"][1](a, ga, expected, np.empty_like(a))
+    for part, threshold, scale in runs:
+        if threshold is not None:
+            expected[:, part] *= scale
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=1e-12)
+    assert (out[a <= 0] == 0).all()
