@@ -217,6 +217,9 @@ class StackedNetwork:
                 if isinstance(layer, Dropout):
                     self.rates[layer.stream, k] = layer.rate
         self._single_sizes = [layer.Wb.size for layer in self.dense]
+        # relu (and the dropout after it) has kernels of its own, the dense
+        # layer's backward pass fused with its derivative (see _relu_plan).
+        self._relu = self.activation == "relu"
         self._allocate(len(nets))
 
     def _allocate(self, K):
@@ -304,9 +307,6 @@ class StackedNetwork:
         # over each batch's (m, K, width) arrays seen as (m, K * width).
         self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
         K, dtype, dense = self.K, self.dtype, self.dense
-        # relu (and the dropout after it) has kernels of its own, the dense
-        # layer's backward pass fused with its derivative.
-        self._relu = self.activation == "relu"
         if self._relu:
             from .engine.stacked import stacked_relu_backward, stacked_relu_dropout
 
@@ -342,12 +342,63 @@ class StackedNetwork:
             ]
         if self.dropout[0]:
             ws["a"][0] = np.empty((m, K, dense[0].n_in), dtype)
+        if self._relu:
+            self._relu_plan(ws)
         self._workspaces[m] = ws
         return ws
+
+    def _relu_plan(self, ws):
+        """The views and arguments of the passes of a relu network, made once
+        for a workspace: a step then walks them (see :meth:`_relu_forward`)."""
+        x1, dense = ws["x1"], self.dense
+        m = len(x1)
+        ws["x_in"] = x1[:, : dense[0].n_in]
+        ws["first"] = x1, _flat(self.blocks[0]), ws["z"][0].reshape(m, -1)
+        ws["first_back"] = x1.T, ws["g"][0].reshape(m, -1), _flat(self.grad_blocks[0])
+        later, back = [], []
+        for j in range(1, len(dense)):
+            n_in, z, a, g = dense[j].n_in, ws["z"][j], ws["a"][j], ws["g"][j]
+            block, dblock = self.blocks[j], self.grad_blocks[j]
+            bias = len(block) > n_in  # a layer without intercepts has no row
+            thresholds, scales = self._keeping[j]
+            relu = (ws["z"][j - 1], a, thresholds, scales)
+            product = (
+                a.transpose(1, 0, 2), block[:n_in].transpose(1, 0, 2),
+                z.transpose(1, 0, 2), z, block[n_in] if bias else None,
+            )  # fmt: skip
+            later.append((j, relu, product))
+            intercepts = dblock[n_in] if bias else _NO_INTERCEPTS
+            scratch = ws["Wt"][j], ws["dWt"][j], ws["ga"][j]
+            gradients = (a, g, block[:n_in], dblock[:n_in], intercepts, ws["g"][j - 1])
+            back.append((*gradients, scales, *scratch))
+        ws["later"], ws["later_back"] = later, back[::-1]
+        ws["inputs"] = [x1, *ws["a"][1:]]
+
+    def _relu_forward(self, ws, X, streams):
+        """:meth:`forward` of a relu network without dropout of its input."""
+        if self.offset is not None:
+            X = (X.toarray() if sp.issparse(X) else X) - self.offset
+        np.copyto(ws["x_in"], X)
+        x1, W, z = ws["first"]
+        np.dot(x1, W, z)
+        relu = self._relu_dropout
+        for j, (z, a, thresholds, scales), (aT, WT, zT, z_out, b) in ws["later"]:
+            bits = _NO_BITS
+            if streams is not None and self.dropout[j]:
+                bits = _bits(streams[j], a.shape[0], a.shape[2])
+            relu(z, a, bits, thresholds, scales)
+            np.matmul(aT, WT, out=zT)
+            if b is not None:
+                np.add(z_out, b, z_out)
+        self._inputs = ws["inputs"]
+        return ws["z"][-1]
 
     def forward(self, X, streams=None):
         """Outputs ``(m, K, n_out)`` for a batch; training mode with ``streams``."""
         ws = self._ws = self._workspace(X.shape[0])
+        self._planned = self._relu and (streams is None or not self.dropout[0])
+        if self._planned:
+            return self._relu_forward(ws, X, streams)
         function = self._passes[0]
         self._masks, self._inputs = [None] * len(self.dense), []
         for j, layer in enumerate(self.dense):
@@ -417,6 +468,13 @@ class StackedNetwork:
     def backward(self):
         """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
         ws = self._ws
+        if self._planned:  # a relu network: the fused passes, then one product
+            backward = self._relu_backward
+            for arguments in ws["later_back"]:
+                backward(*arguments)
+            x1T, g, dW = ws["first_back"]
+            np.dot(x1T, g, dW)
+            return
         for j in range(len(self.dense) - 1, -1, -1):
             layer, g, a = self.dense[j], ws["g"][j], self._inputs[j]
             dblock, n_in = self.grad_blocks[j], layer.n_in

@@ -9,10 +9,12 @@ derivatives of the numpy path.
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
+from skgd import MLPClassifier, MLPRegressor
 from skgd._activations import ACTIVATIONS
 from skgd._layers import Dropout
-from skgd._stacked import _bits, _keep_rules, _rate_runs
+from skgd._stacked import _bits, _keep_rules, _rate_runs, replaying, train_group
 from skgd.engine.stacked import stacked_relu_backward, stacked_relu_dropout
 
 RATES = [0.0, 0.0, 0.1, 0.1, 0.1, 0.5]  # runs of equal rates, as a stack orders them
@@ -78,3 +80,65 @@ def test_relu_backward_is_the_products_and_relu_dropout_derivative(
             expected[:, part] *= scale
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=1e-12)
     assert (out[a <= 0] == 0).all()
+
+
+# -- stacked relu networks against their own fits ----------------------------------
+
+
+def stacked_and_alone(candidates, X, y):
+    """Each candidate's stacked fit and its own fit, as fitted estimators."""
+    results, _, _ = train_group(candidates, X, y)
+    pairs = []
+    for candidate in candidates:
+        stacked = clone(candidate)
+        with replaying(results):
+            stacked.fit(X, y)
+        pairs.append((stacked, clone(candidate).fit(X, y)))
+    assert not any(results.values())  # every fit took its stacked result
+    return pairs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "settings",
+    [{"optimizer": "adam"}, {"optimizer": "sgd", "momentum": 0.9, "nesterov": True}],
+)
+def test_relu_stacks_with_dropout_equal_their_own_fits(rng, dtype, settings):
+    X = rng.standard_normal((70, 5)).astype(dtype)
+    y = X @ rng.standard_normal(5) + np.sin(3 * X[:, 0])
+    base = MLPRegressor(
+        hidden_layer_sizes=(7, 4), batch_size=16, epochs=4, tol=None,
+        random_state=0, early_stopping=True, validation_fraction=0.2, **settings,
+    )  # fmt: skip
+    candidates = [
+        clone(base).set_params(
+            dropout=dropout, input_dropout=input_dropout, learning_rate=lr, alpha=alpha
+        )
+        for dropout in (0.0, 0.2, 0.5)
+        for input_dropout in (0.0, 0.1)
+        for lr, alpha in ((1e-3, 0.0), (1e-2, 1e-2))
+    ]
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    for stacked, alone in stacked_and_alone(candidates, X, y):
+        np.testing.assert_allclose(stacked.predict(X), alone.predict(X), rtol=rtol)
+        for key in ("train_loss", "val_loss"):
+            assert [r[key] for r in stacked.history_] == pytest.approx(
+                [r[key] for r in alone.history_], rel=rtol
+            )
+
+
+def test_relu_classifier_stacks_with_dropout_equal_their_own_fits(rng):
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    base = MLPClassifier(
+        hidden_layer_sizes=(6,), batch_size=8, epochs=3, tol=None, random_state=1
+    )
+    candidates = [
+        clone(base).set_params(dropout=dropout, learning_rate=lr)
+        for dropout in (0.0, 0.3)
+        for lr in (1e-2, 1e-1)
+    ]
+    for stacked, alone in stacked_and_alone(candidates, X, y):
+        np.testing.assert_allclose(
+            stacked.predict_proba(X), alone.predict_proba(X), rtol=1e-9, atol=1e-12
+        )
