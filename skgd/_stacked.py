@@ -59,7 +59,7 @@ from ._exceptions import DivergenceError
 from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
-from ._trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
+from ._trainer import DIVERGENCE_FACTOR, divergence_error
 from .engine.digest import array_digest
 from .engine.fused import (
     compiled_optimizer,
@@ -654,20 +654,22 @@ class StackedOptimizer:
             self.average.iterate = select(self.average.iterate)
         self._settle()
 
-    def step(self, params, grads, lr):
+    def step(self, params, grads, lr, values=None):
         """One update of every candidate at its rate ``lr[k]``, its penalty
-        included; returns each candidate's ``(alpha / 2) ||W||**2``."""
-        rates = np.asarray(lr, dtype=float)
+        included; returns each candidate's ``(alpha / 2) ||W||**2``, or adds
+        them to ``values`` (float64, by candidate) and returns it."""
         if self.name == "adam":
             self.t += 1
-        penalties = np.zeros(len(rates))
+        if values is None:
+            values = np.zeros(len(lr))
         self._kernel(
-            params, grads, self.blocks, rates, self.t, self.spread, self.columns,
-            self.codes, *self._buffers, penalties, self._scratch,
+            params, grads, self.blocks, np.asarray(lr, dtype=float), self.t,
+            self.spread, self.columns, self.codes, *self._buffers, values,
+            self._scratch,
         )  # fmt: skip
         if self.average is not None:
             self.average.update(params, grads)  # the gradients are spent
-        return penalties
+        return values
 
     def candidate_state(self, k):
         """Candidate ``k``'s state, as its own optimizer's ``state_dict``."""
@@ -835,14 +837,15 @@ class _GroupRun:
         if self.fused is not None and self.fused.accepts(part):
             total, weight, lr, last = self.fused.train_pass(part)
         else:
+            params, grads = net.params, net.grads
             for X, y, c, w in part:
                 if per_update:
                     lr = self.learning_rates()
                 value = self._objective(X, y, c, streams)
-                value = value + step(net.params, net.grads, lr)  # and the penalty
-                beyond = ~(value <= limits)  # also true for NaN
-                if beyond.any():
-                    self._check(value, lr, np.flatnonzero(beyond))
+                step(params, grads, lr, value)  # adds the penalty to the value
+                within = value <= limits  # false for NaN
+                if not _all(within):
+                    self._check(value, lr, np.flatnonzero(~within))
                     limits = self.limit[self.active]
                 self.t += 1
                 total += w * value
@@ -851,11 +854,13 @@ class _GroupRun:
         if average is not None:
             average.end(net.params)
         self.lr[self.active] = lr
-        finite = net.sums(~np.isfinite(net.params)) == 0
-        for i, k in enumerate(self.active):
-            if not finite[i] and k not in self.errors:
-                what = "the parameters are no longer finite"
-                self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
+        # A finite sum has finite terms: each candidate's only checked if not.
+        if not math.isfinite(_add(net.params)):
+            finite = net.sums(~np.isfinite(net.params)) == 0
+            for i, k in enumerate(self.active):
+                if not finite[i] and k not in self.errors:
+                    what = "the parameters are no longer finite"
+                    self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
         self.n_iter += 1
         seconds = (time.perf_counter() - start) / len(self.active)
         finishing, stopped = self._end_epoch(total / weight, seconds)
@@ -904,13 +909,14 @@ class _GroupRun:
             block = self.params[0]["batch_size"] or val.n
             outputs = self.net.predict(val.X, val.rows, block)
         finishing, stopped = [], []
+        largest = float(np.finfo(self.net.dtype).max)
         for i, k in enumerate(self.active):
             if k in self.errors:
                 finishing.append(k)
                 stopped.append(False)
                 continue
             loss = float(train_loss[i]) * self.tasks[k].loss_scale  # in y's units
-            if not within_dtype(loss, self.net.dtype):  # as Trainer.end_epoch
+            if not _within(loss, largest):  # as Trainer.end_epoch
                 what = f"the training loss reached {loss:.3g}"
                 self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
                 finishing.append(k)
@@ -1019,6 +1025,14 @@ class _GroupRun:
             for j, initial in enumerate(self.initial_streams[k])
         ]
         return final, SessionResult(list(self.records[k]), state, False, stopped)
+
+
+_all = np.logical_and.reduce  # cheaper than ndarray.all
+
+
+def _within(loss, largest):
+    """:func:`~skgd._trainer.within_dtype`, with the dtype's largest value."""
+    return math.isfinite(loss) and math.sqrt(2.0 * abs(loss)) <= largest
 
 
 def _quiet():
