@@ -870,13 +870,31 @@ class _GroupRun:
     def _objective(self, X, y, c, streams):
         net = self.net
         pred = net.forward(X, streams)
-        c = self._weights(c)
         grad = net._ws["g"][-1]
-        value = np.asarray(
-            self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
-        )
+        compiled = self.__dict__.get("_compiled_loss")
+        if compiled is None:
+            compiled = self._compiled_loss = _compiled_loss(self.loss)
+        if compiled:  # the loss's kernel: one pass instead of a few numpy calls
+            kernel, code = compiled
+            value = np.empty(pred.shape[1])
+            delta = getattr(self.loss, "delta", None)  # by candidate (see Huber)
+            deltas = _ONE if delta is None else delta.reshape(-1)
+            kernel(code, deltas, pred, y, self._kernel_weights(c), grad, value)
+        else:
+            c = self._weights(c)
+            value = np.asarray(
+                self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
+            )
         net.backward()
         return value
+
+    def _kernel_weights(self, c):
+        """A batch's ``c`` for :func:`~skgd.engine.stacked.stacked_loss`."""
+        if not getattr(c, "ndim", 0):
+            return np.reshape(c, (1, 1))
+        if len(self.active) == self.K:  # one column a candidate, all in the stack
+            return c
+        return c[:, self.active]
 
     def _weights(self, c):
         """A batch's ``c`` for the loss of the stack (see :class:`Batches`)."""
@@ -1028,6 +1046,17 @@ class _GroupRun:
 
 
 _all = np.logical_and.reduce  # cheaper than ndarray.all
+_ONE = np.ones(1)  # the Huber threshold of the losses without one
+
+
+def _compiled_loss(loss):
+    """``(kernel, code)``: :func:`~skgd.engine.stacked.stacked_loss` and the
+    code of ``loss``, or False for a loss the kernels do not know."""
+    from .engine.fused import LOSS_CODES
+    from .engine.stacked import stacked_loss
+
+    code = LOSS_CODES.get(type(loss))
+    return False if code is None else (stacked_loss, code)
 
 
 def _within(loss, largest):

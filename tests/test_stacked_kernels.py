@@ -14,8 +14,21 @@ from sklearn.base import clone
 from skgd import MLPClassifier, MLPRegressor
 from skgd._activations import ACTIVATIONS
 from skgd._layers import Dropout
+from skgd._losses import (
+    Hinge,
+    Huber,
+    LogLoss,
+    ModifiedHuber,
+    SoftmaxLogLoss,
+    SquaredError,
+)
 from skgd._stacked import _bits, _keep_rules, _rate_runs, replaying, train_group
-from skgd.engine.stacked import stacked_relu_backward, stacked_relu_dropout
+from skgd.engine.fused import LOSS_CODES
+from skgd.engine.stacked import (
+    stacked_loss,
+    stacked_relu_backward,
+    stacked_relu_dropout,
+)
 
 RATES = [0.0, 0.0, 0.1, 0.1, 0.1, 0.5]  # runs of equal rates, as a stack orders them
 
@@ -80,6 +93,53 @@ def test_relu_backward_is_the_products_and_relu_dropout_derivative(
             expected[:, part] *= scale
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=1e-12)
     assert (out[a <= 0] == 0).all()
+
+
+LOSSES = [SquaredError, Huber, LogLoss, Hinge, ModifiedHuber, SoftmaxLogLoss]
+
+
+@pytest.mark.parametrize("weights", ["uniform", "shared", "by candidate"])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_stacked_loss_is_the_numpy_loss(rng, loss, weights):
+    m, K, o = 9, 4, 3
+    pred = 2.0 * rng.standard_normal((m, K, o))
+    classes = rng.integers(0, o, m)
+    indicator = np.eye(o)[classes]
+    Y = loss.encode(indicator) if hasattr(loss, "encode") else pred[:, 0] + 0.5
+    reference = loss()
+    deltas = np.ones(1)
+    if loss is Huber:  # a threshold by candidate, as the stack's loss has them
+        deltas = np.array([0.3, 1.0, 2.0, 5.0])
+        reference.delta = deltas[:, None]
+    c = {
+        "uniform": np.full((1, 1), 1.0 / m),
+        "shared": rng.uniform(0.5, 2.0, (m, 1)) / m,
+        "by candidate": rng.uniform(0.5, 2.0, (m, K)) / m,
+    }[weights]
+    grad, values = np.empty_like(pred), np.empty(K)
+    stacked_loss(LOSS_CODES[loss], deltas, pred, Y, c, grad, values)
+    expected_grad = np.empty_like(pred)
+    column = c[0, 0] if weights == "uniform" else c[:, :, None]
+    expected = reference.value_and_grad(
+        pred.copy(), Y[:, None, :], column, expected_grad
+    )
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(values, expected, rtol=1e-12)
+    assert (values > 0).all()
+
+
+def test_stacked_loss_keeps_nan_and_inf(rng):
+    pred = rng.standard_normal((3, 2, 1))
+    pred[1, 1, 0] = np.nan
+    grad, values = np.empty_like(pred), np.empty(2)
+    c = np.full((1, 1), 1 / 3)
+    stacked_loss(LOSS_CODES[SquaredError], np.ones(1), pred, np.zeros((3, 1)), c,
+                 grad, values)  # fmt: skip
+    assert np.isfinite(values[0]) and np.isnan(values[1])
+    pred[0, 0, 0] = 1e300
+    stacked_loss(LOSS_CODES[SquaredError], np.ones(1), pred, np.zeros((3, 1)), c,
+                 grad, values)  # fmt: skip
+    assert values[0] == np.inf
 
 
 # -- stacked relu networks against their own fits ----------------------------------

@@ -348,3 +348,34 @@ def stacked_relu_backward(a, g, W, dW, db, out, scales, Wt, dWt, ga):
         for k in range(K):
             for q in range(o):
                 dW[h, k, q] = dWt[k, q, h]
+
+
+@kernel
+def stacked_loss(code, deltas, pred, Y, c, grad, values):
+    """The loss of ``K`` stacked candidates' outputs, and its gradient.
+
+    ``pred`` and ``grad`` have shape ``(m, K, o)``, ``Y`` (the targets, as
+    the losses encode them) ``(m, o)``; ``c`` holds the rows' weights
+    divided by ``m`` (see :class:`skgd._data.Batches`), of shape ``(m, K)``,
+    ``(m, 1)`` or ``(1, 1)`` (one for all rows). ``code`` is the loss's
+    (see :mod:`skgd.engine.kernels`), ``deltas`` the candidates' Huber
+    thresholds (or one for all). Writes ``values[k] = sum_i c_ik loss_ik``
+    and the gradient of that value, as the losses of :mod:`skgd._losses`
+    give them (``grad = c * dloss / dpred``), with sums in another order.
+    """
+    m, K, o = pred.shape
+    rows, columns = c.shape
+    for k in range(K):
+        values[k] = 0.0
+    for i in range(m):
+        for k in range(K):
+            weight = c[i if rows > 1 else 0, k if columns > 1 else 0]
+            delta = deltas[k if deltas.size > 1 else 0]
+            z, g = pred[i, k], grad[i, k]
+            if o == 1:
+                loss, g[0] = elementwise_loss(code, delta, z[0], Y[i, 0])
+            else:
+                loss = loss_grad(code, delta, z, Y[i], g)
+            values[k] += weight * loss
+            for q in range(o):
+                g[q] *= weight
