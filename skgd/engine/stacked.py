@@ -294,13 +294,16 @@ def stacked_relu_dropout(z, out, bits, thresholds, scales):
     for i in range(m):
         for k in range(K):
             row, source = out[i, k], z[i, k]
-            for h in range(w):
-                v = source[h]
-                row[h] = 0.0 if v < 0.0 else v
             if bits.size:
                 threshold, scale, drawn = thresholds[k], scales[k], bits[i]
                 for h in range(w):
-                    row[h] = row[h] * (scale if drawn[h] >= threshold else 0.0)
+                    v = source[h]
+                    kept = scale if drawn[h] >= threshold else 0.0
+                    row[h] = (0.0 if v < 0.0 else v) * kept
+            else:
+                for h in range(w):
+                    v = source[h]
+                    row[h] = 0.0 if v < 0.0 else v
 
 
 @kernel
@@ -326,22 +329,29 @@ def stacked_relu_backward(a, g, W, dW, db, out, scales, Wt, dWt, ga):
                 dWt[k, q, h] = 0.0
             if db.size:
                 db[k, q] = 0.0
-    for i in range(m):
+    for i in range(m):  # the gradients of the weights and intercepts
         for k in range(K):
-            x, gk, back = a[i, k], g[i, k], out[i, k]
+            x = a[i, k]
             for q in range(o):
-                gv, weights, grads = gk[q], Wt[k, q], dWt[k, q]
+                gv, grads = g[i, k, q], dWt[k, q]
                 if db.size:
                     db[k, q] += gv
                 for h in range(w):
                     grads[h] += x[h] * gv
-                if q == 0:
-                    for h in range(w):
-                        ga[h] = gv * weights[h]
-                else:
-                    for h in range(w):
-                        ga[h] += gv * weights[h]
-            scale = scales[k]
+    for i in range(m):  # the gradient before relu and dropout
+        for k in range(K):
+            x, back, gk, scale = a[i, k], out[i, k], g[i, k], scales[k]
+            gv, weights = gk[0], Wt[k, 0]
+            if o == 1:
+                for h in range(w):
+                    back[h] = gv * weights[h] * (1.0 if x[h] > 0.0 else 0.0) * scale
+                continue
+            for h in range(w):
+                ga[h] = gv * weights[h]
+            for q in range(1, o):
+                gv, weights = gk[q], Wt[k, q]
+                for h in range(w):
+                    ga[h] += gv * weights[h]
             for h in range(w):
                 back[h] = ga[h] * (1.0 if x[h] > 0.0 else 0.0) * scale
     for h in range(w):
