@@ -308,10 +308,15 @@ class StackedNetwork:
         self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
         K, dtype, dense = self.K, self.dtype, self.dense
         if self._relu:
-            from .engine.stacked import stacked_relu_backward, stacked_relu_dropout
+            from .engine.stacked import (
+                stacked_dense,
+                stacked_relu_backward,
+                stacked_relu_dropout,
+            )
 
             self._relu_dropout = stacked_relu_dropout
             self._relu_backward = stacked_relu_backward
+            self._dense = stacked_dense
         # With dropout after a smooth activation, its output is kept apart
         # for the backward pass; relu's and identity's derivatives can be
         # read from the dropped-out output.
@@ -362,10 +367,14 @@ class StackedNetwork:
             bias = len(block) > n_in  # a layer without intercepts has no row
             thresholds, scales = self._keeping[j]
             relu = (ws["z"][j - 1], a, thresholds, scales)
-            product = (
-                a.transpose(1, 0, 2), block[:n_in].transpose(1, 0, 2),
-                z.transpose(1, 0, 2), z, block[n_in] if bias else None,
-            )  # fmt: skip
+            if self.K * dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
+                intercepts = block[n_in] if bias else _NO_INTERCEPTS
+                product = True, (a, block[:n_in], intercepts, z)
+            else:
+                product = False, (
+                    a.transpose(1, 0, 2), block[:n_in].transpose(1, 0, 2),
+                    z.transpose(1, 0, 2), z, block[n_in] if bias else None,
+                )  # fmt: skip
             later.append((j, relu, product))
             intercepts = dblock[n_in] if bias else _NO_INTERCEPTS
             scratch = ws["Wt"][j], ws["dWt"][j], ws["ga"][j]
@@ -382,11 +391,15 @@ class StackedNetwork:
         x1, W, z = ws["first"]
         np.dot(x1, W, z)
         relu = self._relu_dropout
-        for j, (z, a, thresholds, scales), (aT, WT, zT, z_out, b) in ws["later"]:
+        for j, (z, a, thresholds, scales), (small, product) in ws["later"]:
             bits = _NO_BITS
             if streams is not None and self.dropout[j]:
                 bits = _bits(streams[j], a.shape[0], a.shape[2])
             relu(z, a, bits, thresholds, scales)
+            if small:
+                self._dense(*product)
+                continue
+            aT, WT, zT, z_out, b = product
             np.matmul(aT, WT, out=zT)
             if b is not None:
                 np.add(z_out, b, z_out)
@@ -558,6 +571,9 @@ def _flat(block):
 
 # No dropout draw (see stacked_relu_dropout); no intercepts (stacked_relu_backward).
 _NO_BITS = np.zeros((0, 0), np.uint16)
+# Stacks of at most this many outputs a layer (K * n_out) take its product in
+# one compiled call (stacked_dense) rather than a batched matrix product.
+SMALL_PRODUCTS = 8
 _NO_INTERCEPTS = np.zeros((0, 0))
 
 
@@ -837,7 +853,7 @@ class _GroupRun:
         if self.fused is not None and self.fused.accepts(part):
             total, weight, lr, last = self.fused.train_pass(part)
         else:
-            params, grads = net.params, net.grads
+            params, grads, batch = net.params, net.grads, None
             for X, y, c, w in part:
                 if per_update:
                     lr = self.learning_rates()
@@ -848,9 +864,12 @@ class _GroupRun:
                     self._check(value, lr, np.flatnonzero(~within))
                     limits = self.limit[self.active]
                 self.t += 1
-                total += w * value
+                value *= w
+                total += value
                 weight += w
-                last = _returning((X, y, c))
+                batch = X, y, c
+            if batch is not None:
+                last = _returning(batch)
         if average is not None:
             average.end(net.params)
         self.lr[self.active] = lr
@@ -891,7 +910,7 @@ class _GroupRun:
     def _kernel_weights(self, c):
         """A batch's ``c`` for :func:`~skgd.engine.stacked.stacked_loss`."""
         if not getattr(c, "ndim", 0):
-            return np.reshape(c, (1, 1))
+            return c.reshape(1, 1)
         if len(self.active) == self.K:  # one column a candidate, all in the stack
             return c
         return c[:, self.active]

@@ -25,6 +25,7 @@ from skgd._losses import (
 from skgd._stacked import _bits, _keep_rules, _rate_runs, replaying, train_group
 from skgd.engine.fused import LOSS_CODES
 from skgd.engine.stacked import (
+    stacked_dense,
     stacked_loss,
     stacked_relu_backward,
     stacked_relu_dropout,
@@ -93,6 +94,22 @@ def test_relu_backward_is_the_products_and_relu_dropout_derivative(
             expected[:, part] *= scale
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=1e-12)
     assert (out[a <= 0] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("o, intercepts", [(1, True), (3, False)])
+def test_stacked_dense_is_the_batched_product(rng, dtype, o, intercepts):
+    m, K, w = 5, 3, 7
+    a = rng.standard_normal((m, K, w)).astype(dtype)
+    W = rng.standard_normal((w, K, o)).astype(dtype)
+    b = rng.standard_normal((K, o)).astype(dtype)
+    z = np.empty((m, K, o), dtype)
+    stacked_dense(a, W, b if intercepts else np.zeros((0, 0)), z)
+    expected = np.einsum("mkh,hko->mko", a.astype(float), W.astype(float))
+    if intercepts:
+        expected += b
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(z, expected, rtol=rtol, atol=1e-12)
 
 
 LOSSES = [SquaredError, Huber, LogLoss, Hinge, ModifiedHuber, SoftmaxLogLoss]
@@ -179,7 +196,11 @@ def test_relu_stacks_with_dropout_equal_their_own_fits(rng, dtype, settings):
         for lr, alpha in ((1e-3, 0.0), (1e-2, 1e-2))
     ]
     rtol = 1e-9 if dtype == np.float64 else 1e-4
-    for stacked, alone in stacked_and_alone(candidates, X, y):
+    # A large stack (batched products) and a small one (stacked_dense).
+    pairs = stacked_and_alone(candidates, X, y) + stacked_and_alone(
+        candidates[-4:], X, y
+    )
+    for stacked, alone in pairs:
         np.testing.assert_allclose(stacked.predict(X), alone.predict(X), rtol=rtol)
         for key in ("train_loss", "val_loss"):
             assert [r[key] for r in stacked.history_] == pytest.approx(

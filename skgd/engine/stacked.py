@@ -389,3 +389,23 @@ def stacked_loss(code, deltas, pred, Y, c, grad, values):
             values[k] += weight * loss
             for q in range(o):
                 g[q] *= weight
+
+
+@kernel
+def stacked_dense(a, W, b, z):
+    """``z = a @ W + b`` for each of ``K`` stacked candidates, summed in order.
+
+    ``a`` has shape ``(m, K, w)``, ``W`` ``(w, K, o)``, ``b`` ``(K, o)``
+    (empty without intercepts) and ``z`` ``(m, K, o)``. For small stacks,
+    where a batched matrix product costs more in calls than in arithmetic.
+    """
+    m, K, w = a.shape
+    o = z.shape[2]
+    for i in range(m):
+        for k in range(K):
+            x = a[i, k]
+            for q in range(o):
+                total = 0.0
+                for h in range(w):
+                    total += x[h] * W[h, k, q]
+                z[i, k, q] = total + b[k, q] if b.size else total
