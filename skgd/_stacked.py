@@ -358,8 +358,11 @@ class StackedNetwork:
         x1, dense = ws["x1"], self.dense
         m = len(x1)
         ws["x_in"] = x1[:, : dense[0].n_in]
-        ws["first"] = x1, _flat(self.blocks[0]), ws["z"][0].reshape(m, -1)
-        ws["first_back"] = x1.T, ws["g"][0].reshape(m, -1), _flat(self.grad_blocks[0])
+        z, g = ws["z"][0].reshape(m, -1), ws["g"][0].reshape(m, -1)
+        # numpy's matmul calls BLAS faster than its dot, except for small products.
+        product = np.matmul if z.shape[1] >= WIDE_PRODUCTS else np.dot
+        ws["first"] = product, x1, _flat(self.blocks[0]), z
+        ws["first_back"] = product, x1.T, g, _flat(self.grad_blocks[0])
         later, back = [], []
         for j in range(1, len(dense)):
             n_in, z, a, g = dense[j].n_in, ws["z"][j], ws["a"][j], ws["g"][j]
@@ -388,8 +391,8 @@ class StackedNetwork:
         if self.offset is not None:
             X = (X.toarray() if sp.issparse(X) else X) - self.offset
         np.copyto(ws["x_in"], X)
-        x1, W, z = ws["first"]
-        np.dot(x1, W, z)
+        product, x1, W, z = ws["first"]
+        product(x1, W, z)
         relu = self._relu_dropout
         for j, (z, a, thresholds, scales), (small, product) in ws["later"]:
             bits = _NO_BITS
@@ -485,8 +488,8 @@ class StackedNetwork:
             backward = self._relu_backward
             for arguments in ws["later_back"]:
                 backward(*arguments)
-            x1T, g, dW = ws["first_back"]
-            np.dot(x1T, g, dW)
+            product, x1T, g, dW = ws["first_back"]
+            product(x1T, g, dW)
             return
         for j in range(len(self.dense) - 1, -1, -1):
             layer, g, a = self.dense[j], ws["g"][j], self._inputs[j]
@@ -574,6 +577,9 @@ _NO_BITS = np.zeros((0, 0), np.uint16)
 # Stacks of at most this many outputs a layer (K * n_out) take its product in
 # one compiled call (stacked_dense) rather than a batched matrix product.
 SMALL_PRODUCTS = 8
+# A relu network's first product with at least this many columns (K * width)
+# calls np.matmul, a smaller one np.dot (which costs less to call).
+WIDE_PRODUCTS = 256
 _NO_INTERCEPTS = np.zeros((0, 0))
 
 
