@@ -2,7 +2,10 @@
 
 :func:`stacked_dense_epoch` is the epoch of a stack of linear models;
 :func:`stacked_network_step` the step of a stack of networks after their
-backward pass.
+backward pass; :func:`stacked_relu_dropout`, :func:`stacked_dense` and
+:func:`stacked_relu_backward` the passes of their relu layers (the
+products of the first layers, and of wide stacks, stay with BLAS), and
+:func:`stacked_loss` their loss.
 
 The candidates of a stacked search (:mod:`skgd._stacked`) that differ only
 in numbers (rates, penalties, optimizer settings, sample or class weights)
