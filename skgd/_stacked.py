@@ -51,7 +51,6 @@ from ._layers import Center, Dense, Dropout
 from ._losses import _add, weighted_loss
 from ._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from .engine.fused import (
-    adam_steps,
     compiled_optimizer,
     spread_settings,
     stacked_fused_epochs,
@@ -63,7 +62,7 @@ from .engine.session import (
     _starting_state,
 )
 from .engine.threads import one_blas_thread
-from .engine.trainer import DIVERGENCE_FACTOR, divergence_error, within_dtype
+from .engine.trainer import DIVERGENCE_FACTOR, divergence_error
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.
@@ -141,6 +140,9 @@ class StackedNetwork:
                 if isinstance(layer, Dropout):
                     self.rates[layer.stream, k] = layer.rate
         self._single_sizes = [layer.Wb.size for layer in self.dense]
+        # relu (and the dropout after it) has kernels of its own, the dense
+        # layer's backward pass fused with its derivative (see _relu_plan).
+        self._relu = self.activation == "relu"
         self._allocate(len(nets))
 
     def _allocate(self, K):
@@ -156,15 +158,20 @@ class StackedNetwork:
             self.grad_blocks.append(self.grads[part].reshape(shape))
             offset += size
         self.dropout = [_rate_runs(rates, self.dtype) for rates in self.rates]
+        self._keeping = [_keep_rules(runs, K, self.dtype) for runs in self.dropout]
         self._workspaces = {}
 
     def block_table(self):
-        """Each dense layer's offset, rows, penalized rows and outputs (int64)."""
-        table, offset = [], 0
+        """Each dense layer's offset, rows, penalized rows, outputs and first
+        column (of the layers' ``K * n_out`` columns, one after the other),
+        int64."""
+        table, offset, first = [], 0, 0
         for block, layer in zip(self.blocks, self.dense):
-            table.append((offset, block.shape[0], layer.n_in, block.shape[2]))
+            rows, K, o = block.shape
+            table.append((offset, rows, layer.n_in, o, first))
             offset += block.size
-        return np.array(table, dtype=np.int64).reshape(-1, 4)
+            first += K * o
+        return np.array(table, dtype=np.int64).reshape(-1, 5)
 
     def sums(self, flat):
         """Each candidate's sum of ``flat`` (a buffer of the parameters' layout)."""
@@ -223,6 +230,16 @@ class StackedNetwork:
         # over each batch's (m, K, width) arrays seen as (m, K * width).
         self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
         K, dtype, dense = self.K, self.dtype, self.dense
+        if self._relu:
+            from .engine.stacked import (
+                stacked_dense,
+                stacked_relu_backward,
+                stacked_relu_dropout,
+            )
+
+            self._relu_dropout = stacked_relu_dropout
+            self._relu_backward = stacked_relu_backward
+            self._dense = stacked_dense
         # With dropout after a smooth activation, its output is kept apart
         # for the backward pass; relu's and identity's derivatives can be
         # read from the dropped-out output.
@@ -240,16 +257,87 @@ class StackedNetwork:
             + [np.zeros((m, K, layer.n_in), dtype) for layer in dense[1:]],
         }
         ws["g"] = [np.empty_like(z) for z in ws["z"]]
-        ws["ga"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
-        ws["scratch"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
+        if self._relu:  # scratch of the fused backward pass
+            shapes = [(K, layer.n_outputs, layer.n_in) for layer in dense]
+            ws["Wt"] = [np.empty(shape, dtype) for shape in shapes]
+            ws["dWt"] = [np.empty(shape, dtype) for shape in shapes]
+            ws["ga"] = [np.empty(layer.n_in, dtype) for layer in dense]
+            ws["zeros"] = ws["scratch"] = [None] * len(dense)
+        else:
+            ws["ga"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
+            ws["scratch"] = [
+                np.empty_like(a) if a is not None else None for a in ws["a"]
+            ]
         if self.dropout[0]:
             ws["a"][0] = np.empty((m, K, dense[0].n_in), dtype)
+        if self._relu:
+            self._relu_plan(ws)
         self._workspaces[m] = ws
         return ws
+
+    def _relu_plan(self, ws):
+        """The views and arguments of the passes of a relu network, made once
+        for a workspace: a step then walks them (see :meth:`_relu_forward`)."""
+        x1, dense = ws["x1"], self.dense
+        m = len(x1)
+        ws["x_in"] = x1[:, : dense[0].n_in]
+        z, g = ws["z"][0].reshape(m, -1), ws["g"][0].reshape(m, -1)
+        # numpy's matmul calls BLAS faster than its dot, except for small products.
+        product = np.matmul if z.shape[1] >= WIDE_PRODUCTS else np.dot
+        ws["first"] = product, x1, _flat(self.blocks[0]), z
+        ws["first_back"] = product, x1.T, g, _flat(self.grad_blocks[0])
+        later, back = [], []
+        for j in range(1, len(dense)):
+            n_in, z, a, g = dense[j].n_in, ws["z"][j], ws["a"][j], ws["g"][j]
+            block, dblock = self.blocks[j], self.grad_blocks[j]
+            bias = len(block) > n_in  # a layer without intercepts has no row
+            thresholds, scales = self._keeping[j]
+            relu = (ws["z"][j - 1], a, thresholds, scales)
+            if self.K * dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
+                intercepts = block[n_in] if bias else _NO_INTERCEPTS
+                product = True, (a, block[:n_in], intercepts, z)
+            else:
+                product = False, (
+                    a.transpose(1, 0, 2), block[:n_in].transpose(1, 0, 2),
+                    z.transpose(1, 0, 2), z, block[n_in] if bias else None,
+                )  # fmt: skip
+            later.append((j, relu, product))
+            intercepts = dblock[n_in] if bias else _NO_INTERCEPTS
+            scratch = ws["Wt"][j], ws["dWt"][j], ws["ga"][j]
+            gradients = (a, g, block[:n_in], dblock[:n_in], intercepts, ws["g"][j - 1])
+            back.append((*gradients, scales, *scratch))
+        ws["later"], ws["later_back"] = later, back[::-1]
+        ws["inputs"] = [x1, *ws["a"][1:]]
+
+    def _relu_forward(self, ws, X, streams):
+        """:meth:`forward` of a relu network without dropout of its input."""
+        if self.offset is not None:
+            X = (X.toarray() if sp.issparse(X) else X) - self.offset
+        np.copyto(ws["x_in"], X)
+        product, x1, W, z = ws["first"]
+        product(x1, W, z)
+        relu = self._relu_dropout
+        for j, (z, a, thresholds, scales), (small, product) in ws["later"]:
+            bits = _NO_BITS
+            if streams is not None and self.dropout[j]:
+                bits = _bits(streams[j], a.shape[0], a.shape[2])
+            relu(z, a, bits, thresholds, scales)
+            if small:
+                self._dense(*product)
+                continue
+            aT, WT, zT, z_out, b = product
+            np.matmul(aT, WT, out=zT)
+            if b is not None:
+                np.add(z_out, b, z_out)
+        self._inputs = ws["inputs"]
+        return ws["z"][-1]
 
     def forward(self, X, streams=None):
         """Outputs ``(m, K, n_out)`` for a batch; training mode with ``streams``."""
         ws = self._ws = self._workspace(X.shape[0])
+        self._planned = self._relu and (streams is None or not self.dropout[0])
+        if self._planned:
+            return self._relu_forward(ws, X, streams)
         function = self._passes[0]
         self._masks, self._inputs = [None] * len(self.dense), []
         for j, layer in enumerate(self.dense):
@@ -265,6 +353,13 @@ class StackedNetwork:
             a = ws["a"][j]
             if j == 0:
                 source = X[:, None, :]
+            elif self._relu:
+                m, _, w = a.shape
+                bits = _bits(streams[j], m, w) if runs else _NO_BITS
+                self._relu_dropout(ws["z"][j - 1], a, bits, *self._keeping[j])
+                self._inputs.append(a)
+                self._dense_forward(j, a, ws["z"][j])
+                continue
             else:
                 pre = ws["pre"][j] if runs else None
                 source = a if pre is None else pre
@@ -284,8 +379,7 @@ class StackedNetwork:
         passed through). Returns the masks, by run.
         """
         m, _, w = out.shape
-        bits = stream.bit_generator.random_raw((m * w + 3) // 4).view(np.uint16)
-        kept = bits[: m * w].reshape(m, 1, w)
+        kept = _bits(stream, m, w)[:, None, :]
         masks = []
         for part, threshold, scale in runs:
             if threshold is None:  # rate 0
@@ -313,12 +407,28 @@ class StackedNetwork:
     def backward(self):
         """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
         ws = self._ws
+        if self._planned:  # a relu network: the fused passes, then one product
+            backward = self._relu_backward
+            for arguments in ws["later_back"]:
+                backward(*arguments)
+            product, x1T, g, dW = ws["first_back"]
+            product(x1T, g, dW)
+            return
         for j in range(len(self.dense) - 1, -1, -1):
             layer, g, a = self.dense[j], ws["g"][j], self._inputs[j]
             dblock, n_in = self.grad_blocks[j], layer.n_in
             if a.ndim == 2:  # the batch with its ones: one product
                 np.dot(a.T, g.reshape(len(a), -1), _flat(dblock))
                 return
+            W = self.blocks[j][:n_in]
+            if j and self._relu:  # the products and relu's derivative, fused
+                self._relu_backward(
+                    a, g, W, dblock[:n_in],
+                    dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS,
+                    ws["g"][j - 1], self._keeping[j][1], ws["Wt"][j], ws["dWt"][j],
+                    ws["ga"][j],
+                )  # fmt: skip
+                continue
             np.matmul(
                 a.transpose(1, 2, 0),
                 g.transpose(1, 0, 2),
@@ -328,7 +438,7 @@ class StackedNetwork:
                 _add(g, 0, out=dblock[n_in])
             if j == 0:
                 return
-            ga, W = ws["ga"][j], self.blocks[j][:n_in]
+            ga = ws["ga"][j]
             if layer.n_outputs == 1:  # an outer product, as two fast passes
                 np.copyto(ga, g)
                 np.multiply(ga, np.ascontiguousarray(W[:, :, 0].T), ga)
@@ -383,6 +493,35 @@ def _on_rows(elementwise):
 def _flat(block):
     """A block ``(n_in + 1, K, n_out)`` as one ``(n_in + 1, K * n_out)`` matrix."""
     return block.reshape(block.shape[0], -1)
+
+
+# No dropout draw (see stacked_relu_dropout); no intercepts (stacked_relu_backward).
+_NO_BITS = np.zeros((0, 0), np.uint16)
+# Stacks of at most this many outputs a layer (K * n_out) take its product in
+# one compiled call (stacked_dense) rather than a batched matrix product.
+SMALL_PRODUCTS = 8
+# A relu network's first product with at least this many columns (K * width)
+# calls np.matmul, a smaller one np.dot (which costs less to call).
+WIDE_PRODUCTS = 256
+_NO_INTERCEPTS = np.zeros((0, 0))
+
+
+def _bits(stream, m, w):
+    """A dropout position's draw for ``(m, w)`` units, 16 bits each, as
+    :class:`~skgd._layers.Dropout` draws it: ``(m, w)`` uint16."""
+    bits = stream.bit_generator.random_raw((m * w + 3) // 4).view(np.uint16)
+    return bits[: m * w].reshape(m, w)
+
+
+def _keep_rules(runs, K, dtype):
+    """``(thresholds, scales)``: each candidate's dropout threshold (int64) and
+    scale at a position of ``runs`` (see :func:`_rate_runs`); 0 and 1 where
+    it keeps everything."""
+    thresholds, scales = np.zeros(K, np.int64), np.ones(K, dtype)
+    for part, threshold, scale in runs:
+        if threshold is not None:
+            thresholds[part], scales[part] = threshold, scale
+    return thresholds, scales
 
 
 def _rate_runs(rates, dtype):
@@ -442,8 +581,12 @@ class StackedOptimizer:
 
     def _settle(self):
         """The kernel's settings for the candidates now in the stack."""
-        self.spread = spread_settings(self.values["alpha"], self.values)
+        spread = self.spread = spread_settings(self.values["alpha"], self.values)
         self.blocks = self.net.block_table()
+        widths, K = self.blocks[:, 3], spread.shape[1]
+        # Each column's settings, layer after layer (see stacked_network_step).
+        self.columns = np.concatenate([np.repeat(spread, o, axis=1) for o in widths], 1)
+        self._scratch = np.empty(2 * K * int(widths.max()) + K)
         empty = np.zeros(0, self.net.dtype)
         names = ("velocity", "m_", "v_")
         self._buffers = [self.buffers.get(name, empty) for name in names]
@@ -456,22 +599,22 @@ class StackedOptimizer:
             self.average.iterate = select(self.average.iterate)
         self._settle()
 
-    def step(self, params, grads, lr):
+    def step(self, params, grads, lr, values=None):
         """One update of every candidate at its rate ``lr[k]``, its penalty
-        included; returns each candidate's ``(alpha / 2) ||W||**2``."""
-        rates = np.asarray(lr, dtype=float)
+        included; returns each candidate's ``(alpha / 2) ||W||**2``, or adds
+        them to ``values`` (float64, by candidate) and returns it."""
         if self.name == "adam":
             self.t += 1
-            b1, b2 = self.values["beta_1"], self.values["beta_2"]
-            rates = adam_steps(rates, b1, b2, self.t)
-        penalties = np.zeros(len(rates))
+        if values is None:
+            values = np.zeros(len(lr))
         self._kernel(
-            params, grads, self.blocks, rates, self.spread, self.codes,
-            *self._buffers, penalties,
+            params, grads, self.blocks, np.asarray(lr, dtype=float), self.t,
+            self.spread, self.columns, self.codes, *self._buffers, values,
+            self._scratch,
         )  # fmt: skip
         if self.average is not None:
             self.average.update(params, grads)  # the gradients are spent
-        return penalties
+        return values
 
     def candidate_state(self, k):
         """Candidate ``k``'s state, as its own optimizer's ``state_dict``."""
@@ -645,27 +788,33 @@ class _GroupRun:
         if self.fused is not None and self.fused.accepts(part):
             total, weight, lr, last = self.fused.train_pass(part)
         else:
+            params, grads, batch = net.params, net.grads, None
             for X, y, c, w in part:
                 if per_update:
                     lr = self.learning_rates()
                 value = self._objective(X, y, c, streams)
-                value = value + step(net.params, net.grads, lr)  # and the penalty
-                beyond = ~(value <= limits)  # also true for NaN
-                if beyond.any():
-                    self._check(value, lr, np.flatnonzero(beyond))
+                step(params, grads, lr, value)  # adds the penalty to the value
+                within = value <= limits  # false for NaN
+                if not _all(within):
+                    self._check(value, lr, np.flatnonzero(~within))
                     limits = self.limit[self.active]
                 self.t += 1
-                total += w * value
+                value *= w
+                total += value
                 weight += w
-                last = _returning((X, y, c))
+                batch = X, y, c
+            if batch is not None:
+                last = _returning(batch)
         if average is not None:
             average.end(net.params)
         self.lr[self.active] = lr
-        finite = net.sums(~np.isfinite(net.params)) == 0
-        for i, k in enumerate(self.active):
-            if not finite[i] and k not in self.errors:
-                what = "the parameters are no longer finite"
-                self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
+        # A finite sum has finite terms: each candidate's only checked if not.
+        if not math.isfinite(_add(net.params)):
+            finite = net.sums(~np.isfinite(net.params)) == 0
+            for i, k in enumerate(self.active):
+                if not finite[i] and k not in self.errors:
+                    what = "the parameters are no longer finite"
+                    self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
         self.n_iter += 1
         seconds = (time.perf_counter() - start) / len(self.active)
         finishing, stopped = self._end_epoch(total / weight, seconds)
@@ -675,13 +824,31 @@ class _GroupRun:
     def _objective(self, X, y, c, streams):
         net = self.net
         pred = net.forward(X, streams)
-        c = self._weights(c)
         grad = net._ws["g"][-1]
-        value = np.asarray(
-            self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
-        )
+        compiled = self.__dict__.get("_compiled_loss")
+        if compiled is None:
+            compiled = self._compiled_loss = _compiled_loss(self.loss)
+        if compiled:  # the loss's kernel: one pass instead of a few numpy calls
+            kernel, code = compiled
+            value = np.empty(pred.shape[1])
+            delta = getattr(self.loss, "delta", None)  # by candidate (see Huber)
+            deltas = _ONE if delta is None else delta.reshape(-1)
+            kernel(code, deltas, pred, y, self._kernel_weights(c), grad, value)
+        else:
+            c = self._weights(c)
+            value = np.asarray(
+                self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
+            )
         net.backward()
         return value
+
+    def _kernel_weights(self, c):
+        """A batch's ``c`` for :func:`~skgd.engine.stacked.stacked_loss`."""
+        if not getattr(c, "ndim", 0):
+            return c.reshape(1, 1)
+        if len(self.active) == self.K:  # one column a candidate, all in the stack
+            return c
+        return c[:, self.active]
 
     def _weights(self, c):
         """A batch's ``c`` for the loss of the stack (see :class:`Batches`)."""
@@ -714,13 +881,14 @@ class _GroupRun:
             block = self.params[0]["batch_size"] or val.n
             outputs = self.net.predict(val.X, val.rows, block)
         finishing, stopped = [], []
+        largest = float(np.finfo(self.net.dtype).max)
         for i, k in enumerate(self.active):
             if k in self.errors:
                 finishing.append(k)
                 stopped.append(False)
                 continue
             loss = float(train_loss[i]) * self.tasks[k].loss_scale  # in y's units
-            if not within_dtype(loss, self.net.dtype):  # as Trainer.end_epoch
+            if not _within(loss, largest):  # as Trainer.end_epoch
                 what = f"the training loss reached {loss:.3g}"
                 self.errors[k] = divergence_error(self.n_iter, what, self.lr[k])
                 finishing.append(k)
@@ -846,6 +1014,25 @@ class _GroupRun:
             for j, initial in enumerate(self.initial_streams[k])
         ]
         return final, SessionResult(list(self.records[k]), state, False, stopped)
+
+
+_all = np.logical_and.reduce  # cheaper than ndarray.all
+_ONE = np.ones(1)  # the Huber threshold of the losses without one
+
+
+def _compiled_loss(loss):
+    """``(kernel, code)``: :func:`~skgd.engine.stacked.stacked_loss` and the
+    code of ``loss``, or False for a loss the kernels do not know."""
+    from .engine.fused import LOSS_CODES
+    from .engine.stacked import stacked_loss
+
+    code = LOSS_CODES.get(type(loss))
+    return False if code is None else (stacked_loss, code)
+
+
+def _within(loss, largest):
+    """:func:`~skgd.engine.trainer.within_dtype`, with the dtype's largest value."""
+    return math.isfinite(loss) and math.sqrt(2.0 * abs(loss)) <= largest
 
 
 def _quiet():

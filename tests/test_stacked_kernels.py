@@ -1,0 +1,222 @@
+"""The kernels of the stacked networks' passes against their numpy references.
+
+Each candidate of a stack must go through its own fit's arithmetic: the
+relu and dropout of the stack against :mod:`skgd._activations` and
+:class:`skgd._layers.Dropout` on each candidate alone (the same draws from
+the same stream), and the fused backward pass against the products and
+derivatives of the numpy path.
+"""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skgd import MLPClassifier, MLPRegressor
+from skgd._activations import ACTIVATIONS
+from skgd._layers import Dropout
+from skgd._losses import (
+    Hinge,
+    Huber,
+    LogLoss,
+    ModifiedHuber,
+    SoftmaxLogLoss,
+    SquaredError,
+)
+from skgd._stacked import _bits, _keep_rules, _rate_runs, train_group
+from skgd.engine.fused import LOSS_CODES
+from skgd.engine.stacked import (
+    stacked_dense,
+    stacked_loss,
+    stacked_relu_backward,
+    stacked_relu_dropout,
+)
+
+RATES = [0.0, 0.0, 0.1, 0.1, 0.1, 0.5]  # runs of equal rates, as a stack orders them
+
+
+def relu_input(rng, shape, dtype):
+    """Normal values with a NaN and zeros of both signs."""
+    z = (3.0 * rng.standard_normal(shape)).astype(dtype)
+    z[0, 0, :3] = np.nan, 0.0, -0.0
+    return z
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rates", [RATES, [0.0] * 3, [0.3] * 4])
+def test_relu_dropout_is_each_candidates_relu_and_dropout_layer(rng, dtype, rates):
+    m, w, K = 7, 5, len(rates)
+    z = relu_input(rng, (m, K, w), dtype)
+    out = np.empty_like(z)
+    runs = _rate_runs(np.array(rates), dtype)
+    bits = _bits(np.random.default_rng(3), m, w) if runs else np.zeros((0, 0), "u2")
+    stacked_relu_dropout(z, out, bits, *_keep_rules(runs, K, dtype))
+    relu = ACTIVATIONS["relu"][0]
+    for k, rate in enumerate(rates):
+        expected, dropped = np.empty((m, w), dtype), np.empty((m, w), dtype)
+        relu(z[:, k], expected, np.zeros((m, w), dtype))
+        if rate:  # the candidate's own layer, drawing from the same stream
+            layer, mask = Dropout(rate), np.empty((m, w), dtype)
+            layer.forward(expected, dropped, mask, [np.random.default_rng(3)])
+            expected = dropped
+        # Equal values, NaN where it has it (the sign of a zero may differ).
+        np.testing.assert_array_equal(out[:, k], expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("o, intercepts", [(1, True), (3, True), (2, False)])
+def test_relu_backward_is_the_products_and_relu_dropout_derivative(
+    rng, dtype, o, intercepts
+):
+    m, w, K = 6, 5, len(RATES)
+    runs = _rate_runs(np.array(RATES), dtype)
+    thresholds, scales = _keep_rules(runs, K, dtype)
+    a = np.empty((m, K, w), dtype)
+    bits = _bits(np.random.default_rng(4), m, w)
+    stacked_relu_dropout(relu_input(rng, (m, K, w), dtype), a, bits, thresholds, scales)
+    a[0, 0, 0] = 0.0  # the NaN of the input, not at issue here
+    g = rng.standard_normal((m, K, o)).astype(dtype)
+    W = rng.standard_normal((w, K, o)).astype(dtype)
+    dW, out = np.empty((w, K, o), dtype), np.empty((m, K, w), dtype)
+    db = np.empty((K, o), dtype) if intercepts else np.zeros((0, 0))
+    scratch = [np.empty((K, o, w), dtype) for _ in range(2)]
+    stacked_relu_backward(a, g, W, dW, db, out, scales, *scratch, np.empty(w, dtype))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    expected_dW = np.einsum("mkh,mkq->hkq", a.astype(float), g.astype(float))
+    np.testing.assert_allclose(dW, expected_dW, rtol=rtol, atol=1e-12)
+    if intercepts:
+        np.testing.assert_allclose(db, g.astype(float).sum(0), rtol=rtol, atol=1e-12)
+    # The numpy path: the products, relu's derivative, then each run's scale.
+    ga = np.einsum("mkq,hkq->mkh", g, W)
+    expected = np.empty_like(out)
+    ACTIVATIONS["relu"][1](a, ga, expected, np.empty_like(a))
+    for part, threshold, scale in runs:
+        if threshold is not None:
+            expected[:, part] *= scale
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=1e-12)
+    assert (out[a <= 0] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("o, intercepts", [(1, True), (3, False)])
+def test_stacked_dense_is_the_batched_product(rng, dtype, o, intercepts):
+    m, K, w = 5, 3, 7
+    a = rng.standard_normal((m, K, w)).astype(dtype)
+    W = rng.standard_normal((w, K, o)).astype(dtype)
+    b = rng.standard_normal((K, o)).astype(dtype)
+    z = np.empty((m, K, o), dtype)
+    stacked_dense(a, W, b if intercepts else np.zeros((0, 0)), z)
+    expected = np.einsum("mkh,hko->mko", a.astype(float), W.astype(float))
+    if intercepts:
+        expected += b
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(z, expected, rtol=rtol, atol=1e-12)
+
+
+LOSSES = [SquaredError, Huber, LogLoss, Hinge, ModifiedHuber, SoftmaxLogLoss]
+
+
+@pytest.mark.parametrize("weights", ["uniform", "shared", "by candidate"])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_stacked_loss_is_the_numpy_loss(rng, loss, weights):
+    m, K, o = 9, 4, 3
+    pred = 2.0 * rng.standard_normal((m, K, o))
+    classes = rng.integers(0, o, m)
+    indicator = np.eye(o)[classes]
+    Y = loss.encode(indicator) if hasattr(loss, "encode") else pred[:, 0] + 0.5
+    reference = loss()
+    deltas = np.ones(1)
+    if loss is Huber:  # a threshold by candidate, as the stack's loss has them
+        deltas = np.array([0.3, 1.0, 2.0, 5.0])
+        reference.delta = deltas[:, None]
+    c = {
+        "uniform": np.full((1, 1), 1.0 / m),
+        "shared": rng.uniform(0.5, 2.0, (m, 1)) / m,
+        "by candidate": rng.uniform(0.5, 2.0, (m, K)) / m,
+    }[weights]
+    grad, values = np.empty_like(pred), np.empty(K)
+    stacked_loss(LOSS_CODES[loss], deltas, pred, Y, c, grad, values)
+    expected_grad = np.empty_like(pred)
+    column = c[0, 0] if weights == "uniform" else c[:, :, None]
+    expected = reference.value_and_grad(
+        pred.copy(), Y[:, None, :], column, expected_grad
+    )
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(values, expected, rtol=1e-12)
+    assert (values > 0).all()
+
+
+def test_stacked_loss_keeps_nan_and_inf(rng):
+    pred = rng.standard_normal((3, 2, 1))
+    pred[1, 1, 0] = np.nan
+    grad, values = np.empty_like(pred), np.empty(2)
+    c = np.full((1, 1), 1 / 3)
+    stacked_loss(LOSS_CODES[SquaredError], np.ones(1), pred, np.zeros((3, 1)), c,
+                 grad, values)  # fmt: skip
+    assert np.isfinite(values[0]) and np.isnan(values[1])
+    pred[0, 0, 0] = 1e300
+    stacked_loss(LOSS_CODES[SquaredError], np.ones(1), pred, np.zeros((3, 1)), c,
+                 grad, values)  # fmt: skip
+    assert values[0] == np.inf
+
+
+# -- stacked relu networks against their own fits ----------------------------------
+
+
+def stacked_and_alone(candidates, X, y):
+    """Each candidate's stacked fit and its own fit, as fitted estimators."""
+    outcomes, _, _ = train_group([clone(c) for c in candidates], X, y)
+    assert all(outcome is not None for outcome in outcomes)  # every one stacked
+    return [
+        (outcome.take(), clone(candidate).fit(X, y))
+        for candidate, outcome in zip(candidates, outcomes, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "settings",
+    [{"optimizer": "adam"}, {"optimizer": "sgd", "momentum": 0.9, "nesterov": True}],
+)
+def test_relu_stacks_with_dropout_equal_their_own_fits(rng, dtype, settings):
+    X = rng.standard_normal((70, 5)).astype(dtype)
+    y = X @ rng.standard_normal(5) + np.sin(3 * X[:, 0])
+    base = MLPRegressor(
+        hidden_layer_sizes=(7, 4), batch_size=16, epochs=4, tol=None,
+        random_state=0, early_stopping=True, validation_fraction=0.2, **settings,
+    )  # fmt: skip
+    candidates = [
+        clone(base).set_params(
+            dropout=dropout, input_dropout=input_dropout, learning_rate=lr, alpha=alpha
+        )
+        for dropout in (0.0, 0.2, 0.5)
+        for input_dropout in (0.0, 0.1)
+        for lr, alpha in ((1e-3, 0.0), (1e-2, 1e-2))
+    ]
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    # A large stack (batched products) and a small one (stacked_dense).
+    pairs = stacked_and_alone(candidates, X, y) + stacked_and_alone(
+        candidates[-4:], X, y
+    )
+    for stacked, alone in pairs:
+        np.testing.assert_allclose(stacked.predict(X), alone.predict(X), rtol=rtol)
+        for key in ("train_loss", "val_loss"):
+            assert [r[key] for r in stacked.history_] == pytest.approx(
+                [r[key] for r in alone.history_], rel=rtol
+            )
+
+
+def test_relu_classifier_stacks_with_dropout_equal_their_own_fits(rng):
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    base = MLPClassifier(
+        hidden_layer_sizes=(6,), batch_size=8, epochs=3, tol=None, random_state=1
+    )
+    candidates = [
+        clone(base).set_params(dropout=dropout, learning_rate=lr)
+        for dropout in (0.0, 0.3)
+        for lr in (1e-2, 1e-1)
+    ]
+    for stacked, alone in stacked_and_alone(candidates, X, y):
+        np.testing.assert_allclose(
+            stacked.predict_proba(X), alone.predict_proba(X), rtol=1e-9, atol=1e-12
+        )
