@@ -490,7 +490,7 @@ def curve_contenders(k, epochs, X, y, train, test, stacked_search):
         return results
 
     def numpy_stacked():
-        # one BLAS thread, as skgd's stacked training runs (skgd._stacked)
+        # one BLAS thread, as skgd's stacked training runs (skgd.engine.stack)
         with threadpool_limits(1, user_api="blas"):
             net = StackedNumpyMLP(learning_rates, alphas)
             return net.fit(X_train, y_train, epochs)

@@ -1,7 +1,7 @@
 """Where a step of skgd's stacked MLP training goes: its pieces, timed apart.
 
 The stack is built as ``skgd.model_selection.train_stacked`` builds it (the
-estimators' own checks, :func:`skgd._stacked.stack_group`) for the workload
+estimators' own checks, :func:`skgd.engine.stack.stack_group`) for the workload
 of ``bench_stacked.py``: ``MLPRegressor((32,), batch_size=32, relu, Adam)``
 on the diabetes data scaled on the first KFold split's training rows, K
 candidates of ``learning_rate`` x ``alpha`` (x ``dropout`` 0, 0.1, 0.2 with
@@ -39,7 +39,8 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
 from skgd import MLPRegressor
-from skgd._stacked import _bits, stack_group
+from skgd.engine.stack import stack_group
+from skgd.engine.stack.parts import _bits
 from skgd.engine.threads import one_blas_thread
 
 SHAPES = {1: (1, 1), 4: (2, 2), 16: (4, 4), 48: (8, 6), 192: (16, 12)}

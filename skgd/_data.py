@@ -180,7 +180,7 @@ class Batches:
     sample_weight : ndarray of shape (n_samples,) or (n_samples, K), or None
         float64, relative to their mean over the training rows (see
         :func:`relative_weights`); one column per candidate for ``K``
-        stacked candidates (:mod:`skgd._stacked`), whose ``c`` then has
+        stacked candidates (:mod:`skgd.engine.stack`), whose ``c`` then has
         shape ``(m, K)``.
     rows : ndarray of int or None
         Rows to draw from (all when ``None``).

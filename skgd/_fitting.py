@@ -103,7 +103,7 @@ class TrainingMixin:
     def _adopt(self, run, params, result):
         """Become the fit whose training ``run`` prepared and another trained.
 
-        A stacked run (:mod:`skgd._stacked`) trains many candidates at once,
+        A stacked run (:mod:`skgd.engine.stack`) trains many candidates at once,
         each prepared by its own estimator (``run``, see :meth:`_prepare`):
         its final ``params`` and :class:`~skgd.engine.session.SessionResult` are
         checked, warned of and committed here as this estimator's own fit

@@ -11,7 +11,7 @@ its own problem, except in the softmax cross-entropy.
 The hot path works in place: ``pred`` is overwritten.
 
 The same code trains ``K`` stacked candidates at once (see
-:mod:`skgd._stacked`): ``pred`` then has shape ``(m, K, n_outputs)``, ``y``
+:mod:`skgd.engine.stack`): ``pred`` then has shape ``(m, K, n_outputs)``, ``y``
 shape ``(m, 1, n_outputs)`` and ``c`` is a scalar or of shape ``(m, 1, 1)``
 or ``(m, K, 1)``; the gradient is the same elementwise arithmetic, and the
 value is an array of ``K`` values, one per candidate.

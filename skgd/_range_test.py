@@ -18,7 +18,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_array, indexable
 
 from ._plotting import _axes
-from ._stacked import stack_group
+from .engine.stack import stack_group
 from .engine.threads import one_blas_thread
 
 #: The default rates: 30 from 1e-5 to 10, evenly spaced on a log scale.

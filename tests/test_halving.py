@@ -12,7 +12,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skgd._stacked
+import skgd.engine.stack.run
 from skgd import GDClassifier, GDRegressor, MLPRegressor
 from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
 
@@ -30,13 +30,13 @@ def diabetes():
 def epochs_trained(monkeypatch):
     """The epochs that stacked runs train, one count per stacked epoch."""
     counts = []
-    epoch = skgd._stacked._GroupRun._epoch
+    epoch = skgd.engine.stack.run._GroupRun._epoch
 
     def counted(self, *args):
         counts.append(1)
         return epoch(self, *args)
 
-    monkeypatch.setattr(skgd._stacked._GroupRun, "_epoch", counted)
+    monkeypatch.setattr(skgd.engine.stack.run._GroupRun, "_epoch", counted)
     return counts
 
 

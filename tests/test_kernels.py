@@ -16,7 +16,10 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 import skgd._activations
-import skgd._stacked
+import skgd.engine.stack
+import skgd.engine.stack.network
+import skgd.engine.stack.optimizer
+import skgd.engine.stack.run
 import skgd.engine.trainer
 from skgd import DivergenceError, GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd._activations import ACTIVATIONS, Activation
@@ -200,7 +203,8 @@ def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings):
     """Each candidate of the stacked step gets its own penalty and update, as
     its own optimizer (skgd._optimizers) and add_penalty make them."""
     K, alphas, rates = 3, [0.0, 0.3, 1.2], [0.05, 0.01, 0.2]
-    stack = skgd._stacked.StackedNetwork([small_network() for _ in range(K)])
+    nets = [small_network() for _ in range(K)]
+    stack = skgd.engine.stack.network.StackedNetwork(nets)
     stack.params[:] = rng.standard_normal(stack.params.size)
     params = [
         {"optimizer": name, "nesterov": False, "alpha": alpha,
@@ -209,7 +213,7 @@ def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings):
         for alpha in alphas
     ]  # fmt: skip
     params[2] = {**params[2], "beta_2": 0.99} if name == "adam" else params[2]
-    optimizer = skgd._stacked.StackedOptimizer(params, stack)
+    optimizer = skgd.engine.stack.optimizer.StackedOptimizer(params, stack)
     singles = [small_network() for _ in range(K)]
     references = []
     for k, (net, setting) in enumerate(zip(singles, params)):
@@ -499,12 +503,15 @@ def stacked_and_alone(monkeypatch, candidates, X, y, **fit_params):
     def fitted(**patches):
         with monkeypatch.context() as patch:
             for name, value in patches.items():
-                patch.setattr(skgd._stacked, name, value)
+                patch.setattr(skgd.engine.stack.run, name, value)
             copies = [clone(candidate) for candidate in candidates]
-            stack = skgd._stacked.train_group(copies, X, y, **fit_params)
+            stack = skgd.engine.stack.train_group(copies, X, y, **fit_params)
         return [outcome.take() for outcome in stack[0]]
 
-    kernel, numpy = fitted(), fitted(stacked_fused_epochs=lambda run: None)
+    unfused = []  # the stacks the numpy path trained (the patch took effect)
+    kernel = fitted()
+    numpy = fitted(stacked_fused_epochs=lambda run: unfused.append(run))
+    assert unfused, "the stack was not kept from its kernel"
     pairs = []
     for candidate, stacked, numpy_stacked in zip(candidates, kernel, numpy):
         np.testing.assert_allclose(stacked.coef_, numpy_stacked.coef_, rtol=1e-10)
@@ -569,7 +576,7 @@ def test_a_stack_of_200_with_diverging_candidates(monkeypatch, linear_data):
         for lr in rates
     ]  # fmt: skip  (unscaled: the stacked parameters are the fitted ones)
     copies = [clone(candidate) for candidate in candidates]
-    outcomes, _, _ = skgd._stacked.train_group(copies, X, y)
+    outcomes, _, _ = skgd.engine.stack.train_group(copies, X, y)
     diverged = 0
     for candidate, outcome in zip(candidates, outcomes, strict=True):
         try:

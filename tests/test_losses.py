@@ -146,7 +146,7 @@ STACKABLE = {
 @pytest.mark.parametrize("weights", ["none", "shared", "per candidate"])
 def test_stacked_candidates_get_their_own_values_and_gradients(name, weights, rng):
     """(m, K, n) arrays: each candidate's value and gradient as if alone."""
-    # The stacked losses of skgd._stacked; ``c`` of no weights, of weights
+    # The stacked losses of skgd.engine.stack; ``c`` of no weights, of weights
     # shared by the candidates, or of class weights of each candidate.
     loss, m, K, n = STACKABLE[name](), 6, 4, 3
     pred = rng.normal(size=(m, K, n)) * 3

@@ -20,8 +20,8 @@ from sklearn.utils._param_validation import StrOptions
 
 import skgd._fitting
 import skgd._optimizers
-import skgd._stacked
 import skgd.engine.session
+import skgd.engine.stack
 import skgd.model_selection._stacking
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.model_selection import GridSearchCV, RandomizedSearchCV
@@ -448,7 +448,7 @@ def test_workers_and_chunks_give_the_same_results(diabetes, monkeypatch):
     assert parallel.n_jobs == 2
     assert_same_results(parallel, serial, atol=0)
     runs = []
-    train_group = skgd._stacked.train_group
+    train_group = skgd.engine.stack.train_group
 
     def counted(estimators, *args):
         runs.append(len(estimators))
@@ -560,7 +560,7 @@ def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
     )
     grid = [{"dropout": (0.0, 0.3), "learning_rate": 1e-2}, {"dropout": 0.2}]
     candidates = [clone(model).set_params(**params) for params in grid]
-    outcomes, _, _ = skgd._stacked.train_group(candidates, X, y)
+    outcomes, _, _ = skgd.engine.stack.train_group(candidates, X, y)
     for candidate, outcome in zip(candidates, outcomes, strict=True):
         alone, stacked = clone(candidate).fit(X, y), outcome.take()
         assert stacked is candidate  # fitted in place

@@ -26,8 +26,8 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_vali
 from threadpoolctl import threadpool_limits
 
 from skgd import GDRegressor, MLPRegressor, _fitting, model_selection
-from skgd import _stacked as stacked
 from skgd._exceptions import StudyError
+from skgd.engine import stack as stacked
 from skgd.study import cluster
 from skgd.study import run as study_run
 from skgd.study.cli import main

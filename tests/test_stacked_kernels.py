@@ -22,8 +22,9 @@ from skgd._losses import (
     SoftmaxLogLoss,
     SquaredError,
 )
-from skgd._stacked import _bits, _keep_rules, _rate_runs, train_group
 from skgd.engine.fused import LOSS_CODES
+from skgd.engine.stack import train_group
+from skgd.engine.stack.parts import _bits, _keep_rules, _rate_runs
 from skgd.engine.stacked import (
     stacked_dense,
     stacked_loss,

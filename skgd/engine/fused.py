@@ -225,7 +225,7 @@ def spread_settings(alpha, values):
 def stacked_fused_epochs(run):
     """A :class:`StackedLinearEpochs` for a stacked group run, or None.
 
-    ``run`` is a ``skgd._stacked._GroupRun``: candidates of one dense layer
+    ``run`` is a ``skgd.engine.stack.run._GroupRun``: candidates of one dense layer
     without dropout, a loss of :data:`LOSS_CODES` and SGD or Adam train
     stacked in a kernel; anything else on the stacked numpy path.
     """

@@ -11,7 +11,7 @@ chunk's share of an epoch), has the trainer (:mod:`skgd.engine.trainer`)
 train each one, and tells the callbacks (:mod:`skgd.engine.callbacks`) about
 each finished epoch; a callback that answers True ends training after that
 epoch. A stacked search trains its candidates in a loop of its own
-(:mod:`skgd._stacked`), from the same starting state
+(:mod:`skgd.engine.stack`), from the same starting state
 (:func:`_starting_state`) and with the same stopping rule
 (:func:`_early_stopping`), and returns each candidate's
 :class:`SessionResult`.

@@ -7,7 +7,7 @@ backward pass; :func:`stacked_relu_dropout`, :func:`stacked_dense` and
 products of the first layers, and of wide stacks, stay with BLAS), and
 :func:`stacked_loss` their loss.
 
-The candidates of a stacked search (:mod:`skgd._stacked`) that differ only
+The candidates of a stacked search (:mod:`skgd.engine.stack`) that differ only
 in numbers (rates, penalties, optimizer settings, sample or class weights)
 train in one pass over the data: each row's products run over all
 candidates at once, the candidates innermost in memory, and so do the
@@ -319,7 +319,7 @@ def stacked_relu_backward(a, g, W, dW, db, out, scales, Wt, dWt, ga):
     of the intercepts into ``db`` (K, o; empty without intercepts), and the
     gradient before relu and dropout into ``out`` (m, K, w): ``(g W^T) *
     (a > 0) * scales[k]`` (where ``a`` is positive the unit was active and
-    kept, see :meth:`skgd._stacked.StackedNetwork._activation_backward`).
+    kept, see :meth:`skgd.engine.stack.network.StackedNetwork._activation_backward`).
     ``Wt`` and ``dWt`` are scratch of shape (K, o, w), ``ga`` of ``w``
     values.
     """

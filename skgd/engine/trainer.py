@@ -12,7 +12,7 @@ and the losses and held-out predictions of each epoch. Not every check is
 here: the compiled steps and passes (:mod:`skgd.engine.steps`,
 :mod:`skgd.engine.fused`) judge the objective in their kernels and hand a
 diverged one back to :meth:`Trainer.diverged`, a stacked run
-(:mod:`skgd._stacked`) checks each of its candidates itself, and the
+(:mod:`skgd.engine.stack`) checks each of its candidates itself, and the
 estimator checks the fitted model's predictions after the session
 (:mod:`skgd._fitting`). Wherever a diverged run is found, it is reported in
 the words of :func:`divergence_error`; data that no step can train on is

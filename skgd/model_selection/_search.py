@@ -4,7 +4,7 @@
 searches, with the same arguments and the same results, for an skgd
 estimator or a :class:`~sklearn.pipeline.Pipeline` ending in one. Before
 scikit-learn's search runs its fits, they train the candidates of each fold
-together (:mod:`skgd._stacked`): candidates that differ only in numbers
+together (:mod:`skgd.engine.stack`): candidates that differ only in numbers
 (``learning_rate``, ``alpha``, ``dropout``, ``input_dropout``, ``momentum``,
 ``beta_1``, ``beta_2``, ``epsilon``, ``huber_delta``, ``power_t`` and
 ``class_weight``) share one stacked run per fold; every other parameter

@@ -2,7 +2,7 @@
 
 :func:`train_stacked` trains the stackable candidates of a search on every
 split, a group (candidates differing only in numbers, see
-:data:`skgd._stacked.STACKED`) at a time, in chunks that fit a memory
+:data:`skgd.engine.stack.STACKED`) at a time, in chunks that fit a memory
 budget, and returns each fitted candidate; :class:`_Stacking` is a search's
 side of it, which hands those fits to scikit-learn's search.
 """
@@ -24,7 +24,7 @@ from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from .._base import BaseGD
-from .._stacked import STACKED, train_group
+from ..engine.stack import STACKED, train_group
 
 # The memory stacked candidates may take by default: 256 MiB.
 MAX_STACK_BYTES = 2**28
@@ -98,10 +98,10 @@ class _Stacking:
             )
 
     def next_fit(self, params, X):
-        """The :class:`~skgd._stacked.Outcome` of scikit-learn's next fit of a
-        candidate, of ``params`` on ``X``; None when it was not stacked (it
-        trains on its own), or when the fits of the splits are done (the
-        refit)."""
+        """The :class:`~skgd.engine.stack.ending.Outcome` of scikit-learn's
+        next fit of a candidate, of ``params`` on ``X``; None when it was not
+        stacked (it trains on its own), or when the fits of the splits are
+        done (the refit)."""
         if not self.queue:
             return None
         i, identity, s, n_rows = self.queue.popleft()
@@ -185,11 +185,11 @@ def train_stacked(
     Returns
     -------
     outcomes : dict
-        ``{(candidate, split): Outcome}`` (see :class:`skgd._stacked.Outcome`)
-        of each stacked fit: the candidate fitted on the split's training
-        rows (a pipeline with its other steps fitted there), or the error of
-        its training. A candidate that cannot stack, or whose parameters are
-        refused, has none.
+        ``{(candidate, split): Outcome}`` (see
+        :class:`skgd.engine.stack.ending.Outcome`) of each stacked fit: the
+        candidate fitted on the split's training rows (a pipeline with its
+        other steps fitted there), or the error of its training. A candidate
+        that cannot stack, or whose parameters are refused, has none.
     shares : dict
         ``{(candidate, split): seconds}``: each candidate's share of the time
         of its stacked run.
@@ -304,12 +304,12 @@ def _candidate_bytes(estimator, n_features):
 def train_fold(candidates, X, y, train, fit_params, keep=False):
     """Train ``candidates`` (one chunk of a group) on one split's training rows.
 
-    Returns ``(outcomes, seconds, group)``: the :class:`~skgd._stacked.Outcome`
-    of each candidate (None where refused; see
-    :func:`skgd._stacked.train_group`), its estimator a fitted copy of the
-    candidate, and ``group``, the stacked run with its candidates kept in it
-    with ``keep``, else None; ``group.pre`` holds the pipeline's other steps,
-    fitted once for all.
+    Returns ``(outcomes, seconds, group)``: the
+    :class:`~skgd.engine.stack.ending.Outcome` of each candidate (None where
+    refused; see :func:`skgd.engine.stack.train_group`), its estimator a
+    fitted copy of the candidate, and ``group``, the stacked run with its
+    candidates kept in it with ``keep``, else None; ``group.pre`` holds the
+    pipeline's other steps, fitted once for all.
     """
     start = time.perf_counter()
     X_train, y_train = _safe_split(candidates[0], X, y, train)

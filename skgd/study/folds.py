@@ -83,7 +83,7 @@ def fold_task(i, k, task, pipeline, params, X, y, train, test):
 def stacked_fold(task, outcomes, X, y, train, test):
     """The outcome of each candidate on one fold, from its stacked fit.
 
-    ``outcomes`` are the :class:`~skgd._stacked.Outcome` of the candidates'
+    ``outcomes`` are the :class:`~skgd.engine.stack.ending.Outcome` of the candidates'
     stacked fits on the fold (see
     :func:`skgd.model_selection.train_stacked`).
 

@@ -1,0 +1,171 @@
+"""Stacked training: the candidates of a search that differ only in numbers.
+
+Candidates that share an architecture, a batch size, a number of epochs, an
+optimizer, a schedule and a ``random_state`` see the same data in the same
+order, so their networks can be trained side by side, as one:
+
+* the parameters of ``K`` candidates live in one flat buffer, each dense
+  layer a block of shape ``(n_in + 1, K, n_out)`` (the last row holds the
+  intercepts), so that the first layers of all candidates are one matrix
+  product, ``X @ W`` with ``W`` of shape ``(n_in + 1, K * n_out)``, and the
+  later layers one batched product;
+* activations have shape ``(m, K, width)`` and the losses of
+  :mod:`skgd._losses` give one value per candidate;
+* the optimizer updates the whole buffer at once, with the learning rates,
+  penalties, momenta, Adam settings and dropout rates of the candidates as
+  arrays.
+
+Each candidate goes through exactly the arithmetic of its own fit: the same
+split, initial weights and shuffles (from the same ``random_state``), the
+same dropout draws (every dropout position has its own stream, see
+:func:`skgd.engine.session.dropout_streams`; a candidate with a rate of 0 at a
+position keeps all its units there), the same updates. Only the order of
+some sums differs (a matrix product of ``K`` candidates against one of
+one), so results agree with separate fits to rounding, not bit for bit.
+
+One candidate's failure is its own: a candidate whose loss diverges gets
+the :class:`~skgd.DivergenceError` its own fit would have raised, and one
+that stops early (``tol``, ``early_stopping``) keeps the state its own fit
+would have ended with; both leave the stack at the end of that epoch and
+cost nothing more.
+
+:func:`train_group` trains a group; each candidate's fit ends as its own
+fit would (:meth:`~skgd._fitting.TrainingMixin._adopt`): its estimator fitted, or
+the error its training raised, in an :class:`~.ending.Outcome`.
+
+The modules: :mod:`.network` (the stacked network; its dropout and layout
+in :mod:`.parts`), :mod:`.optimizer` (the stacked optimizer), :mod:`.run`
+(a group's training, its epoch loop) and :mod:`.ending` (the end of each
+epoch and of each candidate's fit). Importing this package imports no
+numba: the kernels (:mod:`skgd.engine.stacked`) come with the first stack.
+"""
+
+import time
+import warnings
+from contextlib import contextmanager
+
+from ..._compat import validate_parameter_constraints
+from ..._exceptions import DivergenceError
+from ..._layers import Dropout
+from ..threads import one_blas_thread
+from .run import _GroupRun
+
+# The parameters that only change numbers: candidates differing in them alone
+# are trained stacked. Every other parameter splits candidates into groups.
+STACKED = (
+    "learning_rate",
+    "alpha",
+    "dropout",
+    "input_dropout",
+    "momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "huber_delta",
+    "power_t",
+    "class_weight",
+)
+
+
+def train_group(estimators, X, y, sample_weight=None, keep=False):
+    """Train ``estimators`` (one group, fresh) stacked on ``(X, y)``.
+
+    Returns ``(outcomes, seconds, group)``: ``outcomes[i]`` is the
+    :class:`~.ending.Outcome` of ``estimators[i]``, fitted in place, or None where
+    its parameters or data are refused (its own fit raises the same error
+    before training: scikit-learn's ``InvalidParameterError`` for a value
+    its constraints refuse). With ``keep``, ``group`` is the
+    :class:`~.run._GroupRun`, its candidates still in the stack (see
+    :meth:`~.run._GroupRun.run`; None when none could train); else None.
+    """
+    start = time.perf_counter()
+    group = stack_group(estimators, X, y, sample_weight, catch=True)
+    outcomes = [None] * len(estimators)
+    if group is not None:
+        # Small matrix products run fastest on one thread; workers run in parallel.
+        with one_blas_thread():
+            group.run(keep=keep)
+        for k, index in enumerate(group.candidates):
+            outcomes[index] = group.outcomes[k]
+    return outcomes, time.perf_counter() - start, group if keep else None
+
+
+def stack_group(estimators, X, y, sample_weight=None, catch=False):
+    """The stacked run of ``estimators`` (one group, fresh), ready to train.
+
+    Returns the :class:`~.run._GroupRun`, or None when no candidate can train. Its
+    candidates are numbered in the order of ``estimators``, those refused
+    left out (``group.candidates`` maps its numbers to their indices in
+    ``estimators``). With ``catch``, the warnings of preparing each fit are
+    caught, to be given with its outcome (see :class:`~.ending.Outcome`), not now.
+    """
+    runs, indices, caught = [], [], []
+    for index, estimator in enumerate(estimators):
+        like = runs[0] if runs else None
+        with warnings.catch_warnings(record=True) if catch else _given() as given:
+            if catch:
+                warnings.simplefilter("always")
+            run = _prepared(estimator, X, y, sample_weight, like)
+        if run is not None:
+            runs.append(run)
+            indices.append(index)
+            caught.append(given)
+    if not runs:
+        return None
+    # Candidates of equal dropout rates side by side: one mask for each run.
+    order = sorted(range(len(runs)), key=lambda i: _rates_by_position(runs[i].net))
+    try:
+        group = _GroupRun(
+            [runs[i] for i in order], [estimators[indices[i]] for i in order]
+        )
+    except (ValueError, DivergenceError):
+        return None  # each fit meets it alone
+    group.candidates = [indices[i] for i in order]
+    # A later candidate took the first's checked data: and its warnings.
+    group.warned = [_once([*caught[0], *caught[i]]) for i in order]
+    return group
+
+
+@contextmanager
+def _given():
+    """Warnings given as they come: no warning is kept (an empty list)."""
+    yield []
+
+
+def _once(caught):
+    """The warnings ``caught``, each message once."""
+    return list({(str(w.message), w.category): w for w in caught}.values())
+
+
+def _prepared(estimator, X, y, sample_weight, like):
+    """``estimator``'s fit, prepared (``like`` the first candidate's, whose
+    checked data it takes); None when its parameters or data are refused."""
+    try:
+        if like is None:
+            estimator._validate_params()  # InvalidParameterError is a ValueError
+        else:  # it shares all parameters with the first but the stacked ones
+            _validate_stacked(estimator)
+        return estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
+    except (ValueError, TypeError):
+        return None
+
+
+def _validate_stacked(estimator):
+    """Check the parameters in which ``estimator`` may differ from the first
+    candidate of its group (they share all others, checked with the first)."""
+    constraints = estimator._parameter_constraints
+    params = estimator.get_params(deep=False)
+    names = [name for name in STACKED if name in constraints]
+    validate_parameter_constraints(
+        {name: constraints[name] for name in names},
+        {name: params[name] for name in names},
+        caller_name=type(estimator).__name__,
+    )
+
+
+def _rates_by_position(net):
+    """The dropout rate at each position of ``net`` (0 where it has none)."""
+    rates = {
+        layer.stream: layer.rate for layer in net.layers if isinstance(layer, Dropout)
+    }
+    return [rates.get(j, 0.0) for j in range(net.n_streams)]
