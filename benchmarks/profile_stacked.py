@@ -124,19 +124,24 @@ def pieces(group):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--k", type=int, default=48, choices=sorted(SHAPES))
+    parser.add_argument(
+        "--k", type=int, default=48, choices=sorted({*SHAPES, *DROPOUT_SHAPES})
+    )
     parser.add_argument("--dropout", action="store_true")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
+    shapes = DROPOUT_SHAPES if args.dropout else SHAPES
+    if args.k not in shapes:
+        parser.error(f"--k must be one of {sorted(shapes)} here")
     X, y = data()
     k = args.k
     steps = args.epochs * -(-len(y) // 32)
 
     def train(epochs=args.epochs):
         start = time.perf_counter()
-        group, _ = stack_group(estimators(k, args.dropout, epochs), X, y)
+        group = stack_group(estimators(k, args.dropout, epochs), X, y)
         built = time.perf_counter()
         with one_blas_thread():
             group.run()
@@ -149,13 +154,13 @@ def main():
     for name, seconds in (("training", training), ("stacking", stacking)):
         per_step = 1e6 * seconds / steps
         print(f"{name:42s} {per_step:9.2f} us/step {per_step / k:7.2f} us/cand-step")
-    group, _ = stack_group(estimators(k, args.dropout, args.epochs), X, y)
+    group = stack_group(estimators(k, args.dropout, args.epochs), X, y)
     with one_blas_thread():
         for name, function in pieces(group).items():
             us = best_of(function)
             print(f"{name:42s} {us:9.2f} us/step {us / k:7.2f} us/cand-step")
         if args.cprofile:
-            group, _ = stack_group(estimators(k, args.dropout, args.epochs), X, y)
+            group = stack_group(estimators(k, args.dropout, args.epochs), X, y)
             profile = cProfile.Profile()
             profile.runcall(group.run)
             pstats.Stats(profile).sort_stats("tottime").print_stats(25)
