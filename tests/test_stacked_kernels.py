@@ -25,7 +25,7 @@ from skgd._losses import (
 from skgd.engine.fused import LOSS_CODES
 from skgd.engine.stack import train_group
 from skgd.engine.stack.parts import _bits, _keep_rules, _rate_runs
-from skgd.engine.stacked import (
+from skgd.engine.stacked_passes import (
     stacked_dense,
     stacked_loss,
     stacked_relu_backward,

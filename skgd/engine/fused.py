@@ -159,7 +159,7 @@ class LinearEpochs:
         as :meth:`Trainer.train_batches` does; raises DivergenceError where
         the objective leaves its limit.
         """
-        from . import epochs  # numba: imported on the first fused pass
+        from . import epochs, sparse_epochs  # numba: on the first fused pass
 
         state, batches = trainer.state, part.batches
         order = part.row_order()
@@ -170,7 +170,8 @@ class LinearEpochs:
         self.hyper[0], self.hyper[7] = trainer.objective.alpha, trainer.baseline
         counts = np.zeros(2, np.int64)
         sums = np.array([state.limit, total, weight, 0.0, 0.0])
-        status = self._call(epochs, batches, order, part.size, rates, counts, sums)
+        kernels = sparse_epochs if sp.issparse(batches.X) else epochs
+        status = self._call(kernels, batches, order, part.size, rates, counts, sums)
         done = n_batches if status == epochs.OK else int(sums[4])
         state.limit, state.t = sums[0], state.t + done
         store_counts(self.inner, self.average, counts)
@@ -182,7 +183,7 @@ class LinearEpochs:
         trainer.last_batch = lambda: batches.batch(last)
         return sums[1], sums[2]
 
-    def _call(self, epochs, batches, order, size, rates, counts, sums):
+    def _call(self, kernels, batches, order, size, rates, counts, sums):
         """The kernel's call: the data, the pass, the parameters and the state."""
         net = self.net
         state = optimizer_state(self.inner, self.average, net.dtype, counts, sums)
@@ -193,10 +194,10 @@ class LinearEpochs:
         g = np.empty(size * Y.shape[1]) if sp.issparse(X) else self._g
         common = (Y, order, sw, size, net.params, net.grads, self._z, g, rates)
         if sp.issparse(X):
-            return epochs.csr_epoch(
+            return kernels.csr_epoch(
                 X.data, X.indices, X.indptr, *common, self.codes, self.hyper, state
             )
-        return epochs.dense_epoch(
+        return kernels.dense_epoch(
             np.asarray(X), self.offset, *common, self.codes, self.hyper, state
         )
 

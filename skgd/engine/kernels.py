@@ -300,3 +300,17 @@ def network_step(value, P, G, penalized, lr, codes, hyper, state):
     if judge(value, sums, hyper, 0.0):
         update(P, G, lr, codes, hyper, velocity, m_, v_, counts, mean)
     return value
+
+
+@inlined
+def batch_step(P, G, value, i, m, n_weights, rate, codes, hyper, state):
+    """The penalty, the divergence check, the update and the epoch's sums of
+    batch ``i`` of ``m`` rows, whose loss is ``value``; False if it diverged."""
+    velocity, m_, v_, mean, counts, sums = state
+    value += penalty(P, G, n_weights, hyper[0])
+    if not judge(value, sums, hyper, i):
+        return False
+    update(P, G, rate, codes, hyper, velocity, m_, v_, counts, mean)
+    sums[1] += m * value
+    sums[2] += m
+    return True

@@ -147,7 +147,7 @@ class StackedNetwork:
         self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
         K, dtype, dense = self.K, self.dtype, self.dense
         if self._relu:
-            from ..stacked import (
+            from ..stacked_passes import (
                 stacked_dense,
                 stacked_relu_backward,
                 stacked_relu_dropout,

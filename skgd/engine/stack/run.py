@@ -275,7 +275,7 @@ def _compiled_loss(loss):
     """``(kernel, code)``: :func:`~skgd.engine.stacked.stacked_loss` and the
     code of ``loss``, or False for a loss the kernels do not know."""
     from ..fused import LOSS_CODES
-    from ..stacked import stacked_loss
+    from ..stacked_passes import stacked_loss
 
     code = LOSS_CODES.get(type(loss))
     return False if code is None else (stacked_loss, code)
