@@ -1,9 +1,11 @@
 """The halving searches: scikit-learn's results; survivors train on in their stacks."""
 
+import pickle
 import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingGridSearchCV as SklearnHalvingGrid
@@ -14,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skgd.engine.stack.run
 from skgd import GDClassifier, GDRegressor, MLPRegressor
+from skgd.engine.stack import stack_group
 from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
 
 CV = KFold(3, shuffle=True, random_state=0)
@@ -224,3 +227,29 @@ def test_bad_settings_meet_scikit_learns_own_errors(diabetes, grid, settings):
         except Exception as error:  # the same error, wherever it comes from
             outcomes.append((type(error), str(error)))
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_rungs_fits_keep_their_state_while_the_stack_trains_on(diabetes):
+    """A fit ended at a rung is its own fit of that many epochs, and stays so
+    while its stack trains on (its state holds copies, not the stack's)."""
+    X, y = diabetes
+    model = MLPRegressor(
+        hidden_layer_sizes=(6,), batch_size=32, dropout=0.2, tol=None, random_state=0
+    )
+    candidates = [clone(model).set_params(epochs=3, alpha=a) for a in (0.0, 1e-2)]
+    group = stack_group(candidates, X, y)
+    group.run(3, keep=True)
+    rung = [group.outcomes[k].take() for k in range(2)]
+    states = [pickle.dumps(fitted._training_state) for fitted in rung]
+    for k, longer in enumerate(clone(c).set_params(epochs=9) for c in candidates):
+        group.rebind(k, longer)
+    group.run(9, keep=True)
+    for fitted, state, candidate in zip(rung, states, candidates, strict=True):
+        assert pickle.dumps(fitted._training_state) == state  # untouched
+        alone = clone(candidate).fit(X, y)
+        own, got = alone._training_state, fitted._training_state
+        assert got["rng"].bit_generator.state == own["rng"].bit_generator.state
+        assert [s.bit_generator.state for s in got["streams"]] == [
+            s.bit_generator.state for s in own["streams"]
+        ]
+        np.testing.assert_allclose(fitted.predict(X), alone.predict(X), rtol=1e-10)

@@ -6,7 +6,6 @@ rule) and ends the fits of the candidates that finish, each in an
 :class:`Outcome`, as its own fit would have ended.
 """
 
-import copy
 import math
 import warnings
 
@@ -115,16 +114,16 @@ class _Ending:
             if error:
                 fit = Outcome(None, error, self.warned[k])
             else:
-                fit = self._fitted(k, was_stopped, keep)
+                fit = self._fitted(k, was_stopped)
             self.outcomes[k] = fit
         if not keep:
             self.errors = errors
             self._drop(finishing)
 
-    def _fitted(self, k, stopped, copied):
+    def _fitted(self, k, stopped):
         """Candidate ``k``'s :class:`Outcome`: its estimator, fitted with its
         result (see :meth:`_result`), or the error that raised."""
-        params, result = self._result(k, stopped, copied)
+        params, result = self._result(k, stopped)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -152,26 +151,26 @@ class _Ending:
                 errors[k] = divergence_error(self.n_iter, what, self.lr[k])
         return errors
 
-    def _result(self, k, stopped, copied=False):
+    def _result(self, k, stopped):
         """Candidate ``k``'s ``(params, SessionResult)``, as its own fit ends.
 
         Its training state is the one its start made, carried forward: the
         optimizer's state, the counters, the limit, and the generators as
         its own fit would have left them (a dropout stream it never drew
-        from is as it started). ``copied``: a copy of that state, for a
-        candidate that trains on.
+        from is as it started). The state holds the stack's own generators:
+        the fit is committed (which copies them, see
+        :meth:`~skgd.engine.trainer.TrainingState.to_dict`) before the stack
+        draws from them again.
         """
         i, state = self.position[k], self.states[k]
-        if copied:
-            state = copy.deepcopy(state)
         weights = self.stopping[k].best_params
         final = self.net.candidate_params(i) if weights is None else weights
         state.optimizer.load_state_dict(self.optimizer.candidate_state(i))
         state.n_iter, state.t, state.limit = self.n_iter, self.t, float(self.limit[k])
-        state.rng = copy.deepcopy(self.rng)
+        state.rng = self.rng
         rates = self.net.rates[:, i]
         state.streams = [
-            copy.deepcopy(self.streams[j] if rates[j] else initial)
+            self.streams[j] if rates[j] else initial
             for j, initial in enumerate(self.initial_streams[k])
         ]
         return final, SessionResult(list(self.records[k]), state, False, stopped)
