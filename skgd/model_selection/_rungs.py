@@ -19,6 +19,8 @@ from ._stacking import (
     _parts,
     _stackable,
     _Stacking,
+    file_chunk,
+    identity_of,
     stack_jobs,
     train_fold,
     with_steps,
@@ -45,7 +47,8 @@ class _Rungs(_Stacking):
         if not _same_splits(splits, self.splits):  # a splitter that reshuffles
             self.live, self.splits = {}, splits
         models = [_candidate(self.estimator, params) for params in candidates]
-        identities = [_identity(params, self.resource) for params in candidates]
+        # What names a candidate across rungs: its parameters but the resource.
+        identities = [identity_of(params, self.resource) for params in candidates]
         survivors = [i for i, key in enumerate(identities) if key in self.live]
         outcomes, shares = self._continue(survivors, identities, models)
         left = set(survivors)
@@ -96,10 +99,7 @@ class _Rungs(_Stacking):
             done, seconds, group = train_fold(
                 [c for _, c in chunk], self.X, self.y, train, fit_params, keep=True
             )
-            for (j, _), outcome in zip(chunk, done):
-                shares[fresh[j], s] = seconds / len(chunk)
-                if outcome is not None:
-                    outcomes[fresh[j], s] = outcome
+            file_chunk(outcomes, shares, chunk, s, done, seconds, names=fresh)
             for k, member in enumerate([] if group is None else group.candidates):
                 identity = identities[fresh[chunk[member][0]]]
                 self.live.setdefault(identity, {})[s] = group, k
@@ -133,11 +133,6 @@ def _epochs_path(estimator):
 def _candidate(estimator, params):
     """The ``estimator`` of the candidate of ``params``, unfitted."""
     return clone(estimator).set_params(**clone(params, safe=False))
-
-
-def _identity(params, resource):
-    """What names a candidate across rungs: its parameters but the resource."""
-    return repr(sorted((k, v) for k, v in params.items() if k != resource))
 
 
 def _continuable(final):

@@ -75,8 +75,8 @@ class _Stacking:
             self.outcomes[offset + i, s] = outcome
         self.shares.update({(offset + i, s): t for (i, s), t in shares.items()})
         self.queue.extend(
-            (offset + i, _identity(params), s, _num_samples(train))
-            for i, params in enumerate(candidates)
+            (offset + i, identity, s, _num_samples(train))
+            for i, identity in enumerate(map(identity_of, candidates))
             for s, (train, _) in enumerate(splits)
         )
         return splits
@@ -105,7 +105,7 @@ class _Stacking:
         if not self.queue:
             return None
         i, identity, s, n_rows = self.queue.popleft()
-        if identity != _identity(params) or _num_samples(X) != n_rows:
+        if identity != identity_of(params) or _num_samples(X) != n_rows:
             raise RuntimeError(
                 "skgd's search expected scikit-learn's search to fit its "
                 f"candidates in order, split after split; it fitted {params} on "
@@ -142,9 +142,10 @@ class _Stacking:
         results["std_fit_time"] = np.hypot(results["std_fit_time"], shares.std(axis=1))
 
 
-def _identity(params):
-    """What tells a candidate's parameters apart (their values' ``repr``)."""
-    return repr(sorted(params.items()))
+def identity_of(params, leaving=None):
+    """What tells a candidate's parameters apart (their values' ``repr``),
+    the parameter ``leaving`` left out."""
+    return repr(sorted((k, v) for k, v in params.items() if k != leaving))
 
 
 def train_stacked(
@@ -202,13 +203,21 @@ def train_stacked(
     parallel = Parallel(n_jobs=n_jobs, pre_dispatch=pre_dispatch, return_as="generator")
     outcomes, shares = {}, {}
     for (chunk, s, _), (done, seconds, _) in zip(jobs, parallel(tasks)):
-        for (i, _), outcome in zip(chunk, done):
-            shares[i, s] = seconds / len(chunk)
-            if outcome is not None:
-                outcomes[i, s] = outcome
+        file_chunk(outcomes, shares, chunk, s, done, seconds)
         if progress is not None:
             progress(sum(outcome is not None for outcome in done))
     return outcomes, shares
+
+
+def file_chunk(outcomes, shares, chunk, s, done, seconds, names=None):
+    """File a chunk's ``done`` outcomes on split ``s`` in ``outcomes``, and
+    each candidate's share of the run's ``seconds`` in ``shares``, under
+    its index in the chunk (or ``names[index]``); refused ones have none."""
+    for (i, _), outcome in zip(chunk, done):
+        key = (i if names is None else names[i]), s
+        shares[key] = seconds / len(chunk)
+        if outcome is not None:
+            outcomes[key] = outcome
 
 
 def stack_jobs(estimator, candidates, X, splits, max_stack_bytes):

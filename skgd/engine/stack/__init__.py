@@ -42,7 +42,7 @@ numba: the kernels (:mod:`skgd.engine.stacked`) come with the first stack.
 
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import nullcontext
 
 from ..._compat import validate_parameter_constraints
 from ..._exceptions import DivergenceError
@@ -102,7 +102,10 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
     runs, indices, caught = [], [], []
     for index, estimator in enumerate(estimators):
         like = runs[0] if runs else None
-        with warnings.catch_warnings(record=True) if catch else _given() as given:
+        # Without catch, warnings are given as they come (none kept: []).
+        with (
+            warnings.catch_warnings(record=True) if catch else nullcontext([]) as given
+        ):
             if catch:
                 warnings.simplefilter("always")
             run = _prepared(estimator, X, y, sample_weight, like)
@@ -124,12 +127,6 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
     # A later candidate took the first's checked data: and its warnings.
     group.warned = [_once([*caught[0], *caught[i]]) for i in order]
     return group
-
-
-@contextmanager
-def _given():
-    """Warnings given as they come: no warning is kept (an empty list)."""
-    yield []
 
 
 def _once(caught):
