@@ -59,14 +59,19 @@ class StackedNetwork:
         # relu (and the dropout after it) has kernels of its own, the dense
         # layer's backward pass fused with its derivative (see _relu_plan).
         self._relu = self.activation == "relu"
-        self._allocate(len(nets))
+        # One candidate trains in its own network's buffers (the same layout).
+        self._allocate(len(nets), nets[0] if len(nets) == 1 else None)
 
-    def _allocate(self, K):
+    def _allocate(self, K, own=None):
+        """Buffers for ``K`` candidates; the network ``own``'s when given."""
         self.K = K
         shapes = [(layer.Wb.shape[0], K, layer.n_outputs) for layer in self.dense]
         sizes = [math.prod(shape) for shape in shapes]
-        self.params = np.zeros(sum(sizes), self.dtype)
-        self.grads = np.zeros_like(self.params)
+        if own is None:
+            self.params = np.zeros(sum(sizes), self.dtype)
+            self.grads = np.zeros_like(self.params)
+        else:
+            self.params, self.grads = own.params, own.grads
         self.blocks, self.grad_blocks, offset = [], [], 0
         for shape, size in zip(shapes, sizes):
             part = slice(offset, offset + size)
