@@ -169,8 +169,12 @@ class _StreamPart:
         return batches, stream.total, stream.weight, stream.seconds
 
     def finish(self, total, weight, seconds):
-        """Keep the epoch's sums for the next call, or reset them at its end."""
+        """Keep the epoch's sums for the next call, or reset them at its end.
+
+        ``total`` holds the sum of each candidate (one: a stream is a fit's).
+        """
         stream = self.stream
+        total = float(total[0])  # the fit's: a stack of one (by candidate)
         if self.complete:
             total = weight = seconds = 0.0
             stream.seen = 0

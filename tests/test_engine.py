@@ -16,8 +16,15 @@ from skgd._optimizers import SGD
 from skgd._schedules import Constant
 from skgd._tasks import Regression
 from skgd.engine.callbacks import EarlyStopping
-from skgd.engine.session import _add_streams, dropout_streams, make_rng, run_epochs
-from skgd.engine.trainer import Objective, Trainer, TrainingState
+from skgd.engine.session import (
+    TrainingConfig,
+    _add_streams,
+    dropout_streams,
+    make_rng,
+    run_epochs,
+)
+from skgd.engine.stack.run import Trainer
+from skgd.engine.trainer import Objective, TrainingState
 
 
 def _network(layers, n_features, rng):
@@ -71,38 +78,32 @@ def test_penalty_covers_every_weight_matrix_and_no_intercept(rng):
         assert not any(np.shares_memory(w, layer.b) for layer in net.layers)
 
 
-def _trainer(net, lr, baseline=1.0, val=None):
+def _trainer(net, lr, source, baseline=1.0, val=None, stopping=None):
+    """A stack of one: ``net`` trained by SGD at the constant rate ``lr``."""
     optimizer = SGD()
     optimizer.init(net.params)
     state = TrainingState(optimizer, Constant(lr), np.random.default_rng(0))
-    loss = LOSSES["squared_error"]()
-    return Trainer(
-        net,
-        Objective(loss, 0.0),
-        state,
-        Regression(loss),
-        batch_size=10,
-        shuffle=False,
-        baseline=baseline,
-        val=val,
-    )
+    params = GDRegressor(batch_size=10, shuffle=False, alpha=0.0).get_params()
+    config = TrainingConfig(Regression(LOSSES["squared_error"]()), params, None)
+    return Trainer([net], [config], [(state, source, val)], [stopping], [baseline])
 
 
 def test_epoch_loss_is_the_weighted_mean_of_batch_objectives(rng):
     X, Y = rng.normal(size=(25, 3)), rng.normal(size=(25, 1))
     net = Network([Dense(3, 1)], 3, np.float64)
-    trainer = _trainer(net, lr=0.0)  # parameters stay at zero
-    record = trainer.train_part(MemoryEpochs(X, Y))
+    source = MemoryEpochs(X, Y)
+    trainer = _trainer(net, 0.0, source)  # parameters stay at zero
+    record = trainer.train_part(source)
     assert record["train_loss"] == pytest.approx(0.5 * np.mean(Y**2))
-    assert trainer.state.t == 3 and record["t"] == 3 and record["epoch"] == 1
+    assert trainer.t == 3 and record["t"] == 3 and record["epoch"] == 1
 
 
 def test_divergence_raises_with_the_learning_rate_in_the_message(rng):
     X = 100 * rng.normal(size=(50, 3))
     Y = X @ [[1.0], [2.0], [3.0]]
     net = Network([Dense(3, 1)], 3, np.float64)
-    trainer = _trainer(net, lr=1.0, baseline=float(np.var(Y)))
     source = MemoryEpochs(X, Y)
+    trainer = _trainer(net, 1.0, source, baseline=float(np.var(Y)))
     with pytest.raises(DivergenceError, match=r"epoch 1.*learning_rate=1\."):
         run_epochs(trainer, source.parts(trainer, 5), [], catch=False)
 
@@ -112,14 +113,14 @@ def test_the_loop_stops_on_a_plateau_and_restores_the_best(rng):
     net = Network([Dense(2, 1)], 2, np.float64)
     rows = np.arange(40)
     train, val = MemoryEpochs(X, Y, rows=rows[:30]), Batches(X, Y, rows=rows[30:])
-    trainer = _trainer(net, lr=0.1, val=val)
     stopping = EarlyStopping(1e-3, 3, monitor="val_loss", restore_best=True)
-    records, stopped = run_epochs(
-        trainer, train.parts(trainer, 500), [stopping], catch=False
-    )
+    trainer = _trainer(net, 0.1, train, val=val, stopping=stopping)
+    records, stopped = run_epochs(trainer, train.parts(trainer, 500), [], catch=False)
     assert stopped and stopping.stopped and len(records) < 500
     best = min(r["val_loss"] for r in records)
-    assert trainer.validate(val)[0] == pytest.approx(best, rel=1e-12)
+    net.params[...] = trainer._result(0, stopped)[0]  # as the fit ends
+    val_loss = 0.5 * np.mean((net.predict(X[30:]) - Y[30:]) ** 2)
+    assert val_loss == pytest.approx(best, rel=1e-12)
     assert best < records[-1]["val_loss"]  # the last epoch was not the best
 
 

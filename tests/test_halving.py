@@ -33,13 +33,15 @@ def diabetes():
 def epochs_trained(monkeypatch):
     """The epochs that stacked runs train, one count per stacked epoch."""
     counts = []
-    epoch = skgd.engine.stack.run._GroupRun._epoch
+    trainer = skgd.engine.stack.run.Trainer
+    epoch = trainer._train_part
 
     def counted(self, *args):
-        counts.append(1)
+        if hasattr(self, "estimators"):  # a stack of candidates, not a fit
+            counts.append(1)
         return epoch(self, *args)
 
-    monkeypatch.setattr(skgd.engine.stack.run._GroupRun, "_epoch", counted)
+    monkeypatch.setattr(trainer, "_train_part", counted)
     return counts
 
 

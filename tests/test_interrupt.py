@@ -14,8 +14,9 @@ import skgd._optimizers
 import skgd.engine.callbacks
 import skgd.engine.session
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
-from skgd.engine.fused import LinearEpochs
-from skgd.engine.steps import NetworkSteps
+from skgd.engine.fused import StackedLinearEpochs
+from skgd.engine.stack.optimizer import StackedOptimizer
+from skgd.engine.stack.run import Trainer, _OwnOptimizer
 
 KW = dict(tol=None, random_state=0)
 
@@ -98,14 +99,13 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(
 def _before_updates(monkeypatch, hook):
     """Call ``hook(k)`` before the parameter updates, ``k`` counting them.
 
-    The numpy path calls it before each update (of any optimizer), and so
-    does a compiled step (``skgd.engine.steps``); a fused pass of a linear
-    model (``skgd.engine.fused``), which makes all the updates of a pass in
-    one compiled call, calls it once before the pass, with ``k`` the count
-    at the pass's last update.
+    A step of the stack's optimizer calls it before each update; a fused
+    pass of a linear model (``skgd.engine.fused``), which makes all the
+    updates of a pass in one compiled call, calls it once before the pass,
+    with ``k`` the count at the pass's last update.
     """
     calls = [0]
-    for owner in (skgd._optimizers.SGD, skgd._optimizers.Adam, NetworkSteps):
+    for owner in (StackedOptimizer, _OwnOptimizer):
 
         def step(self, *args, original=owner.step):
             calls[0] += 1
@@ -113,14 +113,14 @@ def _before_updates(monkeypatch, hook):
             return original(self, *args)
 
         monkeypatch.setattr(owner, "step", step)
-    original_pass = LinearEpochs.train_pass
+    original_pass = StackedLinearEpochs.train_pass
 
-    def train_pass(self, trainer, part, *args):
+    def train_pass(self, part, totals):
         calls[0] += -(-len(part.row_order()) // part.size)  # its batches
         hook(calls[0])
-        return original_pass(self, trainer, part, *args)
+        return original_pass(self, part, totals)
 
-    monkeypatch.setattr(LinearEpochs, "train_pass", train_pass)
+    monkeypatch.setattr(StackedLinearEpochs, "train_pass", train_pass)
 
 
 def _fail_on_update(monkeypatch, n, error):
@@ -196,9 +196,7 @@ def test_an_interrupt_in_the_first_epoch_keeps_the_starting_weights(
     validated = []
     # Ctrl-C in the first update (or the first fused pass)
     _before_updates(monkeypatch, lambda k: signal.raise_signal(signal.SIGINT))
-    monkeypatch.setattr(
-        skgd.engine.session.Trainer, "validate", lambda self, split: validated.append(1)
-    )
+    monkeypatch.setattr(Trainer, "_validate", lambda self, *args: validated.append(1))
     with pytest.warns(UserWarning, match="0 complete epochs.*started this call with"):
         model = GDRegressor(validation_fraction=0.2, **KW).fit(X, y)
     assert model.history_ == [] and model.n_iter_ == model.t_ == 0

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-import skgd._layers
-import skgd.engine.trainer
+import skgd.engine.stack.run
 from skgd import GDRegressor, MLPRegressor
+from skgd.engine.stack.network import StackedNetwork
 from skgd.engine.threads import SMALL_PRODUCT, largest_product
 
 
@@ -18,14 +18,14 @@ def blas_threads():
 
 def threads_seen_in_fit(monkeypatch, estimator, X, y):
     """The BLAS thread counts in force during the first forward pass of a fit."""
-    seen, forward = [], skgd._layers.Dense.forward
+    seen, forward = [], StackedNetwork.forward
 
     def spy(self, *args):
         if not seen:
             seen.append(blas_threads())
         return forward(self, *args)
 
-    monkeypatch.setattr(skgd._layers.Dense, "forward", spy)
+    monkeypatch.setattr(StackedNetwork, "forward", spy)
     estimator.fit(X, y)
     return seen[0]
 
@@ -61,5 +61,5 @@ def test_a_linear_model_leaves_the_thread_pool_alone(monkeypatch, outside, rng):
     X, y = rng.normal(size=(200, 5)), rng.normal(size=200)
     estimator = GDRegressor(epochs=1, tol=None, batch_size=None)
     # The numpy path, whose forward pass the spy sees: still no limit.
-    monkeypatch.setattr(skgd.engine.trainer, "fused_epochs", lambda *args: None)
+    monkeypatch.setattr(skgd.engine.stack.run, "stacked_fused_epochs", lambda _: None)
     assert threads_seen_in_fit(monkeypatch, estimator, X, y) == outside

@@ -226,7 +226,7 @@ def spread_settings(alpha, values):
 def stacked_fused_epochs(run):
     """A :class:`StackedLinearEpochs` for a stacked group run, or None.
 
-    ``run`` is a ``skgd.engine.stack.run._GroupRun``: candidates of one dense layer
+    ``run`` is a :class:`skgd.engine.stack.run.Trainer`: candidates of one dense layer
     without dropout, a loss of :data:`LOSS_CODES` and SGD or Adam train
     stacked in a kernel; anything else on the stacked numpy path.
     """
@@ -263,13 +263,14 @@ class StackedLinearEpochs:
         X = part.batches.X
         return not sp.issparse(X) and X.dtype == self.run.net.dtype
 
-    def train_pass(self, part):
-        """Train on ``part``; ``(totals, weight, rates, last batch)``.
+    def train_pass(self, part, totals):
+        """Train on ``part``; ``(weight, rates, last batch)``.
 
-        ``totals`` are the candidates' weighted loss sums over the pass,
-        ``weight`` its rows, ``rates`` the candidates' last rates, and the
-        last batch a callable that gathers it. Divergences go into the run's
-        errors, as the numpy path's checks put them.
+        Adds each batch's weighted losses to the candidates' running sums
+        ``totals`` (in place, in the order of the batches), and returns the
+        pass's rows, the candidates' last rates and a callable that gathers
+        the last batch. Divergences go into the run's errors, as the numpy
+        path's checks put them.
         """
         from .stacked import stacked_dense_epoch  # numba: on the first fused pass
 
@@ -279,7 +280,7 @@ class StackedLinearEpochs:
         rates = self._rates(n_batches)
         o = run.net.dense[0].n_outputs
         limits = run.limit[run.active].copy()
-        totals, failed = np.zeros(K), np.column_stack([np.zeros(K), np.full(K, -1.0)])
+        failed = np.column_stack([np.zeros(K), np.full(K, -1.0)])
         counts = np.array([0, self._averaged()])
         state = (
             *self._optimizer_buffers(), counts,
@@ -287,6 +288,8 @@ class StackedLinearEpochs:
             failed, np.empty(K * o), np.empty(K * o),
         )  # fmt: skip
         sw = batches.sample_weight
+        if sw is not None:  # a fit's weights: one column
+            sw = sw.reshape(len(sw), -1)
         offset = run.net.offset
         if offset is None:
             offset = np.zeros(run.net.dense[0].n_in, run.net.dtype)
@@ -304,7 +307,7 @@ class StackedLinearEpochs:
         run.limit[run.active] = limits
         self._record_failures(failed, rates)
         last = order[(n_batches - 1) * part.size :]
-        return totals, float(len(order)), rates[-1], lambda: batches.batch(last)
+        return float(len(order)), rates[-1], lambda: batches.batch(last)
 
     def _averaged(self):
         average = self.run.optimizer.average
@@ -322,8 +325,9 @@ class StackedLinearEpochs:
     def _rates(self, n_batches):
         """The candidates' plain rates of each update, shape (n_batches, K)."""
         run = self.run
+        t, n_iter = run.clock()  # as the schedules count
         return np.column_stack(
-            [run.schedules[k].rates(run.t, run.n_iter, n_batches) for k in run.active]
+            [run.schedules[k].rates(t, n_iter, n_batches) for k in run.active]
         )
 
     def _steps(self, rates):

@@ -50,7 +50,7 @@ from .._signals import sigint_handled
 from .._stream import check_unchanged
 from .callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from .threads import blas_threads_for
-from .trainer import Objective, Trainer, TrainingState
+from .trainer import TrainingState
 
 
 @dataclass
@@ -130,10 +130,15 @@ def dropout_streams(rng, n):
 def fit_session(net, source, config, start, stored=None):
     """Train ``net`` on ``source`` from ``start``; return a :class:`SessionResult`.
 
+    The fit is a stack of one (:class:`~skgd.engine.stack.run.Trainer`):
+    the same loop as a search's stacked candidates, driven here epoch by
+    epoch with the fit's callbacks, Ctrl-C and streams.
+
     Parameters
     ----------
     net : Network
-        With the weights to start from for every start but a fresh one.
+        With the weights to start from for every start but a fresh one; it
+        holds the trained weights at the end.
     source : epoch source
         :class:`~skgd._data.MemoryEpochs` or :class:`~skgd._stream.StreamEpochs`.
     config : TrainingConfig
@@ -142,37 +147,29 @@ def fit_session(net, source, config, start, stored=None):
         The state a previous call left (``TrainingState.to_dict()``): the
         counters of a warm start, everything ``partial_fit`` continues from.
     """
+    from .stack.run import Trainer, _quiet  # the stack's modules import this one
+
     partial = start in ("continue", "stream")
-    params, task = config.params, config.task
-    baseline = _baseline(task, source)
+    params = config.params
+    baseline = _baseline(config.task, source)
     state, train, val = _starting_state(net, source, config, start, stored)
-    trainer = Trainer(
-        net,
-        Objective(task.loss, params["alpha"]),
-        state,
-        task,
-        batch_size=params["batch_size"],
-        shuffle=params["shuffle"],
-        baseline=baseline,
-        val=val,
-    )
-    trainer.train_rows = train.rows
-    trainer.stopping = None if partial else _early_stopping(params, net, train)
+    stopping = None if partial else _early_stopping(params, net, train)
+    starts = [(state, train, val)]
+    trainer = Trainer([net], [config], starts, [stopping], [baseline])
     callbacks, recorder = _callbacks(trainer, config)
     catching = nullcontext() if partial else _interrupts_caught(trainer)
     rows = min(params["batch_size"] or train.batches.n, train.batches.n)
     threads = blas_threads_for(net, rows)
-    with (
-        np.errstate(over="ignore", invalid="ignore", under="ignore"),
-        catching,
-        threads,
-    ):
+    with _quiet(), catching, threads:
         parts = train.parts(trainer, 1 if partial else params["epochs"])
         records, stopped = run_epochs(trainer, parts, callbacks, catch=not partial)
     if start == "stream":
         state.stream = source.to_dict()
-    trajectory = None if recorder is None else recorder.rows
-    return SessionResult(records, state, trainer.interrupted, stopped, trajectory)
+    final, result = trainer._result(0, stopped)
+    net.params[...] = final
+    result.records, result.interrupted = records, trainer.interrupted
+    result.trajectory = None if recorder is None else recorder.rows
+    return result
 
 
 def run_epochs(trainer, parts, callbacks, catch):
@@ -182,9 +179,9 @@ def run_epochs(trainer, parts, callbacks, catch):
     raised in the loop) ends training at the last finished epoch: an epoch
     cut short is rolled back and gets no record.
     """
-    records, stopped = [], False
+    records, stopped, view = [], False, trainer.views[0]
     for callback in callbacks:
-        callback.on_train_begin(trainer)
+        callback.on_train_begin(view)
     for part in parts:
         saved = trainer.snapshot() if catch else None
         record = _interruptible(trainer, catch, _train_part, trainer, part, callbacks)
@@ -196,36 +193,31 @@ def run_epochs(trainer, parts, callbacks, catch):
         stop = _interruptible(trainer, catch, _epoch_ended, trainer, record, callbacks)
         if trainer.interrupted:  # after a whole epoch: keep it
             break
-        if stop:
+        if stop or trainer.stopped:
             stopped = True
             break
     if not trainer.interrupted:
         trainer.check_last_step()
     for callback in callbacks:
-        callback.on_train_end(trainer)
+        callback.on_train_end(view)
     return records, stopped
 
 
 def _train_part(trainer, part, callbacks):
     for callback in callbacks:
-        callback.on_epoch_begin(trainer)
+        callback.on_epoch_begin(trainer.views[0])
     return trainer.train_part(part)
 
 
 def _epoch_ended(trainer, record, callbacks):
     """Tell every callback of the epoch, even after one has asked to stop.
 
-    If one raises KeyboardInterrupt, the stopping rule still hears of the
-    epoch before it propagates: the epoch is kept, so it may be the best.
+    The stopping rule heard of the epoch first, in the trainer (see
+    :meth:`~skgd.engine.stack.ending._Ending._end_epoch`).
     """
     stop = False
-    for i, callback in enumerate(callbacks):
-        try:
-            stop = callback.on_epoch_end(trainer, record) or stop
-        except KeyboardInterrupt:
-            if trainer.stopping in callbacks[i + 1 :]:
-                trainer.stopping.on_epoch_end(trainer, record)
-            raise
+    for callback in callbacks:
+        stop = callback.on_epoch_end(trainer.views[0], record) or stop
     return stop
 
 
@@ -356,13 +348,14 @@ def _early_stopping(params, net, source):
 
 
 def _callbacks(trainer, config):
-    """The loop's callbacks, in order, and the trajectory recorder (or None)."""
+    """The loop's callbacks, in order, and the trajectory recorder (or None).
+
+    The stopping rule is the trainer's own (it hears of each epoch first).
+    """
     params, callbacks, recorder = config.params, [], None
     if params["verbose"]:
         callbacks.append(EpochPrinter())
     if params["record_trajectory"]:
         recorder = TrajectoryRecorder()
         callbacks.append(recorder)
-    if trainer.stopping is not None:
-        callbacks.append(trainer.stopping)
     return callbacks + list(config.callbacks), recorder

@@ -48,7 +48,7 @@ from ..._compat import validate_parameter_constraints
 from ..._exceptions import DivergenceError
 from ..._layers import Dropout
 from ..threads import one_blas_thread
-from .run import _GroupRun
+from .run import Trainer
 
 # The parameters that only change numbers: candidates differing in them alone
 # are trained stacked. Every other parameter splits candidates into groups.
@@ -75,8 +75,8 @@ def train_group(estimators, X, y, sample_weight=None, keep=False):
     its parameters or data are refused (its own fit raises the same error
     before training: scikit-learn's ``InvalidParameterError`` for a value
     its constraints refuse). With ``keep``, ``group`` is the
-    :class:`~.run._GroupRun`, its candidates still in the stack (see
-    :meth:`~.run._GroupRun.run`; None when none could train); else None.
+    :class:`~.run.Trainer`, its candidates still in the stack (see
+    :meth:`~.run.Trainer.run`; None when none could train); else None.
     """
     start = time.perf_counter()
     group = stack_group(estimators, X, y, sample_weight, catch=True)
@@ -93,7 +93,7 @@ def train_group(estimators, X, y, sample_weight=None, keep=False):
 def stack_group(estimators, X, y, sample_weight=None, catch=False):
     """The stacked run of ``estimators`` (one group, fresh), ready to train.
 
-    Returns the :class:`~.run._GroupRun`, or None when no candidate can train. Its
+    Returns the :class:`~.run.Trainer`, or None when no candidate can train. Its
     candidates are numbered in the order of ``estimators``, those refused
     left out (``group.candidates`` maps its numbers to their indices in
     ``estimators``). With ``catch``, the warnings of preparing each fit are
@@ -118,7 +118,7 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
     # Candidates of equal dropout rates side by side: one mask for each run.
     order = sorted(range(len(runs)), key=lambda i: _rates_by_position(runs[i].net))
     try:
-        group = _GroupRun(
+        group = Trainer.of_candidates(
             [runs[i] for i in order], [estimators[indices[i]] for i in order]
         )
     except (ValueError, DivergenceError):

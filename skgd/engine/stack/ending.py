@@ -1,6 +1,6 @@
 """How the candidates of a stack end each epoch and their fits.
 
-:class:`_Ending` is the part of :class:`~.run._GroupRun` that judges each
+:class:`_Ending` is the part of :class:`~.run.Trainer` that judges each
 epoch's end (each candidate's record, validation, divergence and stopping
 rule) and ends the fits of the candidates that finish, each in an
 :class:`Outcome`, as its own fit would have ended.
@@ -42,7 +42,7 @@ class Outcome:
 
 class _Ending:
     """The end of each epoch, and of each candidate's fit, of a
-    :class:`~.run._GroupRun`."""
+    :class:`~.run.Trainer`."""
 
     def _end_epoch(self, train_loss, seconds):
         """Each candidate's record and stopping rule; who finishes now."""
@@ -77,7 +77,8 @@ class _Ending:
             record["learning_rate"] = float(self.lr[k])
             record["seconds"] = seconds
             self.records[k].append(record)
-            if self.stopping[k].on_epoch_end(self.views[k], record):
+            stopping = self.stopping[k]
+            if stopping is not None and stopping.on_epoch_end(self.views[k], record):
                 finishing.append(k)
                 stopped.append(True)
         return finishing, stopped
@@ -163,7 +164,7 @@ class _Ending:
         draws from them again.
         """
         i, state = self.position[k], self.states[k]
-        weights = self.stopping[k].best_params
+        weights = getattr(self.stopping[k], "best_params", None)
         final = self.net.candidate_params(i) if weights is None else weights
         state.optimizer.load_state_dict(self.optimizer.candidate_state(i))
         state.n_iter, state.t, state.limit = self.n_iter, self.t, float(self.limit[k])

@@ -96,3 +96,26 @@ class StackedOptimizer:
             }
         v = self.buffers.get("velocity")
         return {**state, "velocity": None if v is None else net.candidate_params(k, v)}
+
+    def load(self, state):
+        """Go on from one candidate's ``state`` (its own optimizer's
+        ``state_dict``), in a stack of one: the same layout."""
+        for name, buffer in self.buffers.items():
+            if state.get(name) is not None:
+                buffer[...] = state[name]
+        self.t = int(state.get("t", 0))
+        if self.average is not None:
+            self.average.load_state_dict(state)
+
+    def snapshot(self):
+        """The state :meth:`restore` rolls back to (copies)."""
+        average = None if self.average is None else self.average.state_dict()
+        buffers = {name: buffer.copy() for name, buffer in self.buffers.items()}
+        return buffers, self.t, average
+
+    def restore(self, saved):
+        buffers, self.t, average = saved
+        for name, buffer in buffers.items():
+            self.buffers[name][...] = buffer
+        if average is not None:
+            self.average.load_state_dict(average)

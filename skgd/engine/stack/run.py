@@ -1,12 +1,18 @@
-"""The stacked training of one group's candidates: :class:`_GroupRun`.
+"""The one training loop: :class:`Trainer`, for a stack of ``K >= 1`` candidates.
 
-Its epoch loop is here; the end of each epoch and of each candidate's fit
-(records, validation, divergence, outcomes) is :class:`~.ending._Ending`'s.
+A single ``fit`` or ``partial_fit`` is a stack of one
+(:func:`skgd.engine.session.fit_session` drives it epoch by epoch, with its
+callbacks); a search's group of candidates is a stack of many
+(:func:`skgd.engine.stack.train_group`). The steps, the rates, the
+divergence checks and the epoch's end are the same code for both; the end
+of each epoch and of each candidate's fit (records, validation, stopping
+rules, outcomes) is :class:`~.ending._Ending`'s.
 """
 
 import copy
 import math
 import time
+import weakref
 
 import numpy as np
 
@@ -15,79 +21,136 @@ from ..._losses import _add, weighted_loss
 from ..._optimizers import Averaged
 from ..fused import compiled_optimizer, stacked_fused_epochs
 from ..session import _baseline, _early_stopping, _starting_state
-from ..trainer import DIVERGENCE_FACTOR, divergence_error
+from ..trainer import DIVERGENCE_FACTOR, add_penalty, divergence_error
 from .ending import _Ending
 from .network import StackedNetwork
 from .optimizer import StackedOptimizer
 
 
 class _CandidateView:
-    """What :class:`~skgd.engine.callbacks.EarlyStopping` reads of one candidate:
-    ``trainer.net.params`` and ``trainer.state.schedule``."""
+    """One candidate of a :class:`Trainer`, as callbacks see it: its ``net``
+    (``params``, ``get_weights``), its ``state`` (``schedule``), the rows it
+    trains on and the parameters it would end with now (``kept_params``)."""
 
-    def __init__(self, run, k):
-        self.net, self.state = self, run.states[k]
-        self._run, self._k = run, k
+    def __init__(self, trainer, k):
+        self._trainer, self._k = trainer, k  # a proxy: no cycle keeps the data
+        self.state, self.train_rows = trainer.states[k], trainer.train_rows
+
+    @property
+    def net(self):
+        trainer = self._trainer
+        # A stack of one trains in its own network's buffers (see StackedNetwork).
+        return trainer.nets[self._k] if trainer.K == 1 else self
 
     @property
     def params(self):
-        return self._run.net.candidate_params(self._run.position[self._k])
+        trainer = self._trainer
+        return trainer.net.candidate_params(trainer.position[self._k])
+
+    def kept_params(self):
+        """The parameters the candidate's fit would end with if it stopped now."""
+        stopping = self._trainer.stopping[self._k]
+        if stopping is None:
+            return self.net.params
+        return stopping.kept_params(self)
 
 
-class _GroupRun(_Ending):
-    """The stacked training of one group's candidates on one data set."""
+class Trainer(_Ending):
+    """Trains ``K`` candidates of one architecture side by side, as one.
 
-    def __init__(self, runs, estimators):
-        # Candidate k was prepared by estimators[k] (runs[k]); its fit ends
-        # in outcomes[k] (an Outcome), its estimator fitted.
-        self.runs, self.estimators, self.outcomes = runs, list(estimators), {}
-        # The warnings of preparing each fit (see stack_group).
-        self.warned = [[] for _ in runs]
-        self.params = [run.config.params for run in runs]
-        self.tasks = [run.config.task for run in runs]
-        self.baseline = np.array(
-            [_baseline(t, r.source) for t, r in zip(self.tasks, runs)]
-        )
-        # Each candidate starts as its own fit does (the engine's own start):
-        # the same split, initial weights and generators, from one seed.
-        _one_seed(self.params)
+    The candidates share their data, its shuffles and batches; they may
+    differ in numbers (the parameters of :data:`skgd.engine.stack.STACKED`).
+    Each goes through the arithmetic of its own fit (see
+    :mod:`skgd.engine.stack`). A stack of one is a single fit: its
+    optimizer may be any of the registry's, and it trains in its network's
+    own buffers.
+
+    Parameters
+    ----------
+    nets : list of Network
+        The candidates' networks, with the weights they start from.
+    configs : list of TrainingConfig
+    starts : list of tuple
+        Each candidate's ``(state, training source, held-out Batches or
+        None)``, as :func:`~skgd.engine.session._starting_state` made them.
+    stopping : list of EarlyStopping or None
+        Each candidate's stopping rule (None: it runs every epoch it is given).
+    baselines : list of float
+        The scale of each candidate's data (see
+        :func:`~skgd.engine.session._baseline`), which sets its divergence limit.
+    """
+
+    def __init__(self, nets, configs, starts, stopping, baselines):
+        self.nets, self.K = nets, len(nets)
+        self.params = [config.params for config in configs]
+        self.tasks = [config.task for config in configs]
+        self.states = [state for state, _, _ in starts]
+        sources = [source for _, source, _ in starts]
+        self.baseline = np.array(baselines, dtype=float)
+        self.val = None if starts[0][2] is None else [val for _, _, val in starts]
+        self.stopping = list(stopping)
+        self.initial_streams = [copy.deepcopy(s.streams) for s in self.states]
+        # The shuffles and dropout draws: the generators of the candidate
+        # with the most dropout positions (all candidates' are alike).
+        self.state = max(self.states, key=lambda state: len(state.streams))
+        self.rng, self.streams = self.state.rng, self.state.streams
+        self.net = StackedNetwork(nets)
+        self.net.set_all(nets[0].params)
+        self.schedules = [state.schedule for state in self.states]
+        first = self.params[0]
+        self.batch_size, self.shuffle = first["batch_size"], first["shuffle"]
+        self.source = sources[0] if self.K == 1 else _shared_source(sources)
+        self.train_rows = self.source.rows
+        self.n_iter, self.t = self.state.n_iter, self.state.t
+        self.origin = self.state.origin  # where the schedules count from
+        self.optimizer = _optimizer(self.states, self.params, self.net, nets)
+        self.alpha = np.array([float(p["alpha"]) for p in self.params])
+        self.deltas = [getattr(t.loss, "delta", None) for t in self.tasks]
+        self.position = np.arange(self.K)  # candidate -> index in the stack
+        self.active = list(range(self.K))  # stack index -> candidate
+        self.limit = np.array([state.limit for state in self.states])
+        continuing = self.limit > -math.inf  # the scale of the new data counts
+        self.limit[continuing] = np.maximum(
+            self.limit, DIVERGENCE_FACTOR * self.baseline
+        )[continuing]
+        self.records = [[] for _ in range(self.K)]
+        self.errors = {}
+        self.lr = np.full(self.K, math.nan)
+        self.interrupted = False  # set by the SIGINT handler of a fit
+        self.stopped = False  # the stopping rule of a stack of one ended it
+        self._last = None
+        self.loss = copy.copy(self.tasks[0].loss)
+        self._stacked_loss()
+        # What refers back to the trainer holds a proxy, so that a fit's
+        # trainer (and the data it holds) goes when the fit ends.
+        proxy = weakref.proxy(self)
+        self.views = [_CandidateView(proxy, k) for k in range(self.K)]
+        # Linear models train each pass in one compiled call.
+        self.fused = stacked_fused_epochs(proxy)
+
+    @classmethod
+    def of_candidates(cls, runs, estimators):
+        """The stack of fresh fits prepared by ``estimators`` (``runs``, their
+        :class:`~skgd._fitting.PreparedFit`), each to end in an outcome."""
+        params = [run.config.params for run in runs]
+        baselines = [_baseline(run.config.task, run.source) for run in runs]
+        # Each candidate starts as its own fit does: the same split, initial
+        # weights and generators, from one seed.
+        _one_seed(params)
         starts = [
             _starting_state(run.net, run.source, run.config, "fresh", None)
             for run in runs
         ]
-        self.states = [state for state, _, _ in starts]
-        self.initial_streams = [copy.deepcopy(s.streams) for s in self.states]
-        widest = max(self.states, key=lambda state: len(state.streams))
-        self.rng, self.streams = widest.rng, widest.streams
-        sources = [source for _, source, _ in starts]
-        self.val = None if starts[0][2] is None else [val for _, _, val in starts]
-        self.net = StackedNetwork([run.net for run in runs])
-        self.net.set_all(runs[0].net.params)
-        self.schedules = [state.schedule for state in self.states]
-        self.stopping = [
-            _early_stopping(run.config.params, run.net, sources[0]) for run in runs
+        stopping = [
+            _early_stopping(run.config.params, run.net, starts[0][1]) for run in runs
         ]
-        self.views = [_CandidateView(self, k) for k in range(len(runs))]
-        if not compiled_optimizer(self.states[0].optimizer):
-            # An optimizer added to the registry: only its own fit knows it.
-            raise ValueError("A stack trains only SGD and Adam (averaged or not).")
-        averaged = isinstance(self.states[0].optimizer, Averaged)
-        self.optimizer = StackedOptimizer(self.params, self.net, averaged)
-        self.batches = _shared_batches(runs[0], sources)
-        self.alpha = np.array([float(p["alpha"]) for p in self.params])
-        self.deltas = [getattr(t.loss, "delta", None) for t in self.tasks]
-        self.K = len(runs)
-        self.position = np.arange(self.K)  # candidate -> index in the stack
-        self.active = list(range(self.K))  # stack index -> candidate
-        self.limit = np.full(self.K, -math.inf)
-        self.records = [[] for _ in range(self.K)]
-        self.errors = {}
-        self.n_iter = self.t = 0
-        self.lr = np.full(self.K, math.nan)
-        self.loss = copy.copy(self.tasks[0].loss)
-        self._stacked_loss()
-        # Linear models train each pass in one compiled call.
-        self.fused = stacked_fused_epochs(self)
+        nets, configs = [run.net for run in runs], [run.config for run in runs]
+        trainer = cls(nets, configs, starts, stopping, baselines)
+        # Candidate k was prepared by estimators[k] (runs[k]); its fit ends
+        # in outcomes[k] (an Outcome), its estimator fitted.
+        trainer.runs, trainer.estimators, trainer.outcomes = runs, list(estimators), {}
+        trainer.warned = [[] for _ in runs]  # the warnings of preparing each fit
+        return trainer
 
     def _stacked_loss(self):
         """The loss of the stack: Huber thresholds by candidate."""
@@ -95,9 +158,16 @@ class _GroupRun(_Ending):
         if deltas[0] is not None:
             self.loss.delta = np.array(deltas, self.net.dtype)[:, None]
 
+    def clock(self):
+        """``(t, n_iter)`` as the schedules count them (from their origin)."""
+        return self.t - self.origin[1], self.n_iter - self.origin[0]
+
     def learning_rates(self):
         """The rate of each candidate in the stack for the next update."""
-        return np.array([self.schedules[k](self.t, self.n_iter) for k in self.active])
+        t, n_iter = self.clock()
+        return np.array([self.schedules[k](t, n_iter) for k in self.active])
+
+    # -- a stack of candidates (a search's group) --------------------------
 
     def run(self, epochs=None, keep=False):
         """Train to ``epochs`` epochs in all (the candidates' own by default).
@@ -115,10 +185,10 @@ class _GroupRun(_Ending):
     def train(self, epochs=None):
         """Train to ``epochs`` epochs in all, ending no candidate's fit."""
         epochs = self.params[0]["epochs"] if epochs is None else epochs
-        per_update = self.schedules[0].per_update  # the rate changes each update
         with _quiet():
             while self.active and self.n_iter < epochs:
-                self._epoch(per_update)
+                finishing, stopped = self._train_part(self.source)
+                self._finish(finishing, stopped)
 
     def diverged(self):
         """The candidates (group indices) whose training diverged so far,
@@ -152,56 +222,132 @@ class _GroupRun(_Ending):
     def retain(self, candidates):
         """Keep only ``candidates`` (indices of the group) in the stack."""
         kept = set(candidates)
-        dropped = [k for k in self.active if k not in kept]
-        self._drop(dropped)
+        self._drop([k for k in self.active if k not in kept])
 
-    def _epoch(self, per_update):
+    # -- a stack of one (a fit, with its callbacks) ------------------------
+
+    def train_part(self, part):
+        """Train candidate 0 (of a stack of one) on ``part`` of an epoch
+        source; the epoch's record, or None when the part ends no epoch or
+        an interrupt cut it short. Raises the fit's DivergenceError."""
+        ended = self._train_part(part)
+        if self.errors:
+            raise self.errors[0]
+        if ended is None:
+            return None
+        self.stopped = bool(ended[1])
+        return self.records[0][-1]
+
+    def check_last_step(self):
+        """Raise the DivergenceError of a last update beyond the limit."""
+        error = self._judge_last(self.active).get(0)
+        if error is not None:
+            raise error
+
+    def snapshot(self):
+        """What an interrupted epoch rolls back to (see :meth:`restore`).
+
+        Each generator's state is saved as its bit generator's state (a
+        small dict), several times cheaper than a deep copy.
+        """
+        return (
+            self.net.params.copy(),
+            self.optimizer.snapshot(),
+            [schedule.state_dict() for schedule in self.schedules],
+            self.rng.bit_generator.state,
+            [stream.bit_generator.state for stream in self.streams],
+            self.n_iter,
+            self.t,
+        )
+
+    def restore(self, saved):
+        params, optimizer, schedules, rng, streams, self.n_iter, self.t = saved
+        self.net.params[...] = params
+        self.optimizer.restore(optimizer)
+        for schedule, state in zip(self.schedules, schedules, strict=True):
+            schedule.load_state_dict(state)
+        self.rng.bit_generator.state = rng
+        for stream, state in zip(self.streams, streams, strict=True):
+            stream.bit_generator.state = state
+
+    # -- the loop ----------------------------------------------------------
+
+    def _train_part(self, part):
+        """Train on one part of an epoch source (an epoch of in-memory data,
+        or a stream chunk's share of one); ``(finishing, stopped)`` of the
+        epoch it ends (see :meth:`_end_epoch`), or None."""
         start = time.perf_counter()
-        shuffle = self.params[0]["shuffle"]
-        batch_size = self.params[0]["batch_size"]
-        net, step, streams = self.net, self.optimizer.step, self.streams
-        lr = self.learning_rates()
-        limits = self.limit[self.active]
-        total, weight, last = np.zeros(len(self.active)), 0.0, None
+        passes, total, weight, seconds = part.begin(self)
+        totals, lr = np.full(len(self.active), float(total)), None
         average = self.optimizer.average
         if average is not None:  # the pass trains the iterates (see Averaged)
-            average.begin(net.params)
-        part = self.batches(batch_size, self.rng if shuffle else None)
-        if self.fused is not None and self.fused.accepts(part):
-            total, weight, lr, last = self.fused.train_pass(part)
-        else:
-            params, grads, batch = net.params, net.grads, None
-            for X, y, c, w in part:
-                if per_update:
-                    lr = self.learning_rates()
-                value = self._objective(X, y, c, streams)
-                step(params, grads, lr, value)  # adds the penalty to the value
-                within = value <= limits  # false for NaN
-                if not _all(within):
-                    self._check(value, lr, np.flatnonzero(~within))
-                    limits = self.limit[self.active]
-                self.t += 1
-                value *= w
-                total += value
-                weight += w
-                batch = X, y, c
-            if batch is not None:
-                last = _returning(batch)
+            average.begin(self.net.params)
+        for batches in passes:
+            if self.fused is not None and self.fused.accepts(batches):
+                rows, lr, last = self.fused.train_pass(batches, totals)
+                weight += rows
+            else:
+                totals, weight, lr, last = self._train_batches(batches, totals, weight)
+            self._last = last or self._last
+            if self.interrupted or (self.errors and self._all_failed()):
+                break
+        if self.interrupted:  # the epoch is rolled back (see run_epochs)
+            return None
         if average is not None:
-            average.end(net.params)
-        self.lr[self.active] = lr
-        # A finite sum has finite terms: each candidate's only checked if not.
-        if not math.isfinite(_add(net.params)):
-            finite = net.sums(~np.isfinite(net.params)) == 0
-            for i, k in enumerate(self.active):
-                if not finite[i] and k not in self.errors:
-                    what = "the parameters are no longer finite"
-                    self.errors[k] = divergence_error(self.n_iter + 1, what, lr[i])
+            average.end(self.net.params)
+        if lr is not None:
+            self.lr[self.active] = lr
+        self._check_finite()
+        seconds += time.perf_counter() - start
+        part.finish(totals, weight, seconds)
+        if not part.complete:
+            return None
         self.n_iter += 1
-        seconds = (time.perf_counter() - start) / len(self.active)
-        finishing, stopped = self._end_epoch(total / weight, seconds)
-        self._last = last
-        self._finish(finishing, stopped)
+        losses = totals / weight if weight > 0 else np.zeros(len(self.active))
+        return self._end_epoch(losses, seconds / len(self.active))
+
+    def _train_batches(self, batches, totals, weight):
+        """A step on each batch; the running sums, the last rates and a
+        callable that gives the last batch (None without batches)."""
+        net, step, streams = self.net, self.optimizer.step, self.streams
+        per_update = self.schedules[0].per_update  # the rate changes each update
+        lr = self.learning_rates()
+        limits = self.limit[self.active]
+        batch, failed = None, False
+        for X, y, c, w in batches:
+            if per_update:
+                lr = self.learning_rates()
+            value = self._objective(X, y, c, streams)
+            step(net.params, net.grads, lr, value)  # adds the penalty to the value
+            within = value <= limits  # false for NaN
+            if not _all(within):
+                self._check(value, lr, np.flatnonzero(~within))
+                limits = self.limit[self.active]
+                failed = self._all_failed()
+            self.t += 1
+            value *= w
+            totals += value
+            weight += w
+            batch = X, y, c
+            if self.interrupted or failed:
+                break
+        return totals, weight, lr, None if batch is None else _returning(batch)
+
+    def _all_failed(self):
+        """Whether every candidate in the stack has diverged (none to train on)."""
+        return all(k in self.errors for k in self.active)
+
+    def _check_finite(self):
+        """A candidate whose parameters are no longer finite diverged."""
+        # A finite sum has finite terms: each candidate's only checked if not.
+        net = self.net
+        if math.isfinite(_add(net.params)):
+            return
+        finite = net.sums(~np.isfinite(net.params)) == 0
+        for i, k in enumerate(self.active):
+            if not finite[i] and k not in self.errors:
+                what = "the parameters are no longer finite"
+                self.errors[k] = divergence_error(self.n_iter + 1, what, self.lr[k])
 
     def _objective(self, X, y, c, streams):
         net = self.net
@@ -267,6 +413,46 @@ class _GroupRun(_Ending):
             self._stacked_loss()
 
 
+class _OwnOptimizer:
+    """The optimizer of a stack of one that the kernels do not implement (one
+    added to the registry): its own numpy steps, the penalty added first
+    (:func:`~skgd.engine.trainer.add_penalty`)."""
+
+    name = nesterov = None  # no compiled pass knows it
+
+    def __init__(self, optimizer, net, alpha):
+        self.inner, self.net, self.alpha = optimizer, net, float(alpha)
+        self.average = getattr(optimizer, "average", None)
+
+    def step(self, params, grads, lr, values):
+        if self.alpha:
+            values[0] = add_penalty(self.net, self.alpha, values[0])
+        self.inner.step(params, grads, float(lr[0]))
+        return values
+
+    def candidate_state(self, k):
+        return self.inner.state_dict()
+
+    def snapshot(self):
+        return self.inner.state_dict()
+
+    def restore(self, saved):
+        self.inner.load_state_dict(saved)
+
+
+def _optimizer(states, params, net, nets):
+    """The stack's optimizer, from the candidates' own (``states``)."""
+    optimizer = states[0].optimizer
+    if not compiled_optimizer(optimizer):
+        if len(states) > 1:  # only its own fit knows it
+            raise ValueError("A stack trains only SGD and Adam (averaged or not).")
+        return _OwnOptimizer(optimizer, nets[0], params[0]["alpha"])
+    stacked = StackedOptimizer(params, net, isinstance(optimizer, Averaged))
+    if len(states) == 1:  # a fit goes on from its state (partial_fit)
+        stacked.load(optimizer.state_dict())
+    return stacked
+
+
 _all = np.logical_and.reduce  # cheaper than ndarray.all
 _ONE = np.ones(1)  # the Huber threshold of the losses without one
 
@@ -303,15 +489,18 @@ def _one_seed(params):
             candidate["random_state"] = seed
 
 
-def _shared_batches(run, sources):
-    """The mini-batches of the stack: the shared rows, a weight column each.
+def _shared_source(sources):
+    """The epoch source of a stack: the shared rows, a weight column each.
 
     Candidates whose relative weights are all equal (None) get a column of
     ones, which gives the ``c`` of no weights exactly.
     """
+    first = sources[0]
     weights = [source.batches.sample_weight for source in sources]
     matrix = None
     if any(w is not None for w in weights):
-        ones = np.ones(run.X.shape[0])
+        ones = np.ones(first.batches.X.shape[0])
         matrix = np.column_stack([ones if w is None else w for w in weights])
-    return Batches(run.X, run.Y, matrix, sources[0].rows)
+    source = copy.copy(first)
+    source.batches = Batches(first.batches.X, first.batches.Y, matrix, first.rows)
+    return source
