@@ -5,16 +5,14 @@ epoch source, and calls :func:`fit_session`, which owns everything between:
 the random generators, the held-out split, the initial weights, the optimizer
 and the schedule, the training state, the callbacks, Ctrl-C, and the loop.
 
-The loop, :func:`run_epochs`, is where a session's epochs begin and end. It
-asks the epoch source for its parts (an epoch of in-memory data, or a stream
-chunk's share of an epoch), has the trainer (:mod:`skgd.engine.trainer`)
-train each one, and tells the callbacks (:mod:`skgd.engine.callbacks`) about
-each finished epoch; a callback that answers True ends training after that
-epoch. A stacked search trains its candidates in a loop of its own
-(:mod:`skgd.engine.stack`), from the same starting state
-(:func:`_starting_state`) and with the same stopping rule
-(:func:`_early_stopping`), and returns each candidate's
-:class:`SessionResult`.
+Every fit trains as a stack of one candidate
+(:class:`~skgd.engine.stack.run.Trainer`, the loop a search's stacked
+candidates train in too). :func:`run_epochs` drives it epoch by epoch: it
+asks the epoch source for its parts (an epoch of in-memory data, or a
+stream chunk's share of an epoch), has the trainer train each one, and
+tells the callbacks (:mod:`skgd.engine.callbacks`) about each finished
+epoch; a callback that answers True ends training after that epoch, as the
+stopping rule (:func:`_early_stopping`, the trainer's own) does.
 
 Where training starts is one value, ``start``:
 

@@ -1,8 +1,9 @@
-"""Stacked training: the candidates of a search that differ only in numbers.
+"""The one training loop, for a stack of ``K >= 1`` candidates.
 
-Candidates that share an architecture, a batch size, a number of epochs, an
-optimizer, a schedule and a ``random_state`` see the same data in the same
-order, so their networks can be trained side by side, as one:
+A fit is a stack of one. Candidates that share an architecture, a batch
+size, a number of epochs, an optimizer, a schedule and a ``random_state``
+see the same data in the same order, so a search's candidates that differ
+only in numbers are trained side by side, as one stack:
 
 * the parameters of ``K`` candidates live in one flat buffer, each dense
   layer a block of shape ``(n_in + 1, K, n_out)`` (the last row holds the
@@ -15,13 +16,15 @@ order, so their networks can be trained side by side, as one:
   penalties, momenta, Adam settings and dropout rates of the candidates as
   arrays.
 
-Each candidate goes through exactly the arithmetic of its own fit: the same
+Each candidate goes through exactly the arithmetic of its own fit (a
+stack of one): the same
 split, initial weights and shuffles (from the same ``random_state``), the
 same dropout draws (every dropout position has its own stream, see
 :func:`skgd.engine.session.dropout_streams`; a candidate with a rate of 0 at a
 position keeps all its units there), the same updates. Only the order of
 some sums differs (a matrix product of ``K`` candidates against one of
-one), so results agree with separate fits to rounding, not bit for bit.
+one, a kernel chosen by ``K``), so results agree with separate fits to
+rounding, not bit for bit.
 
 One candidate's failure is its own: a candidate whose loss diverges gets
 the :class:`~skgd.DivergenceError` its own fit would have raised, and one
@@ -35,7 +38,8 @@ the error its training raised, in an :class:`~.ending.Outcome`.
 
 The modules: :mod:`.network` (the stacked network; its dropout and layout
 in :mod:`.parts`), :mod:`.optimizer` (the stacked optimizer), :mod:`.run`
-(a group's training, its epoch loop) and :mod:`.ending` (the end of each
+(:class:`~.run.Trainer`: the steps, the epoch loop, a fit's and a group's
+entry points) and :mod:`.ending` (the end of each
 epoch and of each candidate's fit). Importing this package imports no
 numba: the kernels (:mod:`skgd.engine.stacked`) come with the first stack.
 """
