@@ -5,6 +5,7 @@ of its blocks, the sizes that choose its products, and its dropout, drawn as
 import numpy as np
 
 from ..._layers import Dropout
+from ..._losses import _add
 
 
 def _on_rows(elementwise):
@@ -68,3 +69,241 @@ def _rate_runs(rates, dtype):
             runs.append((slice(start, stop), threshold, scale))
             start = stop
     return runs
+
+
+# A relu layer's backward pass is one compiled call (stacked_relu_backward)
+# where the layer has one output, or at most this many weights in all
+# (K * n_in * n_out); BLAS's products (then stacked_relu_grad) beat it beyond.
+FUSED_BACKWARD = 256
+
+
+def _fused_backward(K, n_in, n_out):
+    """Whether a relu layer's backward pass is the fused kernel's (see above)."""
+    return K > 1 and (n_out == 1 or K * n_in * n_out <= FUSED_BACKWARD)
+
+
+def plan_passes(net, ws):
+    """``(forward, backward)``: the steps of a batch's passes, made once for
+    a workspace ``ws`` of ``net`` (a StackedNetwork), layer by layer.
+
+    A forward step takes ``(X, streams)``; a backward step nothing. Each
+    layer's products are chosen by ``K`` and its sizes: a stack of one
+    candidate makes them as its own network does (2-D products, its inputs
+    with a column of ones), a small stack in one compiled call, a wider one
+    in a batched product; relu's backward pass is fused with the products
+    where that wins (:func:`_fused_backward`).
+    """
+    forward, backward = [_first_layer(net, ws)], [lambda: ws["first_back"]()]
+    for j in range(1, len(net.dense)):
+        forward.append(_later_forward(net, ws, j))
+        backward.append(_later_backward(net, ws, j))
+    return forward, backward[::-1]
+
+
+def _first_layer(net, ws):
+    """The first layer's forward step; it leaves its backward step in
+    ``ws["first_back"]`` (its input differs with dropout and in evaluation)."""
+    block, dblock, n_in = net.blocks[0], net.grad_blocks[0], net.dense[0].n_in
+    K, runs, full, a = net.K, net.dropout[0], ws["full"][0], ws["a"][0]
+    z, g = ws["z"][0], ws["g"][0]
+    z2, g2, W, dW = (
+        z.reshape(len(z), -1),
+        g.reshape(len(g), -1),
+        _flat(block),
+        _flat(dblock),
+    )
+    bias = len(block) > n_in
+    # numpy's matmul calls BLAS faster than its dot, except for small products.
+    product = np.matmul if K > 1 and z2.shape[1] >= WIDE_PRODUCTS else np.dot
+    ones = np.ones((1, len(z)), net.dtype)
+
+    def with_ones():
+        product(full.T, g2, dW)
+
+    def direct():  # the batch itself, as a network's first dense layer reads it
+        np.dot(ws["X"].T, g2, dW[:n_in])
+        if bias:
+            np.dot(ones, g2, dW[n_in:])
+
+    def dropped():
+        _batched_backward(a, g, dblock, n_in)
+
+    def step(X, streams):
+        if streams is not None and runs:
+            _drop(X[:, None, :], a, runs, streams[0])
+            if K > 1:
+                _batched_forward(a, block, n_in, z)
+                ws["first_back"] = dropped
+                return
+        elif K == 1 and net.offset is None:
+            np.dot(X, W[:n_in], z2)
+            if bias:
+                np.add(z2, W[n_in:], z2)
+            ws["X"], ws["first_back"] = X, direct
+            return
+        else:
+            np.copyto(full[:, :n_in], X)
+        product(full, W, z2)
+        ws["first_back"] = with_ones
+
+    return step
+
+
+def _later_forward(net, ws, j):
+    """Layer ``j``'s forward step (``j >= 1``): the activation of the layer
+    before (and dropout), then the product."""
+    z_in, a, z, full = ws["z"][j - 1], ws["a"][j], ws["z"][j], ws["full"][j]
+    block, n_in, runs = net.blocks[j], net.dense[j].n_in, net.dropout[j]
+    m, K, w = a.shape
+    masks = ws["masks"]
+    if net.activation == "relu":
+        from ..stacked_passes import stacked_relu_dropout as relu
+
+        thresholds, scales = net._keeping[j]
+
+        def activate(streams):
+            bits = _bits(streams[j], m, w) if runs and streams is not None else _NO_BITS
+            relu(z_in, a, bits, thresholds, scales)
+
+    else:
+        function, pre, zeros = net._passes[0], ws["pre"][j], ws["zeros"][j]
+
+        def activate(streams):
+            if streams is None or not runs:
+                function(z_in, a, zeros)
+                masks[j] = None
+                return
+            source = a if pre is None else pre
+            function(z_in, source, zeros)
+            masks[j] = _drop(source, a, runs, streams[j])
+
+    if K == 1:  # one product, intercepts included (a column of ones)
+        W, z2 = _flat(block), z.reshape(m, -1)
+
+        def step(X, streams):
+            activate(streams)
+            np.dot(full, W, z2)
+
+    elif K * net.dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
+        from ..stacked_passes import stacked_dense
+
+        intercepts = block[n_in] if len(block) > n_in else _NO_INTERCEPTS
+        arguments = a, block[:n_in], intercepts, z
+
+        def step(X, streams):
+            activate(streams)
+            stacked_dense(*arguments)
+
+    else:
+
+        def step(X, streams):
+            activate(streams)
+            _batched_forward(a, block, n_in, z)
+
+    return step
+
+
+def _later_backward(net, ws, j):
+    """Layer ``j``'s backward step (``j >= 1``): the gradients of its
+    parameters, then the gradient before the activation (and dropout)."""
+    a, g, out, full = ws["a"][j], ws["g"][j], ws["g"][j - 1], ws["full"][j]
+    block, dblock, n_in = net.blocks[j], net.grad_blocks[j], net.dense[j].n_in
+    m, K, w = a.shape
+    o = g.shape[2]
+    relu, scales = net.activation == "relu", net._keeping[j][1]
+    if relu and _fused_backward(K, n_in, o):
+        from ..stacked_passes import stacked_relu_backward
+
+        intercepts = dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS
+        scratch = np.empty((K, o, w), a.dtype), np.empty((K, o, w), a.dtype)
+        arguments = (a, g, block[:n_in], dblock[:n_in], intercepts, out, scales,
+                     *scratch, np.empty(w, a.dtype))  # fmt: skip
+        return lambda: stacked_relu_backward(*arguments)
+    ga = ws["ga"][j]
+    if K == 1:  # as a network's dense layer: two 2-D products
+        g2, ga2, dW, W = g.reshape(m, o), ga.reshape(m, w), _flat(dblock), _flat(block)
+
+        def products():
+            np.dot(full.T, g2, dW)
+            np.dot(g2, W[:n_in].T, ga2)
+
+    else:
+
+        def products():
+            _batched_backward(a, g, dblock, n_in)
+            _batched_input_gradient(g, block[:n_in], ga)
+
+    if relu:
+        from ..stacked_passes import stacked_relu_grad
+
+        def step():
+            products()
+            stacked_relu_grad(a, ga, out, scales)
+
+        return step
+    gradient, runs, pre, scratch = (
+        net._passes[1],
+        net.dropout[j],
+        ws["pre"][j],
+        ws["scratch"][j],
+    )
+    masks = ws["masks"]
+
+    def step():
+        products()
+        for (part, _, _), mask in zip(runs, masks[j] or ()):
+            if mask is not None:
+                np.multiply(ga[:, part], mask, ga[:, part])
+        gradient(a if pre is None else pre, ga, out, scratch)
+
+    return step
+
+
+def _batched_forward(a, block, n_in, z):
+    """``z = a @ W + b`` for each candidate, from ``a`` of shape (m, K, n_in)."""
+    np.matmul(
+        a.transpose(1, 0, 2), block[:n_in].transpose(1, 0, 2), out=z.transpose(1, 0, 2)
+    )
+    if len(block) > n_in:  # a layer without intercepts has no row for them
+        np.add(z, block[n_in], z)
+
+
+def _batched_backward(a, g, dblock, n_in):
+    """Each candidate's gradients of its weights and intercepts."""
+    np.matmul(
+        a.transpose(1, 2, 0), g.transpose(1, 0, 2), out=dblock[:n_in].transpose(1, 0, 2)
+    )
+    if len(dblock) > n_in:
+        _add(g, 0, out=dblock[n_in])
+
+
+def _batched_input_gradient(g, W, ga):
+    """``ga = g @ W.T`` for each candidate."""
+    if g.shape[2] == 1:  # an outer product, as two fast passes
+        np.copyto(ga, g)
+        np.multiply(ga, np.ascontiguousarray(W[:, :, 0].T), ga)
+        return
+    np.matmul(g.transpose(1, 0, 2), W.transpose(1, 2, 0), out=ga.transpose(1, 0, 2))
+
+
+def _drop(x, out, runs, stream):
+    """Inverted dropout, as :class:`~skgd._layers.Dropout` draws it.
+
+    One draw of the position's bits serves every rate; each run of
+    candidates of one rate is scaled by its mask (and a run of rate 0 is
+    passed through). Returns the masks, by run.
+    """
+    m, _, w = out.shape
+    kept = _bits(stream, m, w)[:, None, :]
+    masks = []
+    for part, threshold, scale in runs:
+        if threshold is None:  # rate 0
+            if x is not out:
+                np.copyto(out[:, part], x if x.shape[1] == 1 else x[:, part])
+            masks.append(None)
+            continue
+        mask = np.greater_equal(kept, threshold).astype(out.dtype)
+        np.multiply(mask, scale, mask)
+        np.multiply(x if x.shape[1] == 1 else x[:, part], mask, out[:, part])
+        masks.append(mask)
+    return masks
