@@ -209,6 +209,9 @@ def stacked_network_step(
             b1, b2 = spread[BETA_1, k], spread[BETA_2, k]
             correction = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
             steps[k] = rates[k] * correction * (1.0 - b1) / math.sqrt(1.0 - b2)
+    if K == 1:  # scalar settings: the loops of the candidate's own step
+        _one_step(P, G, blocks, steps[0], spread[:, 0], codes, velocity, m_, v_, values)
+        return
     for j in range(blocks.shape[0]):
         offset, rows, penalized, o, first = (
             blocks[j, 0], blocks[j, 1], blocks[j, 2], blocks[j, 3], blocks[j, 4],
@@ -246,6 +249,37 @@ def stacked_network_step(
 
 
 @inlined
+def _one_step(P, G, blocks, lr, settings, codes, velocity, m_, v_, values):
+    """:func:`stacked_network_step` of one candidate, at rate ``lr``: the
+    loops of :func:`skgd.engine.kernels.network_step` over its parameters."""
+    alpha = settings[ALPHA]
+    if alpha != 0.0:
+        for j in range(blocks.shape[0]):
+            start, total = blocks[j, 0], 0.0
+            for i in range(start, start + blocks[j, 2] * blocks[j, 3]):
+                G[i] += alpha * P[i]
+                total += P[i] * P[i]
+            values[0] += 0.5 * alpha * total
+    if codes[1] == ADAM:
+        b1, b2, eps = settings[BETA_1], settings[BETA_2], settings[EPSILON]
+        for i in range(P.size):
+            m_[i] = b1 * m_[i] + G[i]
+            v_[i] = b2 * v_[i] + G[i] * G[i]
+            P[i] -= lr * m_[i] / (math.sqrt(v_[i]) + eps)
+    elif velocity.size == 0:
+        for i in range(P.size):
+            P[i] -= lr * G[i]
+    else:
+        mu = settings[MOMENTUM]
+        for i in range(P.size):
+            velocity[i] = mu * velocity[i] + G[i]
+            if codes[2]:
+                P[i] -= lr * (G[i] + mu * velocity[i])
+            else:
+                P[i] -= lr * velocity[i]
+
+
+@inlined
 def _penalized_row(P, G, alphas, squares):
     """``alpha W`` into a row of ``G`` (columns of alpha 0 untouched), and
     the squares of its weights into ``squares``."""
@@ -258,22 +292,20 @@ def _penalized_row(P, G, alphas, squares):
 @inlined
 def _adam_row(P, G, lr, b1, b2, eps, m_, v_):
     """Adam's update of a row of columns."""
-    for q in range(P.size):
+    for q in range(P.size):  # the moments as stored (float32 or 64), as a fit does
         g = G[q]
-        m = b1[q] * m_[q] + g
-        v = b2[q] * v_[q] + g * g
-        m_[q], v_[q] = m, v
-        P[q] -= lr[q] * m / (math.sqrt(v) + eps[q])
+        m_[q] = b1[q] * m_[q] + g
+        v_[q] = b2[q] * v_[q] + g * g
+        P[q] -= lr[q] * m_[q] / (math.sqrt(v_[q]) + eps[q])
 
 
 @inlined
 def _momentum_row(P, G, lr, mus, nesterov, velocity):
     """SGD with (Nesterov) momentum on a row of columns."""
-    for q in range(P.size):
+    for q in range(P.size):  # the velocity as stored, as a fit does
         mu = mus[q]
-        v = mu * velocity[q] + G[q]
-        velocity[q] = v
+        velocity[q] = mu * velocity[q] + G[q]
         if nesterov:
-            P[q] -= lr[q] * (G[q] + mu * v)
+            P[q] -= lr[q] * (G[q] + mu * velocity[q])
         else:
-            P[q] -= lr[q] * v
+            P[q] -= lr[q] * velocity[q]

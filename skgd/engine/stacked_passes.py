@@ -141,3 +141,22 @@ def stacked_dense(a, W, b, z):
                 for h in range(w):
                     total += x[h] * W[h, k, q]
                 z[i, k, q] = total + b[k, q] if b.size else total
+
+
+@kernel
+def stacked_relu_grad(a, ga, out, scales):
+    """The gradient before relu and dropout, from ``ga`` after them.
+
+    ``a`` (m, K, w) is relu's output dropped out, ``ga`` the gradient of the
+    objective with respect to it: ``out = ga * (a > 0) * scales[k]`` (where
+    ``a`` is positive the unit was active and kept, see
+    :meth:`skgd.engine.stack.network.StackedNetwork._activation_backward`).
+    The elementwise part of :func:`stacked_relu_backward`, for the layers
+    whose products BLAS makes.
+    """
+    m, K, w = a.shape
+    for i in range(m):
+        for k in range(K):
+            x, grad, back, scale = a[i, k], ga[i, k], out[i, k], scales[k]
+            for h in range(w):
+                back[h] = grad[h] * (1.0 if x[h] > 0.0 else 0.0) * scale

@@ -10,28 +10,22 @@ from ..._activations import Activation, compiled_passes
 from ..._data import iter_rows
 from ..._layers import Center, Dense, Dropout
 from ..._losses import _add
-from .parts import (
-    _NO_BITS,
-    _NO_INTERCEPTS,
-    SMALL_PRODUCTS,
-    WIDE_PRODUCTS,
-    _bits,
-    _flat,
-    _keep_rules,
-    _on_rows,
-    _rate_runs,
-)
+from .parts import _keep_rules, _on_rows, _rate_runs, plan_passes
 
 
 class StackedNetwork:
     """``K`` networks of one architecture, in one parameter buffer.
 
-    Activations of a batch of ``m`` rows are contiguous arrays of shape
-    ``(m, K, width)``. The batch itself gets a column of ones, so that the
-    first layers of all candidates, intercepts included, are one matrix
-    product; the later layers are a batched product and an added intercept.
-    Dropout draws one mask per position and distinct rate: candidates are
-    best ordered by their rates, so that each rate is one run of them.
+    Activations of a batch of ``m`` rows are arrays of shape ``(m, K,
+    width)``. The batch itself gets a column of ones, so that the first
+    layers of all candidates, intercepts included, are one matrix product;
+    the later layers are a batched product and an added intercept, or one
+    compiled call for small stacks. A stack of one candidate makes its
+    products as its own network does: 2-D products, each layer's input with
+    a column of ones. The passes are chosen by ``K`` and the layers' sizes
+    (see :func:`.parts.plan_passes`). Dropout draws one mask per position
+    and distinct rate: candidates are best ordered by their rates, so that
+    each rate is one run of them.
 
     Parameters
     ----------
@@ -56,9 +50,6 @@ class StackedNetwork:
                 if isinstance(layer, Dropout):
                     self.rates[layer.stream, k] = layer.rate
         self._single_sizes = [layer.Wb.size for layer in self.dense]
-        # relu (and the dropout after it) has kernels of its own, the dense
-        # layer's backward pass fused with its derivative (see _relu_plan).
-        self._relu = self.activation == "relu"
         # One candidate trains in its own network's buffers (the same layout).
         self._allocate(len(nets), nets[0] if len(nets) == 1 else None)
 
@@ -144,254 +135,80 @@ class StackedNetwork:
         return select
 
     def _workspace(self, m):
+        """The buffers of a batch of ``m`` rows and its passes' steps (see
+        :func:`.parts.plan_passes`), made on first use."""
         ws = self._workspaces.get(m)
         if ws is not None:
             return ws
         # The activation's compiled passes (numba is imported on first use),
         # over each batch's (m, K, width) arrays seen as (m, K * width).
         self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
-        K, dtype, dense = self.K, self.dtype, self.dense
-        if self._relu:
-            from ..stacked_passes import (
-                stacked_dense,
-                stacked_relu_backward,
-                stacked_relu_dropout,
-            )
-
-            self._relu_dropout = stacked_relu_dropout
-            self._relu_backward = stacked_relu_backward
-            self._dense = stacked_dense
+        K, dtype, dense, L = self.K, self.dtype, self.dense, len(self.dense)
+        ws = {"z": [np.empty((m, K, layer.n_outputs), dtype) for layer in dense]}
+        ws["g"] = [np.empty_like(z) for z in ws["z"]]
+        ws["full"], ws["a"] = self._inputs(m)
         # With dropout after a smooth activation, its output is kept apart
         # for the backward pass; relu's and identity's derivatives can be
         # read from the dropped-out output.
-        apart = self.activation not in ("relu", "identity")
-        ws = {
-            "x1": np.ones((m, dense[0].Wb.shape[0]), dtype),  # ones if a bias
-            "z": [np.empty((m, K, layer.n_outputs), dtype) for layer in dense],
-            "a": [None] + [np.empty((m, K, layer.n_in), dtype) for layer in dense[1:]],
-            "pre": [None]
-            + [
-                np.empty((m, K, layer.n_in), dtype) if apart and runs else None
-                for layer, runs in zip(dense[1:], self.dropout[1:])
-            ],
-            "zeros": [None]
-            + [np.zeros((m, K, layer.n_in), dtype) for layer in dense[1:]],
-        }
-        ws["g"] = [np.empty_like(z) for z in ws["z"]]
-        if self._relu:  # scratch of the fused backward pass
-            shapes = [(K, layer.n_outputs, layer.n_in) for layer in dense]
-            ws["Wt"] = [np.empty(shape, dtype) for shape in shapes]
-            ws["dWt"] = [np.empty(shape, dtype) for shape in shapes]
-            ws["ga"] = [np.empty(layer.n_in, dtype) for layer in dense]
-            ws["zeros"] = ws["scratch"] = [None] * len(dense)
-        else:
-            ws["ga"] = [np.empty_like(a) if a is not None else None for a in ws["a"]]
-            ws["scratch"] = [
-                np.empty_like(a) if a is not None else None for a in ws["a"]
+        smooth = self.activation != "relu"
+        apart = smooth and self.activation != "identity"
+
+        def later(make, wanted=True):  # a buffer like ``a``, for the later layers
+            return [None] + [
+                make(a.shape, dtype) if wanted else None for a in ws["a"][1:]
             ]
-        if self.dropout[0]:
-            ws["a"][0] = np.empty((m, K, dense[0].n_in), dtype)
-        if self._relu:
-            self._relu_plan(ws)
+
+        ws["ga"] = later(np.empty)
+        ws["zeros"], ws["scratch"] = later(np.zeros, smooth), later(np.empty, smooth)
+        ws["pre"] = [
+            buffer if apart and runs else None
+            for buffer, runs in zip(later(np.empty), self.dropout)
+        ]
+        ws["masks"] = [None] * L
+        ws["forward"], ws["backward"] = plan_passes(self, ws)
         self._workspaces[m] = ws
         return ws
 
-    def _relu_plan(self, ws):
-        """The views and arguments of the passes of a relu network, made once
-        for a workspace: a step then walks them (see :meth:`_relu_forward`)."""
-        x1, dense = ws["x1"], self.dense
-        m = len(x1)
-        ws["x_in"] = x1[:, : dense[0].n_in]
-        z, g = ws["z"][0].reshape(m, -1), ws["g"][0].reshape(m, -1)
-        # numpy's matmul calls BLAS faster than its dot, except for small products.
-        product = np.matmul if z.shape[1] >= WIDE_PRODUCTS else np.dot
-        ws["first"] = product, x1, _flat(self.blocks[0]), z
-        ws["first_back"] = product, x1.T, g, _flat(self.grad_blocks[0])
-        later, back = [], []
-        for j in range(1, len(dense)):
-            n_in, z, a, g = dense[j].n_in, ws["z"][j], ws["a"][j], ws["g"][j]
-            block, dblock = self.blocks[j], self.grad_blocks[j]
-            bias = len(block) > n_in  # a layer without intercepts has no row
-            thresholds, scales = self._keeping[j]
-            relu = (ws["z"][j - 1], a, thresholds, scales)
-            if self.K * dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
-                intercepts = block[n_in] if bias else _NO_INTERCEPTS
-                product = True, (a, block[:n_in], intercepts, z)
-            else:
-                product = False, (
-                    a.transpose(1, 0, 2), block[:n_in].transpose(1, 0, 2),
-                    z.transpose(1, 0, 2), z, block[n_in] if bias else None,
-                )  # fmt: skip
-            later.append((j, relu, product))
-            intercepts = dblock[n_in] if bias else _NO_INTERCEPTS
-            scratch = ws["Wt"][j], ws["dWt"][j], ws["ga"][j]
-            gradients = (a, g, block[:n_in], dblock[:n_in], intercepts, ws["g"][j - 1])
-            back.append((*gradients, scales, *scratch))
-        ws["later"], ws["later_back"] = later, back[::-1]
-        ws["inputs"] = [x1, *ws["a"][1:]]
+    def _inputs(self, m):
+        """Each dense layer's input: ``(full, a)``.
 
-    def _relu_forward(self, ws, X, streams):
-        """:meth:`forward` of a relu network without dropout of its input."""
-        if self.offset is not None:
-            X = (X.toarray() if sp.issparse(X) else X) - self.offset
-        np.copyto(ws["x_in"], X)
-        product, x1, W, z = ws["first"]
-        product(x1, W, z)
-        relu = self._relu_dropout
-        for j, (z, a, thresholds, scales), (small, product) in ws["later"]:
-            bits = _NO_BITS
-            if streams is not None and self.dropout[j]:
-                bits = _bits(streams[j], a.shape[0], a.shape[2])
-            relu(z, a, bits, thresholds, scales)
-            if small:
-                self._dense(*product)
+        A stack of one candidate reads each layer's input, as its own network
+        does, from a buffer ``full`` with a column of ones (where the layer
+        has intercepts) whose other columns, ``a`` of shape (m, 1, n_in),
+        its activation and dropout write. A larger stack reads its first
+        layer's input from such a buffer, shared by the candidates (``a``
+        for its dropout), and its later layers' from ``a`` of shape (m, K,
+        n_in).
+        """
+        full, inputs = [], []
+        for j, (block, layer) in enumerate(zip(self.blocks, self.dense)):
+            n_in = layer.n_in
+            if self.K > 1 and j:
+                full.append(None)
+                inputs.append(np.empty((m, self.K, n_in), self.dtype))
                 continue
-            aT, WT, zT, z_out, b = product
-            np.matmul(aT, WT, out=zT)
-            if b is not None:
-                np.add(z_out, b, z_out)
-        self._inputs = ws["inputs"]
-        return ws["z"][-1]
+            full.append(np.ones((m, len(block)), self.dtype))  # ones if intercepts
+            if self.K == 1:
+                inputs.append(full[-1][:, None, :n_in])
+            elif self.dropout[0]:
+                inputs.append(np.empty((m, self.K, n_in), self.dtype))
+            else:
+                inputs.append(None)
+        return full, inputs
 
     def forward(self, X, streams=None):
         """Outputs ``(m, K, n_out)`` for a batch; training mode with ``streams``."""
         ws = self._ws = self._workspace(X.shape[0])
-        self._planned = self._relu and (streams is None or not self.dropout[0])
-        if self._planned:
-            return self._relu_forward(ws, X, streams)
-        function = self._passes[0]
-        self._masks, self._inputs = [None] * len(self.dense), []
-        for j, layer in enumerate(self.dense):
-            runs = self.dropout[j] if streams is not None else []
-            if j == 0 and self.offset is not None:
-                X = (X.toarray() if sp.issparse(X) else X) - self.offset
-            if j == 0 and not runs:
-                x1 = ws["x1"]
-                np.copyto(x1[:, : layer.n_in], X)
-                self._inputs.append(x1)
-                np.dot(x1, _flat(self.blocks[0]), ws["z"][0].reshape(len(X), -1))
-                continue
-            a = ws["a"][j]
-            if j == 0:
-                source = X[:, None, :]
-            elif self._relu:
-                m, _, w = a.shape
-                bits = _bits(streams[j], m, w) if runs else _NO_BITS
-                self._relu_dropout(ws["z"][j - 1], a, bits, *self._keeping[j])
-                self._inputs.append(a)
-                self._dense_forward(j, a, ws["z"][j])
-                continue
-            else:
-                pre = ws["pre"][j] if runs else None
-                source = a if pre is None else pre
-                function(ws["z"][j - 1], source, ws["zeros"][j])
-            if runs:
-                self._masks[j] = self._drop(source, a, runs, streams[j])
-            self._inputs.append(a)
-            self._dense_forward(j, a, ws["z"][j])
+        if self.offset is not None:
+            X = (X.toarray() if sp.issparse(X) else X) - self.offset
+        for step in ws["forward"]:
+            step(X, streams)
         return ws["z"][-1]
-
-    @staticmethod
-    def _drop(x, out, runs, stream):
-        """Inverted dropout, as :class:`~skgd._layers.Dropout` draws it.
-
-        One draw of the position's bits serves every rate; each run of
-        candidates of one rate is scaled by its mask (and a run of rate 0 is
-        passed through). Returns the masks, by run.
-        """
-        m, _, w = out.shape
-        kept = _bits(stream, m, w)[:, None, :]
-        masks = []
-        for part, threshold, scale in runs:
-            if threshold is None:  # rate 0
-                if x is not out:
-                    np.copyto(out[:, part], x if x.shape[1] == 1 else x[:, part])
-                masks.append(None)
-                continue
-            mask = np.greater_equal(kept, threshold).astype(out.dtype)
-            np.multiply(mask, scale, mask)
-            np.multiply(x if x.shape[1] == 1 else x[:, part], mask, out[:, part])
-            masks.append(mask)
-        return masks
-
-    def _dense_forward(self, j, a, z):
-        """``z = a @ W + b`` for each candidate, from ``a`` of shape (m, K, n_in)."""
-        block, n_in = self.blocks[j], self.dense[j].n_in
-        np.matmul(
-            a.transpose(1, 0, 2),
-            block[:n_in].transpose(1, 0, 2),
-            out=z.transpose(1, 0, 2),
-        )
-        if len(block) > n_in:  # a layer without intercepts has no row for them
-            np.add(z, block[n_in], z)
 
     def backward(self):
         """Fill ``grads`` from the gradient in the last layer's ``g`` buffer."""
-        ws = self._ws
-        if self._planned:  # a relu network: the fused passes, then one product
-            backward = self._relu_backward
-            for arguments in ws["later_back"]:
-                backward(*arguments)
-            product, x1T, g, dW = ws["first_back"]
-            product(x1T, g, dW)
-            return
-        for j in range(len(self.dense) - 1, -1, -1):
-            layer, g, a = self.dense[j], ws["g"][j], self._inputs[j]
-            dblock, n_in = self.grad_blocks[j], layer.n_in
-            if a.ndim == 2:  # the batch with its ones: one product
-                np.dot(a.T, g.reshape(len(a), -1), _flat(dblock))
-                return
-            W = self.blocks[j][:n_in]
-            if j and self._relu:  # the products and relu's derivative, fused
-                self._relu_backward(
-                    a, g, W, dblock[:n_in],
-                    dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS,
-                    ws["g"][j - 1], self._keeping[j][1], ws["Wt"][j], ws["dWt"][j],
-                    ws["ga"][j],
-                )  # fmt: skip
-                continue
-            np.matmul(
-                a.transpose(1, 2, 0),
-                g.transpose(1, 0, 2),
-                out=dblock[:n_in].transpose(1, 0, 2),
-            )
-            if len(dblock) > n_in:
-                _add(g, 0, out=dblock[n_in])
-            if j == 0:
-                return
-            ga = ws["ga"][j]
-            if layer.n_outputs == 1:  # an outer product, as two fast passes
-                np.copyto(ga, g)
-                np.multiply(ga, np.ascontiguousarray(W[:, :, 0].T), ga)
-            else:
-                np.matmul(
-                    g.transpose(1, 0, 2),
-                    W.transpose(1, 2, 0),
-                    out=ga.transpose(1, 0, 2),
-                )
-            self._activation_backward(j, a, ga, ws["g"][j - 1])
-
-    def _activation_backward(self, j, a, ga, out):
-        """The gradient before dropout and activation, from ``ga`` after them.
-
-        After relu, where ``a`` (dropped out) is positive the unit was active
-        and kept, so the mask is the run's scale there and 0 elsewhere:
-        ``ga * (a > 0) * scale`` is the product of the mask and relu's
-        derivative, in fewer passes (and exactly: the mask is 0 or ``scale``).
-        """
-        ws, runs, masks = self._ws, self.dropout[j], self._masks[j] or ()
-        gradient = self._passes[1]
-        if runs and self.activation == "relu":
-            gradient(a, ga, out, ws["scratch"][j])
-            for (part, threshold, scale), _ in zip(runs, masks):
-                if threshold is not None:
-                    np.multiply(out[:, part], scale, out[:, part])
-            return
-        for (part, _, _), mask in zip(runs, masks):
-            if mask is not None:
-                np.multiply(ga[:, part], mask, ga[:, part])
-        pre = ws["pre"][j]
-        gradient(a if pre is None else pre, ga, out, ws["scratch"][j])
+        for step in self._ws["backward"]:
+            step()
 
     def predict(self, X, rows, block):
         """Evaluation-mode outputs ``(n, K, n_out)`` for ``rows`` of ``X``."""

@@ -2,9 +2,12 @@
 of its blocks, the sizes that choose its products, and its dropout, drawn as
 :class:`~skgd._layers.Dropout` draws it, one mask a position and rate."""
 
+from functools import partial
+
 import numpy as np
 
 from ..._layers import Dropout
+from ..._losses import _add
 
 
 def _on_rows(elementwise):
@@ -68,3 +71,250 @@ def _rate_runs(rates, dtype):
             runs.append((slice(start, stop), threshold, scale))
             start = stop
     return runs
+
+
+# A relu layer's backward pass is one compiled call (stacked_relu_backward)
+# where the layer has one output, or at most this many weights in all
+# (K * n_in * n_out); BLAS's products (then stacked_relu_grad) beat it beyond.
+FUSED_BACKWARD = 256
+
+
+def _fused_backward(K, n_in, n_out):
+    """Whether a relu layer's backward pass is the fused kernel's (see above)."""
+    return K > 1 and (n_out == 1 or K * n_in * n_out <= FUSED_BACKWARD)
+
+
+def plan_passes(net, ws):
+    """``(forward, backward)``: the steps of a batch's passes, made once for
+    a workspace ``ws`` of ``net`` (a StackedNetwork), layer by layer.
+
+    A forward step takes ``(X, streams)``; a backward step nothing. Each
+    layer's products are chosen by ``K`` and its sizes: a stack of one
+    candidate makes them as its own network does (2-D products, its inputs
+    with a column of ones), a small stack in one compiled call, a wider one
+    in a batched product; relu's backward pass is fused with the products
+    where that wins (:func:`_fused_backward`). The first layer's forward
+    step sets the last backward step (its input differs with dropout and
+    in evaluation).
+    """
+    forward, backward = [_first_layer(net, ws)], [None]
+    for j in range(1, len(net.dense)):
+        forward.append(_later_forward(net, ws, j))
+        backward.append(_later_backward(net, ws, j))
+    return forward, backward[::-1]
+
+
+def _first_layer(net, ws):
+    """The first layer's forward step (see :func:`plan_passes`)."""
+    block, dblock, n_in = net.blocks[0], net.grad_blocks[0], net.dense[0].n_in
+    K, runs, full, a = net.K, net.dropout[0], ws["full"][0], ws["a"][0]
+    z, g = ws["z"][0], ws["g"][0]
+    z2, g2, W, dW = _flat(z), _flat(g), _flat(block), _flat(dblock)
+    bias = len(block) > n_in
+    # numpy's matmul calls BLAS faster than its dot, except for small products.
+    product = np.matmul if K > 1 and z2.shape[1] >= WIDE_PRODUCTS else np.dot
+    with_ones = partial(product, full.T, g2, dW)
+    x_in, weights, intercepts = full[:, :n_in], W[:n_in], W[n_in:]
+    ones, dweights, dintercepts = np.ones((1, len(z)), net.dtype), dW[:n_in], dW[n_in:]
+    dropped = _batched_backward(a, g, dblock, n_in) if K > 1 and runs else None
+    batched = _batched_forward(a, block, n_in, z) if K > 1 and runs else None
+    direct = K == 1 and net.offset is None  # the batch itself, as a network reads it
+
+    def step(X, streams):
+        backward = ws["backward"]
+        if streams is not None and runs:
+            _drop(X[:, None, :], a, runs, streams[0])
+            if K > 1:
+                batched()
+                backward[-1] = dropped
+                return
+        elif direct:
+            np.dot(X, weights, z2)
+            if bias:
+                np.add(z2, intercepts, z2)
+            backward[-1] = partial(
+                _direct_backward, X.T, g2, dweights, ones, dintercepts
+            )
+            return
+        else:
+            np.copyto(x_in, X)
+        product(full, W, z2)
+        backward[-1] = with_ones
+
+    return step
+
+
+def _direct_backward(XT, g, dW, ones, db):
+    """The gradients of a first layer that reads the batch itself."""
+    np.dot(XT, g, dW)
+    if db.size:
+        np.dot(ones, g, db)
+
+
+def _later_forward(net, ws, j):
+    """Layer ``j``'s forward step (``j >= 1``): the activation of the layer
+    before (and dropout), then the product."""
+    z_in, a, z, full = ws["z"][j - 1], ws["a"][j], ws["z"][j], ws["full"][j]
+    block, n_in, runs = net.blocks[j], net.dense[j].n_in, net.dropout[j]
+    m, K, w = a.shape
+    if K == 1:  # one product, intercepts included (a column of ones)
+        product = partial(np.dot, full, _flat(block), _flat(z))
+    elif K * net.dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
+        from ..stacked_passes import stacked_dense
+
+        intercepts = block[n_in] if len(block) > n_in else _NO_INTERCEPTS
+        product = partial(stacked_dense, a, block[:n_in], intercepts, z)
+    else:
+        product = _batched_forward(a, block, n_in, z)
+    if net.activation == "relu":
+        from ..stacked_passes import stacked_relu_dropout as relu
+
+        thresholds, scales = net._keeping[j]
+
+        def step(X, streams):
+            bits = _bits(streams[j], m, w) if runs and streams is not None else _NO_BITS
+            relu(z_in, a, bits, thresholds, scales)
+            product()
+
+        return step
+    function, pre, zeros, masks = (
+        net._passes[0],
+        ws["pre"][j],
+        ws["zeros"][j],
+        ws["masks"],
+    )
+
+    def step(X, streams):
+        if streams is None or not runs:
+            function(z_in, a, zeros)
+            masks[j] = None
+        else:
+            source = a if pre is None else pre
+            function(z_in, source, zeros)
+            masks[j] = _drop(source, a, runs, streams[j])
+        product()
+
+    return step
+
+
+def _later_backward(net, ws, j):
+    """Layer ``j``'s backward step (``j >= 1``): the gradients of its
+    parameters, then the gradient before the activation (and dropout)."""
+    a, g, out, full = ws["a"][j], ws["g"][j], ws["g"][j - 1], ws["full"][j]
+    block, dblock, n_in = net.blocks[j], net.grad_blocks[j], net.dense[j].n_in
+    _, K, w = a.shape
+    o = g.shape[2]
+    relu, scales = net.activation == "relu", net._keeping[j][1]
+    if relu and _fused_backward(K, n_in, o):
+        from ..stacked_passes import stacked_relu_backward
+
+        intercepts = dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS
+        scratch = np.empty((K, o, w), a.dtype), np.empty((K, o, w), a.dtype)
+        return partial(
+            stacked_relu_backward, a, g, block[:n_in], dblock[:n_in], intercepts,
+            out, scales, *scratch, np.empty(w, a.dtype),
+        )  # fmt: skip
+    ga = ws["ga"][j]
+    if K == 1:  # as a network's dense layer: two 2-D products
+        g2, ga2 = _flat(g), _flat(ga)
+        gradients = partial(np.dot, full.T, g2, _flat(dblock))
+        inputs = partial(np.dot, g2, _flat(block)[:n_in].T, ga2)
+    else:
+        gradients = _batched_backward(a, g, dblock, n_in)
+        inputs = _batched_input_gradient(g, block[:n_in], ga)
+    if relu:
+        from ..stacked_passes import stacked_relu_grad
+
+        def step():
+            gradients()
+            inputs()
+            stacked_relu_grad(a, ga, out, scales)
+
+        return step
+    gradient, runs, pre = net._passes[1], net.dropout[j], ws["pre"][j]
+    scratch, masks = ws["scratch"][j], ws["masks"]
+
+    def step():
+        gradients()
+        inputs()
+        for (part, _, _), mask in zip(runs, masks[j] or ()):
+            if mask is not None:
+                np.multiply(ga[:, part], mask, ga[:, part])
+        gradient(a if pre is None else pre, ga, out, scratch)
+
+    return step
+
+
+def _batched_forward(a, block, n_in, z):
+    """``z = a @ W + b`` for each candidate, from ``a`` of shape (m, K, n_in):
+    a function of no arguments."""
+    aT, WT, zT = (
+        a.transpose(1, 0, 2),
+        block[:n_in].transpose(1, 0, 2),
+        z.transpose(1, 0, 2),
+    )
+    if len(block) == n_in:  # a layer without intercepts has no row for them
+        return partial(np.matmul, aT, WT, out=zT)
+    b = block[n_in]
+
+    def product():
+        np.matmul(aT, WT, out=zT)
+        np.add(z, b, z)
+
+    return product
+
+
+def _batched_backward(a, g, dblock, n_in):
+    """Each candidate's gradients of its weights and intercepts: a function
+    of no arguments."""
+    aT, gT, dWT = (
+        a.transpose(1, 2, 0),
+        g.transpose(1, 0, 2),
+        dblock[:n_in].transpose(1, 0, 2),
+    )
+    if len(dblock) == n_in:
+        return partial(np.matmul, aT, gT, out=dWT)
+    db = dblock[n_in]
+
+    def gradients():
+        np.matmul(aT, gT, out=dWT)
+        _add(g, 0, out=db)
+
+    return gradients
+
+
+def _batched_input_gradient(g, W, ga):
+    """``ga = g @ W.T`` for each candidate: a function of no arguments."""
+    if g.shape[2] == 1:  # an outer product, as two fast passes
+
+        def outer():
+            np.copyto(ga, g)
+            np.multiply(ga, np.ascontiguousarray(W[:, :, 0].T), ga)
+
+        return outer
+    return partial(
+        np.matmul, g.transpose(1, 0, 2), W.transpose(1, 2, 0), out=ga.transpose(1, 0, 2)
+    )
+
+
+def _drop(x, out, runs, stream):
+    """Inverted dropout, as :class:`~skgd._layers.Dropout` draws it.
+
+    One draw of the position's bits serves every rate; each run of
+    candidates of one rate is scaled by its mask (and a run of rate 0 is
+    passed through). Returns the masks, by run.
+    """
+    m, _, w = out.shape
+    kept = _bits(stream, m, w)[:, None, :]
+    masks = []
+    for part, threshold, scale in runs:
+        if threshold is None:  # rate 0
+            if x is not out:
+                np.copyto(out[:, part], x if x.shape[1] == 1 else x[:, part])
+            masks.append(None)
+            continue
+        mask = np.greater_equal(kept, threshold).astype(out.dtype)
+        np.multiply(mask, scale, mask)
+        np.multiply(x if x.shape[1] == 1 else x[:, part], mask, out[:, part])
+        masks.append(mask)
+    return masks
