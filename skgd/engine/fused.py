@@ -21,22 +21,17 @@ never by ``import skgd``.
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._layers import Center, Dense
-from .._losses import Hinge, Huber, LogLoss, ModifiedHuber, SoftmaxLogLoss, SquaredError
-from .._optimizers import SGD, Adam, Averaged, IterateAverage
-
-# The kernels' codes of the losses (see skgd.engine.kernels).
-LOSS_CODES = {
-    SquaredError: 0,
-    Huber: 1,
-    LogLoss: 2,
-    Hinge: 3,
-    ModifiedHuber: 4,
-    SoftmaxLogLoss: 5,
-}
-OPTIMIZER_CODES = {SGD: 0, Adam: 1}
+from .linear_pass import (
+    LOSS_CODES,
+    compiled_optimizer,
+    fusable_data,
+    kernel_settings,
+    linear_epoch,
+    optimizer_state,
+    store_counts,
+)
 
 
 def fused_epochs(net, loss, optimizer):
@@ -48,76 +43,6 @@ def fused_epochs(net, loss, optimizer):
         and compiled_optimizer(optimizer)
     )
     return LinearEpochs(net, loss, optimizer) if fusable else None
-
-
-def compiled_optimizer(optimizer):
-    """Whether the kernels implement ``optimizer`` (SGD, Adam, averaged or not)."""
-    inner = optimizer.inner if isinstance(optimizer, Averaged) else optimizer
-    return type(inner) in OPTIMIZER_CODES and (
-        not isinstance(optimizer, Averaged) or type(optimizer.average) is IterateAverage
-    )
-
-
-def kernel_settings(optimizer, loss=None, bias=False):
-    """``(inner, average, codes, hyper)`` of an optimizer for the kernels.
-
-    ``inner`` is the optimizer that steps (SGD or Adam), ``average`` its
-    :class:`IterateAverage` or None; ``codes`` and ``hyper`` are the
-    kernels' (see :mod:`skgd.engine.kernels`), with ``alpha`` and the
-    baseline left at 0, to be set per pass.
-    """
-    inner = optimizer.inner if isinstance(optimizer, Averaged) else optimizer
-    average = getattr(optimizer, "average", None)
-    codes = np.array(
-        [
-            LOSS_CODES.get(type(loss), -1),
-            OPTIMIZER_CODES[type(inner)],
-            bool(getattr(inner, "nesterov", False)),
-            bias,
-        ],
-        dtype=np.int64,
-    )
-    hyper = np.array(
-        [
-            0.0,  # alpha, set per pass
-            getattr(loss, "delta", 1.0),
-            getattr(inner, "momentum", 0.0),
-            getattr(inner, "beta_1", 0.9),
-            getattr(inner, "beta_2", 0.999),
-            getattr(inner, "epsilon", 1e-8),
-            getattr(average, "power", 0.0),
-            0.0,  # the baseline, set per pass
-        ]
-    )
-    return inner, average, codes, hyper
-
-
-def optimizer_state(inner, average, dtype, counts, sums):
-    """The kernels' ``state``: ``(velocity, m_, v_, mean, counts, sums)``.
-
-    The optimizer's own arrays (the kernel updates them in place; an empty
-    array for what the optimizer lacks), with ``counts`` set from Adam's
-    step count and the average's count (see :func:`store_counts`).
-    """
-    empty = np.zeros(0, dtype)
-    counts[:] = getattr(inner, "t", 0), getattr(average, "count", 0)
-    velocity = getattr(inner, "velocity", None)
-    return (
-        empty if velocity is None else velocity,
-        getattr(inner, "m_", empty),
-        getattr(inner, "v_", empty),
-        empty if average is None else average.mean,
-        counts,
-        sums,
-    )
-
-
-def store_counts(inner, average, counts):
-    """Give Adam's step count and the average's count back from ``counts``."""
-    if isinstance(inner, Adam):
-        inner.t = int(counts[0])
-    if average is not None:
-        average.count = int(counts[1])
 
 
 class LinearEpochs:
@@ -141,16 +66,11 @@ class LinearEpochs:
         centered = isinstance(first, Center)
         self.offset = first.offset if centered else np.zeros(net.widths[0], net.dtype)
         self.centered = centered
-        o = net.widths[-1]
-        self._z = np.empty(o)
-        self._g = np.empty(o)
 
     def accepts(self, part):
         """Whether ``part`` (what an epoch source's ``begin`` gave) can be fused."""
         X = getattr(getattr(part, "batches", None), "X", None)
-        if X is None or X.dtype != self.net.dtype:
-            return False
-        return not sp.issparse(X) or (X.format == "csr" and not self.centered)
+        return fusable_data(X, self.net.dtype, self.centered)
 
     def train_pass(self, trainer, part, total=0.0, weight=0.0):
         """Train on the :class:`~skgd._data.Pass` ``part``; the epoch's sums.
@@ -159,8 +79,6 @@ class LinearEpochs:
         as :meth:`Trainer.train_batches` does; raises DivergenceError where
         the objective leaves its limit.
         """
-        from . import epochs, sparse_epochs  # numba: on the first fused pass
-
         state, batches = trainer.state, part.batches
         order = part.row_order()
         n_batches = math.ceil(len(order) / part.size)
@@ -170,36 +88,24 @@ class LinearEpochs:
         self.hyper[0], self.hyper[7] = trainer.objective.alpha, trainer.baseline
         counts = np.zeros(2, np.int64)
         sums = np.array([state.limit, total, weight, 0.0, 0.0])
-        kernels = sparse_epochs if sp.issparse(batches.X) else epochs
-        status = self._call(kernels, batches, order, part.size, rates, counts, sums)
-        done = n_batches if status == epochs.OK else int(sums[4])
+        kernel_state = optimizer_state(
+            self.inner, self.average, self.net.dtype, counts, sums
+        )
+        sw = batches.sample_weight
+        diverged = linear_epoch(
+            batches, self.offset, order, None if sw is None else sw.reshape(-1),
+            part.size, self.net, rates, self.codes, self.hyper, kernel_state,
+        )  # fmt: skip
+        done = int(sums[4]) if diverged else n_batches
         state.limit, state.t = sums[0], state.t + done
         store_counts(self.inner, self.average, counts)
-        if status != epochs.OK:
+        if diverged:
             trainer.lr = rates[done]
             raise trainer.diverged(sums[3], state.n_iter + 1)
         trainer.lr = rates[-1]
         last = order[(n_batches - 1) * part.size :]
         trainer.last_batch = lambda: batches.batch(last)
         return sums[1], sums[2]
-
-    def _call(self, kernels, batches, order, size, rates, counts, sums):
-        """The kernel's call: the data, the pass, the parameters and the state."""
-        net = self.net
-        state = optimizer_state(self.inner, self.average, net.dtype, counts, sums)
-        sw = batches.sample_weight
-        sw = np.zeros(0) if sw is None else sw.reshape(-1)
-        X, Y = batches.X, batches.Y
-        # A lazy sparse step keeps the output gradients of a whole batch.
-        g = np.empty(size * Y.shape[1]) if sp.issparse(X) else self._g
-        common = (Y, order, sw, size, net.params, net.grads, self._z, g, rates)
-        if sp.issparse(X):
-            return kernels.csr_epoch(
-                X.data, X.indices, X.indptr, *common, self.codes, self.hyper, state
-            )
-        return kernels.dense_epoch(
-            np.asarray(X), self.offset, *common, self.codes, self.hyper, state
-        )
 
 
 def adam_steps(rates, beta_1, beta_2, t):
@@ -243,10 +149,14 @@ def stacked_fused_epochs(run):
 class StackedLinearEpochs:
     """Trains whole passes of a stack of linear models with one kernel call.
 
-    The kernel (:func:`skgd.engine.stacked.stacked_dense_epoch`) sees the
-    stack's own buffers, reshaped to ``(rows, K * n_outputs)`` without a
-    copy; the candidates' settings come from the group run each pass, since
-    candidates leave the stack as they finish.
+    The kernel sees the stack's own buffers: a stack of several candidates
+    :func:`skgd.engine.stacked.stacked_dense_epoch`, on its buffers reshaped
+    to ``(rows, K * n_outputs)`` without a copy (dense data only); a stack
+    of one, whose buffers have its own network's layout, the kernels of a
+    single fit (:func:`linear_epoch`, dense or CSR data), so that it costs
+    what that fit costs and makes the same updates. The candidates' settings
+    come from the group run each pass, since candidates leave the stack as
+    they finish.
     """
 
     def __init__(self, run):
@@ -259,9 +169,12 @@ class StackedLinearEpochs:
         )  # fmt: skip
 
     def accepts(self, part):
-        """Dense data of the stack's type (sparse data: the numpy path)."""
-        X = part.batches.X
-        return not sp.issparse(X) and X.dtype == self.run.net.dtype
+        """Data of the stack's type: dense, or CSR for a stack of one."""
+        run = self.run
+        single = len(run.active) == 1
+        return fusable_data(
+            part.batches.X, run.net.dtype, run.net.offset is not None, single
+        )
 
     def train_pass(self, part):
         """Train on ``part``; ``(totals, weight, rates, last batch)``.
@@ -271,13 +184,73 @@ class StackedLinearEpochs:
         last batch a callable that gathers it. Divergences go into the run's
         errors, as the numpy path's checks put them.
         """
+        run, batches = self.run, part.batches
+        order = part.row_order()
+        n_batches = -(-len(order) // part.size)
+        rates = self._rates(n_batches)
+        if len(run.active) == 1:
+            totals, failed = self._train_one(part, order, n_batches, rates[:, 0])
+        else:
+            totals, failed = self._train_stacked(part, order, n_batches, rates)
+        run.t += n_batches
+        self._record_failures(failed, rates)
+        last = order[(n_batches - 1) * part.size :]
+        return totals, float(len(order)), rates[-1], lambda: batches.batch(last)
+
+    def _train_one(self, part, order, n_batches, rates):
+        """The pass of a stack of one: a single fit's kernel; ``(totals, failed)``
+        as :meth:`_train_stacked` gives them.
+
+        A divergence ends the pass (as it ends the fit's), where the stacked
+        kernel trains the candidate on, unjudged: it leaves the stack at the
+        end of the epoch either way.
+        """
+        run, k = self.run, self.run.active[0]
+        optimizer = run.optimizer
+        counts = np.array([optimizer.t, self._averaged()])
+        sums = np.array([run.limit[k], 0.0, 0.0, 0.0, 0.0])
+        sw = part.batches.sample_weight
+        if sw is not None:  # the candidate's column
+            sw = np.ascontiguousarray(sw.reshape(len(sw), -1)[:, k])
+        state = (*self._optimizer_buffers(), counts, sums)
+        diverged = linear_epoch(
+            part.batches, self._offset(), order, sw, part.size, run.net, rates,
+            self.codes, self._single_hyper(k), state,
+        )  # fmt: skip
+        if optimizer.name == "adam":
+            optimizer.t = int(counts[0])
+        if optimizer.average is not None:
+            optimizer.average.count = int(counts[1])
+        run.limit[k] = math.inf if diverged else sums[0]
+        failed = np.array([[sums[3], sums[4] if diverged else -1.0]])
+        return sums[1:2].copy(), failed
+
+    def _single_hyper(self, k):
+        """The kernels' ``hyper`` of candidate ``k``, alone in the stack."""
+        run = self.run
+        values, average = run.optimizer.values, run.optimizer.average
+        defaults = {"momentum": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}
+        setting = [
+            float(values[name][0]) if name in values else default
+            for name, default in defaults.items()
+        ]
+        return np.array(
+            [
+                run.alpha[k],
+                run.deltas[k] or 1.0,
+                *setting,
+                0.0 if average is None else average.power,
+                run.baseline[k],
+            ]
+        )
+
+    def _train_stacked(self, part, order, n_batches, rates):
+        """The pass of several candidates, in one stacked kernel call;
+        ``(totals, failed)``: their loss sums and where each diverged."""
         from .stacked import stacked_dense_epoch  # numba: on the first fused pass
 
         run, batches = self.run, part.batches
-        order, K = part.row_order(), len(run.active)
-        n_batches = -(-len(order) // part.size)
-        rates = self._rates(n_batches)
-        o = run.net.dense[0].n_outputs
+        K, o = len(run.active), run.net.dense[0].n_outputs
         limits = run.limit[run.active].copy()
         totals, failed = np.zeros(K), np.column_stack([np.zeros(K), np.full(K, -1.0)])
         counts = np.array([0, self._averaged()])
@@ -287,24 +260,25 @@ class StackedLinearEpochs:
             failed, np.empty(K * o), np.empty(K * o),
         )  # fmt: skip
         sw = batches.sample_weight
-        offset = run.net.offset
-        if offset is None:
-            offset = np.zeros(run.net.dense[0].n_in, run.net.dtype)
         stacked_dense_epoch(
-            np.asarray(batches.X), offset, batches.Y, order,
+            np.asarray(batches.X), self._offset(), batches.Y, order,
             np.zeros((0, 0)) if sw is None else sw, part.size,
             run.net.params, run.net.grads, np.repeat(self._steps(rates), o, axis=1),
             np.repeat(self._spread(), o, axis=1), self._hyper(), self.codes, state,
         )  # fmt: skip
-        run.t += n_batches
         if run.optimizer.name == "adam":
             run.optimizer.t += n_batches
         if run.optimizer.average is not None:
             run.optimizer.average.count = int(counts[1])
         run.limit[run.active] = limits
-        self._record_failures(failed, rates)
-        last = order[(n_batches - 1) * part.size :]
-        return totals, float(len(order)), rates[-1], lambda: batches.batch(last)
+        return totals, failed
+
+    def _offset(self):
+        """What the features are centered by (see Center): zeros for nothing."""
+        net = self.run.net
+        if net.offset is None:
+            return np.zeros(net.dense[0].n_in, net.dtype)
+        return net.offset
 
     def _averaged(self):
         average = self.run.optimizer.average

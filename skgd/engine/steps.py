@@ -17,7 +17,7 @@ the first pass, never by ``import skgd``.
 
 import numpy as np
 
-from .fused import (
+from .linear_pass import (
     compiled_optimizer,
     kernel_settings,
     optimizer_state,
