@@ -135,6 +135,17 @@ def test_average_matches_the_iterate_average(rng):
     assert counts[1] == reference.count == 4
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 4), (9, 1), (300, 33)])
+def test_column_extremes_are_numpys(rng, dtype, shape):
+    X = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-15, 15, shape)).astype(dtype)
+    X[-1, 0] = -np.inf
+    top, bottom = np.empty(shape[1], dtype), np.empty(shape[1], dtype)
+    kernels.column_extremes(X, top, bottom)
+    np.testing.assert_array_equal(top, X.max(axis=0))
+    np.testing.assert_array_equal(bottom, X.min(axis=0))
+
+
 OPTIMIZERS = {
     "sgd": SGD,
     "momentum": lambda: SGD(momentum=0.9),

@@ -314,3 +314,41 @@ def batch_step(P, G, value, i, m, n_weights, rate, codes, hyper, state):
     sums[1] += m * value
     sums[2] += m
     return True
+
+
+@kernel
+def column_sums(X, block, partial, total):
+    """Add the sums of the columns of ``X`` to ``total``, ``block`` rows at a time.
+
+    Each block's sums are numpy's ``X[rows].sum(axis=0)`` on a C-ordered
+    float64 copy of the rows of two columns or more (the first row, then
+    each next row added, column by column), added to ``total`` (float64) as
+    :func:`skgd._tasks._column_means` adds them: the same sums, without a
+    copy and a numpy call a block. ``partial`` is scratch of one float64 a
+    column.
+    """
+    n, d = X.shape
+    for start in range(0, n, block):
+        for j in range(d):
+            partial[j] = X[start, j]
+        for i in range(start + 1, min(start + block, n)):
+            for j in range(d):
+                partial[j] += X[i, j]
+        for j in range(d):
+            total[j] += partial[j]
+
+
+@kernel
+def column_extremes(X, top, bottom):
+    """The largest and the smallest value of each column of ``X`` (of one
+    row at least) into ``top`` and ``bottom``: one pass over C-ordered rows,
+    each row's comparisons across the columns at once. A NaN (which input
+    validation refuses) is kept only where it is a column's first value."""
+    n, d = X.shape
+    for j in range(d):
+        top[j] = bottom[j] = X[0, j]
+    for i in range(1, n):
+        for j in range(d):
+            x = X[i, j]
+            top[j] = x if x > top[j] else top[j]
+            bottom[j] = x if x < bottom[j] else bottom[j]
