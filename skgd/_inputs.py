@@ -40,11 +40,21 @@ def _check_feature_scale(X, names=None):
     """
     limit = math.sqrt(np.finfo(X.dtype).max)
     values = X.data if sp.issparse(X) else X
-    # The largest and the smallest values: two whole-array reductions, no
-    # temporary; the columns are looked at only to name the one at fault.
-    if not values.size or max(values.max(), -values.min()) <= limit:
+    if not values.size:
         return
-    if sp.issparse(X):
+    if not sp.issparse(X) and X.flags.c_contiguous:
+        # Each column's extremes in one compiled pass over the rows.
+        from .engine.kernels import column_extremes  # numba: on the first call
+
+        top, bottom = np.empty(X.shape[1], X.dtype), np.empty(X.shape[1], X.dtype)
+        column_extremes(np.asarray(X), top, bottom)
+        largest = np.maximum(top, -bottom)
+    # Otherwise the largest and the smallest values: two whole-array
+    # reductions, no temporary; the columns are looked at only to name the
+    # one at fault.
+    elif max(values.max(), -values.min()) <= limit:
+        return
+    elif sp.issparse(X):
         largest = abs(X).max(axis=0).toarray().ravel()
     else:
         largest = np.maximum(X.max(axis=0), -X.min(axis=0))

@@ -33,9 +33,9 @@ from skgd._losses import (
     SquaredError,
 )
 from skgd._network import Network
-from skgd._optimizers import SGD, Adam, Averaged, IterateAverage
+from skgd._optimizers import SGD, Adam, IterateAverage
 from skgd.engine import activate, kernels
-from skgd.engine.fused import LOSS_CODES, kernel_settings
+from skgd.engine.linear_pass import LOSS_CODES
 from skgd.engine.trainer import add_penalty
 
 
@@ -137,6 +137,17 @@ def test_average_matches_the_iterate_average(rng):
     assert counts[1] == reference.count == 4
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 4), (9, 1), (300, 33)])
+def test_column_extremes_are_numpys(rng, dtype, shape):
+    X = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-15, 15, shape)).astype(dtype)
+    X[-1, 0] = -np.inf
+    top, bottom = np.empty(shape[1], dtype), np.empty(shape[1], dtype)
+    kernels.column_extremes(X, top, bottom)
+    np.testing.assert_array_equal(top, X.max(axis=0))
+    np.testing.assert_array_equal(bottom, X.min(axis=0))
+
+
 OPTIMIZERS = {
     "sgd": SGD,
     "momentum": lambda: SGD(momentum=0.9),
@@ -149,47 +160,6 @@ def small_network():
     """Two dense layers with intercepts: two penalized blocks, apart."""
     layers = [Dense(3, 4), Activation("tanh"), Dense(4, 2)]
     return Network(layers, 3, np.float64)
-
-
-@pytest.mark.parametrize("alpha", [0.0, 0.3])
-@pytest.mark.parametrize("averaged", [False, True])
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_network_step_matches_penalty_optimizer_and_average(rng, name, averaged, alpha):
-    net, reference = small_network(), small_network()
-    net.params[:] = reference.params[:] = rng.standard_normal(net.params.size)
-    optimizers = [OPTIMIZERS[name]() for _ in range(2)]
-    if averaged:
-        optimizers = [Averaged(optimizer) for optimizer in optimizers]
-    for optimizer, network in zip(optimizers, (net, reference)):
-        optimizer.init(network.params)
-        if averaged:
-            optimizer.average.begin(network.params)
-    inner, average, codes, hyper = kernel_settings(optimizers[0])
-    hyper[0], sums = alpha, np.array([np.inf, 0.0, 0.0, 0.0, 0.0])
-    counts = np.zeros(2, np.int64)
-    empty, velocity = np.zeros(0), getattr(inner, "velocity", None)
-    state = (
-        empty if velocity is None else velocity,
-        getattr(inner, "m_", empty), getattr(inner, "v_", empty),
-        average.mean if averaged else empty, counts, sums,
-    )  # fmt: skip
-    for _ in range(3):
-        loss, grads = rng.random(), rng.standard_normal(net.params.size)
-        net.grads[:] = reference.grads[:] = grads
-        expected = add_penalty(reference, alpha, loss) if alpha else loss
-        optimizers[1].step(reference.params, reference.grads, 0.05)
-        value = kernels.network_step(
-            loss, net.params, net.grads, net.penalized_bounds, 0.05, codes, hyper,
-            state,
-        )  # fmt: skip
-        assert value == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(net.params, reference.params, rtol=1e-12)
-    if averaged:
-        reference_average = optimizers[1].average
-        np.testing.assert_allclose(average.mean, reference_average.mean, rtol=1e-12)
-        assert counts[1] == reference_average.count == 3
-    if name == "adam":
-        assert counts[0] == getattr(optimizers[1], "inner", optimizers[1]).t == 3
 
 
 @pytest.mark.parametrize(
@@ -234,24 +204,6 @@ def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings):
             references[k].step(net.params, net.grads, rates[k])
     for k, net in enumerate(singles):
         np.testing.assert_allclose(stack.candidate_params(k), net.params, rtol=1e-12)
-
-
-def test_network_step_beyond_the_limit_changes_nothing(rng):
-    net = small_network()
-    net.params[:] = rng.standard_normal(net.params.size)
-    net.grads[:] = rng.standard_normal(net.params.size)
-    before = net.params.copy()
-    _, _, codes, hyper = kernel_settings(SGD())
-    empty, counts = np.zeros(0), np.zeros(2, np.int64)
-    for value in (2.0, np.nan):
-        sums = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
-        state = (empty, empty, empty, empty, counts, sums)
-        out = kernels.network_step(
-            value, net.params, net.grads, net.penalized_bounds, 0.1, codes, hyper,
-            state,
-        )  # fmt: skip
-        assert not out <= sums[0]
-    np.testing.assert_array_equal(net.params, before)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -9,9 +9,16 @@ derivatives of the numpy path.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 
-from skgd import MLPClassifier, MLPRegressor
+from skgd import (
+    DivergenceError,
+    GDClassifier,
+    GDRegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
 from skgd._activations import ACTIVATIONS
 from skgd._layers import Dropout
 from skgd._losses import (
@@ -221,3 +228,96 @@ def test_relu_classifier_stacks_with_dropout_equal_their_own_fits(rng):
         np.testing.assert_allclose(
             stacked.predict_proba(X), alone.predict_proba(X), rtol=1e-9, atol=1e-12
         )
+
+
+# -- a stack of one linear model: its own fit's kernels --------------------------
+
+
+def one_stacked_and_alone(estimator, X, y, sample_weight=None):
+    """``estimator``'s fit in a stack of one, and its own fit."""
+    outcomes, _, _ = train_group([clone(estimator)], X, y, sample_weight)
+    return outcomes[0].take(), clone(estimator).fit(X, y, sample_weight=sample_weight)
+
+
+def assert_same_fit(stacked, alone):
+    """The same weights, bit for bit, and the same records."""
+    np.testing.assert_array_equal(stacked.coef_, alone.coef_)
+    np.testing.assert_array_equal(stacked.intercept_, alone.intercept_)
+    assert stacked.n_iter_ == alone.n_iter_
+    for key in ("train_loss", "learning_rate"):
+        assert [r[key] for r in stacked.history_] == [r[key] for r in alone.history_]
+
+
+LINEAR = dict(batch_size=16, epochs=3, tol=None, random_state=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"alpha": 1e-3, "loss": "huber", "huber_delta": 0.5},
+        {"optimizer": "adam", "learning_rate": 1e-2, "alpha": 1e-4},
+        {"momentum": 0.9, "nesterov": True, "alpha": 1e-3},
+        {"average": True, "lr_schedule": "invscaling"},
+    ],
+)
+def test_a_stack_of_one_linear_regressor_is_its_own_fit(rng, dtype, sparse, settings):
+    X = rng.standard_normal((90, 6)).astype(dtype)
+    X[X < 0.3] = 0.0
+    y = X @ rng.standard_normal(6) + 0.1 * rng.standard_normal(90)
+    X = sp.csr_matrix(X) if sparse else X
+    estimator = GDRegressor(**{**LINEAR, "learning_rate": 1e-2, **settings})
+    assert_same_fit(*one_stacked_and_alone(estimator, X, y))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_stack_of_one_linear_classifier_is_its_own_fit(rng, sparse, loss, n_classes):
+    X = rng.standard_normal((80, 5))
+    y = (X[:, 0] > 0).astype(int) + (n_classes == 3) * (X[:, 1] > 0.5)
+    X = sp.csr_matrix(X) if sparse else X
+    estimator = GDClassifier(
+        loss=loss, learning_rate=1e-2, class_weight="balanced", **LINEAR
+    )
+    assert_same_fit(*one_stacked_and_alone(estimator, X, y))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_stack_of_one_is_its_own_fit_with_sample_weights(rng, sparse):
+    X = rng.standard_normal((70, 4))
+    y = X @ rng.standard_normal(4)
+    weights = rng.uniform(0.0, 2.0, 70)
+    X = sp.csr_matrix(X) if sparse else X
+    estimator = GDRegressor(learning_rate=1e-2, alpha=1e-3, **LINEAR)
+    assert_same_fit(*one_stacked_and_alone(estimator, X, y, weights))
+
+
+def test_a_stack_of_one_trains_in_the_single_kernel(rng, monkeypatch):
+    from skgd.engine import fused, stacked
+
+    def refused(*args):
+        raise AssertionError("a stack of one calls the single fit's kernel")
+
+    monkeypatch.setattr(stacked, "stacked_dense_epoch", refused)
+    passes = []
+    real = fused.linear_epoch
+    monkeypatch.setattr(fused, "linear_epoch", lambda *a: passes.append(1) or real(*a))
+    X = sp.csr_matrix(rng.standard_normal((40, 3)))
+    outcomes, _, _ = train_group([GDRegressor(**LINEAR)], X, np.ones(40))
+    outcomes[0].take()
+    assert len(passes) == LINEAR["epochs"]
+
+
+def test_a_stack_of_one_diverges_as_its_own_fit(rng):
+    X = 10.0 * rng.standard_normal((60, 4))
+    y = X @ rng.standard_normal(4)
+    estimator = GDRegressor(learning_rate=5.0, scale_target=False, **LINEAR)
+    outcomes, _, _ = train_group([clone(estimator)], X, y)
+    with pytest.raises(DivergenceError) as stacked:
+        outcomes[0].take()
+    with pytest.raises(DivergenceError) as alone:
+        clone(estimator).fit(X, y)
+    assert str(stacked.value) == str(alone.value)

@@ -11,6 +11,7 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
 from skgd import GDRegressor, MLPRegressor
+from skgd._tasks import _column_means
 
 # The issue's target: y = X @ [1, 2, 0, -1] + noise, then shifted or scaled.
 CASES = {
@@ -261,3 +262,22 @@ def test_float32_outputs_beyond_float32_in_the_targets_units_are_a_divergence():
     with pytest.raises(DivergenceError, match=r"Training diverged.*float32"):
         mlp.fit(X, y)
     assert not hasattr(mlp, "coefs_")
+
+
+def blockwise_means(X, block=256):
+    """The column means of ``X`` as numpy sums them, a C-ordered float64
+    block of rows at a time (the reference of the compiled sums)."""
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], block):
+        total += np.ascontiguousarray(X[start : start + block], np.float64).sum(0)
+    return total / X.shape[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", [(1, 3), (255, 2), (700, 33), (513, 1)])
+def test_column_means_are_numpys_blockwise_sums_bit_for_bit(dtype, order, shape):
+    rng = np.random.default_rng(5)
+    scales = 10.0 ** rng.uniform(-6, 6, shape)  # sums whose order shows
+    X = np.asarray(rng.standard_normal(shape) * scales, dtype=dtype, order=order)
+    np.testing.assert_array_equal(_column_means(X, None), blockwise_means(X))

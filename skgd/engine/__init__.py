@@ -11,7 +11,8 @@ arrays, compiled on first use and cached on disk) are
 :mod:`skgd.engine.kernels`, :mod:`skgd.engine.epochs` and
 :mod:`skgd.engine.sparse_epochs` (one candidate's linear epoch),
 :mod:`skgd.engine.stacked` and :mod:`skgd.engine.stacked_passes` (a
-stack's); :mod:`skgd.engine.fused` chooses which of them trains a pass.
+stack's); :mod:`skgd.engine.fused` chooses which of them trains a pass
+(one linear model's call in :mod:`skgd.engine.linear_pass`).
 
 Importing this package imports none of its modules: ``import skgd`` must
 not import numba.

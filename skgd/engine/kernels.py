@@ -282,26 +282,6 @@ def fold_scale(P, n_weights, s):
     return squares(P, n_weights)
 
 
-@kernel
-def network_step(value, P, G, penalized, lr, codes, hyper, state):
-    """A network's step after its backward pass: penalty, check, update.
-
-    Adds the L2 penalty of each block ``penalized[j, 0]:penalized[j, 1]``
-    of ``P`` to ``G`` and to the batch's loss ``value``, judges that
-    objective against the limit ``sums[0]`` (see :func:`judge`) and, within
-    it, updates ``P`` and the average (see :func:`update`). Returns the
-    objective; beyond the limit nothing is updated. ``state`` is
-    ``(velocity, m_, v_, mean, counts, sums)`` as in the epoch kernels.
-    """
-    velocity, m_, v_, mean, counts, sums = state
-    for j in range(penalized.shape[0]):
-        a, b = penalized[j, 0], penalized[j, 1]
-        value += penalty(P[a:b], G[a:b], b - a, hyper[0])
-    if judge(value, sums, hyper, 0.0):
-        update(P, G, lr, codes, hyper, velocity, m_, v_, counts, mean)
-    return value
-
-
 @inlined
 def batch_step(P, G, value, i, m, n_weights, rate, codes, hyper, state):
     """The penalty, the divergence check, the update and the epoch's sums of
@@ -314,3 +294,41 @@ def batch_step(P, G, value, i, m, n_weights, rate, codes, hyper, state):
     sums[1] += m * value
     sums[2] += m
     return True
+
+
+@kernel
+def column_sums(X, block, partial, total):
+    """Add the sums of the columns of ``X`` to ``total``, ``block`` rows at a time.
+
+    Each block's sums are numpy's ``X[rows].sum(axis=0)`` on a C-ordered
+    float64 copy of the rows of two columns or more (the first row, then
+    each next row added, column by column), added to ``total`` (float64) as
+    :func:`skgd._tasks._column_means` adds them: the same sums, without a
+    copy and a numpy call a block. ``partial`` is scratch of one float64 a
+    column.
+    """
+    n, d = X.shape
+    for start in range(0, n, block):
+        for j in range(d):
+            partial[j] = X[start, j]
+        for i in range(start + 1, min(start + block, n)):
+            for j in range(d):
+                partial[j] += X[i, j]
+        for j in range(d):
+            total[j] += partial[j]
+
+
+@kernel
+def column_extremes(X, top, bottom):
+    """The largest and the smallest value of each column of ``X`` (of one
+    row at least) into ``top`` and ``bottom``: one pass over C-ordered rows,
+    each row's comparisons across the columns at once. A NaN (which input
+    validation refuses) is kept only where it is a column's first value."""
+    n, d = X.shape
+    for j in range(d):
+        top[j] = bottom[j] = X[0, j]
+    for i in range(1, n):
+        for j in range(d):
+            x = X[i, j]
+            top[j] = x if x > top[j] else top[j]
+            bottom[j] = x if x < bottom[j] else bottom[j]

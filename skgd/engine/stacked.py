@@ -185,7 +185,8 @@ def stacked_network_step(
 
     Adds each candidate's L2 penalty to its gradient and ``(alpha / 2)
     ||W||**2`` to its objective ``values[k]``, then makes its update, with
-    the arithmetic of :func:`skgd.engine.kernels.network_step`. ``blocks``
+    the arithmetic of :func:`skgd.engine.kernels.penalty` and
+    :func:`~skgd.engine.kernels.step`. ``blocks``
     has a row per dense layer: its offset in ``P``, its rows (inputs, then
     the intercepts), the rows penalized (the inputs), its outputs ``o`` and
     its first column in ``columns``; a layer's parameters are laid out
@@ -251,7 +252,8 @@ def stacked_network_step(
 @inlined
 def _one_step(P, G, blocks, lr, settings, codes, velocity, m_, v_, values):
     """:func:`stacked_network_step` of one candidate, at rate ``lr``: the
-    loops of :func:`skgd.engine.kernels.network_step` over its parameters."""
+    loops of :func:`skgd.engine.kernels.penalty` and
+    :func:`~skgd.engine.kernels.step` over its parameters."""
     alpha = settings[ALPHA]
     if alpha != 0.0:
         for j in range(blocks.shape[0]):

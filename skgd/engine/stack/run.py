@@ -19,7 +19,8 @@ import numpy as np
 from ..._data import Batches
 from ..._losses import _add, weighted_loss
 from ..._optimizers import Averaged
-from ..fused import compiled_optimizer, stacked_fused_epochs
+from ..fused import stacked_fused_epochs
+from ..linear_pass import LOSS_CODES, compiled_optimizer
 from ..session import _baseline, _early_stopping, _starting_state
 from ..trainer import DIVERGENCE_FACTOR, add_penalty, divergence_error
 from .ending import _Ending
@@ -460,7 +461,6 @@ _ONE = np.ones(1)  # the Huber threshold of the losses without one
 def _compiled_loss(loss):
     """``(kernel, code)``: :func:`~skgd.engine.stacked.stacked_loss` and the
     code of ``loss``, or False for a loss the kernels do not know."""
-    from ..fused import LOSS_CODES
     from ..stacked_passes import stacked_loss
 
     code = LOSS_CODES.get(type(loss))
