@@ -121,7 +121,7 @@ class LearningRateRangeDisplay:
         )
         train, val = losses
         diverged = ~(np.isfinite(train) & np.isfinite(val))
-        name = type(_steps(estimator)[1]).__name__
+        name = type(_final_step(estimator)).__name__
         display = cls(rates, train, val, diverged, name)
         if not display.diverged.all():
             return display.plot(ax=ax)
@@ -245,3 +245,8 @@ def _steps(estimator):
     if isinstance(estimator, Pipeline):
         return clone(Pipeline(estimator.steps[:-1])), clone(estimator.steps[-1][1])
     return None, clone(estimator)
+
+
+def _final_step(estimator):
+    """The estimator trained: the last step of a pipeline (not cloned)."""
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
