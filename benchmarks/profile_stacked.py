@@ -7,7 +7,7 @@ on the diabetes data scaled on the first KFold split's training rows, K
 candidates of ``learning_rate`` x ``alpha`` (x ``dropout`` 0, 0.1, 0.2 with
 ``--dropout``). Printed, in microseconds per step and per candidate-step:
 
-* the training itself (``_GroupRun.run`` of ``--epochs`` epochs, its
+* the training itself (``Trainer.run`` of ``--epochs`` epochs, its
   results included; minimum of ``--repeats``), and the stacking before it;
 * its pieces, each called alone many times on one batch (minimum of 7
   rounds): the forward pass and, for relu networks, its parts (the first
@@ -85,7 +85,7 @@ def best_of(function, calls=300, rounds=7):
 def pieces(group):
     """Name -> a callable running one piece of a step on the first batch."""
     net, optimizer, streams = group.net, group.optimizer, group.streams
-    X, y, c, _ = next(iter(group.batches(32, group.rng)))
+    X, y, c, _ = next(iter(group.source.batches(32, group.rng)))
     group._objective(X, y, c, streams)  # every buffer written, the gradients too
     ws, lr = net._ws, np.zeros(len(group.active))
     found = {
