@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from .._base import BaseGD
 from .._compat import Interval
 from ._candidate import StackedCandidate, standing_for
+from ._scores import FoldScorer, fold_metric
 from ._stacking import MAX_STACK_BYTES, _sequential, _Stacking
 
 
@@ -103,9 +104,23 @@ class _StackedSearch:
             )
         return super().fit(X, y, **params)
 
+    def _get_scorers(self):
+        # In a stacked fit, the fits' scores come from their fold's, where
+        # skgd gives what the scorer gives (see _scores).
+        scorers, refit_metric = super()._get_scorers()
+        stacking = getattr(self, "_stacking", None)
+        if stacking is not None:
+            stacking.metric = fold_metric(scorers, stacking.estimator)
+            if stacking.metric is not None:
+                scorers = FoldScorer(scorers)
+        return scorers, refit_metric
+
     def _unwrap(self, estimator):
         """Put the user's ``estimator`` where scikit-learn's search kept the
-        :class:`StackedCandidate` that stood for it."""
+        :class:`StackedCandidate` that stood for it, and its scorer where it
+        kept the :class:`FoldScorer` that stood for that."""
+        if isinstance(getattr(self, "scorer_", None), FoldScorer):
+            self.scorer_ = self.scorer_.scorer
         if isinstance(getattr(self, "best_estimator_", None), StackedCandidate):
             self.best_estimator_ = self.best_estimator_.fitted_
         if isinstance(getattr(self.scorer_, "_estimator", None), StackedCandidate):
