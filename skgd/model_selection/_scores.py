@@ -24,7 +24,6 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing
 
 # scikit-learn's metrics that score the columns of a matrix of predictions
 # one by one (multioutput="raw_values") as each column alone.
@@ -140,59 +139,53 @@ def score_fold(fits, X, y, train, test, metric, with_train):
     Returns
     -------
     scores : dict
-        ``{key: FoldScores}`` of the fits whose predictions succeeded
-        without a warning.
+        ``{key: FoldScores}`` of the fits whose predictions succeeded; none
+        where anything warned (each fit's scorer then gives the warning).
     """
     if not (isinstance(X, np.ndarray) and isinstance(y, np.ndarray) and y.ndim == 1):
         return {}
     parts = [test, train] if with_train else [test]
-    rows = [(_safe_indexing(X, part), _safe_indexing(y, part)) for part in parts]
-    predicted = _predictions(fits, [X_part for X_part, _ in rows])
-    if not predicted:
-        return {}
-    keys = list(predicted)
-    scores = []
-    for j, (_, y_part) in enumerate(rows):
-        columns = np.column_stack([predicted[key][j] for key in keys])
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            values = metric(y_part, columns)
-        if caught:  # each fit's scorer gives the warning
+    rows = [(X[part], y[part]) for part in parts]  # as _safe_indexing's
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predicted = _predictions(fits, [X_part for X_part, _ in rows])
+        keys = list(predicted)
+        try:
+            scores = [
+                metric(y_part, np.column_stack([predicted[key][j] for key in keys]))
+                for j, (_, y_part) in enumerate(rows)
+            ]
+        except Exception:  # each fit's scorer meets the error
             return {}
-        scores.append([float(value) for value in values])
+    if caught or not keys:
+        return {}
     return {
-        key: FoldScores([(*rows[j], scores[j][c]) for j in range(len(rows))])
+        key: FoldScores(
+            [(*part, float(values[c])) for part, values in zip(rows, scores)]
+        )
         for c, key in enumerate(keys)
     }
 
 
 def _predictions(fits, parts):
     """``{key: [predictions of each part], ...}``: each fit predicts the rows
-    of all ``parts`` in one call; fits that fail or warn are left out."""
+    of all ``parts`` in one call; fits whose prediction fails are left out
+    (their scorer meets the error)."""
     transformed, predicted = {}, {}
-    sizes = np.cumsum([len(part) for part in parts])[:-1]
+    sizes = np.cumsum([part.shape[0] for part in parts])
+    sizes, n_rows = sizes[:-1], sizes[-1]
     for key, fitted in fits.items():
         steps, final = _steps(fitted)
         ident = tuple(map(id, steps))
-        if ident not in transformed:
-            transformed[ident] = _quietly(_transformed, steps, parts)
-        rows = transformed[ident]
-        prediction = None if rows is None else _quietly(final.predict, rows)
-        if isinstance(prediction, np.ndarray) and prediction.ndim == 1:
+        try:
+            if ident not in transformed:
+                transformed[ident] = _transformed(steps, parts)
+            prediction = final.predict(transformed[ident])
+        except Exception:
+            continue
+        if isinstance(prediction, np.ndarray) and prediction.shape == (n_rows,):
             predicted[key] = np.split(prediction, sizes)
     return predicted
-
-
-def _quietly(function, *args):
-    """``function(*args)``, or None where it raised or warned (each fit's
-    scorer then meets the error or gives the warning)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = function(*args)
-        except Exception:
-            return None
-    return None if caught else result
 
 
 def _steps(fitted):
@@ -210,13 +203,13 @@ def _is_passthrough(step):
 
 
 def _transformed(steps, parts):
-    """The rows of all ``parts`` through ``steps``, in one array; None
-    unless each part comes out an array."""
+    """The rows of each of ``parts`` through ``steps``, then in one array."""
     out = []
-    for rows in parts:
+    for part in parts:
+        rows = part
         for step in steps:
             rows = step.transform(rows)
-        if not isinstance(rows, np.ndarray):
-            return None
+        if not isinstance(rows, np.ndarray) or len(rows) != len(part):
+            raise TypeError("Only arrays of the rows given are predicted at once.")
         out.append(rows)
     return np.concatenate(out)
