@@ -118,6 +118,21 @@ def _by_column(func, sign, y, predictions):
     return sign * func(targets, predictions, multioutput="raw_values")
 
 
+def score_outcomes(outcomes, X, y, splits, metric, with_train):
+    """``{(candidate, split): FoldScores}`` of the fitted ``outcomes``
+    (``{(candidate, split): Outcome}``), split by split (see :func:`score_fold`)."""
+    scores = {}
+    for s, (train, test) in enumerate(splits):
+        fits = {
+            i: outcome.estimator
+            for (i, split), outcome in outcomes.items()
+            if split == s and outcome.error is None and outcome.estimator is not None
+        }
+        done = score_fold(fits, X, y, train, test, metric, with_train)
+        scores.update({(i, s): value for i, value in done.items()})
+    return scores
+
+
 def score_fold(fits, X, y, train, test, metric, with_train):
     """The :class:`FoldScores` of ``fits`` on one split, for ``metric``.
 

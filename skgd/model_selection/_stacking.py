@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_method_params, _num_samples, indexab
 
 from .._base import BaseGD
 from ..engine.stack import STACKED, train_group
-from ._scores import score_fold
+from ._scores import score_outcomes
 
 # The memory stacked candidates may take by default: 256 MiB.
 MAX_STACK_BYTES = 2**28
@@ -80,7 +80,11 @@ class _Stacking:
         for (i, s), outcome in outcomes.items():
             self.outcomes[offset + i, s] = outcome
         if self.metric is not None:
-            self._score(outcomes, splits, offset)
+            with_train = self.search.return_train_score
+            scores = score_outcomes(
+                outcomes, self.X, self.y, splits, self.metric, with_train
+            )
+            self.scores.update({(offset + i, s): v for (i, s), v in scores.items()})
         self.shares.update({(offset + i, s): t for (i, s), t in shares.items()})
         self.queue.extend(
             (offset + i, identity, s, _num_samples(train))
@@ -104,27 +108,6 @@ class _Stacking:
                 pre_dispatch=search.pre_dispatch,
                 max_stack_bytes=search.max_stack_bytes,
             )
-
-    def _score(self, outcomes, splits, offset):
-        """File the fold scores of the fitted ``outcomes`` on each split."""
-        for s, (train, test) in enumerate(splits):
-            fits = {
-                i: outcome.estimator
-                for (i, split), outcome in outcomes.items()
-                if split == s
-                and outcome.error is None
-                and outcome.estimator is not None
-            }
-            scores = score_fold(
-                fits,
-                self.X,
-                self.y,
-                train,
-                test,
-                self.metric,
-                self.search.return_train_score,
-            )
-            self.scores.update({(offset + i, s): v for i, v in scores.items()})
 
     def next_fit(self, params, X):
         """The :class:`~skgd.engine.stack.ending.Outcome` of scikit-learn's
