@@ -20,6 +20,7 @@ import functools
 import warnings
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import RegressorMixin
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
@@ -115,7 +116,9 @@ def _defining(estimator, name):
 def _by_column(func, sign, y, predictions):
     """``sign * func`` of each column of ``predictions`` against ``y``."""
     targets = np.repeat(y[:, None], predictions.shape[1], axis=1)
-    return sign * func(targets, predictions, multioutput="raw_values")
+    # Its parameters are ours, valid: only the data is checked.
+    with config_context(skip_parameter_validation=True):
+        return sign * func(targets, predictions, multioutput="raw_values")
 
 
 def score_outcomes(outcomes, X, y, splits, metric, with_train):
