@@ -144,7 +144,7 @@ _COMMON = """
         scikit-learn (None: the estimator's ``score``). A regressor's
         ``score``, ``"r2"`` and ``"neg_mean_squared_error"`` score the fits
         of a fold at once: each predicts its rows in one call, and
-        scikit-learn's metric takes all their predictions (the same scores).
+        scikit-learn's metric takes all their predictions (equal to rounding).
     n_jobs : int or None, default=None
         Workers for the stacked runs (one task per group of candidates and
         fold, in joblib's backend: ``parallel_config(backend="dask")``
