@@ -24,8 +24,10 @@ Usage::
 
     python benchmarks/bench_halving.py
     python benchmarks/bench_halving.py --quick   # max_resources=27, 1 repeat
+    python benchmarks/bench_halving.py --profile # where skgd's search spends its time
 """
 
+import math
 import sys
 import warnings
 
@@ -34,6 +36,7 @@ from _timing import (
     benchmark_parser,
     check_repeats,
     print_run_header,
+    profile_fit,
     time_interleaved,
     verdict,
 )
@@ -82,6 +85,12 @@ def main(argv=None):
         repeats_help="timed repetitions (default 3, 1 with --quick)",
         quick_help="max_resources=27 instead of 243",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the timings, profile one fit of skgd's search (per "
+        "stacked batch: folds x max_resources epochs x batches of a fold)",
+    )
     args = parser.parse_args(argv)
     check_repeats(parser, args)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -115,6 +124,14 @@ def main(argv=None):
     print(
         f"   scores vs scikit-learn's: max |diff| {worst:.2g}; same rungs: {same_rungs}"
     )
+    if args.profile:
+        print()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            search = contenders(X, y, max_resources)["skgd HalvingGridSearchCV"]
+            n_train = X.shape[0] - X.shape[0] // 5  # KFold(5)'s largest training fold
+            n_batches = 5 * max_resources * math.ceil(n_train / 32)
+            profile_fit("skgd HalvingGridSearchCV", search, n_batches, top=20)
     return 0 if worst <= 1e-9 and same_rungs else 1
 
 

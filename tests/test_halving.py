@@ -255,3 +255,87 @@ def test_a_rungs_fits_keep_their_state_while_the_stack_trains_on(diabetes):
             s.bit_generator.state for s in own["streams"]
         ]
         np.testing.assert_allclose(fitted.predict(X), alone.predict(X), rtol=1e-10)
+
+
+def _count_predictions(monkeypatch, estimator_class):
+    """The calls of ``estimator_class.predict``, one entry a call."""
+    calls = []
+    predict = estimator_class.predict
+
+    def counted(self, X):
+        calls.append(len(X))
+        return predict(self, X)
+
+    monkeypatch.setattr(estimator_class, "predict", counted)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "scoring, fold_scored",
+    [
+        (None, True),  # the regressor's score: R²
+        ("r2", True),
+        ("neg_mean_squared_error", True),
+        ("neg_mean_absolute_error", False),  # scikit-learn's scorer, fit by fit
+    ],
+)
+def test_scores_of_a_fold_at_once_equal_scikit_learns(
+    diabetes, monkeypatch, scoring, fold_scored
+):
+    """Where skgd gives the scorer's scores, each fit predicts once (its test
+    and training rows together); the scores are scikit-learn's either way."""
+    X, y = diabetes
+    settings = {**MLP_HALVING, "scoring": scoring}
+    theirs = SklearnHalvingGrid(_mlp_pipeline(), MLP_GRID, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, y)
+    calls = _count_predictions(monkeypatch, MLPRegressor)
+    ours = HalvingGridSearchCV(_mlp_pipeline(), MLP_GRID, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y)
+    assert_same_halving(ours, theirs)
+    n_fits = sum(ours.n_candidates_) * ours.n_splits_
+    assert len(calls) == (n_fits if fold_scored else 2 * n_fits)
+    assert type(ours.scorer_) is type(theirs.scorer_)  # the search's own scorer
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=1e-9)
+
+
+def test_scores_that_warn_are_scikit_learns_with_their_warnings(diabetes):
+    """A fold scored on one row: R² warns and is NaN at each fit, as in
+    scikit-learn's search (the fold's scores fall back to the scorer's)."""
+    X, y = diabetes
+    X, y = X[:60], y[:60]
+    cv = [(np.arange(1, 60), np.array([0])), (np.arange(59), np.array([59]))]
+    model = GDRegressor(batch_size=16, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-2]}
+    settings = {"resource": "epochs", "max_resources": 8, "factor": 2, "cv": cv}
+    given = []
+    for search in (HalvingGridSearchCV, SklearnHalvingGrid):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted = search(model, grid, **settings).fit(X, y)
+        given.append(sorted((w.category.__name__, str(w.message)) for w in caught))
+        given.append(fitted)
+    assert given[0] == given[2]
+    assert any("two samples" in message for _, message in given[0])
+    assert_same_halving(given[1], given[3])
+
+
+def test_data_that_is_not_an_array_is_scored_fit_by_fit(diabetes, monkeypatch):
+    X, y = diabetes
+    model = GDRegressor(batch_size=16, tol=None, random_state=0)
+    grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "alpha": [0.0, 1e-2]}
+    settings = {"resource": "epochs", "max_resources": 8, "factor": 2, "cv": CV}
+    theirs = SklearnHalvingGrid(model, grid, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, y)
+    calls = _count_predictions(monkeypatch, GDRegressor)
+    ours = HalvingGridSearchCV(model, grid, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X.tolist(), y.tolist())
+    assert_same_halving(ours, theirs)
+    assert len(calls) == 2 * sum(ours.n_candidates_) * ours.n_splits_

@@ -12,7 +12,6 @@ best candidate, train the user's estimator as scikit-learn's search would.
 import functools
 
 from sklearn.base import clone
-from sklearn.utils import get_tags
 
 
 class StackedCandidate:
@@ -28,12 +27,14 @@ class StackedCandidate:
 
     def __init__(self, estimator, stacking):
         self.estimator, self.stacking, self.params = estimator, stacking, {}
+        # The fit's scores, given to the search's scorer (see :mod:`._scores`).
+        self.fold_scores = None
 
     def __sklearn_clone__(self):
         return type(self)(self.estimator, self.stacking)
 
     def __sklearn_tags__(self):
-        return get_tags(self.estimator)
+        return self.stacking.tags  # the estimator's, taken once
 
     def get_params(self, deep=True):
         """The parameters of the estimator it stands for."""
@@ -51,6 +52,7 @@ class StackedCandidate:
         """
         stacking = self.stacking
         outcome = stacking.next_fit(self.params, X)
+        self.fold_scores = stacking.last_scores
         try:
             if outcome is None:
                 fitted = clone(self.estimator).set_params(**self.params)

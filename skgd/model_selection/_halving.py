@@ -54,7 +54,11 @@ _HALVING_COMMON = """
         (``shuffle=True`` without a ``random_state``), each rung trains its
         candidates anew (stacked), as scikit-learn's search does.
     scoring : str, callable or None, default=None
-        One scorer, as in scikit-learn's halving searches.
+        One scorer, as in scikit-learn's halving searches. A regressor's
+        ``score``, ``"r2"`` and ``"neg_mean_squared_error"`` score the fits
+        of a rung's fold at once: each predicts its held-out and training
+        rows in one call, and scikit-learn's metric takes all their
+        predictions (the same scores, to rounding).
     refit : bool, default=True
         Refit the best candidate on the whole data.
     error_score : "raise" or float, default=np.nan

@@ -23,6 +23,7 @@ from ._stacking import (
     identity_of,
     stack_jobs,
     train_fold,
+    unfitted,
     with_steps,
 )
 
@@ -46,7 +47,7 @@ class _Rungs(_Stacking):
             return super()._train(candidates, splits, fit_params)
         if not _same_splits(splits, self.splits):  # a splitter that reshuffles
             self.live, self.splits = {}, splits
-        models = [_candidate(self.estimator, params) for params in candidates]
+        models = [unfitted(self.estimator, params) for params in candidates]
         # What names a candidate across rungs: its parameters but the resource.
         identities = [identity_of(params, self.resource) for params in candidates]
         survivors = [i for i, key in enumerate(identities) if key in self.live]
@@ -54,7 +55,7 @@ class _Rungs(_Stacking):
         left = set(survivors)
         new = [i for i in range(len(candidates)) if i not in left]
         fresh = [i for i in new if _continuable(_parts(models[i])[1])]
-        more = self._start(fresh, candidates, identities, splits, fit_params)
+        more = self._start(fresh, models, candidates, identities, splits, fit_params)
         outcomes.update(more[0])
         shares.update(more[1])
         anew = sorted(set(new) - set(fresh))
@@ -86,14 +87,18 @@ class _Rungs(_Stacking):
                 shares[i, s] = seconds
         return outcomes, shares
 
-    def _start(self, fresh, candidates, identities, splits, fit_params):
-        """Train the new candidates ``fresh`` stacked, and keep their stacks:
-        ``(outcomes, shares)`` of those candidates."""
+    def _start(self, fresh, models, candidates, identities, splits, fit_params):
+        """Train the new candidates ``fresh`` (their ``models``) stacked, and
+        keep their stacks: ``(outcomes, shares)`` of those candidates."""
         outcomes, shares = {}, {}
         chosen = [candidates[i] for i in fresh]
-        search = self.search
         jobs = stack_jobs(
-            self.estimator, chosen, self.X, splits, search.max_stack_bytes
+            self.estimator,
+            chosen,
+            self.X,
+            splits,
+            self.search.max_stack_bytes,
+            models=[models[i] for i in fresh],
         )
         for chunk, s, train in jobs:
             done, seconds, group = train_fold(
@@ -128,11 +133,6 @@ def _epochs_path(estimator):
     if isinstance(estimator, Pipeline):
         return f"{estimator.steps[-1][0]}__epochs"
     return "epochs"
-
-
-def _candidate(estimator, params):
-    """The ``estimator`` of the candidate of ``params``, unfitted."""
-    return clone(estimator).set_params(**clone(params, safe=False))
 
 
 def _continuable(final):

@@ -14,7 +14,8 @@ pipeline's other steps, ...) makes groups, each trained apart. Each fit of
 scikit-learn's search then takes its candidate's stacked fit
 (:mod:`skgd.model_selection._candidate`), so that scoring,
 ``error_score``, ``refit``, multi-metric scoring and ``cv_results_`` are
-scikit-learn's own.
+scikit-learn's own; the fits of a fold are scored at once where skgd
+gives what the scorer gives (:mod:`skgd.model_selection._scores`).
 """
 
 import warnings
@@ -28,6 +29,7 @@ from sklearn.pipeline import Pipeline
 from .._base import BaseGD
 from .._compat import Interval
 from ._candidate import StackedCandidate, standing_for
+from ._scores import FoldScorer, fold_metric
 from ._stacking import MAX_STACK_BYTES, _sequential, _Stacking
 
 
@@ -103,9 +105,21 @@ class _StackedSearch:
             )
         return super().fit(X, y, **params)
 
+    def _get_scorers(self):
+        # A stacked fit scores a fold's fits at once where it can (_scores).
+        scorers, refit_metric = super()._get_scorers()
+        stacking = getattr(self, "_stacking", None)
+        if stacking is not None:
+            stacking.metric = fold_metric(scorers, stacking.estimator)
+            if stacking.metric is not None:
+                scorers = FoldScorer(scorers)
+        return scorers, refit_metric
+
     def _unwrap(self, estimator):
-        """Put the user's ``estimator`` where scikit-learn's search kept the
-        :class:`StackedCandidate` that stood for it."""
+        """Put the user's ``estimator`` and scorer where scikit-learn's search
+        kept the :class:`StackedCandidate` and :class:`FoldScorer`."""
+        if isinstance(getattr(self, "scorer_", None), FoldScorer):
+            self.scorer_ = self.scorer_.scorer
         if isinstance(getattr(self, "best_estimator_", None), StackedCandidate):
             self.best_estimator_ = self.best_estimator_.fitted_
         if isinstance(getattr(self.scorer_, "_estimator", None), StackedCandidate):
@@ -127,7 +141,10 @@ class _StackedSearch:
 _COMMON = """
     scoring : str, callable, list, tuple, dict or None, default=None
         How to score each candidate on each held-out fold, as in
-        scikit-learn (None: the estimator's ``score``).
+        scikit-learn (None: the estimator's ``score``). A regressor's
+        ``score``, ``"r2"`` and ``"neg_mean_squared_error"`` score the fits
+        of a fold at once: each predicts its rows in one call, and
+        scikit-learn's metric takes all their predictions (equal to rounding).
     n_jobs : int or None, default=None
         Workers for the stacked runs (one task per group of candidates and
         fold, in joblib's backend: ``parallel_config(backend="dask")``

@@ -20,11 +20,13 @@ from joblib.parallel import get_active_backend
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from .._base import BaseGD
 from ..engine.stack import STACKED, train_group
+from ._scores import score_outcomes
 
 # The memory stacked candidates may take by default: 256 MiB.
 MAX_STACK_BYTES = 2**28
@@ -53,6 +55,10 @@ class _Stacking:
         self.fit_params, self.groups = self._fit_params(dict(params))
         self.outcomes, self.shares, self.offset = {}, {}, 0
         self.queue, self.histories = collections.deque(), []
+        # The fold scores of the fits (see :mod:`._scores`), where the
+        # search's scorer is one skgd gives (``metric``).
+        self.metric, self.scores, self.last_scores = None, {}, None
+        self.tags = get_tags(self.estimator)
 
     def train(self, candidates, cv):
         """Train every stackable candidate on every split of ``cv``.
@@ -73,6 +79,12 @@ class _Stacking:
             outcomes, shares = self._train(candidates, splits, self.fit_params)
         for (i, s), outcome in outcomes.items():
             self.outcomes[offset + i, s] = outcome
+        if self.metric is not None:
+            with_train = self.search.return_train_score
+            scores = score_outcomes(
+                outcomes, self.X, self.y, splits, self.metric, with_train
+            )
+            self.scores.update({(offset + i, s): v for (i, s), v in scores.items()})
         self.shares.update({(offset + i, s): t for (i, s), t in shares.items()})
         self.queue.extend(
             (offset + i, identity, s, _num_samples(train))
@@ -101,7 +113,9 @@ class _Stacking:
         """The :class:`~skgd.engine.stack.ending.Outcome` of scikit-learn's
         next fit of a candidate, of ``params`` on ``X``; None when it was not
         stacked (it trains on its own), or when the fits of the splits are
-        done (the refit)."""
+        done (the refit). Its :class:`~._scores.FoldScores` are then
+        ``last_scores`` (None where it has none)."""
+        self.last_scores = None
         if not self.queue:
             return None
         i, identity, s, n_rows = self.queue.popleft()
@@ -112,6 +126,7 @@ class _Stacking:
                 f"{_num_samples(X)} rows where candidate {i} on split {s} was "
                 "expected. Please report this, with your scikit-learn version."
             )
+        self.last_scores = self.scores.pop((i, s), None)
         return self.outcomes.pop((i, s), None)
 
     def _fit_params(self, params):
@@ -220,29 +235,30 @@ def file_chunk(outcomes, shares, chunk, s, done, seconds, names=None):
             outcomes[key] = outcome
 
 
-def stack_jobs(estimator, candidates, X, splits, max_stack_bytes):
+def stack_jobs(estimator, candidates, X, splits, max_stack_bytes, models=None):
     """``[(chunk, split index, train rows), ...]``: the stacked runs to make.
 
     A chunk is ``[(candidate index, candidate), ...]``, some of a group's
     candidates (see :func:`_groups` and :func:`_chunks`), each the
-    ``estimator`` with its parameters, unfitted.
+    ``estimator`` with its parameters, unfitted (``models``, where given).
     """
     return [
         (chunk, s, train)
-        for members in _groups(estimator, candidates)
+        for members in _groups(estimator, candidates, models)
         for chunk in _chunks(members, X, max_stack_bytes)
         for s, (train, _) in enumerate(splits)
     ]
 
 
-def _groups(estimator, candidates):
+def _groups(estimator, candidates, models=None):
     """``[[(index, candidate), ...], ...]``, by group.
 
     Candidates that cannot be stacked are left out.
     """
+    if models is None:
+        models = [unfitted(estimator, params) for params in candidates]
     groups = {}
-    for i, params in enumerate(candidates):
-        candidate = clone(estimator).set_params(**clone(params, safe=False))
+    for i, candidate in enumerate(models):
         pre, final = _parts(candidate)
         if not _stackable(final):
             continue
@@ -254,6 +270,11 @@ def _groups(estimator, candidates):
         key = repr(type(final)), repr(pre), repr(sorted(shared.items()))
         groups.setdefault(key, []).append((i, candidate))
     return list(groups.values())
+
+
+def unfitted(estimator, params):
+    """The ``estimator`` of the candidate of ``params``, unfitted."""
+    return clone(estimator).set_params(**clone(params, safe=False))
 
 
 def _parts(candidate):

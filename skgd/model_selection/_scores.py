@@ -1,0 +1,233 @@
+"""A search's scores, computed for all the stacked fits of a fold at once.
+
+scikit-learn's search scores each fit on its own: the fitted pipeline
+transforms the held-out rows (and the training rows, with
+``return_train_score``), predicts them, and the scorer checks its inputs
+and computes the metric, for every candidate on every split. Where skgd can
+give what the scorer gives (:func:`fold_metric`: the default ``score`` of a
+regressor, ``"r2"``, ``"neg_mean_squared_error"``), the fits of a fold are
+scored together instead (:func:`score_fold`): the rows are transformed once
+for the fits that share their pipeline's fitted steps, each fit predicts
+once, and the metric is scikit-learn's own function, once over the
+predictions of all the fits. :class:`FoldScorer` stands for the search's
+scorer and answers with those scores; for everything else (another
+scorer, fit or score parameters, rows it has no score for, a fit whose
+prediction failed or warned) it calls the scorer, so that errors,
+warnings and ``error_score`` stay scikit-learn's.
+"""
+
+import functools
+import warnings
+
+import numpy as np
+from sklearn import config_context
+from sklearn.base import RegressorMixin
+from sklearn.metrics import mean_squared_error, r2_score
+from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
+from sklearn.pipeline import Pipeline
+
+# scikit-learn's metrics that score the columns of a matrix of predictions
+# one by one (multioutput="raw_values") as each column alone.
+_COLUMN_METRICS = (r2_score, mean_squared_error)
+
+
+class FoldScorer:
+    """The search's ``scorer``, answering with the scores of :func:`score_fold`.
+
+    Parameters
+    ----------
+    scorer : callable
+        scikit-learn's scorer of the search, ``scorer(estimator, X, y)``.
+    """
+
+    def __init__(self, scorer):
+        self.scorer = scorer
+
+    def __call__(self, estimator, X, y=None, **params):
+        scores = getattr(estimator, "fold_scores", None)
+        if scores is not None and y is not None and not params:
+            score = scores.get(X, y)
+            if score is not None:
+                return score
+        return self.scorer(estimator, X, y, **params)
+
+    def get_metadata_routing(self):
+        """The routing of the scorer it stands for."""
+        return self.scorer.get_metadata_routing()
+
+    def __repr__(self):
+        return repr(self.scorer)
+
+
+class FoldScores:
+    """One fit's scores on the rows of its split: ``[(X, y, score), ...]``."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def get(self, X, y):
+        """The score of the fit on the rows ``(X, y)``; None for other rows."""
+        for rows, targets, score in self.parts:
+            if _same(X, rows) and _same(y, targets):
+                return score
+        return None
+
+
+def _same(a, b):
+    return (
+        isinstance(a, np.ndarray)
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a, b)
+    )
+
+
+def fold_metric(scorer, estimator):
+    """``metric(y, predictions)``: the scores ``scorer`` gives fits of
+    ``estimator`` whose predictions of ``y`` are the columns of
+    ``predictions``; None where skgd cannot give them as the scorer does.
+    """
+    if isinstance(scorer, _PassthroughScorer):  # scoring=None: the estimator's score
+        final = estimator
+        if isinstance(estimator, Pipeline):
+            if _defining(estimator, "score") is not Pipeline:
+                return None
+            final = estimator.steps[-1][1]
+        if _defining(final, "score") is RegressorMixin:  # R² of its predict
+            return functools.partial(_by_column, r2_score, 1)
+        return None
+    if (
+        type(scorer) is _Scorer
+        and getattr(scorer, "_score_func", None) in _COLUMN_METRICS
+        and getattr(scorer, "_response_method", None) == "predict"
+        and not getattr(scorer, "_kwargs", True)
+    ):
+        return functools.partial(_by_column, scorer._score_func, scorer._sign)
+    return None
+
+
+def _defining(estimator, name):
+    """The class whose method ``name`` ``estimator`` has."""
+    return next((c for c in type(estimator).__mro__ if name in vars(c)), None)
+
+
+def _by_column(func, sign, y, predictions):
+    """``sign * func`` of each column of ``predictions`` against ``y``."""
+    targets = np.repeat(y[:, None], predictions.shape[1], axis=1)
+    # Its parameters are ours, valid: only the data is checked.
+    with config_context(skip_parameter_validation=True):
+        return sign * func(targets, predictions, multioutput="raw_values")
+
+
+def score_outcomes(outcomes, X, y, splits, metric, with_train):
+    """``{(candidate, split): FoldScores}`` of the fitted ``outcomes``
+    (``{(candidate, split): Outcome}``), split by split (see :func:`score_fold`)."""
+    scores = {}
+    for s, (train, test) in enumerate(splits):
+        fits = {
+            i: outcome.estimator
+            for (i, split), outcome in outcomes.items()
+            if split == s and outcome.error is None and outcome.estimator is not None
+        }
+        done = score_fold(fits, X, y, train, test, metric, with_train)
+        scores.update({(i, s): value for i, value in done.items()})
+    return scores
+
+
+def score_fold(fits, X, y, train, test, metric, with_train):
+    """The :class:`FoldScores` of ``fits`` on one split, for ``metric``.
+
+    Parameters
+    ----------
+    fits : dict
+        ``{key: estimator}``: the fits of the split, fitted (a pipeline or
+        a final estimator).
+    X, y : ndarray
+        The search's data; nothing is scored unless they are arrays, ``y``
+        of one column.
+    train, test : ndarray
+        The split's rows.
+    metric : callable
+        See :func:`fold_metric`.
+    with_train : bool
+        Also score the fits on their training rows.
+
+    Returns
+    -------
+    scores : dict
+        ``{key: FoldScores}`` of the fits whose predictions succeeded; none
+        where anything warned (each fit's scorer then gives the warning).
+    """
+    if not (isinstance(X, np.ndarray) and isinstance(y, np.ndarray) and y.ndim == 1):
+        return {}
+    parts = [test, train] if with_train else [test]
+    rows = [(X[part], y[part]) for part in parts]  # as _safe_indexing's
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predicted = _predictions(fits, [X_part for X_part, _ in rows])
+        keys = list(predicted)
+        try:
+            scores = [
+                metric(y_part, np.column_stack([predicted[key][j] for key in keys]))
+                for j, (_, y_part) in enumerate(rows)
+            ]
+        except Exception:  # each fit's scorer meets the error
+            return {}
+    if caught or not keys:
+        return {}
+    return {
+        key: FoldScores(
+            [(*part, float(values[c])) for part, values in zip(rows, scores)]
+        )
+        for c, key in enumerate(keys)
+    }
+
+
+def _predictions(fits, parts):
+    """``{key: [predictions of each part], ...}``: each fit predicts the rows
+    of all ``parts`` in one call; fits whose prediction fails are left out
+    (their scorer meets the error)."""
+    transformed, predicted = {}, {}
+    sizes = np.cumsum([part.shape[0] for part in parts])
+    sizes, n_rows = sizes[:-1], sizes[-1]
+    for key, fitted in fits.items():
+        steps, final = _steps(fitted)
+        ident = tuple(map(id, steps))
+        try:
+            if ident not in transformed:
+                transformed[ident] = _transformed(steps, parts)
+            prediction = final.predict(transformed[ident])
+        except Exception:
+            continue
+        if isinstance(prediction, np.ndarray) and prediction.shape == (n_rows,):
+            predicted[key] = np.split(prediction, sizes)
+    return predicted
+
+
+def _steps(fitted):
+    """``(transforming steps, final estimator)`` of a fitted pipeline or
+    estimator, the steps those the pipeline's ``predict`` applies."""
+    if not isinstance(fitted, Pipeline):
+        return [], fitted
+    steps = [step for _, step in fitted.steps[:-1]]
+    kept = [s for s in steps if s is not None and not _is_passthrough(s)]
+    return kept, fitted.steps[-1][1]
+
+
+def _is_passthrough(step):
+    return isinstance(step, str) and step == "passthrough"
+
+
+def _transformed(steps, parts):
+    """The rows of each of ``parts`` through ``steps``, then in one array."""
+    out = []
+    for part in parts:
+        rows = part
+        for step in steps:
+            rows = step.transform(rows)
+        if not isinstance(rows, np.ndarray) or len(rows) != len(part):
+            raise TypeError("Only arrays of the rows given are predicted at once.")
+        out.append(rows)
+    return np.concatenate(out)
