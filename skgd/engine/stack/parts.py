@@ -1,6 +1,7 @@
 """The pieces of a stacked network's passes (see :mod:`.network`): the layout
-of its blocks, the sizes that choose its products, and its dropout, drawn as
-:class:`~skgd._layers.Dropout` draws it, one mask a position and rate."""
+of its blocks, its dropout, drawn as :class:`~skgd._layers.Dropout` draws
+it, one mask a position and rate, and the steps of its passes, chosen by
+the number of candidates and the layers' sizes (:func:`plan_passes`)."""
 
 from functools import partial
 
@@ -10,13 +11,12 @@ from ..._layers import Dropout
 from ..._losses import _add
 
 
-def _on_rows(elementwise):
-    """``elementwise`` (of 2-D arrays) applied to contiguous 3-D arrays."""
-
-    def on_rows(*arrays):
-        elementwise(*(a.reshape(a.shape[0], -1) for a in arrays))
-
-    return on_rows
+def _rows(x):
+    """A batch's ``(m, K, width)`` array as a view ``(m, K * width)``, for the
+    activations' passes (None stays None)."""
+    if x is None:
+        return None
+    return x[:, 0] if x.shape[1] == 1 else x.reshape(x.shape[0], -1)
 
 
 def _flat(block):
@@ -29,8 +29,8 @@ _NO_BITS = np.zeros((0, 0), np.uint16)
 # Stacks of at most this many outputs a layer (K * n_out) take its product in
 # one compiled call (stacked_dense) rather than a batched matrix product.
 SMALL_PRODUCTS = 8
-# A relu network's first product with at least this many columns (K * width)
-# calls np.matmul, a smaller one np.dot (which costs less to call).
+# A stack's first product with at least this many columns (K * width) calls
+# np.matmul, a smaller one np.dot (which costs less to call).
 WIDE_PRODUCTS = 256
 _NO_INTERCEPTS = np.zeros((0, 0))
 
@@ -75,7 +75,10 @@ def _rate_runs(rates, dtype):
 
 # A relu layer's backward pass is one compiled call (stacked_relu_backward)
 # where the layer has one output, or at most this many weights in all
-# (K * n_in * n_out); BLAS's products (then stacked_relu_grad) beat it beyond.
+# (K * n_in * n_out); BLAS's products (then stacked_relu_grad) beat it beyond
+# (measured with batches of 32 to 256 rows: 2 to 7 times faster for K of 1 to
+# 48 and layers of 32 x 32 or more). A stack of one always takes its own
+# network's products, so that it trains as its own fit does, bit for bit.
 FUSED_BACKWARD = 256
 
 
@@ -119,6 +122,12 @@ def _first_layer(net, ws):
     dropped = _batched_backward(a, g, dblock, n_in) if K > 1 and runs else None
     batched = _batched_forward(a, block, n_in, z) if K > 1 and runs else None
     direct = K == 1 and net.offset is None  # the batch itself, as a network reads it
+    batch = [None]
+
+    def direct_backward():
+        np.dot(batch[0].T, g2, dweights)
+        if bias:
+            np.dot(ones, g2, dintercepts)
 
     def step(X, streams):
         backward = ws["backward"]
@@ -132,9 +141,7 @@ def _first_layer(net, ws):
             np.dot(X, weights, z2)
             if bias:
                 np.add(z2, intercepts, z2)
-            backward[-1] = partial(
-                _direct_backward, X.T, g2, dweights, ones, dintercepts
-            )
+            batch[0], backward[-1] = X, direct_backward
             return
         else:
             np.copyto(x_in, X)
@@ -142,13 +149,6 @@ def _first_layer(net, ws):
         backward[-1] = with_ones
 
     return step
-
-
-def _direct_backward(XT, g, dW, ones, db):
-    """The gradients of a first layer that reads the batch itself."""
-    np.dot(XT, g, dW)
-    if db.size:
-        np.dot(ones, g, db)
 
 
 def _later_forward(net, ws, j):
@@ -170,6 +170,19 @@ def _later_forward(net, ws, j):
         from ..stacked_passes import stacked_relu_dropout as relu
 
         thresholds, scales = net._keeping[j]
+        if K == 1:  # the product without a call around it
+            W, z2 = _flat(block), _flat(z)
+
+            def step(X, streams):
+                bits = (
+                    _bits(streams[j], m, w)
+                    if runs and streams is not None
+                    else _NO_BITS
+                )
+                relu(z_in, a, bits, thresholds, scales)
+                np.dot(full, W, z2)
+
+            return step
 
         def step(X, streams):
             bits = _bits(streams[j], m, w) if runs and streams is not None else _NO_BITS
@@ -177,20 +190,18 @@ def _later_forward(net, ws, j):
             product()
 
         return step
-    function, pre, zeros, masks = (
-        net._passes[0],
-        ws["pre"][j],
-        ws["zeros"][j],
-        ws["masks"],
-    )
+    function, masks, source = net._passes[0], ws["masks"], ws["a"][j]
+    z_in2, a2, zeros = _rows(z_in), _rows(a), _rows(ws["zeros"][j])
+    if ws["pre"][j] is not None:  # kept apart for the backward pass
+        source = ws["pre"][j]
+    source2 = _rows(source)
 
     def step(X, streams):
         if streams is None or not runs:
-            function(z_in, a, zeros)
+            function(z_in2, a2, zeros)
             masks[j] = None
         else:
-            source = a if pre is None else pre
-            function(z_in, source, zeros)
+            function(z_in2, source2, zeros)
             masks[j] = _drop(source, a, runs, streams[j])
         product()
 
@@ -215,13 +226,25 @@ def _later_backward(net, ws, j):
             out, scales, *scratch, np.empty(w, a.dtype),
         )  # fmt: skip
     ga = ws["ga"][j]
+    W = _flat(block)[:n_in]
     if K == 1:  # as a network's dense layer: two 2-D products
         g2, ga2 = _flat(g), _flat(ga)
         gradients = partial(np.dot, full.T, g2, _flat(dblock))
-        inputs = partial(np.dot, g2, _flat(block)[:n_in].T, ga2)
+        inputs = partial(np.dot, g2, W.T, ga2)
     else:
         gradients = _batched_backward(a, g, dblock, n_in)
         inputs = _batched_input_gradient(g, block[:n_in], ga)
+    if relu and K == 1:  # the products without calls around them
+        from ..stacked_passes import stacked_relu_grad
+
+        fullT, g2, ga2, dW, WT = full.T, _flat(g), _flat(ga), _flat(dblock), W.T
+
+        def step():
+            np.dot(fullT, g2, dW)
+            np.dot(g2, WT, ga2)
+            stacked_relu_grad(a, ga, out, scales)
+
+        return step
     if relu:
         from ..stacked_passes import stacked_relu_grad
 
@@ -231,8 +254,9 @@ def _later_backward(net, ws, j):
             stacked_relu_grad(a, ga, out, scales)
 
         return step
-    gradient, runs, pre = net._passes[1], net.dropout[j], ws["pre"][j]
-    scratch, masks = ws["scratch"][j], ws["masks"]
+    gradient, runs, masks = net._passes[1], net.dropout[j], ws["masks"]
+    pre = _rows(a if ws["pre"][j] is None else ws["pre"][j])
+    ga2, out2, scratch = _rows(ga), _rows(out), _rows(ws["scratch"][j])
 
     def step():
         gradients()
@@ -240,7 +264,7 @@ def _later_backward(net, ws, j):
         for (part, _, _), mask in zip(runs, masks[j] or ()):
             if mask is not None:
                 np.multiply(ga[:, part], mask, ga[:, part])
-        gradient(a if pre is None else pre, ga, out, scratch)
+        gradient(pre, ga2, out2, scratch)
 
     return step
 
