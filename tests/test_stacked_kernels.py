@@ -243,6 +243,27 @@ def test_relu_stacks_with_dropout_equal_their_own_fits(rng, dtype, settings):
             )
 
 
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "identity"])
+def test_smooth_stacks_with_dropout_equal_their_own_fits(rng, activation):
+    X = rng.standard_normal((60, 5))
+    y = X @ rng.standard_normal(5) + np.sin(3 * X[:, 0])
+    base = MLPRegressor(
+        hidden_layer_sizes=(6, 3), batch_size=16, epochs=3, tol=None,
+        random_state=0, activation=activation,
+    )  # fmt: skip
+    candidates = [
+        clone(base).set_params(dropout=dropout, input_dropout=0.1, learning_rate=lr)
+        for dropout in (0.0, 0.3)
+        for lr in (1e-3, 1e-2)
+    ]
+    # Four (batched products), then two (stacked_dense for the last layer).
+    pairs = stacked_and_alone(candidates, X, y) + stacked_and_alone(
+        candidates[1:3], X, y
+    )
+    for stacked, alone in pairs:
+        np.testing.assert_allclose(stacked.predict(X), alone.predict(X), rtol=1e-9)
+
+
 def test_relu_classifier_stacks_with_dropout_equal_their_own_fits(rng):
     X = rng.standard_normal((60, 4))
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
