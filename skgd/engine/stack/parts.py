@@ -108,7 +108,15 @@ def plan_passes(net, ws):
 
 
 def _first_layer(net, ws):
-    """The first layer's forward step (see :func:`plan_passes`)."""
+    """The first layer's forward step (see :func:`plan_passes`).
+
+    A stack of one reads the batch itself, as its network does (a product,
+    then the intercepts added); a larger one, or centered features, the
+    batch copied beside a column of ones (one product, shared by the
+    candidates). In training with dropout the layer reads the batch dropped
+    out: beside the column of ones for a stack of one, else by candidate
+    (a batched product).
+    """
     block, dblock, n_in = net.blocks[0], net.grad_blocks[0], net.dense[0].n_in
     K, runs, full, a = net.K, net.dropout[0], ws["full"][0], ws["a"][0]
     z, g = ws["z"][0], ws["g"][0]
@@ -154,35 +162,13 @@ def _first_layer(net, ws):
 def _later_forward(net, ws, j):
     """Layer ``j``'s forward step (``j >= 1``): the activation of the layer
     before (and dropout), then the product."""
-    z_in, a, z, full = ws["z"][j - 1], ws["a"][j], ws["z"][j], ws["full"][j]
-    block, n_in, runs = net.blocks[j], net.dense[j].n_in, net.dropout[j]
-    m, K, w = a.shape
-    if K == 1:  # one product, intercepts included (a column of ones)
-        product = partial(np.dot, full, _flat(block), _flat(z))
-    elif K * net.dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
-        from ..stacked_passes import stacked_dense
-
-        intercepts = block[n_in] if len(block) > n_in else _NO_INTERCEPTS
-        product = partial(stacked_dense, a, block[:n_in], intercepts, z)
-    else:
-        product = _batched_forward(a, block, n_in, z)
+    z_in, a, runs = ws["z"][j - 1], ws["a"][j], net.dropout[j]
+    m, _, w = a.shape
+    product = _forward_product(net, ws, j)
     if net.activation == "relu":
         from ..stacked_passes import stacked_relu_dropout as relu
 
         thresholds, scales = net._keeping[j]
-        if K == 1:  # the product without a call around it
-            W, z2 = _flat(block), _flat(z)
-
-            def step(X, streams):
-                bits = (
-                    _bits(streams[j], m, w)
-                    if runs and streams is not None
-                    else _NO_BITS
-                )
-                relu(z_in, a, bits, thresholds, scales)
-                np.dot(full, W, z2)
-
-            return step
 
         def step(X, streams):
             bits = _bits(streams[j], m, w) if runs and streams is not None else _NO_BITS
@@ -190,11 +176,15 @@ def _later_forward(net, ws, j):
             product()
 
         return step
-    function, masks, source = net._passes[0], ws["masks"], ws["a"][j]
-    z_in2, a2, zeros = _rows(z_in), _rows(a), _rows(ws["zeros"][j])
+    function, masks, source = net._passes[0], ws["masks"], a
     if ws["pre"][j] is not None:  # kept apart for the backward pass
         source = ws["pre"][j]
-    source2 = _rows(source)
+    z_in2, a2, source2, zeros = (
+        _rows(z_in),
+        _rows(a),
+        _rows(source),
+        _rows(ws["zeros"][j]),
+    )
 
     def step(X, streams):
         if streams is None or not runs:
@@ -208,45 +198,32 @@ def _later_forward(net, ws, j):
     return step
 
 
+def _forward_product(net, ws, j):
+    """Layer ``j``'s product (``j >= 1``), a function of no arguments."""
+    a, z, block, n_in = ws["a"][j], ws["z"][j], net.blocks[j], net.dense[j].n_in
+    K = a.shape[1]
+    if K == 1:  # one product, intercepts included (a column of ones)
+        return partial(np.dot, ws["full"][j], _flat(block), _flat(z))
+    if K * net.dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
+        from ..stacked_passes import stacked_dense
+
+        intercepts = block[n_in] if len(block) > n_in else _NO_INTERCEPTS
+        return partial(stacked_dense, a, block[:n_in], intercepts, z)
+    return _batched_forward(a, block, n_in, z)
+
+
 def _later_backward(net, ws, j):
     """Layer ``j``'s backward step (``j >= 1``): the gradients of its
     parameters, then the gradient before the activation (and dropout)."""
-    a, g, out, full = ws["a"][j], ws["g"][j], ws["g"][j - 1], ws["full"][j]
-    block, dblock, n_in = net.blocks[j], net.grad_blocks[j], net.dense[j].n_in
-    _, K, w = a.shape
-    o = g.shape[2]
-    relu, scales = net.activation == "relu", net._keeping[j][1]
-    if relu and _fused_backward(K, n_in, o):
-        from ..stacked_passes import stacked_relu_backward
-
-        intercepts = dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS
-        scratch = np.empty((K, o, w), a.dtype), np.empty((K, o, w), a.dtype)
-        return partial(
-            stacked_relu_backward, a, g, block[:n_in], dblock[:n_in], intercepts,
-            out, scales, *scratch, np.empty(w, a.dtype),
-        )  # fmt: skip
-    ga = ws["ga"][j]
-    W = _flat(block)[:n_in]
-    if K == 1:  # as a network's dense layer: two 2-D products
-        g2, ga2 = _flat(g), _flat(ga)
-        gradients = partial(np.dot, full.T, g2, _flat(dblock))
-        inputs = partial(np.dot, g2, W.T, ga2)
-    else:
-        gradients = _batched_backward(a, g, dblock, n_in)
-        inputs = _batched_input_gradient(g, block[:n_in], ga)
-    if relu and K == 1:  # the products without calls around them
+    a, ga, out = ws["a"][j], ws["ga"][j], ws["g"][j - 1]
+    K, o = a.shape[1], net.dense[j].n_outputs
+    if net.activation == "relu" and _fused_backward(K, net.dense[j].n_in, o):
+        return _fused_relu_backward(net, ws, j)
+    gradients, inputs = _backward_products(net, ws, j)
+    if net.activation == "relu":
         from ..stacked_passes import stacked_relu_grad
 
-        fullT, g2, ga2, dW, WT = full.T, _flat(g), _flat(ga), _flat(dblock), W.T
-
-        def step():
-            np.dot(fullT, g2, dW)
-            np.dot(g2, WT, ga2)
-            stacked_relu_grad(a, ga, out, scales)
-
-        return step
-    if relu:
-        from ..stacked_passes import stacked_relu_grad
+        scales = net._keeping[j][1]
 
         def step():
             gradients()
@@ -267,6 +244,38 @@ def _later_backward(net, ws, j):
         gradient(pre, ga2, out2, scratch)
 
     return step
+
+
+def _fused_relu_backward(net, ws, j):
+    """Layer ``j``'s backward step as one call of stacked_relu_backward."""
+    from ..stacked_passes import stacked_relu_backward
+
+    a, g, dblock, n_in = ws["a"][j], ws["g"][j], net.grad_blocks[j], net.dense[j].n_in
+    _, K, w = a.shape
+    intercepts = dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS
+    scratch = [np.empty((K, g.shape[2], w), a.dtype) for _ in range(2)]
+    return partial(
+        stacked_relu_backward, a, g, net.blocks[j][:n_in], dblock[:n_in],
+        intercepts, ws["g"][j - 1], net._keeping[j][1], *scratch,
+        np.empty(w, a.dtype),
+    )  # fmt: skip
+
+
+def _backward_products(net, ws, j):
+    """``(gradients, inputs)``: functions of no arguments that make layer
+    ``j``'s gradients of its parameters and of its input (``ga``)."""
+    a, g, ga, full = ws["a"][j], ws["g"][j], ws["ga"][j], ws["full"][j]
+    block, dblock, n_in = net.blocks[j], net.grad_blocks[j], net.dense[j].n_in
+    if a.shape[1] == 1:  # as a network's dense layer: two 2-D products
+        g2, W = _flat(g), _flat(block)[:n_in]
+        return (
+            partial(np.dot, full.T, g2, _flat(dblock)),
+            partial(np.dot, g2, W.T, _flat(ga)),
+        )
+    return (
+        _batched_backward(a, g, dblock, n_in),
+        _batched_input_gradient(g, block[:n_in], ga),
+    )
 
 
 def _batched_forward(a, block, n_in, z):
