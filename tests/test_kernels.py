@@ -171,10 +171,12 @@ def small_network():
         ("adam", {"beta_1": 0.8}),
     ],
 )
-def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings):
+@pytest.mark.parametrize("K", [3, 1])
+def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings, K):
     """Each candidate of the stacked step gets its own penalty and update, as
-    its own optimizer (skgd._optimizers) and add_penalty make them."""
-    K, alphas, rates = 3, [0.0, 0.3, 1.2], [0.05, 0.01, 0.2]
+    its own optimizer (skgd._optimizers) and add_penalty make them (a stack
+    of one: its own step's loops)."""
+    alphas, rates = [0.3, 0.0, 1.2][:K], [0.05, 0.01, 0.2][:K]
     nets = [small_network() for _ in range(K)]
     stack = skgd.engine.stack.network.StackedNetwork(nets)
     stack.params[:] = rng.standard_normal(stack.params.size)
@@ -184,7 +186,7 @@ def test_stacked_network_step_is_each_candidates_own_step(rng, name, settings):
          **settings}
         for alpha in alphas
     ]  # fmt: skip
-    params[2] = {**params[2], "beta_2": 0.99} if name == "adam" else params[2]
+    params[-1] = {**params[-1], "beta_2": 0.99} if name == "adam" else params[-1]
     optimizer = skgd.engine.stack.optimizer.StackedOptimizer(params, stack)
     singles = [small_network() for _ in range(K)]
     references = []

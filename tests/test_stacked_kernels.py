@@ -19,8 +19,8 @@ from skgd import (
     MLPClassifier,
     MLPRegressor,
 )
-from skgd._activations import ACTIVATIONS
-from skgd._layers import Dropout
+from skgd._activations import ACTIVATIONS, Activation
+from skgd._layers import Dense, Dropout, glorot_uniform
 from skgd._losses import (
     Hinge,
     Huber,
@@ -29,14 +29,17 @@ from skgd._losses import (
     SoftmaxLogLoss,
     SquaredError,
 )
-from skgd.engine.fused import LOSS_CODES
+from skgd._network import Network
+from skgd.engine.linear_pass import LOSS_CODES
 from skgd.engine.stack import train_group
-from skgd.engine.stack.parts import _bits, _keep_rules, _rate_runs
+from skgd.engine.stack.network import StackedNetwork
+from skgd.engine.stack.parts import _bits, _fused_backward, _keep_rules, _rate_runs
 from skgd.engine.stacked_passes import (
     stacked_dense,
     stacked_loss,
     stacked_relu_backward,
     stacked_relu_dropout,
+    stacked_relu_grad,
 )
 
 RATES = [0.0, 0.0, 0.1, 0.1, 0.1, 0.5]  # runs of equal rates, as a stack orders them
@@ -102,6 +105,40 @@ def test_relu_backward_is_the_products_and_relu_dropout_derivative(
             expected[:, part] *= scale
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=1e-12)
     assert (out[a <= 0] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rates", [RATES, [0.2]])
+def test_relu_grad_is_relu_and_dropout_derivative(rng, dtype, rates):
+    m, w, K = 6, 5, len(rates)
+    runs = _rate_runs(np.array(rates), dtype)
+    thresholds, scales = _keep_rules(runs, K, dtype)
+    # The input as a stack of one reads it: a view beside a column of ones.
+    full = np.ones((m, K, w + 1), dtype)
+    a = full[:, :, :w]
+    bits = _bits(np.random.default_rng(4), m, w)
+    stacked_relu_dropout(relu_input(rng, (m, K, w), dtype), a, bits, thresholds, scales)
+    ga = rng.standard_normal((m, K, w)).astype(dtype)
+    ga[1, 0, :2] = np.inf, np.nan
+    out = np.empty_like(ga)
+    stacked_relu_grad(a, ga, out, scales)
+    # The numpy path: relu's derivative, then each run's scale.
+    expected = np.empty_like(out)
+    with np.errstate(invalid="ignore"):  # inf times 0: NaN, as the kernel has it
+        ACTIVATIONS["relu"][1](a, ga, expected, np.empty_like(a))
+    for part, threshold, scale in runs:
+        if threshold is not None:
+            expected[:, part] *= scale
+    np.testing.assert_array_equal(out, expected)
+    assert (full[..., w] == 1).all()  # the column of ones untouched
+
+
+def test_fused_backward_where_it_wins():
+    assert _fused_backward(48, 32, 1)  # one output: the fused kernel
+    assert _fused_backward(4, 8, 8)  # a small stack of narrow layers
+    assert not _fused_backward(1, 64, 64)  # BLAS's products
+    assert not _fused_backward(25, 64, 64)
+    assert not _fused_backward(1, 64, 1)  # a stack of one: its own network's passes
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -213,6 +250,27 @@ def test_relu_stacks_with_dropout_equal_their_own_fits(rng, dtype, settings):
             )
 
 
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "identity"])
+def test_smooth_stacks_with_dropout_equal_their_own_fits(rng, activation):
+    X = rng.standard_normal((60, 5))
+    y = X @ rng.standard_normal(5) + np.sin(3 * X[:, 0])
+    base = MLPRegressor(
+        hidden_layer_sizes=(6, 3), batch_size=16, epochs=3, tol=None,
+        random_state=0, activation=activation,
+    )  # fmt: skip
+    candidates = [
+        clone(base).set_params(dropout=dropout, input_dropout=0.1, learning_rate=lr)
+        for dropout in (0.0, 0.3)
+        for lr in (1e-3, 1e-2)
+    ]
+    # Four (batched products), then two (stacked_dense for the last layer).
+    pairs = stacked_and_alone(candidates, X, y) + stacked_and_alone(
+        candidates[1:3], X, y
+    )
+    for stacked, alone in pairs:
+        np.testing.assert_allclose(stacked.predict(X), alone.predict(X), rtol=1e-9)
+
+
 def test_relu_classifier_stacks_with_dropout_equal_their_own_fits(rng):
     X = rng.standard_normal((60, 4))
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
@@ -228,6 +286,104 @@ def test_relu_classifier_stacks_with_dropout_equal_their_own_fits(rng):
         np.testing.assert_allclose(
             stacked.predict_proba(X), alone.predict_proba(X), rtol=1e-9, atol=1e-12
         )
+
+
+# -- a stack of one candidate: its own network's passes ---------------------------
+
+
+def mlp_network(activation, rates, dtype, n_in=5, widths=(7, 4), n_out=2):
+    """An MLP's network: dense layers, the activation, dropout at ``rates``
+    (by position, the input's first)."""
+    layers, n, rng = [], n_in, np.random.default_rng(0)
+    for j, width in enumerate((*widths, n_out)):
+        if j:
+            layers.append(Activation(activation))
+        if rates[j]:
+            layers.append(Dropout(rates[j], stream=j))
+        layers.append(Dense(n, width, init=glorot_uniform))
+        n = width
+    net = Network(layers, n_in, dtype)
+    net.initialize(rng)
+    return net
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("rates", [(0.0, 0.0, 0.0), (0.2, 0.3, 0.5)])
+@pytest.mark.parametrize("kept", [False, True])
+def test_stack_of_one_passes_are_its_own_networks(rng, dtype, activation, rates, kept):
+    """Forward and backward of a stack of one are its network's, bitwise: from
+    its own network's buffers, or kept as the one candidate of a stack."""
+    own = mlp_network(activation, rates, dtype)
+    if kept:  # the general layout, the candidate's parameters copied
+        others = [mlp_network(activation, rates, dtype) for _ in range(2)]
+        stack = StackedNetwork([others[0], own, others[1]])
+        stack.params[:] = rng.standard_normal(stack.params.size)
+        stack.keep([1])
+        own.params[:] = stack.candidate_params(0)
+    else:
+        stack = StackedNetwork([own])
+    reference = mlp_network(activation, rates, dtype)
+    reference.params[:] = own.params
+    X = rng.standard_normal((9, 5)).astype(dtype)
+    for streams in (None, 3):  # evaluation, then training (dropout)
+        draws = [[np.random.default_rng(seed) for seed in range(3)] for _ in range(2)]
+        pred = stack.forward(X, None if streams is None else draws[0])
+        expected = reference.forward(X, None if streams is None else draws[1])
+        np.testing.assert_array_equal(pred[:, 0], expected)
+    g = rng.standard_normal(expected.shape).astype(dtype)
+    stack._ws["g"][-1][:, 0] = g
+    stack.backward()
+    reference.backward(g)
+    np.testing.assert_array_equal(stack.grads, reference.grads)
+
+
+def stack_of_one_and_alone(estimator, X, y):
+    """A stack of one candidate's fit and its own fit."""
+    (outcome,), _, _ = train_group([clone(estimator)], X, y)
+    return outcome.take(), clone(estimator).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"activation": "tanh", "alpha": 1e-2},
+        {"activation": "logistic"},
+        {"dropout": 0.2, "input_dropout": 0.1},
+        {"activation": "tanh", "dropout": 0.3},
+        {"optimizer": "sgd", "momentum": 0.9, "nesterov": True, "alpha": 1e-3},
+        {"early_stopping": True, "validation_fraction": 0.2},
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stack_of_one_equals_its_own_fit(rng, settings, dtype):
+    X = rng.standard_normal((90, 6)).astype(dtype)
+    y = X @ rng.standard_normal(6) + np.sin(3 * X[:, 0])
+    estimator = MLPRegressor(
+        hidden_layer_sizes=(16, 8), batch_size=16, epochs=4, tol=None, random_state=0
+    ).set_params(**settings)
+    stacked, alone = stack_of_one_and_alone(estimator, X, y)
+    atol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(stacked.predict(X), alone.predict(X), rtol=0, atol=atol)
+    for key in ("train_loss", "val_loss"):
+        got = [r[key] for r in stacked.history_ if key in r]
+        expected = [r[key] for r in alone.history_ if key in r]
+        assert got == pytest.approx(expected, rel=1e-12 if atol < 1e-6 else 1e-5)
+
+
+def test_stack_of_one_classifier_equals_its_own_fit(rng):
+    X = rng.standard_normal((200, 5))
+    y = np.digitize(X @ rng.standard_normal(5), np.linspace(-2, 2, 9))  # 10 classes
+    estimator = MLPClassifier(
+        hidden_layer_sizes=(32,), batch_size=16, epochs=3, tol=None, random_state=1,
+        dropout=0.2,
+    )  # fmt: skip
+    stacked, alone = stack_of_one_and_alone(estimator, X, y)
+    assert len(alone.classes_) == 10
+    np.testing.assert_allclose(
+        stacked.predict_proba(X), alone.predict_proba(X), rtol=0, atol=1e-12
+    )
 
 
 # -- a stack of one linear model: its own fit's kernels --------------------------

@@ -1,10 +1,12 @@
 """The compiled passes of a stack of networks around its matrix products.
 
-:func:`stacked_relu_dropout`, :func:`stacked_dense` and
-:func:`stacked_relu_backward` are the passes of the relu layers of ``K``
-stacked candidates (the products of the first layers, and of wide stacks,
-stay with BLAS), and :func:`stacked_loss` their loss and its gradient, each
-candidate with the arithmetic of its own fit (:mod:`skgd.engine.stack`).
+:func:`stacked_relu_dropout`, :func:`stacked_dense`,
+:func:`stacked_relu_backward` and :func:`stacked_relu_grad` are the passes
+of the relu layers of ``K`` stacked candidates (the products of the first
+layers, of wide layers and of a stack of one stay with BLAS, see
+:func:`skgd.engine.stack.parts.plan_passes`), and :func:`stacked_loss`
+their loss and its gradient, each candidate with the arithmetic of its own
+fit (:mod:`skgd.engine.stack`).
 """
 
 from .kernels import elementwise_loss, kernel, loss_grad
@@ -48,7 +50,8 @@ def stacked_relu_backward(a, g, W, dW, db, out, scales, Wt, dWt, ga):
     of the intercepts into ``db`` (K, o; empty without intercepts), and the
     gradient before relu and dropout into ``out`` (m, K, w): ``(g W^T) *
     (a > 0) * scales[k]`` (where ``a`` is positive the unit was active and
-    kept, see :meth:`skgd.engine.stack.network.StackedNetwork._activation_backward`).
+    kept: the product of dropout's mask and relu's derivative, in fewer
+    passes, and exactly, the mask being 0 or ``scale``).
     ``Wt`` and ``dWt`` are scratch of shape (K, o, w), ``ga`` of ``w``
     values.
     """
@@ -149,10 +152,8 @@ def stacked_relu_grad(a, ga, out, scales):
 
     ``a`` (m, K, w) is relu's output dropped out, ``ga`` the gradient of the
     objective with respect to it: ``out = ga * (a > 0) * scales[k]`` (where
-    ``a`` is positive the unit was active and kept, see
-    :meth:`skgd.engine.stack.network.StackedNetwork._activation_backward`).
-    The elementwise part of :func:`stacked_relu_backward`, for the layers
-    whose products BLAS makes.
+    ``a`` is positive the unit was active and kept). The elementwise part of
+    :func:`stacked_relu_backward`, for the layers whose products BLAS makes.
     """
     m, K, w = a.shape
     for i in range(m):

@@ -10,7 +10,7 @@ from ..._activations import Activation, compiled_passes
 from ..._data import iter_rows
 from ..._layers import Center, Dense, Dropout
 from ..._losses import _add
-from .parts import _keep_rules, _on_rows, _rate_runs, plan_passes
+from .parts import _keep_rules, _rate_runs, plan_passes
 
 
 class StackedNetwork:
@@ -142,7 +142,7 @@ class StackedNetwork:
             return ws
         # The activation's compiled passes (numba is imported on first use),
         # over each batch's (m, K, width) arrays seen as (m, K * width).
-        self._passes = [_on_rows(p) for p in compiled_passes(self.activation)]
+        self._passes = compiled_passes(self.activation)
         K, dtype, dense, L = self.K, self.dtype, self.dense, len(self.dense)
         ws = {"z": [np.empty((m, K, layer.n_outputs), dtype) for layer in dense]}
         ws["g"] = [np.empty_like(z) for z in ws["z"]]

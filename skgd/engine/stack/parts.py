@@ -1,6 +1,7 @@
 """The pieces of a stacked network's passes (see :mod:`.network`): the layout
-of its blocks, the sizes that choose its products, and its dropout, drawn as
-:class:`~skgd._layers.Dropout` draws it, one mask a position and rate."""
+of its blocks, its dropout, drawn as :class:`~skgd._layers.Dropout` draws
+it, one mask a position and rate, and the steps of its passes, chosen by
+the number of candidates and the layers' sizes (:func:`plan_passes`)."""
 
 from functools import partial
 
@@ -10,13 +11,12 @@ from ..._layers import Dropout
 from ..._losses import _add
 
 
-def _on_rows(elementwise):
-    """``elementwise`` (of 2-D arrays) applied to contiguous 3-D arrays."""
-
-    def on_rows(*arrays):
-        elementwise(*(a.reshape(a.shape[0], -1) for a in arrays))
-
-    return on_rows
+def _rows(x):
+    """A batch's ``(m, K, width)`` array as a view ``(m, K * width)``, for the
+    activations' passes (None stays None)."""
+    if x is None:
+        return None
+    return x[:, 0] if x.shape[1] == 1 else x.reshape(x.shape[0], -1)
 
 
 def _flat(block):
@@ -29,8 +29,8 @@ _NO_BITS = np.zeros((0, 0), np.uint16)
 # Stacks of at most this many outputs a layer (K * n_out) take its product in
 # one compiled call (stacked_dense) rather than a batched matrix product.
 SMALL_PRODUCTS = 8
-# A relu network's first product with at least this many columns (K * width)
-# calls np.matmul, a smaller one np.dot (which costs less to call).
+# A stack's first product with at least this many columns (K * width) calls
+# np.matmul, a smaller one np.dot (which costs less to call).
 WIDE_PRODUCTS = 256
 _NO_INTERCEPTS = np.zeros((0, 0))
 
@@ -75,7 +75,10 @@ def _rate_runs(rates, dtype):
 
 # A relu layer's backward pass is one compiled call (stacked_relu_backward)
 # where the layer has one output, or at most this many weights in all
-# (K * n_in * n_out); BLAS's products (then stacked_relu_grad) beat it beyond.
+# (K * n_in * n_out); BLAS's products (then stacked_relu_grad) beat it beyond
+# (measured with batches of 32 to 256 rows: 2 to 7 times faster for K of 1 to
+# 48 and layers of 32 x 32 or more). A stack of one always takes its own
+# network's products, so that it trains as its own fit does, bit for bit.
 FUSED_BACKWARD = 256
 
 
@@ -105,7 +108,15 @@ def plan_passes(net, ws):
 
 
 def _first_layer(net, ws):
-    """The first layer's forward step (see :func:`plan_passes`)."""
+    """The first layer's forward step (see :func:`plan_passes`).
+
+    A stack of one reads the batch itself, as its network does (a product,
+    then the intercepts added); a larger one, or centered features, the
+    batch copied beside a column of ones (one product, shared by the
+    candidates). In training with dropout the layer reads the batch dropped
+    out: beside the column of ones for a stack of one, else by candidate
+    (a batched product).
+    """
     block, dblock, n_in = net.blocks[0], net.grad_blocks[0], net.dense[0].n_in
     K, runs, full, a = net.K, net.dropout[0], ws["full"][0], ws["a"][0]
     z, g = ws["z"][0], ws["g"][0]
@@ -119,6 +130,12 @@ def _first_layer(net, ws):
     dropped = _batched_backward(a, g, dblock, n_in) if K > 1 and runs else None
     batched = _batched_forward(a, block, n_in, z) if K > 1 and runs else None
     direct = K == 1 and net.offset is None  # the batch itself, as a network reads it
+    batch = [None]
+
+    def direct_backward():
+        np.dot(batch[0].T, g2, dweights)
+        if bias:
+            np.dot(ones, g2, dintercepts)
 
     def step(X, streams):
         backward = ws["backward"]
@@ -132,9 +149,7 @@ def _first_layer(net, ws):
             np.dot(X, weights, z2)
             if bias:
                 np.add(z2, intercepts, z2)
-            backward[-1] = partial(
-                _direct_backward, X.T, g2, dweights, ones, dintercepts
-            )
+            batch[0], backward[-1] = X, direct_backward
             return
         else:
             np.copyto(x_in, X)
@@ -144,28 +159,12 @@ def _first_layer(net, ws):
     return step
 
 
-def _direct_backward(XT, g, dW, ones, db):
-    """The gradients of a first layer that reads the batch itself."""
-    np.dot(XT, g, dW)
-    if db.size:
-        np.dot(ones, g, db)
-
-
 def _later_forward(net, ws, j):
     """Layer ``j``'s forward step (``j >= 1``): the activation of the layer
     before (and dropout), then the product."""
-    z_in, a, z, full = ws["z"][j - 1], ws["a"][j], ws["z"][j], ws["full"][j]
-    block, n_in, runs = net.blocks[j], net.dense[j].n_in, net.dropout[j]
-    m, K, w = a.shape
-    if K == 1:  # one product, intercepts included (a column of ones)
-        product = partial(np.dot, full, _flat(block), _flat(z))
-    elif K * net.dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
-        from ..stacked_passes import stacked_dense
-
-        intercepts = block[n_in] if len(block) > n_in else _NO_INTERCEPTS
-        product = partial(stacked_dense, a, block[:n_in], intercepts, z)
-    else:
-        product = _batched_forward(a, block, n_in, z)
+    z_in, a, runs = ws["z"][j - 1], ws["a"][j], net.dropout[j]
+    m, _, w = a.shape
+    product = _forward_product(net, ws, j)
     if net.activation == "relu":
         from ..stacked_passes import stacked_relu_dropout as relu
 
@@ -177,53 +176,54 @@ def _later_forward(net, ws, j):
             product()
 
         return step
-    function, pre, zeros, masks = (
-        net._passes[0],
-        ws["pre"][j],
-        ws["zeros"][j],
-        ws["masks"],
+    function, masks, source = net._passes[0], ws["masks"], a
+    if ws["pre"][j] is not None:  # kept apart for the backward pass
+        source = ws["pre"][j]
+    z_in2, a2, source2, zeros = (
+        _rows(z_in),
+        _rows(a),
+        _rows(source),
+        _rows(ws["zeros"][j]),
     )
 
     def step(X, streams):
         if streams is None or not runs:
-            function(z_in, a, zeros)
+            function(z_in2, a2, zeros)
             masks[j] = None
         else:
-            source = a if pre is None else pre
-            function(z_in, source, zeros)
+            function(z_in2, source2, zeros)
             masks[j] = _drop(source, a, runs, streams[j])
         product()
 
     return step
 
 
+def _forward_product(net, ws, j):
+    """Layer ``j``'s product (``j >= 1``), a function of no arguments."""
+    a, z, block, n_in = ws["a"][j], ws["z"][j], net.blocks[j], net.dense[j].n_in
+    K = a.shape[1]
+    if K == 1:  # one product, intercepts included (a column of ones)
+        return partial(np.dot, ws["full"][j], _flat(block), _flat(z))
+    if K * net.dense[j].n_outputs <= SMALL_PRODUCTS:  # one call, no BLAS
+        from ..stacked_passes import stacked_dense
+
+        intercepts = block[n_in] if len(block) > n_in else _NO_INTERCEPTS
+        return partial(stacked_dense, a, block[:n_in], intercepts, z)
+    return _batched_forward(a, block, n_in, z)
+
+
 def _later_backward(net, ws, j):
     """Layer ``j``'s backward step (``j >= 1``): the gradients of its
     parameters, then the gradient before the activation (and dropout)."""
-    a, g, out, full = ws["a"][j], ws["g"][j], ws["g"][j - 1], ws["full"][j]
-    block, dblock, n_in = net.blocks[j], net.grad_blocks[j], net.dense[j].n_in
-    _, K, w = a.shape
-    o = g.shape[2]
-    relu, scales = net.activation == "relu", net._keeping[j][1]
-    if relu and _fused_backward(K, n_in, o):
-        from ..stacked_passes import stacked_relu_backward
-
-        intercepts = dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS
-        scratch = np.empty((K, o, w), a.dtype), np.empty((K, o, w), a.dtype)
-        return partial(
-            stacked_relu_backward, a, g, block[:n_in], dblock[:n_in], intercepts,
-            out, scales, *scratch, np.empty(w, a.dtype),
-        )  # fmt: skip
-    ga = ws["ga"][j]
-    if K == 1:  # as a network's dense layer: two 2-D products
-        g2, ga2 = _flat(g), _flat(ga)
-        gradients = partial(np.dot, full.T, g2, _flat(dblock))
-        inputs = partial(np.dot, g2, _flat(block)[:n_in].T, ga2)
-    else:
-        gradients = _batched_backward(a, g, dblock, n_in)
-        inputs = _batched_input_gradient(g, block[:n_in], ga)
-    if relu:
+    a, ga, out = ws["a"][j], ws["ga"][j], ws["g"][j - 1]
+    K, o = a.shape[1], net.dense[j].n_outputs
+    if net.activation == "relu" and _fused_backward(K, net.dense[j].n_in, o):
+        return _fused_relu_backward(net, ws, j)
+    gradients, inputs = _backward_products(net, ws, j)
+    if net.activation == "relu":
         from ..stacked_passes import stacked_relu_grad
+
+        scales = net._keeping[j][1]
 
         def step():
             gradients()
@@ -231,8 +231,9 @@ def _later_backward(net, ws, j):
             stacked_relu_grad(a, ga, out, scales)
 
         return step
-    gradient, runs, pre = net._passes[1], net.dropout[j], ws["pre"][j]
-    scratch, masks = ws["scratch"][j], ws["masks"]
+    gradient, runs, masks = net._passes[1], net.dropout[j], ws["masks"]
+    pre = _rows(a if ws["pre"][j] is None else ws["pre"][j])
+    ga2, out2, scratch = _rows(ga), _rows(out), _rows(ws["scratch"][j])
 
     def step():
         gradients()
@@ -240,9 +241,41 @@ def _later_backward(net, ws, j):
         for (part, _, _), mask in zip(runs, masks[j] or ()):
             if mask is not None:
                 np.multiply(ga[:, part], mask, ga[:, part])
-        gradient(a if pre is None else pre, ga, out, scratch)
+        gradient(pre, ga2, out2, scratch)
 
     return step
+
+
+def _fused_relu_backward(net, ws, j):
+    """Layer ``j``'s backward step as one call of stacked_relu_backward."""
+    from ..stacked_passes import stacked_relu_backward
+
+    a, g, dblock, n_in = ws["a"][j], ws["g"][j], net.grad_blocks[j], net.dense[j].n_in
+    _, K, w = a.shape
+    intercepts = dblock[n_in] if len(dblock) > n_in else _NO_INTERCEPTS
+    scratch = [np.empty((K, g.shape[2], w), a.dtype) for _ in range(2)]
+    return partial(
+        stacked_relu_backward, a, g, net.blocks[j][:n_in], dblock[:n_in],
+        intercepts, ws["g"][j - 1], net._keeping[j][1], *scratch,
+        np.empty(w, a.dtype),
+    )  # fmt: skip
+
+
+def _backward_products(net, ws, j):
+    """``(gradients, inputs)``: functions of no arguments that make layer
+    ``j``'s gradients of its parameters and of its input (``ga``)."""
+    a, g, ga, full = ws["a"][j], ws["g"][j], ws["ga"][j], ws["full"][j]
+    block, dblock, n_in = net.blocks[j], net.grad_blocks[j], net.dense[j].n_in
+    if a.shape[1] == 1:  # as a network's dense layer: two 2-D products
+        g2, W = _flat(g), _flat(block)[:n_in]
+        return (
+            partial(np.dot, full.T, g2, _flat(dblock)),
+            partial(np.dot, g2, W.T, _flat(ga)),
+        )
+    return (
+        _batched_backward(a, g, dblock, n_in),
+        _batched_input_gradient(g, block[:n_in], ga),
+    )
 
 
 def _batched_forward(a, block, n_in, z):
