@@ -100,15 +100,21 @@ def plan_passes(net, ws):
     step sets the last backward step (its input differs with dropout and
     in evaluation).
     """
-    forward, backward = [_first_layer(net, ws)], [None]
-    for j in range(1, len(net.dense)):
+    # The backward steps, last layer first; the first layer's is set by its
+    # forward step (a list it is handed, not the workspace: no cycle keeps
+    # a batch alive after training).
+    n = len(net.dense)
+    backward = [None] * n
+    forward = [_first_layer(net, ws, backward)]
+    for j in range(1, n):
         forward.append(_later_forward(net, ws, j))
-        backward.append(_later_backward(net, ws, j))
-    return forward, backward[::-1]
+        backward[n - 1 - j] = _later_backward(net, ws, j)
+    return forward, backward
 
 
-def _first_layer(net, ws):
-    """The first layer's forward step (see :func:`plan_passes`).
+def _first_layer(net, ws, backward):
+    """The first layer's forward step (see :func:`plan_passes`), which sets
+    the last of the ``backward`` steps.
 
     A stack of one reads the batch itself, as its network does (a product,
     then the intercepts added); a larger one, or centered features, the
@@ -138,7 +144,6 @@ def _first_layer(net, ws):
             np.dot(ones, g2, dintercepts)
 
     def step(X, streams):
-        backward = ws["backward"]
         if streams is not None and runs:
             _drop(X[:, None, :], a, runs, streams[0])
             if K > 1:
