@@ -15,8 +15,8 @@ import skgd.engine.callbacks
 import skgd.engine.session
 from skgd import GDClassifier, GDRegressor, MLPClassifier, MLPRegressor
 from skgd.engine.fused import StackedLinearEpochs
-from skgd.engine.stack.optimizer import StackedOptimizer
-from skgd.engine.stack.run import Trainer, _OwnOptimizer
+from skgd.engine.stack.optimizer import StackedOptimizer, _OwnOptimizer
+from skgd.engine.stack.run import Trainer
 
 KW = dict(tol=None, random_state=0)
 

@@ -42,9 +42,9 @@ from skgd.engine.trainer import add_penalty
 def numpy_path(monkeypatch):
     """Make every fit take the numpy path: no fused epochs, the optimizers'
     own numpy steps (:mod:`skgd._optimizers`), numpy activations."""
-    run = skgd.engine.stack.run
-    monkeypatch.setattr(run, "stacked_fused_epochs", lambda *args: None)
-    monkeypatch.setattr(run, "compiled_optimizer", lambda *args: False)
+    stack = skgd.engine.stack
+    monkeypatch.setattr(stack.run, "stacked_fused_epochs", lambda *args: None)
+    monkeypatch.setattr(stack.optimizer, "compiled_optimizer", lambda *args: False)
     monkeypatch.setattr(skgd._activations, "compiled_passes", ACTIVATIONS.get)
 
 

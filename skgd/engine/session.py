@@ -145,7 +145,8 @@ def fit_session(net, source, config, start, stored=None):
         The state a previous call left (``TrainingState.to_dict()``): the
         counters of a warm start, everything ``partial_fit`` continues from.
     """
-    from .stack.run import Trainer, _quiet  # the stack's modules import this one
+    from .stack.group import _quiet  # the stack imports this module
+    from .stack.run import Trainer
 
     partial = start in ("continue", "stream")
     params = config.params

@@ -1,9 +1,12 @@
-"""The optimizer of a stack: SGD or Adam, each candidate with its own settings."""
+"""The optimizer of a stack: SGD or Adam, each candidate with its own
+settings; or, for a stack of one, any optimizer of the registry."""
 
 import numpy as np
 
-from ..._optimizers import OPTIMIZERS, IterateAverage
+from ..._optimizers import OPTIMIZERS, Averaged, IterateAverage
 from ..fused import spread_settings
+from ..linear_pass import compiled_optimizer
+from ..trainer import add_penalty
 
 
 class StackedOptimizer:
@@ -119,3 +122,43 @@ class StackedOptimizer:
             self.buffers[name][...] = buffer
         if average is not None:
             self.average.load_state_dict(average)
+
+
+class _OwnOptimizer:
+    """The optimizer of a stack of one that the kernels do not implement (one
+    added to the registry): its own numpy steps, the penalty added first
+    (:func:`~skgd.engine.trainer.add_penalty`)."""
+
+    name = nesterov = None  # no compiled pass knows it
+
+    def __init__(self, optimizer, net, alpha):
+        self.inner, self.net, self.alpha = optimizer, net, float(alpha)
+        self.average = getattr(optimizer, "average", None)
+
+    def step(self, params, grads, lr, values):
+        if self.alpha:
+            values[0] = add_penalty(self.net, self.alpha, values[0])
+        self.inner.step(params, grads, float(lr[0]))
+        return values
+
+    def candidate_state(self, k):
+        return self.inner.state_dict()
+
+    def snapshot(self):
+        return self.inner.state_dict()
+
+    def restore(self, saved):
+        self.inner.load_state_dict(saved)
+
+
+def stack_optimizer(states, params, net, nets):
+    """The stack's optimizer, from the candidates' own (``states``)."""
+    optimizer = states[0].optimizer
+    if not compiled_optimizer(optimizer):
+        if len(states) > 1:  # only its own fit knows it
+            raise ValueError("A stack trains only SGD and Adam (averaged or not).")
+        return _OwnOptimizer(optimizer, nets[0], params[0]["alpha"])
+    stacked = StackedOptimizer(params, net, isinstance(optimizer, Averaged))
+    if len(states) == 1:  # a fit goes on from its state (partial_fit)
+        stacked.load(optimizer.state_dict())
+    return stacked

@@ -17,15 +17,14 @@ import weakref
 import numpy as np
 
 from ..._data import Batches
-from ..._losses import _add, weighted_loss
-from ..._optimizers import Averaged
+from ..._losses import _add
 from ..fused import stacked_fused_epochs
-from ..linear_pass import LOSS_CODES, compiled_optimizer
-from ..session import _baseline, _early_stopping, _starting_state
-from ..trainer import DIVERGENCE_FACTOR, add_penalty, divergence_error
+from ..linear_pass import LOSS_CODES
+from ..trainer import DIVERGENCE_FACTOR, divergence_error
 from .ending import _Ending
+from .group import _Group
 from .network import StackedNetwork
-from .optimizer import StackedOptimizer
+from .optimizer import stack_optimizer
 
 
 class _CandidateView:
@@ -56,7 +55,7 @@ class _CandidateView:
         return stopping.kept_params(self)
 
 
-class Trainer(_Ending):
+class Trainer(_Group, _Ending):
     """Trains ``K`` candidates of one architecture side by side, as one.
 
     The candidates share their data, its shuffles and batches; they may
@@ -104,7 +103,7 @@ class Trainer(_Ending):
         self.train_rows = self.source.rows
         self.n_iter, self.t = self.state.n_iter, self.state.t
         self.origin = self.state.origin  # where the schedules count from
-        self.optimizer = _optimizer(self.states, self.params, self.net, nets)
+        self.optimizer = stack_optimizer(self.states, self.params, self.net, nets)
         self.alpha = np.array([float(p["alpha"]) for p in self.params])
         self.deltas = [getattr(t.loss, "delta", None) for t in self.tasks]
         self.position = np.arange(self.K)  # candidate -> index in the stack
@@ -129,30 +128,6 @@ class Trainer(_Ending):
         # Linear models train each pass in one compiled call.
         self.fused = stacked_fused_epochs(proxy)
 
-    @classmethod
-    def of_candidates(cls, runs, estimators):
-        """The stack of fresh fits prepared by ``estimators`` (``runs``, their
-        :class:`~skgd._fitting.PreparedFit`), each to end in an outcome."""
-        params = [run.config.params for run in runs]
-        baselines = [_baseline(run.config.task, run.source) for run in runs]
-        # Each candidate starts as its own fit does: the same split, initial
-        # weights and generators, from one seed.
-        _one_seed(params)
-        starts = [
-            _starting_state(run.net, run.source, run.config, "fresh", None)
-            for run in runs
-        ]
-        stopping = [
-            _early_stopping(run.config.params, run.net, starts[0][1]) for run in runs
-        ]
-        nets, configs = [run.net for run in runs], [run.config for run in runs]
-        trainer = cls(nets, configs, starts, stopping, baselines)
-        # Candidate k was prepared by estimators[k] (runs[k]); its fit ends
-        # in outcomes[k] (an Outcome), its estimator fitted.
-        trainer.runs, trainer.estimators, trainer.outcomes = runs, list(estimators), {}
-        trainer.warned = [[] for _ in runs]  # the warnings of preparing each fit
-        return trainer
-
     def _stacked_loss(self):
         """The loss of the stack: Huber thresholds by candidate."""
         deltas = [self.deltas[k] for k in self.active]
@@ -167,63 +142,6 @@ class Trainer(_Ending):
         """The rate of each candidate in the stack for the next update."""
         t, n_iter = self.clock()
         return np.array([self.schedules[k](t, n_iter) for k in self.active])
-
-    # -- a stack of candidates (a search's group) --------------------------
-
-    def run(self, epochs=None, keep=False):
-        """Train to ``epochs`` epochs in all (the candidates' own by default).
-
-        The candidates still in the stack then finish: each gets the result
-        a fit of that many epochs ends with. With ``keep`` they stay in the
-        stack, so that :meth:`run` can take them further (the rungs of a
-        halving search), as one longer fit would.
-        """
-        self.train(epochs)
-        active = list(self.active)
-        with _quiet():
-            self._finish(active, stopped=[False] * len(active), keep=keep)
-
-    def train(self, epochs=None):
-        """Train to ``epochs`` epochs in all, ending no candidate's fit."""
-        epochs = self.params[0]["epochs"] if epochs is None else epochs
-        with _quiet():
-            while self.active and self.n_iter < epochs:
-                finishing, stopped = self._train_part(self.source)
-                self._finish(finishing, stopped)
-
-    def diverged(self):
-        """The candidates (group indices) whose training diverged so far,
-        their last update judged as their fit's end would judge it."""
-        with _quiet():
-            return {**self.errors, **self._judge_last(self.active)}
-
-    def losses(self, X, y):
-        """The loss of each candidate in the stack on ``(X, y)`` (unweighted).
-
-        ``X`` is in the stack's dtype and layout (as its training data);
-        ``y`` holds the targets as its fits take them.
-        """
-        pred = self.net.predict(X, None, self.params[0]["batch_size"] or len(y))
-        losses = np.empty(len(self.active))
-        for i, k in enumerate(self.active):
-            task = self.tasks[k]
-            Y = task.encode(y, pred.dtype)
-            if task.target_scale is not None:  # training's units (see TargetScale)
-                Y = task.target_scale.transform(Y)
-            loss = weighted_loss(task.loss, pred[:, i, :], Y, None)
-            losses[i] = loss * task.loss_scale  # in y's units
-        return losses
-
-    def rebind(self, k, estimator):
-        """Let candidate ``k``'s next outcome fit ``estimator``: the same
-        candidate, to be trained longer (a halving search's next rung)."""
-        vars(estimator).update(self.runs[k].checked[3])  # what its run's checks set
-        self.estimators[k] = estimator
-
-    def retain(self, candidates):
-        """Keep only ``candidates`` (indices of the group) in the stack."""
-        kept = set(candidates)
-        self._drop([k for k in self.active if k not in kept])
 
     # -- a stack of one (a fit, with its callbacks) ------------------------
 
@@ -414,46 +332,6 @@ class Trainer(_Ending):
             self._stacked_loss()
 
 
-class _OwnOptimizer:
-    """The optimizer of a stack of one that the kernels do not implement (one
-    added to the registry): its own numpy steps, the penalty added first
-    (:func:`~skgd.engine.trainer.add_penalty`)."""
-
-    name = nesterov = None  # no compiled pass knows it
-
-    def __init__(self, optimizer, net, alpha):
-        self.inner, self.net, self.alpha = optimizer, net, float(alpha)
-        self.average = getattr(optimizer, "average", None)
-
-    def step(self, params, grads, lr, values):
-        if self.alpha:
-            values[0] = add_penalty(self.net, self.alpha, values[0])
-        self.inner.step(params, grads, float(lr[0]))
-        return values
-
-    def candidate_state(self, k):
-        return self.inner.state_dict()
-
-    def snapshot(self):
-        return self.inner.state_dict()
-
-    def restore(self, saved):
-        self.inner.load_state_dict(saved)
-
-
-def _optimizer(states, params, net, nets):
-    """The stack's optimizer, from the candidates' own (``states``)."""
-    optimizer = states[0].optimizer
-    if not compiled_optimizer(optimizer):
-        if len(states) > 1:  # only its own fit knows it
-            raise ValueError("A stack trains only SGD and Adam (averaged or not).")
-        return _OwnOptimizer(optimizer, nets[0], params[0]["alpha"])
-    stacked = StackedOptimizer(params, net, isinstance(optimizer, Averaged))
-    if len(states) == 1:  # a fit goes on from its state (partial_fit)
-        stacked.load(optimizer.state_dict())
-    return stacked
-
-
 _all = np.logical_and.reduce  # cheaper than ndarray.all
 _ONE = np.ones(1)  # the Huber threshold of the losses without one
 
@@ -467,26 +345,9 @@ def _compiled_loss(loss):
     return False if code is None else (stacked_loss, code)
 
 
-def _quiet():
-    """numpy's floating-point warnings off: divergence is judged, not warned of."""
-    return np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore")
-
-
 def _returning(value):
     """A callable that returns ``value`` (the last batch, already gathered)."""
     return lambda: value
-
-
-def _one_seed(params):
-    """Give candidates without a ``random_state`` one drawn seed, shared.
-
-    Their own fits would each draw anew; in a stack they share one draw
-    (common random numbers).
-    """
-    if params[0]["random_state"] is None:
-        seed = int(np.random.default_rng().integers(2**32))
-        for candidate in params:
-            candidate["random_state"] = seed
 
 
 def _shared_source(sources):

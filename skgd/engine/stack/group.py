@@ -1,0 +1,113 @@
+"""What a search does with a :class:`~.run.Trainer` of many candidates.
+
+:class:`_Group` is the part of the trainer that a search's group uses: its
+making from the candidates' prepared fits (:meth:`_Group.of_candidates`),
+training to a number of epochs, ending every candidate's fit
+(:meth:`_Group.run`), the losses of the candidates still in the stack, and
+a halving search's rungs (:meth:`_Group.rebind`, :meth:`_Group.retain`).
+"""
+
+import numpy as np
+
+from ..._losses import weighted_loss
+from ..session import _baseline, _early_stopping, _starting_state
+
+
+class _Group:
+    """The search's side of :class:`~.run.Trainer`."""
+
+    @classmethod
+    def of_candidates(cls, runs, estimators):
+        """The stack of fresh fits prepared by ``estimators`` (``runs``, their
+        :class:`~skgd._fitting.PreparedFit`), each to end in an outcome."""
+        params = [run.config.params for run in runs]
+        baselines = [_baseline(run.config.task, run.source) for run in runs]
+        # Each candidate starts as its own fit does: the same split, initial
+        # weights and generators, from one seed.
+        _one_seed(params)
+        starts = [
+            _starting_state(run.net, run.source, run.config, "fresh", None)
+            for run in runs
+        ]
+        stopping = [
+            _early_stopping(run.config.params, run.net, starts[0][1]) for run in runs
+        ]
+        nets, configs = [run.net for run in runs], [run.config for run in runs]
+        trainer = cls(nets, configs, starts, stopping, baselines)
+        # Candidate k was prepared by estimators[k] (runs[k]); its fit ends
+        # in outcomes[k] (an Outcome), its estimator fitted.
+        trainer.runs, trainer.estimators, trainer.outcomes = runs, list(estimators), {}
+        trainer.warned = [[] for _ in runs]  # the warnings of preparing each fit
+        return trainer
+
+    def run(self, epochs=None, keep=False):
+        """Train to ``epochs`` epochs in all (the candidates' own by default).
+
+        The candidates still in the stack then finish: each gets the result
+        a fit of that many epochs ends with. With ``keep`` they stay in the
+        stack, so that :meth:`run` can take them further (the rungs of a
+        halving search), as one longer fit would.
+        """
+        self.train(epochs)
+        active = list(self.active)
+        with _quiet():
+            self._finish(active, stopped=[False] * len(active), keep=keep)
+
+    def train(self, epochs=None):
+        """Train to ``epochs`` epochs in all, ending no candidate's fit."""
+        epochs = self.params[0]["epochs"] if epochs is None else epochs
+        with _quiet():
+            while self.active and self.n_iter < epochs:
+                finishing, stopped = self._train_part(self.source)
+                self._finish(finishing, stopped)
+
+    def diverged(self):
+        """The candidates (group indices) whose training diverged so far,
+        their last update judged as their fit's end would judge it."""
+        with _quiet():
+            return {**self.errors, **self._judge_last(self.active)}
+
+    def losses(self, X, y):
+        """The loss of each candidate in the stack on ``(X, y)`` (unweighted).
+
+        ``X`` is in the stack's dtype and layout (as its training data);
+        ``y`` holds the targets as its fits take them.
+        """
+        pred = self.net.predict(X, None, self.params[0]["batch_size"] or len(y))
+        losses = np.empty(len(self.active))
+        for i, k in enumerate(self.active):
+            task = self.tasks[k]
+            Y = task.encode(y, pred.dtype)
+            if task.target_scale is not None:  # training's units (see TargetScale)
+                Y = task.target_scale.transform(Y)
+            loss = weighted_loss(task.loss, pred[:, i, :], Y, None)
+            losses[i] = loss * task.loss_scale  # in y's units
+        return losses
+
+    def rebind(self, k, estimator):
+        """Let candidate ``k``'s next outcome fit ``estimator``: the same
+        candidate, to be trained longer (a halving search's next rung)."""
+        vars(estimator).update(self.runs[k].checked[3])  # what its run's checks set
+        self.estimators[k] = estimator
+
+    def retain(self, candidates):
+        """Keep only ``candidates`` (indices of the group) in the stack."""
+        kept = set(candidates)
+        self._drop([k for k in self.active if k not in kept])
+
+
+def _quiet():
+    """numpy's floating-point warnings off: divergence is judged, not warned of."""
+    return np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore")
+
+
+def _one_seed(params):
+    """Give candidates without a ``random_state`` one drawn seed, shared.
+
+    Their own fits would each draw anew; in a stack they share one draw
+    (common random numbers).
+    """
+    if params[0]["random_state"] is None:
+        seed = int(np.random.default_rng().integers(2**32))
+        for candidate in params:
+            candidate["random_state"] = seed
