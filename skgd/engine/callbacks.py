@@ -14,6 +14,10 @@ list and in list order:
 ``on_train_end(trainer)``
     Once, after the last epoch, also when the loop was interrupted.
 
+``trainer`` is the fit's candidate as its trainer shows it (the stack of
+one's ``views[0]``): its ``net`` (``params``, ``get_weights``), its
+``state`` (``schedule``), ``train_rows`` and ``kept_params()``.
+
 Nothing here raises to stop training: a callback says stop or go, and the
 loop obeys.
 """

@@ -39,9 +39,10 @@ the error its training raised, in an :class:`~.ending.Outcome`.
 The modules: :mod:`.network` (the stacked network; its dropout and layout
 in :mod:`.parts`), :mod:`.optimizer` (the stacked optimizer), :mod:`.run`
 (:class:`~.run.Trainer`: the steps, the epoch loop, a fit's entry
-points), :mod:`.group` (a search's: making a group, its rungs) and :mod:`.ending` (the end of each
-epoch and of each candidate's fit). Importing this package imports no
-numba: the kernels (:mod:`skgd.engine.stacked`) come with the first stack.
+points), :mod:`.group` (a search's: making a group, its rungs) and
+:mod:`.ending` (the end of each epoch and of each candidate's fit).
+Importing this package imports no numba: the kernels
+(:mod:`skgd.engine.stacked`) come with the first stack.
 """
 
 import time
