@@ -195,13 +195,24 @@ def step(code, P, G, lr, hyper, velocity, m_, v_, counts, nesterov):
         t = counts[0]
         correction = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         rate = lr * correction * (1.0 - b1) / math.sqrt(1.0 - b2)
-        shifted = eps / math.sqrt(1.0 - b2)
-        for i in range(P.size):
-            m_[i] = b1 * m_[i] + G[i]
-            v_[i] = b2 * v_[i] + G[i] * G[i]
-            P[i] -= rate * m_[i] / (math.sqrt(v_[i]) + shifted)
+        adam_update(P, G, rate, b1, b2, eps / math.sqrt(1.0 - b2), m_, v_)
         return
-    mu = hyper[2]
+    sgd_update(P, G, lr, hyper[2], nesterov, velocity)
+
+
+@inlined
+def adam_update(P, G, rate, b1, b2, shifted, m_, v_):
+    """Adam's update at ``rate`` (its bias correction and constant factor
+    folded in) with ``shifted`` its epsilon divided by ``sqrt(1 - b2)``."""
+    for i in range(P.size):
+        m_[i] = b1 * m_[i] + G[i]
+        v_[i] = b2 * v_[i] + G[i] * G[i]
+        P[i] -= rate * m_[i] / (math.sqrt(v_[i]) + shifted)
+
+
+@inlined
+def sgd_update(P, G, lr, mu, nesterov, velocity):
+    """SGD's update, with (Nesterov) momentum ``mu`` when it is not 0."""
     if mu == 0.0:
         for i in range(P.size):
             P[i] -= lr * G[i]

@@ -48,7 +48,7 @@ from .._signals import sigint_handled
 from .._stream import check_unchanged
 from .callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from .threads import blas_threads_for
-from .trainer import TrainingState
+from .trainer import TrainingState, quiet
 
 
 @dataclass
@@ -145,8 +145,7 @@ def fit_session(net, source, config, start, stored=None):
         The state a previous call left (``TrainingState.to_dict()``): the
         counters of a warm start, everything ``partial_fit`` continues from.
     """
-    from .stack.group import _quiet  # the stack imports this module
-    from .stack.run import Trainer
+    from .stack.run import Trainer  # the stack imports this module
 
     partial = start in ("continue", "stream")
     params = config.params
@@ -159,7 +158,7 @@ def fit_session(net, source, config, start, stored=None):
     catching = nullcontext() if partial else _interrupts_caught(trainer)
     rows = min(params["batch_size"] or train.batches.n, train.batches.n)
     threads = blas_threads_for(net, rows)
-    with _quiet(), catching, threads:
+    with quiet(), catching, threads:
         parts = train.parts(trainer, 1 if partial else params["epochs"])
         records, stopped = run_epochs(trainer, parts, callbacks, catch=not partial)
     if start == "stream":

@@ -20,10 +20,13 @@ from .kernels import (
     ADAM,
     DIVERGENCE_FACTOR,
     OK,
+    adam_update,
     elementwise_loss,
     inlined,
     kernel,
     loss_grad,
+    penalty,
+    sgd_update,
 )
 
 # The rows of ``spread``: each column's numbers (see stacked_dense_epoch).
@@ -251,34 +254,19 @@ def stacked_network_step(
 
 @inlined
 def _one_step(P, G, blocks, lr, settings, codes, velocity, m_, v_, values):
-    """:func:`stacked_network_step` of one candidate, at rate ``lr``: the
-    loops of :func:`skgd.engine.kernels.penalty` and
-    :func:`~skgd.engine.kernels.step` over its parameters."""
-    alpha = settings[ALPHA]
-    if alpha != 0.0:
-        for j in range(blocks.shape[0]):
-            start, total = blocks[j, 0], 0.0
-            for i in range(start, start + blocks[j, 2] * blocks[j, 3]):
-                G[i] += alpha * P[i]
-                total += P[i] * P[i]
-            values[0] += 0.5 * alpha * total
+    """:func:`stacked_network_step` of one candidate, at rate ``lr``: its own
+    fit's step (:func:`skgd.engine.kernels.penalty`, then the update of
+    :func:`~skgd.engine.kernels.step`) over its parameters."""
+    for j in range(blocks.shape[0]):
+        start, n = blocks[j, 0], blocks[j, 2] * blocks[j, 3]
+        values[0] += penalty(
+            P[start : start + n], G[start : start + n], n, settings[ALPHA]
+        )
     if codes[1] == ADAM:
-        b1, b2, eps = settings[BETA_1], settings[BETA_2], settings[EPSILON]
-        for i in range(P.size):
-            m_[i] = b1 * m_[i] + G[i]
-            v_[i] = b2 * v_[i] + G[i] * G[i]
-            P[i] -= lr * m_[i] / (math.sqrt(v_[i]) + eps)
-    elif velocity.size == 0:
-        for i in range(P.size):
-            P[i] -= lr * G[i]
+        b1, b2 = settings[BETA_1], settings[BETA_2]
+        adam_update(P, G, lr, b1, b2, settings[EPSILON], m_, v_)
     else:
-        mu = settings[MOMENTUM]
-        for i in range(P.size):
-            velocity[i] = mu * velocity[i] + G[i]
-            if codes[2]:
-                P[i] -= lr * (G[i] + mu * velocity[i])
-            else:
-                P[i] -= lr * velocity[i]
+        sgd_update(P, G, lr, settings[MOMENTUM], codes[2], velocity)
 
 
 @inlined

@@ -25,6 +25,11 @@ from .._exceptions import DivergenceError
 DIVERGENCE_FACTOR = 1e6
 
 
+def quiet():
+    """numpy's floating-point warnings off: divergence is judged, not warned of."""
+    return np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore")
+
+
 def divergence_error(epoch, what, lr, scale="standardize the features"):
     """The one message of a diverged run: where, what, and what to try."""
     return DivergenceError(

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..._losses import weighted_loss
 from ..session import _baseline, _early_stopping, _starting_state
+from ..trainer import quiet
 
 
 class _Group:
@@ -50,13 +51,13 @@ class _Group:
         """
         self.train(epochs)
         active = list(self.active)
-        with _quiet():
+        with quiet():
             self._finish(active, stopped=[False] * len(active), keep=keep)
 
     def train(self, epochs=None):
         """Train to ``epochs`` epochs in all, ending no candidate's fit."""
         epochs = self.params[0]["epochs"] if epochs is None else epochs
-        with _quiet():
+        with quiet():
             while self.active and self.n_iter < epochs:
                 finishing, stopped = self._train_part(self.source)
                 self._finish(finishing, stopped)
@@ -64,7 +65,7 @@ class _Group:
     def diverged(self):
         """The candidates (group indices) whose training diverged so far,
         their last update judged as their fit's end would judge it."""
-        with _quiet():
+        with quiet():
             return {**self.errors, **self._judge_last(self.active)}
 
     def losses(self, X, y):
@@ -94,11 +95,6 @@ class _Group:
         """Keep only ``candidates`` (indices of the group) in the stack."""
         kept = set(candidates)
         self._drop([k for k in self.active if k not in kept])
-
-
-def _quiet():
-    """numpy's floating-point warnings off: divergence is judged, not warned of."""
-    return np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore")
 
 
 def _one_seed(params):
