@@ -260,6 +260,7 @@ class TrainingMixin:
             reset=weights is None,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
+            order="C",  # the kernels read rows, in one compiled layout
             **self._y_checks,
         )
         if weights is not None:  # keep the fitted model's dtype
