@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -17,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 import skgd.engine.stack.run
 from skgd import GDClassifier, GDRegressor, MLPRegressor
 from skgd.engine.stack import stack_group
-from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
+from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV, _scores
 
 CV = KFold(3, shuffle=True, random_state=0)
 TIMES = {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
@@ -283,7 +284,8 @@ def test_scores_of_a_fold_at_once_equal_scikit_learns(
     diabetes, monkeypatch, scoring, fold_scored
 ):
     """Where skgd gives the scorer's scores, each fit predicts once (its test
-    and training rows together); the scores are scikit-learn's either way."""
+    and training rows together), most of them with the other fits of their
+    fold in one stacked pass; the scores are scikit-learn's either way."""
     X, y = diabetes
     settings = {**MLP_HALVING, "scoring": scoring}
     theirs = SklearnHalvingGrid(_mlp_pipeline(), MLP_GRID, **settings)
@@ -291,15 +293,34 @@ def test_scores_of_a_fold_at_once_equal_scikit_learns(
         warnings.simplefilter("ignore")
         theirs.fit(X, y)
     calls = _count_predictions(monkeypatch, MLPRegressor)
+    stacked = _count_stacked_predictions(monkeypatch)
     ours = HalvingGridSearchCV(_mlp_pipeline(), MLP_GRID, **settings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours.fit(X, y)
     assert_same_halving(ours, theirs)
     n_fits = sum(ours.n_candidates_) * ours.n_splits_
-    assert len(calls) == (n_fits if fold_scored else 2 * n_fits)
+    if fold_scored:
+        assert len(calls) + sum(stacked) == n_fits
+        assert sum(stacked) > n_fits / 2
+    else:
+        assert len(calls) == 2 * n_fits and not stacked
     assert type(ours.scorer_) is type(theirs.scorer_)  # the search's own scorer
     assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=1e-9)
+
+
+def _count_stacked_predictions(monkeypatch):
+    """The fits predicted by each stacked pass of the fold scores."""
+    widths, original = [], _scores._stacked_predictions
+
+    def counted(finals, X):
+        predictions = original(finals, X)
+        if predictions is not None:
+            widths.append(len(finals))
+        return predictions
+
+    monkeypatch.setattr(_scores, "_stacked_predictions", counted)
+    return widths
 
 
 def test_scores_that_warn_are_scikit_learns_with_their_warnings(diabetes):
@@ -339,3 +360,49 @@ def test_data_that_is_not_an_array_is_scored_fit_by_fit(diabetes, monkeypatch):
         ours.fit(X.tolist(), y.tolist())
     assert_same_halving(ours, theirs)
     assert len(calls) == 2 * sum(ours.n_candidates_) * ours.n_splits_
+
+
+def test_a_stacked_pass_predicts_what_each_fit_predicts(diabetes):
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for model in (MLPRegressor(hidden_layer_sizes=(8, 4), activation="tanh"),
+                      GDRegressor()):  # fmt: skip
+            fits = [
+                clone(model)
+                .set_params(epochs=3, learning_rate=1e-3 * (k + 1), random_state=k)
+                .fit(X, y)
+                for k in range(4)
+            ]
+            predictions = _scores._stacked_predictions(fits, X[:50])
+            for fit, prediction in zip(fits, predictions, strict=True):
+                own = fit.predict(X[:50])
+                assert prediction.shape == own.shape and prediction.dtype == own.dtype
+                np.testing.assert_allclose(prediction, own, rtol=1e-13)
+            # float32 models predict float64 rows in float64, as predict does
+            single = [clone(fit).fit(X.astype(np.float32), y) for fit in fits[:2]]
+            together = _scores._stacked_predictions(single, X[:50])
+            assert together[0].dtype == single[0].predict(X[:50]).dtype == np.float64
+
+
+def test_fits_that_cannot_predict_stacked_predict_alone(diabetes):
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        narrow, wide = (
+            MLPRegressor(hidden_layer_sizes=(h,), epochs=2, random_state=0).fit(X, y)
+            for h in (3, 5)
+        )
+        linear = GDRegressor(epochs=2).fit(X, y)
+        classifier = GDClassifier(epochs=2).fit(X, y > y.mean())
+    stacked = _scores._stacked_predictions
+    assert stacked([narrow], X) is None  # one fit alone
+    assert stacked([narrow, wide], X) is None  # two architectures
+    assert stacked([narrow, linear], X) is None  # two estimators
+    assert stacked([classifier, classifier], X) is None  # not a regressor
+    assert stacked([narrow, narrow], sp.csr_matrix(X)) is None  # sparse rows
+    assert stacked([narrow, narrow], X[:, :4]) is None  # other features
+    huge = np.full_like(X, 1e308)
+    with pytest.raises(ValueError, match="overflow"):
+        narrow.predict(huge)
+    assert stacked([narrow, narrow], huge) is None  # each fit's predict raises

@@ -84,6 +84,19 @@ def add_penalty(net, alpha, value):
     return value
 
 
+# Any seed will do for a copy's bit generator, whose state is then set.
+_ANY_SEED = np.random.SeedSequence(0)
+
+
+def copy_generator(rng):
+    """A copy of the numpy ``Generator`` ``rng``: the same bit generator in
+    the same state (what ``copy.deepcopy`` gives, in a quarter of its time:
+    deepcopy builds the bit generator from fresh OS entropy first)."""
+    bit_generator = type(rng.bit_generator)(_ANY_SEED)
+    bit_generator.state = rng.bit_generator.state
+    return np.random.Generator(bit_generator)
+
+
 class TrainingState:
     """What training carries from one call to the next.
 
@@ -129,13 +142,13 @@ class TrainingState:
             "optimizer": self.optimizer.state_dict(),
             "lr0": self.schedule.lr0,
             "schedule": self.schedule.state_dict(),
-            "rng": copy.deepcopy(self.rng),
+            "rng": copy_generator(self.rng),
             "n_iter": self.n_iter,
             "t": self.t,
             "origin": list(self.origin),
             "limit": self.limit,
             "stream": copy.deepcopy(self.stream),
-            "streams": copy.deepcopy(self.streams),
+            "streams": [copy_generator(stream) for stream in self.streams],
         }
 
     @classmethod
@@ -146,13 +159,13 @@ class TrainingState:
         return cls(
             optimizer,
             schedule,
-            copy.deepcopy(state["rng"]),
+            copy_generator(state["rng"]),
             state["n_iter"],
             state["t"],
             state["origin"],
             limit=state["limit"],
             stream=copy.deepcopy(state.get("stream")),
-            streams=copy.deepcopy(state["streams"]),
+            streams=[copy_generator(stream) for stream in state["streams"]],
         )
 
     def learning_rate(self):

@@ -7,9 +7,10 @@ and computes the metric, for every candidate on every split. Where skgd can
 give what the scorer gives (:func:`fold_metric`: the default ``score`` of a
 regressor, ``"r2"``, ``"neg_mean_squared_error"``), the fits of a fold are
 scored together instead (:func:`score_fold`): the rows are transformed once
-for the fits that share their pipeline's fitted steps, each fit predicts
-once, and the metric is scikit-learn's own function, once over the
-predictions of all the fits. :class:`FoldScorer` stands for the search's
+for the fits that share their pipeline's fitted steps, those fits predict
+them in one stacked forward pass (or each once, where they cannot stack),
+and the metric is scikit-learn's own function, once over the predictions of
+all the fits. :class:`FoldScorer` stands for the search's
 scorer and answers with those scores; for everything else (another
 scorer, fit or score parameters, rows it has no score for, a fit whose
 prediction failed or warned) it calls the scorer, so that errors,
@@ -25,6 +26,10 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import validate_data
+
+from .._regressor import RegressorGD
+from ..engine.stack.network import StackedNetwork
 
 # scikit-learn's metrics that score the columns of a matrix of predictions
 # one by one (multioutput="raw_values") as each column alone.
@@ -189,21 +194,80 @@ def _predictions(fits, parts):
     """``{key: [predictions of each part], ...}``: each fit predicts the rows
     of all ``parts`` in one call; fits whose prediction fails are left out
     (their scorer meets the error)."""
-    transformed, predicted = {}, {}
+    transformed, finals, predicted = {}, {}, {}
     sizes = np.cumsum([part.shape[0] for part in parts])
     sizes, n_rows = sizes[:-1], sizes[-1]
-    for key, fitted in fits.items():
+    for key, fitted in fits.items():  # the fits by the fitted steps they share
         steps, final = _steps(fitted)
         ident = tuple(map(id, steps))
+        finals.setdefault(ident, []).append((key, final))
         try:
             if ident not in transformed:
                 transformed[ident] = _transformed(steps, parts)
-            prediction = final.predict(transformed[ident])
         except Exception:
+            transformed[ident] = None
+    for ident, members in finals.items():
+        rows = transformed[ident]
+        if rows is None:
             continue
-        if isinstance(prediction, np.ndarray) and prediction.shape == (n_rows,):
-            predicted[key] = np.split(prediction, sizes)
+        together = _stacked_predictions([final for _, final in members], rows)
+        for j, (key, final) in enumerate(members):
+            try:
+                prediction = final.predict(rows) if together is None else together[j]
+            except Exception:
+                continue
+            if isinstance(prediction, np.ndarray) and prediction.shape == (n_rows,):
+                predicted[key] = np.split(prediction, sizes)
     return predicted
+
+
+def _stacked_predictions(finals, X):
+    """Each of ``finals``' ``predict(X)``, made in one stacked forward pass;
+    None unless they are skgd regressors of one architecture fitted on the
+    same features, or where anything fails or overflows (each fit then
+    predicts on its own, and meets its errors).
+
+    ``X`` is checked once, as the first fit's ``predict`` checks it (the
+    fits have the same features). A stack's products group their sums
+    otherwise than one network's, so a prediction may differ from the fit's
+    own in its last bit.
+    """
+    first = finals[0]
+    if len(finals) < 2 or not _alike(finals):
+        return None
+    try:
+        X = validate_data(first, X, dtype=(np.float64, np.float32), reset=False)
+        weights = [final._fitted_weights() for final in finals]
+        if len({tuple((W.shape, W.dtype) for W, _ in w) for w in weights}) > 1:
+            return None
+        dtype = np.result_type(X.dtype, weights[0][0][0].dtype)  # as predict's
+        net = first._prediction_network(weights[0], dtype)  # the architecture
+        stacked = StackedNetwork([net] * len(finals))
+        for k, layers in enumerate(weights):
+            for block, (W, b) in zip(stacked.blocks, layers, strict=True):
+                block[: len(W), k], block[len(W) :, k] = W, b
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = stacked.predict(X.astype(dtype, copy=False), None, 4096)
+    except Exception:
+        return None
+    if not np.isfinite(output).all():
+        return None
+    return [output[:, k].ravel() for k in range(len(finals))]
+
+
+def _alike(finals):
+    """Whether ``finals`` are fitted skgd regressors of one type, activation
+    and output, fitted on the same features."""
+    first = finals[0]
+    features = getattr(first, "feature_names_in_", None)
+    return isinstance(first, RegressorGD) and all(
+        type(final) is type(first)
+        and getattr(final, "_activation", None) == getattr(first, "_activation", None)
+        and getattr(final, "n_features_in_", None) == first.n_features_in_
+        and final._predicts_1d()
+        and np.array_equal(getattr(final, "feature_names_in_", None), features)
+        for final in finals
+    )
 
 
 def _steps(fitted):

@@ -143,7 +143,7 @@ _COMMON = """
         How to score each candidate on each held-out fold, as in
         scikit-learn (None: the estimator's ``score``). A regressor's
         ``score``, ``"r2"`` and ``"neg_mean_squared_error"`` score the fits
-        of a fold at once: each predicts its rows in one call, and
+        of a fold at once: they predict its rows in one stacked pass, and
         scikit-learn's metric takes all their predictions (equal to rounding).
     n_jobs : int or None, default=None
         Workers for the stacked runs (one task per group of candidates and

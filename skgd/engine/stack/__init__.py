@@ -48,6 +48,7 @@ Importing this package imports no numba: the kernels
 import time
 import warnings
 from contextlib import nullcontext
+from numbers import Real
 
 from ..._compat import validate_parameter_constraints
 from ..._exceptions import DivergenceError
@@ -104,7 +105,7 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
     ``estimators``). With ``catch``, the warnings of preparing each fit are
     caught, to be given with its outcome (see :class:`~.ending.Outcome`), not now.
     """
-    runs, indices, caught = [], [], []
+    runs, indices, caught, checked = [], [], [], set()
     for index, estimator in enumerate(estimators):
         like = runs[0] if runs else None
         # Without catch, warnings are given as they come (none kept: []).
@@ -113,7 +114,7 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
         ):
             if catch:
                 warnings.simplefilter("always")
-            run = _prepared(estimator, X, y, sample_weight, like)
+            run = _prepared(estimator, X, y, sample_weight, like, checked)
         if run is not None:
             runs.append(run)
             indices.append(index)
@@ -139,30 +140,42 @@ def _once(caught):
     return list({(str(w.message), w.category): w for w in caught}.values())
 
 
-def _prepared(estimator, X, y, sample_weight, like):
+def _prepared(estimator, X, y, sample_weight, like, checked):
     """``estimator``'s fit, prepared (``like`` the first candidate's, whose
-    checked data it takes); None when its parameters or data are refused."""
+    checked data it takes); None when its parameters or data are refused.
+    ``checked``: see :func:`_validate_stacked`."""
     try:
         if like is None:
             estimator._validate_params()  # InvalidParameterError is a ValueError
         else:  # it shares all parameters with the first but the stacked ones
-            _validate_stacked(estimator)
+            _validate_stacked(estimator, checked)
         return estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
     except (ValueError, TypeError):
         return None
 
 
-def _validate_stacked(estimator):
+def _validate_stacked(estimator, checked):
     """Check the parameters in which ``estimator`` may differ from the first
-    candidate of its group (they share all others, checked with the first)."""
+    candidate of its group (they share all others, checked with the first).
+
+    ``checked`` holds the ``(name, value)`` pairs of numbers and strings
+    already found valid in this group: a grid repeats few values over many
+    candidates.
+    """
     constraints = estimator._parameter_constraints
     params = estimator.get_params(deep=False)
-    names = [name for name in STACKED if name in constraints]
+    keys = {  # what a valid value is known by, numbers and strings only
+        name: (name, type(value), value) if isinstance(value, (Real, str)) else None
+        for name, value in params.items()
+        if name in STACKED and name in constraints
+    }
+    names = [name for name, key in keys.items() if key is None or key not in checked]
     validate_parameter_constraints(
         {name: constraints[name] for name in names},
         {name: params[name] for name in names},
         caller_name=type(estimator).__name__,
     )
+    checked.update(keys[name] for name in names if keys[name] is not None)
 
 
 def _rates_by_position(net):

@@ -20,7 +20,7 @@ from ..._data import Batches
 from ..._losses import _add
 from ..fused import stacked_fused_epochs
 from ..linear_pass import LOSS_CODES
-from ..trainer import DIVERGENCE_FACTOR, divergence_error
+from ..trainer import DIVERGENCE_FACTOR, copy_generator, divergence_error
 from .ending import _Ending
 from .group import _Group
 from .network import StackedNetwork
@@ -89,7 +89,9 @@ class Trainer(_Group, _Ending):
         self.baseline = np.array(baselines, dtype=float)
         self.val = None if starts[0][2] is None else [val for _, _, val in starts]
         self.stopping = list(stopping)
-        self.initial_streams = [copy.deepcopy(s.streams) for s in self.states]
+        self.initial_streams = [
+            [copy_generator(stream) for stream in s.streams] for s in self.states
+        ]
         # The shuffles and dropout draws: the generators of the candidate
         # with the most dropout positions (all candidates' are alike).
         self.state = max(self.states, key=lambda state: len(state.streams))
