@@ -231,6 +231,7 @@ class Trainer(_Group, _Ending):
         """A step on each batch; the running sums, the last rates and a
         callable that gives the last batch (None without batches)."""
         net, step, streams = self.net, self.optimizer.step, self.streams
+        forward, backward, loss = net.forward, net.backward, self._batch_loss()
         per_update = self.schedules[0].per_update  # the rate changes each update
         lr = self.learning_rates()
         limits = self.limit[self.active]
@@ -238,7 +239,8 @@ class Trainer(_Group, _Ending):
         for X, y, c, w in batches:
             if per_update:
                 lr = self.learning_rates()
-            value = self._objective(X, y, c, streams)
+            value = loss(forward(X, streams), y, c, net._ws["g"][-1])
+            backward()
             step(net.params, net.grads, lr, value)  # adds the penalty to the value
             within = value <= limits  # false for NaN
             if not _all(within):
@@ -270,34 +272,34 @@ class Trainer(_Group, _Ending):
                 what = "the parameters are no longer finite"
                 self.errors[k] = divergence_error(self.n_iter + 1, what, self.lr[k])
 
-    def _objective(self, X, y, c, streams):
-        net = self.net
-        pred = net.forward(X, streams)
-        grad = net._ws["g"][-1]
+    def _batch_loss(self):
+        """``loss(pred, y, c, grad)``: each candidate's loss on a batch, its
+        gradient written into ``grad``; made once a pass, for the candidates
+        then in the stack."""
         compiled = self.__dict__.get("_compiled_loss")
         if compiled is None:
             compiled = self._compiled_loss = _compiled_loss(self.loss)
-        if compiled:  # the loss's kernel: one pass instead of a few numpy calls
-            kernel, code = compiled
-            value = np.empty(pred.shape[1])
-            delta = getattr(self.loss, "delta", None)  # by candidate (see Huber)
-            deltas = _ONE if delta is None else delta.reshape(-1)
-            kernel(code, deltas, pred, y, self._kernel_weights(c), grad, value)
-        else:
-            c = self._weights(c)
-            value = np.asarray(
-                self.loss.value_and_grad(pred, y[:, None, :], c, grad), float
+        if not compiled:
+            return lambda pred, y, c, grad: np.asarray(
+                self.loss.value_and_grad(pred, y[:, None, :], self._weights(c), grad),
+                float,
             )
-        net.backward()
-        return value
+        # The loss's kernel: one pass instead of a few numpy calls.
+        kernel, code = compiled
+        delta = getattr(self.loss, "delta", None)  # by candidate (see Huber)
+        deltas = _ONE if delta is None else delta.reshape(-1)
+        active = None if len(self.active) == self.K else self.active
 
-    def _kernel_weights(self, c):
-        """A batch's ``c`` for :func:`~skgd.engine.stacked.stacked_loss`."""
-        if not getattr(c, "ndim", 0):
-            return c.reshape(1, 1)
-        if len(self.active) == self.K:  # one column a candidate, all in the stack
-            return c
-        return c[:, self.active]
+        def loss(pred, y, c, grad):
+            if not c.ndim:
+                c = c.reshape(1, 1)
+            elif active is not None:  # one column a candidate, all in the stack
+                c = c[:, active]
+            value = np.empty(pred.shape[1])
+            kernel(code, deltas, pred, y, c, grad, value)
+            return value
+
+        return loss
 
     def _weights(self, c):
         """A batch's ``c`` for the loss of the stack (see :class:`Batches`)."""
