@@ -191,9 +191,10 @@ def score_fold(fits, X, y, train, test, metric, with_train):
 
 
 def _predictions(fits, parts):
-    """``{key: [predictions of each part], ...}``: each fit predicts the rows
-    of all ``parts`` in one call; fits whose prediction fails are left out
-    (their scorer meets the error)."""
+    """``{key: [predictions of each part], ...}``: the fits that share their
+    fitted steps predict the rows of all ``parts`` in one stacked pass
+    (:func:`_stacked_predictions`), or each in one call where they cannot;
+    fits whose prediction fails are left out (their scorer meets the error)."""
     transformed, finals, predicted = {}, {}, {}
     sizes = np.cumsum([part.shape[0] for part in parts])
     sizes, n_rows = sizes[:-1], sizes[-1]

@@ -293,7 +293,7 @@ class Trainer(_Group, _Ending):
         def loss(pred, y, c, grad):
             if not c.ndim:
                 c = c.reshape(1, 1)
-            elif active is not None:  # one column a candidate, all in the stack
+            elif active is not None:  # the columns of the candidates left
                 c = c[:, active]
             value = np.empty(pred.shape[1])
             kernel(code, deltas, pred, y, c, grad, value)
