@@ -516,6 +516,10 @@ def test_lists_and_data_frames(linear_data):
     assert list(gd.feature_names_in_) == list("abcde")
     from_lists = GDRegressor(epochs=3, **EXACT).fit(X.tolist(), y.tolist())
     np.testing.assert_array_equal(from_lists.coef_, gd.coef_)
+    # A fit copies X into C order first (the frame's array is Fortran-ordered),
+    # so the compiled kernel sums the same rows the same way.
+    fortran = GDRegressor(epochs=3, **EXACT).fit(np.asfortranarray(X), y)
+    np.testing.assert_array_equal(fortran.coef_, gd.coef_)
 
 
 def test_zero_total_sample_weight_is_refused(linear_data):
