@@ -35,6 +35,7 @@ from skgd.engine.stack import train_group
 from skgd.engine.stack.network import StackedNetwork
 from skgd.engine.stack.parts import _bits, _fused_backward, _keep_rules, _rate_runs
 from skgd.engine.stacked_passes import (
+    batch_totals,
     stacked_dense,
     stacked_loss,
     stacked_relu_backward,
@@ -202,6 +203,21 @@ def test_stacked_loss_keeps_nan_and_inf(rng):
     stacked_loss(LOSS_CODES[SquaredError], np.ones(1), pred, np.zeros((3, 1)), c,
                  grad, values)  # fmt: skip
     assert values[0] == np.inf
+
+
+@pytest.mark.parametrize("rows", [32, 7.5])
+def test_batch_totals_are_numpys_check_and_sums(rng, rows):
+    values = rng.standard_normal(5)
+    limits = values + np.array([1.0, 0.0, 1.0, 1.0, 1.0])  # equal: within
+    totals = rng.standard_normal(5)
+    expected = totals + values * rows
+    assert batch_totals(values, limits, rows, totals)
+    np.testing.assert_array_equal(totals, expected)
+    for beyond in (np.nan, limits[2] + 1e-9):  # NaN is never within
+        values[2] = beyond
+        expected = totals + values * rows
+        assert not batch_totals(values, limits, rows, totals)
+        np.testing.assert_array_equal(totals, expected)
 
 
 # -- stacked relu networks against their own fits ----------------------------------

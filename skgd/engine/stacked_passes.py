@@ -161,3 +161,19 @@ def stacked_relu_grad(a, ga, out, scales):
             x, grad, back, scale = a[i, k], ga[i, k], out[i, k], scales[k]
             for h in range(w):
                 back[h] = grad[h] * (1.0 if x[h] > 0.0 else 0.0) * scale
+
+
+@kernel
+def batch_totals(values, limits, rows, totals):
+    """Whether every candidate's batch objective is within its limit (False
+    for NaN); adds each objective times the batch's ``rows`` to ``totals``.
+
+    One call for the trainer's check and sums after each step (four numpy
+    calls), with their arithmetic: ``values <= limits``, then ``totals +=
+    values * rows``.
+    """
+    within = True
+    for k in range(values.size):
+        within &= values[k] <= limits[k]
+        totals[k] += values[k] * rows
+    return within

@@ -230,6 +230,8 @@ class Trainer(_Group, _Ending):
     def _train_batches(self, batches, totals, weight):
         """A step on each batch; the running sums, the last rates and a
         callable that gives the last batch (None without batches)."""
+        from ..stacked_passes import batch_totals  # numba: with the first batch
+
         net, step, streams = self.net, self.optimizer.step, self.streams
         forward, backward, loss = net.forward, net.backward, self._batch_loss()
         per_update = self.schedules[0].per_update  # the rate changes each update
@@ -242,14 +244,11 @@ class Trainer(_Group, _Ending):
             value = loss(forward(X, streams), y, c, net._ws["g"][-1])
             backward()
             step(net.params, net.grads, lr, value)  # adds the penalty to the value
-            within = value <= limits  # false for NaN
-            if not _all(within):
-                self._check(value, lr, np.flatnonzero(~within))
+            if not batch_totals(value, limits, w, totals):  # added to totals
+                self._check(value, lr, np.flatnonzero(~(value <= limits)))
                 limits = self.limit[self.active]
                 failed = self._all_failed()
             self.t += 1
-            value *= w
-            totals += value
             weight += w
             batch = X, y, c
             if self.interrupted or failed:
@@ -336,7 +335,6 @@ class Trainer(_Group, _Ending):
             self._stacked_loss()
 
 
-_all = np.logical_and.reduce  # cheaper than ndarray.all
 _ONE = np.ones(1)  # the Huber threshold of the losses without one
 
 
