@@ -99,18 +99,22 @@ def _stacked_row(X, offset, Y, row, SW, columns, m, P, G, z, g, codes, hyper, va
         x, base = X[row, j] - offset[j], j * KO
         for q in range(KO):
             z[q] += x * P[base + q]
-    for k in range(KO // o):
-        c = (SW[row, columns[k]] if SW.size else 1.0) / m
-        at = k * o
-        if o == 1:
-            loss, g[k] = elementwise_loss(codes[0], hyper[k, 0], z[k], Y[row, 0])
-        else:
-            loss = loss_grad(
-                codes[0], hyper[k, 0], z[at : at + o], Y[row], g[at : at + o]
-            )
-        values[k] += c * loss
-        for q in range(at, at + o):
-            g[q] *= c
+    code, unweighted = codes[0], 1.0 / m
+    if o == 1:  # one output a candidate: no views of z and g
+        y = Y[row, 0]
+        for k in range(KO):
+            c = SW[row, columns[k]] / m if SW.size else unweighted
+            loss, gk = elementwise_loss(code, hyper[k, 0], z[k], y)
+            values[k] += c * loss
+            g[k] = gk * c
+    else:
+        for k in range(KO // o):
+            c = SW[row, columns[k]] / m if SW.size else unweighted
+            at = k * o
+            loss = loss_grad(code, hyper[k, 0], z[at : at + o], Y[row], g[at : at + o])
+            values[k] += c * loss
+            for q in range(at, at + o):
+                g[q] *= c
     for j in range(d):
         x, base = X[row, j] - offset[j], j * KO
         for q in range(KO):
