@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 import skgd.engine.stack.run
 from skgd import GDClassifier, GDRegressor, MLPRegressor
 from skgd.engine.stack import stack_group
+from skgd.engine.stack.network import StackedNetwork
 from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV, _scores
 
 CV = KFold(3, shuffle=True, random_state=0)
@@ -406,3 +407,30 @@ def test_fits_that_cannot_predict_stacked_predict_alone(diabetes):
     with pytest.raises(ValueError, match="overflow"):
         narrow.predict(huge)
     assert stacked([narrow, narrow], huge) is None  # each fit's predict raises
+
+
+def test_a_stacked_pass_of_wide_networks_predicts_in_small_blocks(diabetes):
+    """Many wide fits predict in blocks whose buffers stay within PASS_BYTES."""
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = [
+            MLPRegressor(hidden_layer_sizes=(256, 256), epochs=1, random_state=k).fit(
+                X, y
+            )
+            for k in range(16)
+        ]
+    seen = []
+    predict = StackedNetwork.predict
+
+    def spy(self, X, rows, block):
+        seen.append(block)
+        return predict(self, X, rows, block)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(StackedNetwork, "predict", spy)
+        predictions = _scores._stacked_predictions(fits, X)
+    # 16 fits of 513 units (256 + 256 + 1), 4 float64 buffers a unit and row
+    assert seen and seen[0] < 4096 and 4 * 16 * 513 * 8 * seen[0] <= _scores.PASS_BYTES
+    for fit, prediction in zip(fits, predictions, strict=True):
+        np.testing.assert_allclose(prediction, fit.predict(X), rtol=1e-13)
