@@ -36,6 +36,9 @@ from ._version import __version__
 # layout is refused with a clear message instead of being loaded wrongly.
 STATE_FORMAT = 5
 
+# Dense rows are predicted this many at a time (the network's buffers of a block).
+PREDICTION_BLOCK = 4096
+
 # Every attribute a saved skgd estimator may hold: see skgd._state.
 
 
@@ -152,6 +155,24 @@ class BaseGD(TrainingMixin, CallbackSupportMixin, BaseEstimator):
 
     def _output(self, X):
         """The trained network's raw output for ``X`` (dropout is off)."""
+        X, weights = self._prediction_input(X)
+        net = self._prediction_network(weights, X.dtype)
+        # Sparse rows are densified one training-sized batch at a time.
+        sparse = sp.issparse(X) and self.batch_size
+        block = self.batch_size if sparse else PREDICTION_BLOCK
+        with np.errstate(over="ignore", invalid="ignore"):
+            output = net.predict(X, block=block)
+        if not np.isfinite(output).all():
+            raise ValueError(
+                f"The predictions overflow {X.dtype} for some samples (X holds "
+                f"values up to {abs(X).max():.3g}); scale X as the training data "
+                "was scaled."
+            )
+        return output
+
+    def _prediction_input(self, X):
+        """``(X, weights)``: ``X`` checked as ``predict`` checks it, in the
+        type the fitted weights (checked) and ``X`` make together."""
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -162,18 +183,7 @@ class BaseGD(TrainingMixin, CallbackSupportMixin, BaseEstimator):
         )
         weights = self._fitted_weights()
         dtype = np.result_type(X.dtype, weights[0][0].dtype)
-        net = self._prediction_network(weights, dtype)
-        # Sparse rows are densified one training-sized batch at a time.
-        block = self.batch_size if sp.issparse(X) and self.batch_size else 4096
-        with np.errstate(over="ignore", invalid="ignore"):
-            output = net.predict(X.astype(dtype, copy=False), block=block)
-        if not np.isfinite(output).all():
-            raise ValueError(
-                f"The predictions overflow {dtype} for some samples (X holds "
-                f"values up to {abs(X).max():.3g}); scale X as the training data "
-                "was scaled."
-            )
-        return output
+        return X.astype(dtype, copy=False), weights
 
     def _fitted_weights(self):
         """The fitted ``[(W, b), ...]``, checked (see :func:`check_weights`).

@@ -87,10 +87,13 @@ def _one_output_batch(X, offset, Y, order, sw, start, stop, P, G, codes, hyper):
         r += 4
     for rest in range(r, stop):  # the last rows, fewer than four, one by one
         row = order[rest]
-        z, _, _, _ = _outputs(X, offset, P, row, row, row, row, t0)
+        z = t0
+        for j in range(d):
+            z += (X[row, j] - offset[j]) * P[j]
         v, gk = _weighted_loss(Y, sw, row, z, m, codes, hyper)
         value += v
-        _add_shares(X, offset, G, row, row, row, row, gk, 0.0, 0.0, 0.0)
+        for j in range(d):
+            G[j] += (X[row, j] - offset[j]) * gk
         if codes[3]:
             G[d] += gk
     return value
@@ -122,7 +125,7 @@ def _add_shares(X, offset, G, r0, r1, r2, r3, g0, g1, g2, g3):
         )
 
 
-@inlined
+@kernel
 def _weighted_loss(Y, sw, row, t, m, codes, hyper):
     """Row ``row``'s loss at output ``t`` and its gradient, weighted by its
     share of a batch of ``m`` rows.

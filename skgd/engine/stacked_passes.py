@@ -6,7 +6,8 @@ of the relu layers of ``K`` stacked candidates (the products of the first
 layers, of wide layers and of a stack of one stay with BLAS, see
 :func:`skgd.engine.stack.parts.plan_passes`), and :func:`stacked_loss`
 their loss and its gradient, each candidate with the arithmetic of its own
-fit (:mod:`skgd.engine.stack`).
+fit (:mod:`skgd.engine.stack`); :func:`batch_totals` the trainer's check of
+each candidate's batch objective against its limit, and its loss sums.
 """
 
 from .kernels import elementwise_loss, kernel, loss_grad

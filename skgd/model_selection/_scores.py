@@ -21,13 +21,14 @@ import functools
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import RegressorMixin
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.metrics._scorer import _PassthroughScorer, _Scorer
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import validate_data
 
+from .._base import PREDICTION_BLOCK
 from .._regressor import RegressorGD
 from ..engine.stack.network import StackedNetwork
 
@@ -234,21 +235,20 @@ def _stacked_predictions(finals, X):
     own in its last bit.
     """
     first = finals[0]
-    if len(finals) < 2 or not _alike(finals):
+    if len(finals) < 2 or not _alike(finals) or sp.issparse(X):
         return None
     try:
-        X = validate_data(first, X, dtype=(np.float64, np.float32), reset=False)
-        weights = [final._fitted_weights() for final in finals]
+        X, weights = first._prediction_input(X)
+        weights = [weights] + [final._fitted_weights() for final in finals[1:]]
         if len({tuple((W.shape, W.dtype) for W, _ in w) for w in weights}) > 1:
             return None
-        dtype = np.result_type(X.dtype, weights[0][0][0].dtype)  # as predict's
-        net = first._prediction_network(weights[0], dtype)  # the architecture
+        net = first._prediction_network(weights[0], X.dtype)  # the architecture
         stacked = StackedNetwork([net] * len(finals))
         for k, layers in enumerate(weights):
             for block, (W, b) in zip(stacked.blocks, layers, strict=True):
                 block[: len(W), k], block[len(W) :, k] = W, b
         with np.errstate(over="ignore", invalid="ignore"):
-            output = stacked.predict(X.astype(dtype, copy=False), None, _rows(stacked))
+            output = stacked.predict(X, None, _rows(stacked))
     except Exception:
         return None
     if not np.isfinite(output).all():
@@ -264,10 +264,10 @@ PASS_BYTES = 2**25
 
 def _rows(stacked):
     """Rows a block of a stacked forward pass, so that its buffers take at
-    most :data:`PASS_BYTES` (4096, as ``predict``'s blocks, at most)."""
+    most :data:`PASS_BYTES` (at most ``predict``'s blocks)."""
     widths = sum(layer.n_outputs for layer in stacked.dense)
     per_row = 4 * stacked.K * widths * np.dtype(stacked.dtype).itemsize
-    return int(max(1, min(4096, PASS_BYTES // per_row)))
+    return int(max(1, min(PREDICTION_BLOCK, PASS_BYTES // per_row)))
 
 
 def _alike(finals):
