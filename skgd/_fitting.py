@@ -32,6 +32,7 @@ from sklearn.utils.validation import validate_data
 from ._compat import _check_sample_weight
 from ._data import MemoryEpochs
 from ._exceptions import FitInterruptedWarning
+from ._fit_results import _above_the_mean, _check_outputs_fit
 from ._history import curve
 from ._inputs import (
     _cast,
@@ -39,13 +40,11 @@ from ._inputs import (
     _input_attributes_kept_on_error,
     input_attributes,
 )
-from ._losses import weighted_loss
 from ._network import Network
 from ._stream import StreamEpochs
 from ._tasks import Regression
 from .engine.callbacks import FitTask
 from .engine.session import TrainingConfig, fit_session
-from .engine.trainer import divergence_error
 
 
 @dataclass
@@ -157,12 +156,31 @@ class TrainingMixin:
         net = self._network(X.shape[1], Y.shape[1], X.dtype, weights, task.target_scale)
         source = self._epoch_source(X, Y, sw, start, task.strata(y))
         callbacks = [] if context is None else [context]
-        auto = self._auto_learning_rate
-        if task.target_scale is not None and task.target_scale.x_mean is not None:
-            offset = task.target_scale.x_mean.astype(X.dtype)
-            auto = functools.partial(auto, offset=offset)  # the centered features
+        auto = self._auto_rate(task, X.dtype)
         config = TrainingConfig(task, self.get_params(deep=False), auto, callbacks)
         return PreparedFit(X, y, Y, sw, net, source, config, context, checked)
+
+    def _prepare_sibling(self, like, params):
+        """The :class:`PreparedFit` of a fresh fit that differs from ``like``'s
+        (a stack's first candidate's) in its optimizer's numbers alone (see
+        :func:`skgd.engine.stack.stack_group`): ``like``'s checked data,
+        targets, task and epoch source, shared (what :meth:`_prepare` would
+        make again, equal), with a network of its own and its parameters,
+        ``params`` (``get_params(deep=False)``). No callbacks."""
+        vars(self).update(like.checked[3])
+        X, y, Y, sw, checked = like.X, like.y, like.Y, like.sample_weight, like.checked
+        task = like.config.task
+        net = self._network(X.shape[1], Y.shape[1], X.dtype, None, task.target_scale)
+        config = TrainingConfig(task, params, self._auto_rate(task, X.dtype), [])
+        return PreparedFit(X, y, Y, sw, net, like.source, config, None, checked)
+
+    def _auto_rate(self, task, dtype):
+        """``learning_rate="auto"``'s rule, on the features training sees."""
+        scale = task.target_scale
+        if scale is None or scale.x_mean is None:
+            return self._auto_learning_rate
+        offset = scale.x_mean.astype(dtype)  # the centered features
+        return functools.partial(self._auto_learning_rate, offset=offset)
 
     def _trained_weights(self, weights, scale, start):
         """The fitted ``weights`` in training's units (see TargetScale):
@@ -192,10 +210,7 @@ class TrainingMixin:
 
     def _callback_context(self, start, X, y, sample_weight, task):
         """scikit-learn's callbacks of this call, or None when there are none."""
-        if not (
-            getattr(self, "_skl_callbacks", None)
-            or hasattr(self, "_parent_callback_ctx")
-        ):
+        if not self._has_callbacks():
             return None
         partial = start in ("continue", "stream")
         epochs = None if start == "stream" else 1 if partial else self.epochs
@@ -208,6 +223,13 @@ class TrainingMixin:
 
         data = X, y, sample_weight
         return FitTask(self, name, epochs, data, attributes, not partial)
+
+    def _has_callbacks(self):
+        """Whether scikit-learn's callbacks hear of this estimator's fits."""
+        return bool(
+            getattr(self, "_skl_callbacks", None)
+            or hasattr(self, "_parent_callback_ctx")
+        )
 
     def _warn(self, result, start, run):
         name = type(self).__name__
@@ -347,50 +369,3 @@ def _user_weights(weights, task):
     """Trained weights ``[(W, b), ...]`` in y's units (see TargetScale)."""
     scale = task.target_scale
     return weights if scale is None else scale.from_training(weights)
-
-
-def _check_outputs_fit(run, result):
-    """Refuse a float32 model whose predictions in y's units overflow float32.
-
-    Training sees the standardized target, whose outputs fit; multiplied by
-    the target's scale they may not (float64 outputs cannot get there: their
-    loss in y's units would overflow first, see ``Trainer.end_epoch``).
-    """
-    scale, dtype = run.config.task.target_scale, run.net.dtype
-    if scale is None or dtype == np.float64 or not result.records:
-        return
-    with np.errstate(over="ignore", invalid="ignore"):
-        pred = run.net.predict(run.X, block=1024)
-        top = float(np.max(np.abs(pred), initial=0.0)) * scale.scale
-        top += float(np.max(np.abs(scale.mean), initial=0.0))
-    if not top <= float(np.finfo(dtype).max):
-        epoch, lr = result.records[-1]["epoch"], result.records[-1]["learning_rate"]
-        what = f"the predictions on the training data reach {top:.3g}, beyond {dtype}"
-        raise divergence_error(epoch, what, lr)
-
-
-def _above_the_mean(result, run):
-    """``(loss, mean's loss)`` in y's units when a regressor's loss on its
-    training data is above that of predicting the weighted mean of y; None
-    otherwise.
-
-    Predicting the mean is what zero weights and the best intercept give,
-    so every optimum is at or below it (with ``alpha``, too): a fit that
-    stops above it settled nowhere near one. The model's own loss is
-    taken (one pass over the data), not the recorded one, which with
-    averaging is that of the iterates.
-    """
-    task = run.config.task
-    if not (result.records and isinstance(task, Regression)):
-        return None
-    Y, sw = run.Y, run.sample_weight
-    if sw is not None and not sw.any():
-        return None
-    mean = np.average(Y, axis=0, weights=sw)
-    with np.errstate(over="ignore", invalid="ignore"):
-        constant = weighted_loss(task.loss, np.broadcast_to(mean, Y.shape), Y, sw)
-        pred = run.net.predict(run.X, block=1024)  # in little memory
-        loss = weighted_loss(task.loss, pred, Y, sw)
-    if not loss > constant * (1.0 + 1e-6):
-        return None
-    return loss * task.loss_scale, constant * task.loss_scale

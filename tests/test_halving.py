@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 import skgd.engine.stack.run
 from skgd import GDClassifier, GDRegressor, MLPRegressor
 from skgd.engine.stack import stack_group
-from skgd.engine.stack.network import StackedNetwork
+from skgd.engine.stack.network import PASS_BYTES, StackedNetwork
 from skgd.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV, _scores
 
 CV = KFold(3, shuffle=True, random_state=0)
@@ -431,6 +431,6 @@ def test_a_stacked_pass_of_wide_networks_predicts_in_small_blocks(diabetes):
         patch.setattr(StackedNetwork, "predict", spy)
         predictions = _scores._stacked_predictions(fits, X)
     # 16 fits of 513 units (256 + 256 + 1), 4 float64 buffers a unit and row
-    assert seen and seen[0] < 4096 and 4 * 16 * 513 * 8 * seen[0] <= _scores.PASS_BYTES
+    assert seen and seen[0] < 4096 and 4 * 16 * 513 * 8 * seen[0] <= PASS_BYTES
     for fit, prediction in zip(fits, predictions, strict=True):
         np.testing.assert_allclose(prediction, fit.predict(X), rtol=1e-13)

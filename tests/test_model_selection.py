@@ -576,6 +576,40 @@ def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
         ]
 
 
+def test_candidates_differing_in_optimizer_numbers_share_the_first_preparation(
+    diabetes,
+):
+    """A candidate that differs from the first only in its optimizer's numbers
+    takes the first's data, task and initial draws; others prepare their own.
+    Either way each ends as its own fit does, held-out split included."""
+    X = StandardScaler().fit_transform(diabetes[0])
+    y = (diabetes[1] - diabetes[1].mean()) / diabetes[1].std()
+    model = MLPRegressor(
+        hidden_layer_sizes=(5,), batch_size=16, epochs=3, tol=None,
+        early_stopping=True, random_state=0,
+    )  # fmt: skip
+    grid = [
+        {"learning_rate": 1e-2},
+        {"learning_rate": 3e-2, "alpha": 1e-3, "beta_1": 0.8},
+        {"learning_rate": 3e-2, "dropout": 0.2},
+    ]
+    candidates = [clone(model).set_params(**params) for params in grid]
+    group = skgd.engine.stack.stack_group([clone(c) for c in candidates], X, y)
+    first, sibling, other = (group.runs[group.candidates.index(i)] for i in range(3))
+    assert sibling.source is first.source and sibling.net is not first.net
+    assert other.source is not first.source
+    outcomes, _, _ = skgd.engine.stack.train_group(candidates, X, y)
+    for candidate, outcome in zip(candidates, outcomes, strict=True):
+        alone, stacked = clone(candidate).fit(X, y), outcome.take()
+        for got, want in zip(stacked.coefs_, alone.coefs_, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            stacked.validation_scores_, alone.validation_scores_, rtol=1e-12
+        )
+        state, own = stacked._training_state, alone._training_state
+        assert state["rng"].bit_generator.state == own["rng"].bit_generator.state
+
+
 def test_a_splitter_without_random_state_stacks_on_the_searchs_splits(
     diabetes, trainings
 ):

@@ -48,7 +48,7 @@ from .._signals import sigint_handled
 from .._stream import check_unchanged
 from .callbacks import EarlyStopping, EpochPrinter, TrajectoryRecorder
 from .threads import blas_threads_for
-from .trainer import TrainingState, quiet
+from .trainer import TrainingState, copy_generator, quiet
 
 
 @dataclass
@@ -255,9 +255,9 @@ def _baseline(task, source):
 def _starting_state(net, source, config, start, stored):
     """``(state, training source, held-out Batches or None)`` for ``start``."""
     params = config.params
-    optimizer = build(OPTIMIZERS, params["optimizer"], params)
-    optimizer.init(net.params)
     if stored is not None and start in ("continue", "stream"):
+        optimizer = build(OPTIMIZERS, params["optimizer"], params)
+        optimizer.init(net.params)
         if _averaging(params, "iterate" in stored["optimizer"]):
             optimizer = Averaged(optimizer)
         check_unchanged(
@@ -280,6 +280,30 @@ def _starting_state(net, source, config, start, stored):
         train, val = source.split(fraction or 0.1, rng)
     if start != "warm":
         net.initialize(rng)
+    counters = (stored["n_iter"], stored["t"]) if start == "warm" else (0, 0)
+    return _new_state(net, config, train, rng, streams, counters), train, val
+
+
+def sibling_start(net, config, first_net, first_start):
+    """The fresh start of a candidate that shares the first's data, layout
+    and ``random_state`` (see :func:`skgd.engine.stack.stack_group`):
+    ``first_start``, the first's, as :func:`_starting_state` made it, before
+    any training. Its own would draw the same split and initial weights
+    from the same seed; they are copied instead, and its generators are
+    copies of the first's."""
+    state, train, val = first_start
+    net.params[...] = first_net.params
+    streams = [copy_generator(stream) for stream in state.streams]
+    rng = copy_generator(state.rng)
+    return _new_state(net, config, train, rng, streams, (0, 0)), train, val
+
+
+def _new_state(net, config, train, rng, streams, counters):
+    """The :class:`TrainingState` of a fresh or warm start: its optimizer,
+    schedule and generators, and the counters it goes on from."""
+    params = config.params
+    optimizer = build(OPTIMIZERS, params["optimizer"], params)
+    optimizer.init(net.params)
     if _averaging(params, not full_batch(params, train)):
         optimizer = Averaged(optimizer)
     lr0 = params["learning_rate"]
@@ -288,10 +312,8 @@ def _starting_state(net, source, config, start, stored):
         lr0 = config.auto_learning_rate(
             batches.X, batches.Y, batches.sample_weight, train.rows, config.task.loss
         )
-    counters = (stored["n_iter"], stored["t"]) if start == "warm" else (0, 0)
     schedule = _schedule(params, lr0)
-    state = TrainingState(optimizer, schedule, rng, *counters, streams=streams)
-    return state, train, val
+    return TrainingState(optimizer, schedule, rng, *counters, streams=streams)
 
 
 def full_batch(params, source):

@@ -248,26 +248,12 @@ def _stacked_predictions(finals, X):
             for block, (W, b) in zip(stacked.blocks, layers, strict=True):
                 block[: len(W), k], block[len(W) :, k] = W, b
         with np.errstate(over="ignore", invalid="ignore"):
-            output = stacked.predict(X, None, _rows(stacked))
+            output = stacked.predict(X, None, stacked.block_rows(PREDICTION_BLOCK))
     except Exception:
         return None
     if not np.isfinite(output).all():
         return None
     return [output[:, k].ravel() for k in range(len(finals))]
-
-
-# The memory of a stacked pass's buffers of a block of rows: at most this
-# many bytes (each layer's outputs, activations and the gradients' buffers
-# of its workspace, for every fit).
-PASS_BYTES = 2**25
-
-
-def _rows(stacked):
-    """Rows a block of a stacked forward pass, so that its buffers take at
-    most :data:`PASS_BYTES` (at most ``predict``'s blocks)."""
-    widths = sum(layer.n_outputs for layer in stacked.dense)
-    per_row = 4 * stacked.K * widths * np.dtype(stacked.dtype).itemsize
-    return int(max(1, min(PREDICTION_BLOCK, PASS_BYTES // per_row)))
 
 
 def _alike(finals):

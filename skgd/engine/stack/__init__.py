@@ -48,7 +48,8 @@ Importing this package imports no numba: the kernels
 import time
 import warnings
 from contextlib import nullcontext
-from numbers import Real
+
+import numpy as np
 
 from ..._compat import validate_parameter_constraints
 from ..._exceptions import DivergenceError
@@ -70,6 +71,17 @@ STACKED = (
     "huber_delta",
     "power_t",
     "class_weight",
+)
+
+# The values a group compares and checks once: numbers and strings (concrete
+# types: an isinstance check against numbers.Real costs several times more).
+_ATOMS = (int, float, str, np.number, np.bool_)
+
+# The stacked parameters that change only the optimizer's arithmetic: a
+# candidate differing from the first of its group in these alone shares the
+# first's data, task, network layout and initial draws.
+OPTIMIZER_NUMBERS = frozenset(
+    ("learning_rate", "alpha", "momentum", "beta_1", "beta_2", "epsilon", "power_t")
 )
 
 
@@ -147,8 +159,11 @@ def _prepared(estimator, X, y, sample_weight, like, checked):
     try:
         if like is None:
             estimator._validate_params()  # InvalidParameterError is a ValueError
-        else:  # it shares all parameters with the first but the stacked ones
-            _validate_stacked(estimator, checked)
+            return estimator._prepare(X, y, sample_weight, "fresh", False)
+        # It shares all parameters with the first but the stacked ones.
+        params = _validate_stacked(estimator, checked)
+        if _sibling(estimator, params, like.config.params):
+            return estimator._prepare_sibling(like, params)
         return estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
     except (ValueError, TypeError):
         return None
@@ -156,7 +171,8 @@ def _prepared(estimator, X, y, sample_weight, like, checked):
 
 def _validate_stacked(estimator, checked):
     """Check the parameters in which ``estimator`` may differ from the first
-    candidate of its group (they share all others, checked with the first).
+    candidate of its group (they share all others, checked with the first);
+    returns its parameters (``get_params(deep=False)``).
 
     ``checked`` holds the ``(name, value)`` pairs of numbers and strings
     already found valid in this group: a grid repeats few values over many
@@ -165,10 +181,9 @@ def _validate_stacked(estimator, checked):
     constraints = estimator._parameter_constraints
     params = estimator.get_params(deep=False)
     keys = {  # what a valid value is known by, numbers and strings only
-        name: (name, type(value), value) if isinstance(value, (Real, str)) else None
-        for name, value in params.items()
+        name: _key(name, value) for name, value in params.items()
         if name in STACKED and name in constraints
-    }
+    }  # fmt: skip
     names = [name for name, key in keys.items() if key is None or key not in checked]
     validate_parameter_constraints(
         {name: constraints[name] for name in names},
@@ -176,6 +191,35 @@ def _validate_stacked(estimator, checked):
         caller_name=type(estimator).__name__,
     )
     checked.update(keys[name] for name in names if keys[name] is not None)
+    return params
+
+
+def _sibling(estimator, params, first):
+    """Whether a candidate of parameters ``params`` differs from the first of
+    its group (``first``) in :data:`OPTIMIZER_NUMBERS` alone, and has no
+    scikit-learn callbacks: then it trains on the first's data, task and
+    layout, which it takes rather than making them again (see
+    :meth:`~skgd._fitting.TrainingMixin._prepare_sibling`)."""
+    if estimator._has_callbacks():
+        return False
+
+    def same(name, value):
+        key = _key(name, value)
+        return key is not None and key == _key(name, first[name])
+
+    return all(
+        name in OPTIMIZER_NUMBERS or same(name, value) for name, value in params.items()
+    )
+
+
+def _key(name, value):
+    """What a value is known by, for a number, string, None, or tuple or list
+    of numbers (their types included: ``1`` is not ``1.0``); else None."""
+    if value is None or isinstance(value, _ATOMS):
+        return name, type(value), value
+    if isinstance(value, (tuple, list)) and all(isinstance(v, _ATOMS) for v in value):
+        return name, type(value), tuple(map(type, value)), tuple(value)
+    return None
 
 
 def _rates_by_position(net):

@@ -8,9 +8,10 @@ a halving search's rungs (:meth:`_Group.rebind`, :meth:`_Group.retain`).
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..._losses import weighted_loss
-from ..session import _baseline, _early_stopping, _starting_state
+from ..session import _baseline, _early_stopping, _starting_state, sibling_start
 from ..trainer import quiet
 
 
@@ -22,14 +23,10 @@ class _Group:
         """The stack of fresh fits prepared by ``estimators`` (``runs``, their
         :class:`~skgd._fitting.PreparedFit`), each to end in an outcome."""
         params = [run.config.params for run in runs]
-        baselines = [_baseline(run.config.task, run.source) for run in runs]
         # Each candidate starts as its own fit does: the same split, initial
         # weights and generators, from one seed.
         _one_seed(params)
-        starts = [
-            _starting_state(run.net, run.source, run.config, "fresh", None)
-            for run in runs
-        ]
+        baselines, starts = _baselines(runs), _starts(runs)
         stopping = [
             _early_stopping(run.config.params, run.net, starts[0][1]) for run in runs
         ]
@@ -74,7 +71,10 @@ class _Group:
         ``X`` is in the stack's dtype and layout (as its training data);
         ``y`` holds the targets as its fits take them.
         """
-        pred = self.net.predict(X, None, self.params[0]["batch_size"] or len(y))
+        # A sparse block is made dense: of a batch's rows, as in training.
+        batch = self.params[0]["batch_size"] or len(y)
+        rows = batch if sp.issparse(X) else self.net.block_rows(len(y))
+        pred = self.net.predict(X, None, rows)
         losses = np.empty(len(self.active))
         for i, k in enumerate(self.active):
             task = self.tasks[k]
@@ -107,3 +107,32 @@ def _one_seed(params):
         seed = int(np.random.default_rng().integers(2**32))
         for candidate in params:
             candidate["random_state"] = seed
+
+
+def _baselines(runs):
+    """Each candidate's baseline (see :func:`~skgd.engine.session._baseline`),
+    computed once for the candidates that share a task and data."""
+    known = {}
+    for run in runs:
+        key = id(run.config.task), id(run.source)
+        if key not in known:
+            known[key] = _baseline(run.config.task, run.source)
+    return [known[id(run.config.task), id(run.source)] for run in runs]
+
+
+def _starts(runs):
+    """Each candidate's fresh starting state. A candidate prepared as a
+    sibling of the first (its data, task and source the first's, see
+    :meth:`~skgd._fitting.TrainingMixin._prepare_sibling`) starts from the
+    same draws as the first, copied (:func:`~skgd.engine.session.sibling_start`)."""
+    first = runs[0]
+    start = _starting_state(first.net, first.source, first.config, "fresh", None)
+    starts = [start]
+    for run in runs[1:]:
+        if run.source is first.source:
+            starts.append(sibling_start(run.net, run.config, first.net, start))
+        else:
+            starts.append(
+                _starting_state(run.net, run.source, run.config, "fresh", None)
+            )
+    return starts
