@@ -13,6 +13,7 @@ that buffer is one column wider. The raw data never get such a column
 """
 
 import itertools
+import math
 
 import numpy as np
 
@@ -59,14 +60,14 @@ class Network:
             if layer.takes_ones_column:
                 layer.input_has_ones = i > 0 and bool(self._extra[i - 1])
         shapes = [layer.param_shapes() for layer in layers]
-        size = sum(int(np.prod(shape)) for s in shapes for _, shape, _ in s)
+        size = sum(math.prod(shape) for s in shapes for _, shape, _ in s)
         self.params = np.zeros(size, dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
         self.penalized, bounds, offset = [], [], 0
         for layer, layer_shapes in zip(layers, shapes):
             params, grads = {}, {}
             for name, shape, n_penalized in layer_shapes:
-                n = int(np.prod(shape))
+                n = math.prod(shape)
                 params[name] = self.params[offset : offset + n].reshape(shape)
                 grads[name] = self.grads[offset : offset + n].reshape(shape)
                 if n_penalized:

@@ -69,19 +69,20 @@ class _Group:
         """The loss of each candidate in the stack on ``(X, y)`` (unweighted).
 
         ``X`` is in the stack's dtype and layout (as its training data);
-        ``y`` holds the targets as its fits take them.
+        ``y`` holds the targets as its fits take them, encoded once for the
+        candidates that share a task (a stack's siblings, see
+        :func:`~.stack_group`).
         """
         # A sparse block is made dense: of a batch's rows, as in training.
         batch = self.params[0]["batch_size"] or len(y)
         rows = batch if sp.issparse(X) else self.net.block_rows(len(y))
         pred = self.net.predict(X, None, rows)
-        losses = np.empty(len(self.active))
+        losses, targets = np.empty(len(self.active)), {}
         for i, k in enumerate(self.active):
             task = self.tasks[k]
-            Y = task.encode(y, pred.dtype)
-            if task.target_scale is not None:  # training's units (see TargetScale)
-                Y = task.target_scale.transform(Y)
-            loss = weighted_loss(task.loss, pred[:, i, :], Y, None)
+            if id(task) not in targets:
+                targets[id(task)] = _trained_targets(task, y, pred.dtype)
+            loss = weighted_loss(task.loss, pred[:, i, :], targets[id(task)], None)
             losses[i] = loss * task.loss_scale  # in y's units
         return losses
 
@@ -95,6 +96,12 @@ class _Group:
         """Keep only ``candidates`` (indices of the group) in the stack."""
         kept = set(candidates)
         self._drop([k for k in self.active if k not in kept])
+
+
+def _trained_targets(task, y, dtype):
+    """``y`` encoded for ``task``'s loss, in training's units (see TargetScale)."""
+    Y = task.encode(y, dtype)
+    return Y if task.target_scale is None else task.target_scale.transform(Y)
 
 
 def _one_seed(params):
