@@ -579,9 +579,10 @@ def test_a_stacked_fit_continues_as_its_own_fit_would(diabetes):
 def test_candidates_differing_in_optimizer_numbers_share_the_first_preparation(
     diabetes,
 ):
-    """A candidate that differs from the first only in its optimizer's numbers
-    takes the first's data, task and initial draws; others prepare their own.
-    Either way each ends as its own fit does, held-out split included."""
+    """A candidate that differs from an earlier one only in its optimizer's
+    numbers takes that one's data, task and initial draws; others prepare
+    their own. Either way each ends as its own fit does, held-out split
+    included."""
     X = StandardScaler().fit_transform(diabetes[0])
     y = (diabetes[1] - diabetes[1].mean()) / diabetes[1].std()
     model = MLPRegressor(
@@ -592,12 +593,15 @@ def test_candidates_differing_in_optimizer_numbers_share_the_first_preparation(
         {"learning_rate": 1e-2},
         {"learning_rate": 3e-2, "alpha": 1e-3, "beta_1": 0.8},
         {"learning_rate": 3e-2, "dropout": 0.2},
+        {"learning_rate": 1e-2, "dropout": 0.2, "momentum": 0.5},
     ]
     candidates = [clone(model).set_params(**params) for params in grid]
     group = skgd.engine.stack.stack_group([clone(c) for c in candidates], X, y)
-    first, sibling, other = (group.runs[group.candidates.index(i)] for i in range(3))
+    first, sibling, other, others = (
+        group.runs[group.candidates.index(i)] for i in range(4)
+    )
     assert sibling.source is first.source and sibling.net is not first.net
-    assert other.source is not first.source
+    assert other.source is not first.source and others.source is other.source
     outcomes, _, _ = skgd.engine.stack.train_group(candidates, X, y)
     for candidate, outcome in zip(candidates, outcomes, strict=True):
         alone, stacked = clone(candidate).fit(X, y), outcome.take()

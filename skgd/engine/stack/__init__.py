@@ -26,6 +26,12 @@ some sums differs (a matrix product of ``K`` candidates against one of
 one, a kernel chosen by ``K``), so results agree with separate fits to
 rounding, not bit for bit.
 
+A candidate that differs from an earlier one of the stack in its
+optimizer's numbers alone (:data:`OPTIMIZER_NUMBERS`: rate, penalty,
+momentum, Adam's settings) is its sibling: it takes that one's checked
+data, targets, task and initial draws instead of making them again, equal
+(the range test's 30 rates, a grid of rates and penalties).
+
 One candidate's failure is its own: a candidate whose loss diverges gets
 the :class:`~skgd.DivergenceError` its own fit would have raised, and one
 that stops early (``tol``, ``early_stopping``) keeps the state its own fit
@@ -117,7 +123,7 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
     ``estimators``). With ``catch``, the warnings of preparing each fit are
     caught, to be given with its outcome (see :class:`~.ending.Outcome`), not now.
     """
-    runs, indices, caught, checked = [], [], [], set()
+    runs, indices, caught, checked, alike = [], [], [], set(), {}
     for index, estimator in enumerate(estimators):
         like = runs[0] if runs else None
         # Without catch, warnings are given as they come (none kept: []).
@@ -126,7 +132,7 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
         ):
             if catch:
                 warnings.simplefilter("always")
-            run = _prepared(estimator, X, y, sample_weight, like, checked)
+            run = _prepared(estimator, X, y, sample_weight, like, checked, alike)
         if run is not None:
             runs.append(run)
             indices.append(index)
@@ -142,8 +148,15 @@ def stack_group(estimators, X, y, sample_weight=None, catch=False):
     except (ValueError, DivergenceError):
         return None  # each fit meets it alone
     group.candidates = [indices[i] for i in order]
-    # A later candidate took the first's checked data: and its warnings.
-    group.warned = [_once([*caught[0], *caught[i]]) for i in order]
+    # A later candidate took the first's checked data, and a sibling its
+    # preparer's task (the first candidate of its source): and their warnings.
+    preparer = {}
+    for i, run in enumerate(runs):
+        preparer.setdefault(id(run.source), i)
+    group.warned = [
+        _once([*caught[0], *caught[preparer[id(runs[i].source)]], *caught[i]])
+        for i in order
+    ]
     return group
 
 
@@ -152,21 +165,31 @@ def _once(caught):
     return list({(str(w.message), w.category): w for w in caught}.values())
 
 
-def _prepared(estimator, X, y, sample_weight, like, checked):
+def _prepared(estimator, X, y, sample_weight, like, checked, alike):
     """``estimator``'s fit, prepared (``like`` the first candidate's, whose
     checked data it takes); None when its parameters or data are refused.
-    ``checked``: see :func:`_validate_stacked`."""
+    ``checked``: see :func:`_validate_stacked`. ``alike`` maps a
+    :func:`_preparation_key` to the fit of the first candidate with it, of
+    which a later one with the key, and no callbacks, is a sibling: it takes
+    that fit's task, targets and epoch source rather than making them again
+    (see :meth:`~skgd._fitting.TrainingMixin._prepare_sibling`)."""
     try:
         if like is None:
             estimator._validate_params()  # InvalidParameterError is a ValueError
-            return estimator._prepare(X, y, sample_weight, "fresh", False)
-        # It shares all parameters with the first but the stacked ones.
-        params = _validate_stacked(estimator, checked)
-        if _sibling(estimator, params, like.config.params):
-            return estimator._prepare_sibling(like, params)
-        return estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
+            run = estimator._prepare(X, y, sample_weight, "fresh", False)
+        else:
+            # It shares all parameters with the first but the stacked ones.
+            params = _validate_stacked(estimator, checked)
+            key = _preparation_key(params)
+            if key in alike and not estimator._has_callbacks():
+                return estimator._prepare_sibling(alike[key], params)
+            run = estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
     except (ValueError, TypeError):
         return None
+    key = _preparation_key(run.config.params)
+    if key is not None:
+        alike.setdefault(key, run)
+    return run
 
 
 def _validate_stacked(estimator, checked):
@@ -194,22 +217,16 @@ def _validate_stacked(estimator, checked):
     return params
 
 
-def _sibling(estimator, params, first):
-    """Whether a candidate of parameters ``params`` differs from the first of
-    its group (``first``) in :data:`OPTIMIZER_NUMBERS` alone, and has no
-    scikit-learn callbacks: then it trains on the first's data, task and
-    layout, which it takes rather than making them again (see
-    :meth:`~skgd._fitting.TrainingMixin._prepare_sibling`)."""
-    if estimator._has_callbacks():
-        return False
-
-    def same(name, value):
-        key = _key(name, value)
-        return key is not None and key == _key(name, first[name])
-
-    return all(
-        name in OPTIMIZER_NUMBERS or same(name, value) for name, value in params.items()
+def _preparation_key(params):
+    """What a fit's preparation depends on among its parameters: all but
+    :data:`OPTIMIZER_NUMBERS`, as :func:`_key` knows them; None when one is
+    not a value it knows (a sibling's then prepares anew)."""
+    keys = tuple(
+        _key(name, value)
+        for name, value in sorted(params.items())
+        if name not in OPTIMIZER_NUMBERS
     )
+    return None if None in keys else keys
 
 
 def _key(name, value):

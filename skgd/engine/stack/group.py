@@ -128,18 +128,18 @@ def _baselines(runs):
 
 
 def _starts(runs):
-    """Each candidate's fresh starting state. A candidate prepared as a
-    sibling of the first (its data, task and source the first's, see
-    :meth:`~skgd._fitting.TrainingMixin._prepare_sibling`) starts from the
-    same draws as the first, copied (:func:`~skgd.engine.session.sibling_start`)."""
-    first = runs[0]
-    start = _starting_state(first.net, first.source, first.config, "fresh", None)
-    starts = [start]
-    for run in runs[1:]:
-        if run.source is first.source:
-            starts.append(sibling_start(run.net, run.config, first.net, start))
+    """Each candidate's fresh starting state. Siblings (candidates that share
+    a prepared epoch source, see
+    :meth:`~skgd._fitting.TrainingMixin._prepare_sibling`) start from the same
+    draws: the first of them makes its start, the others copy it
+    (:func:`~skgd.engine.session.sibling_start`)."""
+    starts, first = [], {}  # id of a source -> (run, start) of its first
+    for run in runs:
+        if id(run.source) in first:
+            made, start = first[id(run.source)]
+            starts.append(sibling_start(run.net, run.config, made.net, start))
         else:
-            starts.append(
-                _starting_state(run.net, run.source, run.config, "fresh", None)
-            )
+            start = _starting_state(run.net, run.source, run.config, "fresh", None)
+            first[id(run.source)] = run, start
+            starts.append(start)
     return starts
