@@ -162,8 +162,8 @@ class TrainingMixin:
 
     def _prepare_sibling(self, like, params):
         """The :class:`PreparedFit` of a fresh fit that differs from ``like``'s
-        (a stack's first candidate's) in its optimizer's numbers alone (see
-        :func:`skgd.engine.stack.stack_group`): ``like``'s checked data,
+        (an earlier candidate's of its stack) in its optimizer's numbers
+        alone (see :func:`skgd.engine.stack.stack_group`): ``like``'s checked data,
         targets, task and epoch source, shared (what :meth:`_prepare` would
         make again, equal), with a network of its own and its parameters,
         ``params`` (``get_params(deep=False)``). No callbacks."""

@@ -477,12 +477,15 @@ def stacked_and_alone(monkeypatch, candidates, X, y, **fit_params):
 
 @pytest.mark.parametrize("optimizer", list(SETTINGS))
 @pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("batch_size", [2, 16])  # row by row, gathered
 def test_a_candidate_in_a_stack_of_25_equals_its_own_fit(
-    monkeypatch, linear_data, optimizer, average
+    monkeypatch, linear_data, optimizer, average, batch_size
 ):
     X, y = linear_data
+    low, high = skgd.engine.fused.GATHERED_ROWS  # the kernel: gathered or not
+    assert (low <= batch_size <= high) == (batch_size == 16)
     base = GDRegressor(
-        batch_size=16, epochs=4, tol=None, random_state=0, average=average,
+        batch_size=batch_size, epochs=4, tol=None, random_state=0, average=average,
         **SETTINGS[optimizer],
     )  # fmt: skip
     candidates = [

@@ -10,7 +10,9 @@ of one (a fit) calls its own fit's kernel,
 :func:`skgd.engine.sparse_epochs.csr_epoch` (see
 :mod:`skgd.engine.linear_pass`); a stack of many on dense rows calls
 :func:`skgd.engine.stacked.stacked_dense_epoch`, each row's products over all
-candidates at once. Everything else (the shuffles, the rates, validation,
+candidates at once, or :func:`~skgd.engine.stacked.stacked_gathered_epoch`,
+each batch's products BLAS's, for batches of :data:`GATHERED_ROWS`.
+Everything else (the shuffles, the rates, validation,
 callbacks, the checks after each pass) stays in Python, so a fused pass
 makes the same updates as the numpy path, with sums in another order.
 
@@ -33,6 +35,13 @@ from .linear_pass import (
     fusable_data,
     linear_epoch,
 )
+
+# The batch sizes whose rows a stack of many gathers, to make each batch's
+# outputs and gradient two matrix products (stacked_gathered_epoch): from 4
+# rows (at 2 the two BLAS calls a batch cost as much as the products row by
+# row, at 1 up to 1.6 times as much) to 4096 (a full batch of more would
+# copy the data once more).
+GATHERED_ROWS = 4, 4096
 
 
 def adam_steps(rates, beta_1, beta_2, t):
@@ -175,7 +184,8 @@ class StackedLinearEpochs:
     def _train_stacked(self, part, order, n_batches, rates, totals):
         """The pass of several candidates, in one stacked kernel call, their
         loss sums added to ``totals``; where each diverged."""
-        from .stacked import stacked_dense_epoch  # numba: on the first fused pass
+        # numba: on the first fused pass
+        from .stacked import stacked_dense_epoch, stacked_gathered_epoch
 
         run, batches = self.run, part.batches
         K, o = len(run.active), run.net.dense[0].n_outputs
@@ -188,12 +198,20 @@ class StackedLinearEpochs:
             failed, np.empty(K * o), np.empty(K * o),
         )  # fmt: skip
         sw = batches.sample_weight
-        stacked_dense_epoch(
+        arguments = (
             np.asarray(batches.X), self._offset(), batches.Y, order,
             np.zeros((0, 0)) if sw is None else sw, part.size,
             run.net.params, run.net.grads, np.repeat(self._steps(rates), o, axis=1),
             np.repeat(self._spread(), o, axis=1), self._hyper(), self.codes, state,
         )  # fmt: skip
+        low, high = GATHERED_ROWS
+        if low <= part.size <= high:
+            params = run.net.params
+            shapes = (part.size, params.size // (K * o)), (part.size, K * o)
+            scratch = tuple(np.empty(shapes[min(j, 1)], params.dtype) for j in range(3))
+            stacked_gathered_epoch(*arguments, scratch)
+        else:
+            stacked_dense_epoch(*arguments)
         if run.optimizer.name == "adam":
             run.optimizer.t += n_batches
         if run.optimizer.average is not None:

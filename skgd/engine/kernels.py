@@ -56,11 +56,13 @@ SCALE_LOW, SCALE_HIGH = 1e-9, 1e9
 def kernel(function=None, **options):
     """``numba.njit(cache=True)``, or without the disk cache where it can't be.
 
-    Two options hold for every kernel. ``_nrt=False``: the kernels allocate
+    Two options hold for every kernel (unless ``options`` say otherwise).
+    ``_nrt=False``: the kernels allocate
     nothing, so they need none of numba's reference counting, whose atomic
     counts on every array view and call cost an epoch three to five times
     its arithmetic (numba refuses to compile a kernel that allocates under
-    it). ``error_model="numpy"``: a division by zero gives inf or NaN, which
+    it; :func:`skgd.engine.stacked.stacked_dense_epoch` takes it for
+    ``np.dot``). ``error_model="numpy"``: a division by zero gives inf or NaN, which
     the divergence checks catch, instead of an exception.
 
     numba refuses ``cache=True`` when it finds no writable cache directory

@@ -284,15 +284,15 @@ def _starting_state(net, source, config, start, stored):
     return _new_state(net, config, train, rng, streams, counters), train, val
 
 
-def sibling_start(net, config, first_net, first_start):
-    """The fresh start of a candidate that shares the first's data, layout
-    and ``random_state`` (see :func:`skgd.engine.stack.stack_group`):
-    ``first_start``, the first's, as :func:`_starting_state` made it, before
-    any training. Its own would draw the same split and initial weights
-    from the same seed; they are copied instead, and its generators are
-    copies of the first's."""
-    state, train, val = first_start
-    net.params[...] = first_net.params
+def sibling_start(net, config, like_net, like_start):
+    """The fresh start of a candidate that shares another's data, layout
+    and ``random_state`` (a sibling, see
+    :func:`skgd.engine.stack.stack_group`): ``like_start``, the other's, as
+    :func:`_starting_state` made it, before any training. Its own would draw
+    the same split and initial weights from the same seed; they are copied
+    instead, and its generators are copies of the other's."""
+    state, train, val = like_start
+    net.params[...] = like_net.params
     streams = [copy_generator(stream) for stream in state.streams]
     rng = copy_generator(state.rng)
     return _new_state(net, config, train, rng, streams, (0, 0)), train, val
