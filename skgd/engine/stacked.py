@@ -184,7 +184,11 @@ def _gathered_batch(
                 outputs[i], grads[i], Y, row, SW, columns, m, codes, hyper, values
             )
             continue
-        y = Y[row, 0]  # one output a candidate: no views
+        # One output a candidate: _row_losses's loop, written out, as this
+        # kernel counts references: an inlined call's array arguments are
+        # counted at each call (the range test's training took 1.5 times as
+        # long), and a row's views would be too.
+        y = Y[row, 0]
         for k in range(KO):
             c = SW[row, columns[k]] / m if SW.size else unweighted
             loss, gk = elementwise_loss(code, hyper[k, 0], outputs[i, k], y)
