@@ -317,6 +317,9 @@ def stacked_network_step(
     if K == 1:  # scalar settings: the loops of the candidate's own step
         _one_step(P, G, blocks, steps[0], spread[:, 0], codes, velocity, m_, v_, values)
         return
+    penalizing = False  # whether any candidate has a penalty
+    for k in range(K):
+        penalizing = penalizing or spread[ALPHA, k] != 0.0
     for j in range(blocks.shape[0]):
         offset, rows, penalized, o, first = (
             blocks[j, 0], blocks[j, 1], blocks[j, 2], blocks[j, 3], blocks[j, 4],
@@ -334,7 +337,7 @@ def stacked_network_step(
             squares[q] = 0.0
         for r in range(rows):
             at = offset + r * KO
-            if r < penalized:
+            if r < penalized and penalizing:
                 _penalized_row(P[at : at + KO], G[at : at + KO], alphas, squares)
             rP, rG = P[at : at + KO], G[at : at + KO]
             if codes[1] == ADAM:
