@@ -96,7 +96,7 @@ class StackedLinearEpochs:
     """
 
     def __init__(self, run):
-        self.run = run
+        self.run, self._hypers = run, {}
         layer = run.net.dense[0]
         self.codes = np.array(
             [LOSS_CODES[type(run.loss)], run.optimizer.name == "adam",
@@ -136,7 +136,7 @@ class StackedLinearEpochs:
 
     def _train_one(self, part, order, rates, totals):
         """The pass of a stack of one: a single fit's kernel; where it
-        diverged, as :meth:`_train_stacked` gives it.
+        diverged, as :meth:`_train_stacked` gives it, or None.
 
         A divergence ends the pass (as it ends the fit's), where the stacked
         kernel trains the candidate on, unjudged: it leaves the stack at the
@@ -160,10 +160,17 @@ class StackedLinearEpochs:
             optimizer.average.count = int(counts[1])
         run.limit[k] = math.inf if diverged else sums[0]
         totals[0] = sums[1]
-        return np.array([[sums[3], sums[4] if diverged else -1.0]])
+        return np.array([[sums[3], sums[4]]]) if diverged else None
 
     def _single_hyper(self, k):
-        """The kernels' ``hyper`` of candidate ``k``, alone in the stack."""
+        """The kernels' ``hyper`` of candidate ``k``, alone in the stack
+        (made once: its settings do not change while the stack trains)."""
+        hyper = self._hypers.get(k)
+        if hyper is None:
+            hyper = self._hypers[k] = self._made_hyper(k)
+        return hyper
+
+    def _made_hyper(self, k):
         run = self.run
         values, average = run.optimizer.values, run.optimizer.average
         defaults = {"momentum": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}
@@ -243,9 +250,8 @@ class StackedLinearEpochs:
         """The candidates' plain rates of each update, shape (n_batches, K)."""
         run = self.run
         t, n_iter = run.clock()  # as the schedules count
-        return np.column_stack(
-            [run.schedules[k].rates(t, n_iter, n_batches) for k in run.active]
-        )
+        rates = [run.schedules[k].rates(t, n_iter, n_batches) for k in run.active]
+        return rates[0][:, None] if len(rates) == 1 else np.column_stack(rates)
 
     def _steps(self, rates):
         """The rates the kernel multiplies by: Adam's factors folded in."""
@@ -276,9 +282,12 @@ class StackedLinearEpochs:
         )
 
     def _record_failures(self, failed, rates):
-        """The DivergenceError of each candidate that diverged in the pass."""
+        """The DivergenceError of each candidate that diverged in the pass
+        (``failed``: see the kernels; None when none did)."""
         from .trainer import divergence_error
 
+        if failed is None:
+            return
         run = self.run
         for i in np.flatnonzero(failed[:, 1] >= 0):
             k, batch = run.active[i], int(failed[i, 1])
