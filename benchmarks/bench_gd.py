@@ -35,7 +35,8 @@ Usage::
 
     python benchmarks/bench_gd.py            # full run (~15 s, 2 cores)
     python benchmarks/bench_gd.py --quick    # smoke run on fewer samples
-    python benchmarks/bench_gd.py --profile  # where skgd's mini-batch time goes
+    python benchmarks/bench_gd.py --profile  # where skgd's mini-batch time goes,
+                                             # and what shuffling costs it
 """
 
 import math
@@ -157,11 +158,38 @@ def minibatch_families(X, y, y_class, batch_sizes):
 
 
 def profile_minibatch(X, y, y_class, batch_sizes=tuple(BATCH_TARGETS)):
-    """Profile one fit of skgd's regressor and classifier at ``batch_sizes``."""
+    """Profile one fit of skgd's regressor and classifier at ``batch_sizes``,
+    then time the regressor at the largest batch with and without shuffling."""
     for family in minibatch_families(X, y, y_class, batch_sizes).values():
         skgd_fits = list(family.items())[1:]  # scikit-learn's comes first
         for b, (name, fit) in zip(batch_sizes, skgd_fits):
             profile_fit(name, fit, EPOCHS * math.ceil(X.shape[0] / b))
+    print_shuffle_cost(X, y, max(batch_sizes))
+
+
+def print_shuffle_cost(X, y, batch_size, repeats=7):
+    """What shuffling costs a fit: the same fit with ``shuffle=False``.
+
+    The difference is the shuffle (numpy's permutation, compiled) and the
+    kernel's reads of the rows in shuffled order, which the processor cannot
+    prefetch as it does rows in order.
+    """
+
+    def fit(shuffle):
+        return lambda: GDRegressor(
+            learning_rate=ETA0, batch_size=batch_size, epochs=EPOCHS, tol=None,
+            alpha=0.0, average=False, random_state=0, shuffle=shuffle,
+        ).fit(X, y)  # fmt: skip
+
+    contenders = {"in order": fit(False), "shuffled": fit(True)}
+    times, _ = time_interleaved(contenders, repeats)
+    best = {name: min(seconds) for name, seconds in times.items()}
+    per_epoch = (best["shuffled"] - best["in order"]) / EPOCHS
+    print(
+        f"GDRegressor(batch_size={batch_size}), {EPOCHS} epochs: shuffled "
+        f"{1e3 * best['shuffled']:.2f} ms, in order {1e3 * best['in order']:.2f} ms"
+        f" (shuffle=False): shuffling costs {1e3 * per_epoch:.3f} ms an epoch"
+    )
 
 
 def bench_minibatch(X, y, y_class, repeats, batch_sizes=tuple(BATCH_TARGETS)):
