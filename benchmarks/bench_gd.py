@@ -128,21 +128,21 @@ def minibatch_contenders(sgd_class, gd_class, X, y, batch_sizes, **sgd_params):
             random_state=0,
         ).fit(X, y)
 
-    def gd(batch_size):
-        return lambda: gd_class(
-            learning_rate=ETA0,
-            batch_size=batch_size,
-            epochs=EPOCHS,
-            tol=None,
-            alpha=0.0,
-            average=False,  # scikit-learn's update: its average=False too
-            random_state=0,
-        ).fit(X, y)
-
     contenders = {sgd_class.__name__ + (f"({settings})" if settings else ""): sgd}
     for b in batch_sizes:
-        contenders[f"{gd_class.__name__}(batch_size={b}, average=False)"] = gd(b)
+        name = f"{gd_class.__name__}(batch_size={b}, average=False)"
+        contenders[name] = gd_fit(gd_class, X, y, b)
     return contenders
+
+
+def gd_fit(gd_class, X, y, batch_size, **params):
+    """A fit of ``gd_class`` as the mini-batch benchmark makes it: ``EPOCHS``
+    epochs at the constant step ``ETA0``, unpenalized, without averaging
+    (scikit-learn's update: its ``average=False`` too); ``params`` added."""
+    return lambda: gd_class(
+        learning_rate=ETA0, batch_size=batch_size, epochs=EPOCHS, tol=None,
+        alpha=0.0, average=False, random_state=0, **params,
+    ).fit(X, y)  # fmt: skip
 
 
 def minibatch_families(X, y, y_class, batch_sizes):
@@ -174,14 +174,10 @@ def print_shuffle_cost(X, y, batch_size, repeats=7):
     kernel's reads of the rows in shuffled order, which the processor cannot
     prefetch as it does rows in order.
     """
-
-    def fit(shuffle):
-        return lambda: GDRegressor(
-            learning_rate=ETA0, batch_size=batch_size, epochs=EPOCHS, tol=None,
-            alpha=0.0, average=False, random_state=0, shuffle=shuffle,
-        ).fit(X, y)  # fmt: skip
-
-    contenders = {"in order": fit(False), "shuffled": fit(True)}
+    contenders = {
+        "in order": gd_fit(GDRegressor, X, y, batch_size, shuffle=False),
+        "shuffled": gd_fit(GDRegressor, X, y, batch_size, shuffle=True),
+    }
     times, _ = time_interleaved(contenders, repeats)
     best = {name: min(seconds) for name, seconds in times.items()}
     per_epoch = (best["shuffled"] - best["in order"]) / EPOCHS

@@ -213,10 +213,10 @@ class StackedLinearEpochs:
         )  # fmt: skip
         low, high = GATHERED_ROWS
         if low <= part.size <= high:
-            params = run.net.params
-            shapes = (part.size, params.size // (K * o)), (part.size, K * o)
-            scratch = tuple(np.empty(shapes[min(j, 1)], params.dtype) for j in range(3))
-            stacked_gathered_epoch(*arguments, scratch)
+            params, dtype = run.net.params, run.net.params.dtype
+            rows = np.empty((part.size, params.size // (K * o)), dtype)
+            outputs, grads = (np.empty((part.size, K * o), dtype) for _ in range(2))
+            stacked_gathered_epoch(*arguments, (rows, outputs, grads))
         else:
             stacked_dense_epoch(*arguments)
         if run.optimizer.name == "adam":

@@ -177,56 +177,56 @@ def _prepared(estimator, X, y, sample_weight, like, checked, alike):
         if like is None:
             estimator._validate_params()  # InvalidParameterError is a ValueError
             run = estimator._prepare(X, y, sample_weight, "fresh", False)
+            key = _preparation_key(_keys(run.config.params))
         else:
+            params = estimator.get_params(deep=False)
+            keys = _keys(params)
             # It shares all parameters with the first but the stacked ones.
-            params = _validate_stacked(estimator, checked)
-            key = _preparation_key(params)
+            _validate_stacked(estimator, params, keys, checked)
+            key = _preparation_key(keys)
             if key in alike and not estimator._has_callbacks():
                 return estimator._prepare_sibling(alike[key], params)
             run = estimator._prepare(X, y, sample_weight, "fresh", False, like=like)
     except (ValueError, TypeError):
         return None
-    key = _preparation_key(run.config.params)
     if key is not None:
         alike.setdefault(key, run)
     return run
 
 
-def _validate_stacked(estimator, checked):
+def _validate_stacked(estimator, params, keys, checked):
     """Check the parameters in which ``estimator`` may differ from the first
-    candidate of its group (they share all others, checked with the first);
-    returns its parameters (``get_params(deep=False)``).
+    candidate of its group (they share all others, checked with the first):
+    ``params`` (``get_params(deep=False)``), known by ``keys`` (:func:`_keys`).
 
-    ``checked`` holds the ``(name, value)`` pairs of numbers and strings
-    already found valid in this group: a grid repeats few values over many
-    candidates.
+    ``checked`` holds the keys of the numbers and strings already found
+    valid in this group: a grid repeats few values over many candidates.
     """
     constraints = estimator._parameter_constraints
-    params = estimator.get_params(deep=False)
-    keys = {  # what a valid value is known by, numbers and strings only
-        name: _key(name, value) for name, value in params.items()
+    names = [
+        name for name in params
         if name in STACKED and name in constraints
-    }  # fmt: skip
-    names = [name for name, key in keys.items() if key is None or key not in checked]
+        and (keys[name] is None or keys[name] not in checked)
+    ]  # fmt: skip
     validate_parameter_constraints(
         {name: constraints[name] for name in names},
         {name: params[name] for name in names},
         caller_name=type(estimator).__name__,
     )
     checked.update(keys[name] for name in names if keys[name] is not None)
-    return params
 
 
-def _preparation_key(params):
-    """What a fit's preparation depends on among its parameters: all but
-    :data:`OPTIMIZER_NUMBERS`, as :func:`_key` knows them; None when one is
-    not a value it knows (a sibling's then prepares anew)."""
-    keys = tuple(
-        _key(name, value)
-        for name, value in sorted(params.items())
-        if name not in OPTIMIZER_NUMBERS
-    )
-    return None if None in keys else keys
+def _preparation_key(keys):
+    """What a fit's preparation depends on among its parameters (``keys``,
+    see :func:`_keys`): all but :data:`OPTIMIZER_NUMBERS`; None when one is
+    not a value :func:`_key` knows (a sibling's then prepares anew)."""
+    key = tuple(keys[name] for name in sorted(keys) if name not in OPTIMIZER_NUMBERS)
+    return None if None in key else key
+
+
+def _keys(params):
+    """Each parameter's :func:`_key`, by name."""
+    return {name: _key(name, value) for name, value in params.items()}
 
 
 def _key(name, value):
