@@ -591,33 +591,21 @@ def test_compiled_shuffle_is_numpys(n, dtype, half_words):
         )
 
 
-def test_compiled_shuffle_draws_again_when_its_words_run_out(monkeypatch):
+@pytest.mark.parametrize("bits", [np.random.MT19937, np.random.Philox, np.random.SFC64])
+def test_compiled_shuffle_is_numpys_with_every_bit_generator(bits):
     from skgd.engine import shuffle as module
 
-    fisher_yates, calls = module._fisher_yates, []
-
-    def short_of_words(x, words):  # the first try runs out half way
-        calls.append(len(words))
-        if len(calls) == 1:
-            fisher_yates(x[: x.size // 2], words[: x.size // 2])
-            return -1
-        return fisher_yates(x, words)
-
-    monkeypatch.setattr(module, "_fisher_yates", short_of_words)
-    ours, numpys = _generators(7, 1)
-    order, expected = np.arange(30_000), np.arange(30_000)
+    assert module.next_uint32 is not None  # the compiled loop, not numpy's call
+    ours, numpys = (np.random.Generator(bits(3)) for _ in range(2))
+    numpys.integers(10, dtype=np.uint32)  # a pending half-word, where kept
+    ours.integers(10, dtype=np.uint32)
+    order, expected = np.arange(10_000), np.arange(10_000)
     module.shuffle(order, ours)
     numpys.shuffle(expected)
     np.testing.assert_array_equal(order, expected)
-    assert ours.bit_generator.state == numpys.bit_generator.state
-    assert calls[1] > calls[0]  # twice the words
-
-
-def test_compiled_shuffle_leaves_other_generators_to_numpy():
-    from skgd.engine.shuffle import shuffle
-
-    ours, numpys = (np.random.Generator(np.random.MT19937(3)) for _ in range(2))
-    order, expected = np.arange(10_000), np.arange(10_000)
-    shuffle(order, ours)
-    numpys.shuffle(expected)
-    np.testing.assert_array_equal(order, expected)
+    # The states hold arrays: compare what each draws next, half-words first.
+    np.testing.assert_array_equal(
+        ours.integers(2**32, size=3, dtype=np.uint32),
+        numpys.integers(2**32, size=3, dtype=np.uint32),
+    )
+    np.testing.assert_array_equal(ours.random(3), numpys.random(3))

@@ -117,6 +117,25 @@ def prefetch(typingctx, array, index):
 
 
 @inlined
+def prefetch_dense(X, order, r):
+    """:func:`prefetch` the first four 64-byte lines of dense row
+    ``X[order[r]]``, if there is an ``r``-th row.
+
+    A shorter row's hints fall on the next row, or past the array's end,
+    where a hint does nothing; the processor's own prefetcher follows a
+    longer row once it is read. Four hints, not a loop over the row's
+    lines: with a loop, the epoch of ``bench_gd`` at batch 256 took 20%
+    longer than without hints, with four it takes 20% less.
+    """
+    if r < order.size:
+        x, line = X[order[r]], 64 // X.itemsize
+        prefetch(x, 0)
+        prefetch(x, line)
+        prefetch(x, 2 * line)
+        prefetch(x, 3 * line)
+
+
+@inlined
 def prefetch_row(data, indices, indptr, row):
     """:func:`prefetch` the values and column indices of CSR row ``row``."""
     start, stop = indptr[row], indptr[row + 1]
