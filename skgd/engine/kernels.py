@@ -95,9 +95,9 @@ inlined = kernel(inline="always")
 def prefetch(typingctx, array, index):
     """Hint the cache to fetch ``array[index]`` for reading; no load, no fault.
 
-    ``llvm.prefetch`` (read, high locality, data): the epochs over CSR rows
-    in shuffled order ask for the next row while they work on this one,
-    which otherwise starts with a miss to memory.
+    ``llvm.prefetch`` (read, high locality, data): the epochs over rows in
+    shuffled order ask for the rows ahead while they work on these, each
+    of which otherwise starts with a miss to memory.
     """
     if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
         return None
