@@ -49,6 +49,10 @@ OK, DIVERGED = range(2)
 # The objective may grow this many times over its first value before the run
 # counts as diverged (see skgd.engine.trainer.DIVERGENCE_FACTOR).
 DIVERGENCE_FACTOR = 1e6
+# The rows of a stack's ``spread`` settings: each candidate's (or column's)
+# alpha, momentum, betas and Adam's epsilon divided by sqrt(1 - beta_2) (see
+# skgd.engine.stacked and skgd.engine.stacked_passes).
+ALPHA, MOMENTUM, BETA_1, BETA_2, EPSILON = range(5)
 # The lazy scale of sparse weights is folded into them beyond these bounds.
 SCALE_LOW, SCALE_HIGH = 1e-9, 1e9
 

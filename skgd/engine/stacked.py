@@ -1,10 +1,9 @@
-"""The kernels of a stack of candidates that share their data.
+"""The epoch kernels of a stack of linear models that share their data.
 
 :func:`stacked_dense_epoch` and :func:`stacked_gathered_epoch` are the
 epoch of a stack of linear models, row by row or a batch's rows gathered
-into two matrix products; :func:`stacked_network_step` the step of a stack
-of networks after their backward pass (their relu layers' passes and their
-loss are in :mod:`skgd.engine.stacked_passes`).
+into two matrix products (a stack of networks has its kernels in
+:mod:`skgd.engine.stacked_passes`).
 
 The candidates of a stacked search (:mod:`skgd.engine.stack`) that differ only
 in numbers (rates, penalties, optimizer settings, sample or class weights)
@@ -21,19 +20,18 @@ import numpy as np
 
 from .kernels import (
     ADAM,
+    ALPHA,
+    BETA_1,
+    BETA_2,
     DIVERGENCE_FACTOR,
+    EPSILON,
+    MOMENTUM,
     OK,
-    adam_update,
     elementwise_loss,
     inlined,
     kernel,
     loss_grad,
-    penalty,
-    sgd_update,
 )
-
-# The rows of ``spread``: each column's numbers (see stacked_dense_epoch).
-ALPHA, MOMENTUM, BETA_1, BETA_2, EPSILON = range(5)
 
 
 @kernel
@@ -279,127 +277,3 @@ def _stacked_update(P, G, lr, spread, codes, velocity, m_, v_):
                     P[at] -= lr[q] * (G[at] + spread[MOMENTUM, q] * velocity[at])
                 else:
                     P[at] -= lr[q] * velocity[at]
-
-
-@kernel
-def stacked_network_step(
-    P, G, blocks, rates, t, spread, columns, codes, velocity, m_, v_, values, scratch
-):
-    """The step of ``K`` stacked networks after their backward pass.
-
-    Adds each candidate's L2 penalty to its gradient and ``(alpha / 2)
-    ||W||**2`` to its objective ``values[k]``, then makes its update, with
-    the arithmetic of :func:`skgd.engine.kernels.penalty` and
-    :func:`~skgd.engine.kernels.step`. ``blocks``
-    has a row per dense layer: its offset in ``P``, its rows (inputs, then
-    the intercepts), the rows penalized (the inputs), its outputs ``o`` and
-    its first column in ``columns``; a layer's parameters are laid out
-    ``(rows, K, o)``. ``rates[k]`` is candidate ``k``'s learning rate, and
-    ``t`` the update's number (from 1), for Adam's bias correction (made as
-    :func:`skgd.engine.kernels.step` makes it). ``spread[:, k]`` holds
-    candidate ``k``'s alpha, momentum, betas and Adam's epsilon divided by
-    ``sqrt(1 - beta_2)`` (see :func:`skgd.engine.fused.spread_settings`);
-    ``columns`` (5, sum of the layers' ``K * o``) the same, for each layer,
-    by column, so that the penalty and the update run over a layer's rows of
-    ``K * o`` contiguous columns in one pass; ``codes`` as in
-    :func:`stacked_dense_epoch`. The
-    optimizer's buffers are empty when unused; ``scratch`` holds at least
-    ``2 * K * o`` values of the widest layer, and ``K`` more. ``G`` is spent.
-    """
-    K = rates.size
-    steps = scratch[scratch.size - K :]
-    for k in range(K):
-        steps[k] = rates[k]
-        if codes[1] == ADAM:
-            b1, b2 = spread[BETA_1, k], spread[BETA_2, k]
-            correction = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-            steps[k] = rates[k] * correction * (1.0 - b1) / math.sqrt(1.0 - b2)
-    if K == 1:  # scalar settings: the loops of the candidate's own step
-        _one_step(P, G, blocks, steps[0], spread[:, 0], codes, velocity, m_, v_, values)
-        return
-    penalizing = False  # whether any candidate has a penalty
-    for k in range(K):
-        penalizing = penalizing or spread[ALPHA, k] != 0.0
-    for j in range(blocks.shape[0]):
-        offset, rows, penalized, o, first = (
-            blocks[j, 0], blocks[j, 1], blocks[j, 2], blocks[j, 3], blocks[j, 4],
-        )  # fmt: skip
-        KO = K * o
-        lr, squares = scratch[:KO], scratch[KO : 2 * KO]
-        part = slice(first, first + KO)
-        alphas, mus = columns[ALPHA, part], columns[MOMENTUM, part]
-        b1, b2 = columns[BETA_1, part], columns[BETA_2, part]
-        eps = columns[EPSILON, part]
-        for k in range(K):
-            for q in range(k * o, (k + 1) * o):
-                lr[q] = steps[k]
-        for q in range(KO):
-            squares[q] = 0.0
-        for r in range(rows):
-            at = offset + r * KO
-            if r < penalized and penalizing:
-                _penalized_row(P[at : at + KO], G[at : at + KO], alphas, squares)
-            rP, rG = P[at : at + KO], G[at : at + KO]
-            if codes[1] == ADAM:
-                _adam_row(rP, rG, lr, b1, b2, eps, m_[at : at + KO], v_[at : at + KO])
-            elif velocity.size == 0:
-                for q in range(KO):
-                    rP[q] -= lr[q] * rG[q]
-            else:
-                _momentum_row(rP, rG, lr, mus, codes[2], velocity[at : at + KO])
-        for k in range(K):
-            alpha = spread[ALPHA, k]
-            if alpha != 0.0:
-                total = 0.0
-                for q in range(k * o, (k + 1) * o):
-                    total += squares[q]
-                values[k] += 0.5 * alpha * total
-
-
-@inlined
-def _one_step(P, G, blocks, lr, settings, codes, velocity, m_, v_, values):
-    """:func:`stacked_network_step` of one candidate, at rate ``lr``: its own
-    fit's step (:func:`skgd.engine.kernels.penalty`, then the update of
-    :func:`~skgd.engine.kernels.step`) over its parameters."""
-    for j in range(blocks.shape[0]):
-        start, n = blocks[j, 0], blocks[j, 2] * blocks[j, 3]
-        values[0] += penalty(
-            P[start : start + n], G[start : start + n], n, settings[ALPHA]
-        )
-    if codes[1] == ADAM:
-        b1, b2 = settings[BETA_1], settings[BETA_2]
-        adam_update(P, G, lr, b1, b2, settings[EPSILON], m_, v_)
-    else:
-        sgd_update(P, G, lr, settings[MOMENTUM], codes[2], velocity)
-
-
-@inlined
-def _penalized_row(P, G, alphas, squares):
-    """``alpha W`` into a row of ``G`` (columns of alpha 0 untouched), and
-    the squares of its weights into ``squares``."""
-    for q in range(P.size):
-        w, alpha = P[q], alphas[q]
-        G[q] = G[q] + alpha * w if alpha != 0.0 else G[q]
-        squares[q] += w * w
-
-
-@inlined
-def _adam_row(P, G, lr, b1, b2, eps, m_, v_):
-    """Adam's update of a row of columns."""
-    for q in range(P.size):  # the moments as stored (float32 or 64), as a fit does
-        g = G[q]
-        m_[q] = b1[q] * m_[q] + g
-        v_[q] = b2[q] * v_[q] + g * g
-        P[q] -= lr[q] * m_[q] / (math.sqrt(v_[q]) + eps[q])
-
-
-@inlined
-def _momentum_row(P, G, lr, mus, nesterov, velocity):
-    """SGD with (Nesterov) momentum on a row of columns."""
-    for q in range(P.size):  # the velocity as stored, as a fit does
-        mu = mus[q]
-        velocity[q] = mu * velocity[q] + G[q]
-        if nesterov:
-            P[q] -= lr[q] * (G[q] + mu * velocity[q])
-        else:
-            P[q] -= lr[q] * velocity[q]

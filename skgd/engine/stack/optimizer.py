@@ -13,7 +13,7 @@ class StackedOptimizer:
     """SGD or Adam over a stacked buffer, with each candidate's own settings.
 
     Each step is one call of
-    :func:`skgd.engine.stacked.stacked_network_step`: each candidate's L2
+    :func:`skgd.engine.stacked_passes.stacked_network_step`: each candidate's L2
     penalty and update, with the arithmetic of its own fit's compiled step.
 
     Parameters
@@ -39,7 +39,7 @@ class StackedOptimizer:
             names = ()
         self.buffers = {name: np.zeros_like(net.params) for name in names}
         self.codes = np.array([0, self.name == "adam", self.nesterov, 0], np.int64)
-        from ..stacked import stacked_network_step  # numba: with the stack
+        from ..stacked_passes import stacked_network_step  # numba: with the stack
 
         self._kernel = stacked_network_step
         self._settle()
