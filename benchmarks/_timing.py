@@ -96,6 +96,39 @@ def profile_fit(title, fit, n_batches, repeats=3, top=14):
 # -- command line -----------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def timed_parts(functions, seconds):
+    """Within, each of ``functions`` adds its time to ``seconds[part]``.
+
+    ``functions`` holds ``(owner, attribute, part)``: the function
+    ``owner.attribute``, replaced for the time of the block by one that
+    times it (wall clock); ``seconds`` maps a part to its seconds (a
+    ``defaultdict(float)``). A function called within another timed one
+    counts to both parts.
+    """
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in functions]
+    for (owner, name, part), (_, _, function) in zip(functions, saved):
+        setattr(owner, name, timed(function, part, seconds))
+    try:
+        yield
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+
+
+def timed(function, part, seconds):
+    """``function``, adding the time of each call to ``seconds[part]``."""
+
+    def timed_function(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[part] += time.perf_counter() - start
+
+    return timed_function
+
+
 def benchmark_parser(description, repeats_help, quick_help):
     """An argument parser with the ``--repeats`` and ``--quick`` options.
 

@@ -34,10 +34,10 @@ import pstats
 import time
 import warnings
 from collections import defaultdict
-from contextlib import contextmanager
 
 import matplotlib
 import numpy as np
+from _timing import timed_parts
 from sklearn.datasets import load_diabetes
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -75,30 +75,6 @@ PARTS = [
 ]
 
 
-@contextmanager
-def timed(seconds):
-    """Within, the functions of ``TIMED`` add their time to ``seconds[part]``."""
-    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in TIMED]
-    for (owner, name, part), (_, _, function) in zip(TIMED, saved):
-        setattr(owner, name, _timing(function, part, seconds))
-    try:
-        yield
-    finally:
-        for owner, name, function in saved:
-            setattr(owner, name, function)
-
-
-def _timing(function, part, seconds):
-    def timed_function(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            seconds[part] += time.perf_counter() - start
-
-    return timed_function
-
-
 def one_round(pipeline, ax, X, y):
     """The parts of one range test and the time of one fit, in seconds."""
     seconds = defaultdict(float)
@@ -106,7 +82,7 @@ def one_round(pipeline, ax, X, y):
     gc.disable()
     try:
         start = time.perf_counter()
-        with timed(seconds):
+        with timed_parts(TIMED, seconds):
             LearningRateRangeDisplay.from_estimator(pipeline, X, y, ax=ax)
         seconds["total"] = time.perf_counter() - start
         start = time.perf_counter()
