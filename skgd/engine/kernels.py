@@ -128,8 +128,8 @@ def prefetch_dense(X, order, r):
     A shorter row's hints fall on the next row, or past the array's end,
     where a hint does nothing; the processor's own prefetcher follows a
     longer row once it is read. Four hints, not a loop over the row's
-    lines: with a loop, the epoch of ``bench_gd`` at batch 256 took 20%
-    longer than without hints, with four it takes 20% less.
+    lines: with a loop, the kernel of ``bench_gd``'s batch-256 fit took
+    10-20% longer than without hints; with four it takes 15-20% less.
     """
     if r < order.size:
         x, line = X[order[r]], 64 // X.itemsize
