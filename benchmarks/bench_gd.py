@@ -170,9 +170,10 @@ def profile_minibatch(X, y, y_class, batch_sizes=tuple(BATCH_TARGETS)):
 def print_shuffle_cost(X, y, batch_size, repeats=7):
     """What shuffling costs a fit: the same fit with ``shuffle=False``.
 
-    The difference is the shuffle (numpy's permutation, compiled) and the
-    kernel's reads of the rows in shuffled order, which the processor cannot
-    prefetch as it does rows in order.
+    The difference is the shuffle (numpy's, compiled: skgd.engine.shuffle)
+    and the kernel's reads of the rows in shuffled order, which the
+    processor's prefetcher cannot foresee (the kernel asks for them a few
+    rows ahead: skgd.engine.kernels.prefetch_dense).
     """
     contenders = {
         "in order": gd_fit(GDRegressor, X, y, batch_size, shuffle=False),
