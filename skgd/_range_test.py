@@ -154,8 +154,7 @@ class LearningRateRangeDisplay:
         ax = _axes(ax)
         ok = ~self.diverged
         rates = self.learning_rates
-        ax.plot(rates[ok], self.train_loss[ok], "o-", label="training loss")
-        ax.plot(rates[ok], self.val_loss[ok], "s-", label="validation loss")
+        # The scales first: the lines then autoscale once, on log axes.
         ax.set_xscale("log")
         if (
             ok.any()
@@ -163,9 +162,13 @@ class LearningRateRangeDisplay:
             and (self.train_loss[ok] > 0).all()
         ):
             ax.set_yscale("log")
+        handles = [
+            *ax.plot(rates[ok], self.train_loss[ok], "o-", label="training loss"),
+            *ax.plot(rates[ok], self.val_loss[ok], "s-", label="validation loss"),
+        ]
         if self.diverged.any():
             top = ax.get_ylim()[1] if ok.any() else 1.0
-            ax.plot(
+            handles += ax.plot(
                 rates[self.diverged],
                 np.full(self.diverged.sum(), top),
                 "x",
@@ -174,18 +177,23 @@ class LearningRateRangeDisplay:
                 clip_on=False,
             )
         if self.suggested_learning_rate_ is not None:
-            ax.axvline(
-                self.suggested_learning_rate_,
-                linestyle=":",
+            rate = self.suggested_learning_rate_
+            # axvline's line, across the axes, drawn as a plain line (cheaper).
+            handles += ax.plot(
+                [rate, rate],
+                [0.0, 1.0],
+                ":",
                 color="black",
-                label=f"suggested: {self.suggested_learning_rate_:.3g}",
+                label=f"suggested: {rate:.3g}",
+                transform=ax.get_xaxis_transform(),
+                scaley=False,
             )
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss after training")
         ax.set_title(
             "Learning-rate range test" + (f": {self.name}" if self.name else "")
         )
-        ax.legend()
+        ax.legend(handles=handles)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
